@@ -1,0 +1,62 @@
+//! Where spans live after ingest, and how the query side finds them again.
+//!
+//! Two traits split the roles: [`TraceWriter`] (the ingest pipeline's end)
+//! and [`TraceReader`] (what the query APIs call). A backend implements both;
+//! a collector-only process needs just the writer and a query-only process
+//! just the reader. The traits are shaped for a persistent, time-partitioned
+//! store with indexes: every search carries a time window and a limit, and
+//! service/operation listings are separate calls so a backend can answer them
+//! from an index instead of scanning spans.
+//!
+//! Backends: [`MemoryStore`] (bounded by span count and bytes, evicting the
+//! oldest traces first).
+
+mod error;
+mod memory;
+mod query;
+#[cfg(any(test, feature = "testsuite"))]
+pub mod testsuite;
+
+pub use error::StoreError;
+pub use memory::{MemoryStore, MemoryStoreConfig};
+pub use query::{DependencyLink, Operation, StoreStats, TagFilter, TraceQuery};
+
+use async_trait::async_trait;
+use clew_model::{Span, Trace, TraceId};
+
+/// Accepts spans from the ingest pipeline.
+#[async_trait]
+pub trait TraceWriter: Send + Sync + 'static {
+    /// Stores spans (any mix of traces). When this returns `Ok`, the spans
+    /// are visible to readers and, for durable backends, survive a crash.
+    async fn write_spans(&self, spans: Vec<Span>) -> Result<(), StoreError>;
+}
+
+/// Answers the query APIs.
+#[async_trait]
+pub trait TraceReader: Send + Sync + 'static {
+    /// All spans of one trace, or `None` when no span of it is stored.
+    async fn get_trace(&self, id: TraceId) -> Result<Option<Trace>, StoreError>;
+
+    /// Traces with at least one span matching every filter of the query,
+    /// most recent first, at most `query.limit` of them.
+    async fn find_traces(&self, query: &TraceQuery) -> Result<Vec<Trace>, StoreError>;
+
+    /// Service names seen, sorted.
+    async fn services(&self) -> Result<Vec<String>, StoreError>;
+
+    /// Operations of a service, sorted by name then kind; `span_kind` filters
+    /// by the `span.kind` tag value (`None` = all kinds).
+    async fn operations(
+        &self,
+        service: &str,
+        span_kind: Option<&str>,
+    ) -> Result<Vec<Operation>, StoreError>;
+
+    /// Service-to-service call counts from parent/child spans whose services
+    /// differ, for spans starting within `[start, end]` (Unix nanoseconds).
+    async fn dependencies(&self, start: u64, end: u64) -> Result<Vec<DependencyLink>, StoreError>;
+
+    /// Counts for `/metrics`.
+    fn stats(&self) -> StoreStats;
+}
