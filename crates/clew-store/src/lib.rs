@@ -12,12 +12,14 @@
 //! oldest traces first).
 
 mod error;
+mod matcher;
 mod memory;
 mod query;
 #[cfg(any(test, feature = "testsuite"))]
 pub mod testsuite;
 
 pub use error::StoreError;
+pub use matcher::span_matches;
 pub use memory::{MemoryStore, MemoryStoreConfig};
 pub use query::{DependencyLink, Operation, StoreStats, TagFilter, TraceQuery};
 
