@@ -11,25 +11,24 @@ pub fn span_matches(span: &Span, query: &TraceQuery) -> bool {
     if span.start_time < query.start_min || span.start_time > query.start_max {
         return false;
     }
-    if let Some(min) = query.duration_min {
-        if span.duration < min {
-            return false;
-        }
+    if query.duration_min.is_some_and(|min| span.duration < min)
+        || query.duration_max.is_some_and(|max| span.duration > max)
+    {
+        return false;
     }
-    if let Some(max) = query.duration_max {
-        if span.duration > max {
-            return false;
-        }
+    if query
+        .service
+        .as_deref()
+        .is_some_and(|s| &*span.process.service_name != s)
+    {
+        return false;
     }
-    if let Some(service) = &query.service {
-        if &*span.process.service_name != service.as_str() {
-            return false;
-        }
-    }
-    if let Some(op) = &query.operation {
-        if &*span.operation_name != op.as_str() {
-            return false;
-        }
+    if query
+        .operation
+        .as_deref()
+        .is_some_and(|op| &*span.operation_name != op)
+    {
+        return false;
     }
     query.tags.iter().all(|f| tag_matches(span, f))
 }
