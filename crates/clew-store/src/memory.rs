@@ -304,3 +304,6 @@ impl TraceReader for MemoryStore {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

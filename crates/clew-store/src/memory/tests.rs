@@ -1,0 +1,166 @@
+use super::*;
+use crate::testsuite::{T0, process, query_all, run_conformance, span};
+
+fn unbounded() -> MemoryStore {
+    MemoryStore::new(MemoryStoreConfig::default())
+}
+
+#[tokio::test]
+async fn memory_store_passes_the_conformance_suite() {
+    run_conformance(unbounded).await;
+}
+
+async fn trace_lows(store: &MemoryStore) -> Vec<u64> {
+    let mut q = query_all();
+    q.limit = 0;
+    let mut out: Vec<u64> = store
+        .find_traces(&q)
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|t| t.trace_id().map(|id| id.low))
+        .collect();
+    out.sort_unstable();
+    out
+}
+
+#[tokio::test]
+async fn span_limit_evicts_whole_traces_oldest_first() {
+    let store = MemoryStore::new(MemoryStoreConfig {
+        max_spans: 4,
+        max_bytes: usize::MAX,
+    });
+    let p = process("svc", vec![]);
+    // Trace 1 is written first but starts latest: eviction follows write
+    // order, not span time.
+    store
+        .write_spans(vec![
+            span(1, 1, "op", &p, 50, 1),
+            span(1, 2, "op", &p, 51, 1),
+        ])
+        .await
+        .ok();
+    store
+        .write_spans(vec![span(2, 1, "op", &p, 0, 1), span(2, 2, "op", &p, 1, 1)])
+        .await
+        .ok();
+    assert_eq!(trace_lows(&store).await, vec![1, 2]);
+    // Trace 3 pushes the count over 4: trace 1, first written, goes.
+    store
+        .write_spans(vec![span(3, 1, "op", &p, 2, 1)])
+        .await
+        .ok();
+    assert_eq!(trace_lows(&store).await, vec![2, 3]);
+    let stats = store.stats();
+    assert_eq!(stats.spans, 3);
+    assert_eq!(stats.traces, 2);
+    assert_eq!(stats.evicted_spans, 2);
+    assert!(
+        store
+            .get_trace(TraceId::new(0, 1))
+            .await
+            .ok()
+            .flatten()
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn byte_limit_evicts_until_under_the_limit() {
+    let p = process("svc", vec![]);
+    let one = span(1, 1, "op", &p, 0, 1);
+    let cost = span_cost(&one);
+    let store = MemoryStore::new(MemoryStoreConfig {
+        max_spans: usize::MAX,
+        max_bytes: cost * 3,
+    });
+    for t in 1..=5 {
+        store
+            .write_spans(vec![span(t, 1, "op", &p, t, 1)])
+            .await
+            .ok();
+    }
+    assert_eq!(trace_lows(&store).await, vec![3, 4, 5]);
+    let stats = store.stats();
+    assert_eq!(stats.bytes, (cost * 3) as u64);
+    assert_eq!(stats.evicted_spans, 2);
+}
+
+#[tokio::test]
+async fn a_trace_larger_than_the_limit_is_still_visible_after_its_write() {
+    let store = MemoryStore::new(MemoryStoreConfig {
+        max_spans: 2,
+        max_bytes: usize::MAX,
+    });
+    let p = process("svc", vec![]);
+    store
+        .write_spans(vec![span(1, 1, "op", &p, 0, 1)])
+        .await
+        .ok();
+    let big: Vec<Span> = (1..=5).map(|i| span(2, i, "op", &p, i, 1)).collect();
+    store.write_spans(big).await.ok();
+    assert_eq!(trace_lows(&store).await, vec![2]);
+    assert_eq!(store.stats().evicted_spans, 1);
+}
+
+#[tokio::test]
+async fn services_stay_listed_after_their_traces_are_evicted() {
+    let store = MemoryStore::new(MemoryStoreConfig {
+        max_spans: 1,
+        max_bytes: usize::MAX,
+    });
+    store
+        .write_spans(vec![span(1, 1, "op", &process("old", vec![]), 0, 1)])
+        .await
+        .ok();
+    store
+        .write_spans(vec![span(2, 1, "op", &process("new", vec![]), 0, 1)])
+        .await
+        .ok();
+    assert_eq!(
+        store.services().await.unwrap_or_default(),
+        vec!["new".to_string(), "old".to_string()]
+    );
+}
+
+#[tokio::test]
+async fn limit_zero_means_no_limit() {
+    let store = unbounded();
+    let p = process("svc", vec![]);
+    let spans: Vec<Span> = (1..=150).map(|t| span(t, 1, "op", &p, t, 1)).collect();
+    store.write_spans(spans).await.ok();
+    assert_eq!(trace_lows(&store).await.len(), 150);
+}
+
+#[tokio::test]
+async fn a_500_span_batch_writes_fast() {
+    let store = unbounded();
+    let p = process("svc", vec![clew_model::KeyValue::string("hostname", "h")]);
+    let batch = |base: u64| -> Vec<Span> {
+        (0..500)
+            .map(|i| {
+                let mut s = span(base + i / 10, i + 1, "op", &p, i, 1);
+                s.tags
+                    .push(clew_model::KeyValue::string("http.method", "GET"));
+                s
+            })
+            .collect()
+    };
+    // Warm up, then time the median of several batches (debug build: loose bound).
+    store.write_spans(batch(0)).await.ok();
+    let mut times = Vec::new();
+    for n in 1..=9u64 {
+        let b = batch(n * 1000);
+        let t = std::time::Instant::now();
+        store.write_spans(b).await.ok();
+        times.push(t.elapsed());
+    }
+    times.sort();
+    assert!(
+        times[4] < std::time::Duration::from_millis(20),
+        "median {:?}",
+        times[4]
+    );
+    assert_eq!(store.stats().spans, 5000);
+    let _ = T0;
+}
