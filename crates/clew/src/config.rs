@@ -1,0 +1,224 @@
+//! The all-in-one configuration: one struct, defaults in one place, filled
+//! from (lowest to highest precedence) built-in defaults, a TOML file,
+//! `CLEW_*` environment variables and command-line flags.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Everything `clew` (all-in-one) can be told.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Ports and the address they bind.
+    pub listen: ListenConfig,
+    /// The span store.
+    pub store: StoreConfig,
+    /// The ingest pipeline.
+    pub ingest: IngestSection,
+    /// Remote sampling strategies.
+    pub sampling: SamplingSection,
+    /// Log filter (`info`, `debug`, `clew_ingest=debug,info`, …).
+    pub log_level: String,
+}
+
+/// Listener addresses. A port of 0 asks the OS for a free port (tests use
+/// this); the bound addresses are printed and written to `--ready-file`.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ListenConfig {
+    /// Address every listener binds (`0.0.0.0` to accept remote clients).
+    pub host: String,
+    /// Jaeger query HTTP API and web UI.
+    pub query_http: u16,
+    /// Admin: health at `/`, Prometheus metrics at `/metrics`.
+    pub admin_http: u16,
+    /// Jaeger collector HTTP (`POST /api/traces`, thrift).
+    pub collector_http: u16,
+    /// Jaeger agent UDP, thrift compact `emitBatch`.
+    pub agent_compact: u16,
+    /// Jaeger agent UDP, thrift binary `emitBatch`.
+    pub agent_binary: u16,
+    /// Legacy agent UDP, thrift compact `emitZipkinBatch` and `emitBatch`.
+    pub agent_zipkin_compact: u16,
+    /// Remote sampling HTTP (`/sampling?service=`).
+    pub sampling_http: u16,
+}
+
+/// Which store to use and its bounds.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreConfig {
+    /// Backend name; `memory` is the only one so far.
+    pub backend: String,
+    /// Memory store: most spans kept before the oldest traces are evicted.
+    pub memory_max_spans: usize,
+    /// Memory store: most (estimated) bytes kept before eviction.
+    pub memory_max_bytes: usize,
+}
+
+/// Ingest pipeline bounds.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct IngestSection {
+    /// Spans that may wait between the listeners and the store; beyond
+    /// this, incoming batches are dropped and counted.
+    pub queue_max_spans: usize,
+}
+
+/// Sampling strategies served to clients.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct SamplingSection {
+    /// Jaeger strategies JSON file; without one every service gets
+    /// probabilistic sampling at rate 1.0.
+    pub strategies_file: Option<PathBuf>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: ListenConfig::default(),
+            store: StoreConfig::default(),
+            ingest: IngestSection::default(),
+            sampling: SamplingSection::default(),
+            log_level: "info".to_string(),
+        }
+    }
+}
+
+impl Default for ListenConfig {
+    fn default() -> Self {
+        ListenConfig {
+            host: "127.0.0.1".to_string(),
+            query_http: 16686,
+            admin_http: 14269,
+            collector_http: 14268,
+            agent_compact: 6831,
+            agent_binary: 6832,
+            agent_zipkin_compact: 5775,
+            sampling_http: 5778,
+        }
+    }
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            backend: "memory".to_string(),
+            memory_max_spans: 2_000_000,
+            memory_max_bytes: 2 << 30,
+        }
+    }
+}
+
+impl Default for IngestSection {
+    fn default() -> Self {
+        IngestSection {
+            queue_max_spans: 200_000,
+        }
+    }
+}
+
+/// A configuration problem, worded as one line naming the bad key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// File path.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// The file is not valid for [`Config`].
+    #[error("config file {path}: {message}")]
+    Parse {
+        /// File path.
+        path: PathBuf,
+        /// What toml/serde said, flattened to one line.
+        message: String,
+    },
+    /// A value is out of range.
+    #[error("config key {key}: {message}")]
+    Invalid {
+        /// Dotted key.
+        key: &'static str,
+        /// Why.
+        message: String,
+    },
+}
+
+impl Config {
+    /// Reads a TOML file over the defaults.
+    pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: one_line(&e.to_string()),
+        })
+    }
+
+    /// Checks values that parse but make no sense.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.store.backend != "memory" {
+            return Err(ConfigError::Invalid {
+                key: "store.backend",
+                message: format!("unknown backend {:?} (supported: memory)", self.store.backend),
+            });
+        }
+        if self.store.memory_max_spans == 0 {
+            return Err(ConfigError::Invalid {
+                key: "store.memory_max_spans",
+                message: "must be at least 1".into(),
+            });
+        }
+        if self.ingest.queue_max_spans == 0 {
+            return Err(ConfigError::Invalid {
+                key: "ingest.queue_max_spans",
+                message: "must be at least 1".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// toml's messages span several lines with a source excerpt; keep the gist.
+fn one_line(message: &str) -> String {
+    let mut parts = message.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('|'));
+    let mut out = parts.next().unwrap_or("invalid TOML").to_string();
+    for p in parts {
+        if !p.chars().all(|c| c.is_ascii_digit() || c == '|' || c == ' ' || c == '^') {
+            out.push_str(": ");
+            out.push_str(p);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_key_is_named_on_one_line() {
+        let dir = std::env::temp_dir().join(format!("clew-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("bad.toml");
+        std::fs::write(&path, "[listen]\nquery_htp = 1\n").expect("write");
+        let err = Config::from_file(&path).expect_err("must fail").to_string();
+        assert!(err.contains("query_htp"), "{err}");
+        assert!(!err.contains('\n'), "{err}");
+    }
+
+    #[test]
+    fn file_overrides_defaults_partially() {
+        let cfg: Config = toml::from_str("[listen]\nquery_http = 1234\n").expect("parse");
+        assert_eq!(cfg.listen.query_http, 1234);
+        assert_eq!(cfg.listen.admin_http, 14269);
+        assert!(cfg.validate().is_ok());
+    }
+}

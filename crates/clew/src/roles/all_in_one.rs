@@ -1,0 +1,139 @@
+//! All-in-one: agent, collector, sampling, store, query and admin in one
+//! process — the drop-in for `jaegertracing/all-in-one`.
+//!
+//! Start-up binds every socket first (failing fast with the listener's
+//! name), then starts the store, the ingest pipeline, and one server per
+//! socket. Shutdown runs in the reverse order: stop accepting, let the
+//! listeners finish what they hold, drain the queue into the store, exit.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::SystemTime;
+
+use anyhow::{Context, Result};
+use axum::Router;
+use clew_ingest::{AgentPort, IngestConfig, IngestMetrics, Pipeline, SamplingStrategies};
+use clew_query::{QueryMetrics, QueryState};
+use clew_store::{MemoryStore, MemoryStoreConfig, TraceReader, TraceWriter};
+use prometheus_client::registry::Registry;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use super::listeners::{Bound, write_ready_file};
+use crate::admin::{self, AdminState, StoreGauges};
+use crate::config::Config;
+
+/// Runs until SIGINT/SIGTERM.
+pub async fn run(config: Config, ready_file: Option<PathBuf>) -> Result<()> {
+    let bound = Bound::bind(&config.listen)?;
+    let addrs = bound.addresses()?;
+
+    let mut registry = Registry::with_prefix("clew");
+    let store = Arc::new(MemoryStore::new(MemoryStoreConfig {
+        max_spans: config.store.memory_max_spans,
+        max_bytes: config.store.memory_max_bytes,
+    }));
+    let ingest_metrics = Arc::new(IngestMetrics::new(&mut registry));
+    let query_metrics = Arc::new(QueryMetrics::new(&mut registry));
+    let store_gauges = StoreGauges::register(&mut registry);
+    let registry = Arc::new(registry);
+
+    let sampling = Arc::new(match &config.sampling.strategies_file {
+        Some(path) => SamplingStrategies::from_file(path)
+            .with_context(|| format!("sampling.strategies_file {}", path.display()))?,
+        None => SamplingStrategies::default_all_in_one(),
+    });
+    let ingest_config = IngestConfig {
+        queue_max_spans: config.ingest.queue_max_spans,
+        ..IngestConfig::default()
+    };
+    let writer: Arc<dyn TraceWriter> = store.clone();
+    let (pipeline, pipeline_task) = Pipeline::start(&ingest_config, writer, ingest_metrics.clone());
+
+    let shutdown = CancellationToken::new();
+    let serving = Arc::new(AtomicBool::new(true));
+    let mut servers = JoinSet::new();
+
+    let reader: Arc<dyn TraceReader> = store.clone();
+    let query = clew_query::router(QueryState {
+        reader: reader.clone(),
+        metrics: query_metrics,
+    });
+    let admin = admin::router(AdminState {
+        registry,
+        store_gauges,
+        store: reader,
+        up_since: SystemTime::now(),
+        serving: serving.clone(),
+    });
+    let collector =
+        clew_ingest::collector_http_router(pipeline.clone(), ingest_metrics.clone(), sampling.clone());
+    let sampling_http = clew_ingest::sampling_router(sampling.clone());
+
+    serve_http(&mut servers, bound.query_http, query, &shutdown)?;
+    serve_http(&mut servers, bound.admin_http, admin, &shutdown)?;
+    serve_http(&mut servers, bound.collector_http, collector, &shutdown)?;
+    serve_http(&mut servers, bound.sampling_http, sampling_http, &shutdown)?;
+
+    let udp = [
+        (bound.agent_compact, AgentPort::Compact6831),
+        (bound.agent_binary, AgentPort::Binary6832),
+        (bound.agent_zipkin_compact, AgentPort::Compact5775),
+    ];
+    let mut agents = Vec::new();
+    for (socket, port) in udp {
+        agents.push(clew_ingest::spawn_agent_udp(
+            socket,
+            port,
+            pipeline.clone(),
+            ingest_metrics.clone(),
+            shutdown.clone(),
+        )?);
+    }
+
+    for (name, addr) in &addrs {
+        tracing::info!(listener = name, %addr, "listening");
+    }
+    if let Some(path) = &ready_file {
+        write_ready_file(path, &addrs)?;
+    }
+    tracing::info!(
+        "Clew is ready: UI and API at http://{}/",
+        addrs.get("query_http").map(|a| a.to_string()).unwrap_or_default()
+    );
+
+    crate::shutdown::signal().await;
+    serving.store(false, Ordering::Relaxed);
+    shutdown.cancel();
+    while let Some(res) = servers.join_next().await {
+        if let Ok(Err(e)) = res {
+            tracing::warn!("server ended with error: {e}");
+        }
+    }
+    for agent in agents {
+        if agent.join().is_err() {
+            tracing::warn!("an agent listener thread panicked");
+        }
+    }
+    drop(pipeline);
+    pipeline_task.drain_and_stop().await;
+    tracing::info!("stopped cleanly");
+    Ok(())
+}
+
+fn serve_http(
+    set: &mut JoinSet<std::io::Result<()>>,
+    listener: std::net::TcpListener,
+    router: Router,
+    shutdown: &CancellationToken,
+) -> Result<()> {
+    let listener = tokio::net::TcpListener::from_std(listener)?;
+    let token = shutdown.clone();
+    set.spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(token.cancelled_owned())
+            .await
+    });
+    Ok(())
+}

@@ -1,0 +1,7 @@
+//! End-to-end stories: each module starts the real `clew` binary on port 0
+//! and talks to it over the wire, as a user's client or browser would.
+
+mod harness;
+mod interop;
+mod lifecycle;
+mod query_api;
