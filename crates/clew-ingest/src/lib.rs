@@ -1,1 +1,74 @@
-//! placeholder
+//! Clew's write path: the listeners clients send spans to, the bounded queue
+//! behind them, and the sampling endpoints clients poll.
+//!
+//! # The path of a span
+//!
+//! ```text
+//!  UDP 6831/6832/5775 ─ reader thread ─ bounded channel ─ decoder thread ─┐
+//!  (agent::spawn_agent_udp)   recv → Bytes::copy      (datagrams)   decode│
+//!                                                                          ├─ Pipeline::submit
+//!  HTTP 14268 POST /api/traces ─ content type → protocol ─ decode ────────┘    validate, normalise,
+//!  (collector_http_router)                                                     reserve queue room
+//!                                                                                   │ (drop + count if full)
+//!                                                         writer task ◀── queue ────┘
+//!                                                         batches of writer_batch_spans
+//!                                                         → TraceWriter::write_spans → store
+//! ```
+//!
+//! 1. A datagram (or request body) is copied once into a [`bytes::Bytes`];
+//!    the codec (`clew-codec-jaeger`) decodes it into [`clew_model::Span`]s
+//!    whose strings are slices of that buffer, so decoding allocates little.
+//! 2. [`Pipeline::submit`] drops spans that fail [`clew_model::validate_span`]
+//!    (counted per reason), names empty services `unknown_service` (with a
+//!    span warning), and reserves room in a queue whose capacity is counted in
+//!    spans. It never blocks: a batch that does not fit is dropped whole and
+//!    counted in `clew_spans_dropped_total{transport,format}`.
+//! 3. One writer task gathers what is queued into writes of at most
+//!    `writer_batch_spans` and calls [`clew_store::TraceWriter::write_spans`].
+//!    Failed writes are counted and logged (rate-limited), never fatal.
+//! 4. At shutdown the binary stops the listeners, then calls
+//!    [`PipelineTask::drain_and_stop`], which writes everything still queued.
+//!
+//! Sampling ([`sampling`]) is separate: a table computed from Jaeger's
+//! strategies file, served on 5778 and on the collector's `/api/sampling`.
+//!
+//! ```no_run
+//! # async fn wire(store: std::sync::Arc<dyn clew_store::TraceWriter>) -> Result<(), clew_ingest::IngestError> {
+//! use std::sync::Arc;
+//! use clew_ingest::*;
+//! let mut registry = prometheus_client::registry::Registry::with_prefix("clew");
+//! let metrics = Arc::new(IngestMetrics::new(&mut registry));
+//! let (pipeline, task) = Pipeline::start(&IngestConfig::default(), store, metrics.clone());
+//! let sampling = Arc::new(SamplingStrategies::default_all_in_one());
+//! let shutdown = tokio_util::sync::CancellationToken::new();
+//! let socket = std::net::UdpSocket::bind("127.0.0.1:6831").expect("bind");
+//! let agent = spawn_agent_udp(socket, AgentPort::Compact6831, pipeline.clone(), metrics.clone(), shutdown.clone())?;
+//! let collector = collector_http_router(pipeline.clone(), metrics, sampling.clone());
+//! let sampling_http = sampling_router(sampling);
+//! // … serve the routers; on shutdown:
+//! shutdown.cancel();
+//! let _ = agent.join();
+//! task.drain_and_stop().await;
+//! # let _ = (collector, sampling_http); Ok(()) }
+//! ```
+
+pub mod agent;
+mod collector_http;
+mod config;
+mod error;
+mod log_limit;
+mod metrics;
+mod pipeline;
+pub mod sampling;
+mod source;
+
+pub use agent::{AgentPort, spawn_agent_udp};
+pub use collector_http::{COLLECTOR_HTTP_PORT, TRACES_PATH, collector_http_router};
+pub use config::IngestConfig;
+pub use error::IngestError;
+pub use metrics::IngestMetrics;
+pub use pipeline::{
+    DropReason, EMPTY_SERVICE_WARNING, Pipeline, PipelineTask, Submit, UNKNOWN_SERVICE,
+};
+pub use sampling::{SamplingStrategies, sampling_router};
+pub use source::{Format, Source, Transport};

@@ -1,0 +1,94 @@
+//! One datagram → spans → pipeline. Runs on an agent decoder thread; every
+//! failure is a counter plus a rate-limited warning, never an error upwards.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use clew_codec_jaeger::{decode_emit_batch_args, parse_agent_envelope};
+
+use super::AgentPort;
+use crate::log_limit::LogLimiter;
+use crate::pipeline::Pipeline;
+use crate::source::{Source, Transport};
+
+/// Thrift method carrying a `jaeger.Batch`.
+pub const EMIT_BATCH: &str = "emitBatch";
+/// Thrift method carrying a `list<zipkincore.Span>`.
+pub const EMIT_ZIPKIN_BATCH: &str = "emitZipkinBatch";
+
+/// `reason` label values of `clew_agent_datagrams_rejected_total`.
+pub mod reason {
+    /// Not a Thrift message envelope for this port's protocol.
+    pub const BAD_ENVELOPE: &str = "bad_envelope";
+    /// The envelope was fine, the batch inside was not.
+    pub const BAD_BATCH: &str = "bad_batch";
+    /// A method the agent interface does not have.
+    pub const UNKNOWN_METHOD: &str = "unknown_method";
+    /// A known method this port or build does not serve (`emitZipkinBatch`).
+    pub const UNSUPPORTED_METHOD: &str = "unsupported_method";
+}
+
+/// Decodes datagrams of one port and submits their spans.
+pub(crate) struct DatagramHandler {
+    pub(crate) port: AgentPort,
+    pub(crate) pipeline: Pipeline,
+    warn: LogLimiter,
+}
+
+impl DatagramHandler {
+    pub(crate) fn new(port: AgentPort, pipeline: Pipeline) -> Self {
+        DatagramHandler {
+            port,
+            pipeline,
+            warn: LogLimiter::new(Duration::from_secs(10)),
+        }
+    }
+
+    pub(crate) fn handle(&self, datagram: Bytes) {
+        let protocol = self.port.protocol();
+        let env = match parse_agent_envelope(&datagram, protocol) {
+            Ok(env) => env,
+            Err(e) => return self.reject(reason::BAD_ENVELOPE, &e),
+        };
+        match env.method {
+            EMIT_BATCH => {
+                let source = Source::new(Transport::Udp, self.port.jaeger_format());
+                self.pipeline.metrics().record_bytes(source, datagram.len());
+                match decode_emit_batch_args(&datagram, env.args, protocol) {
+                    Ok(batch) => {
+                        self.pipeline.submit(batch.spans, source);
+                    }
+                    Err(e) => self.reject(reason::BAD_BATCH, &e),
+                }
+            }
+            EMIT_ZIPKIN_BATCH => {
+                // Served on 5775 once the Zipkin thrift decoder exists; counted until then.
+                let why = if self.port.accepts_zipkin() {
+                    "emitZipkinBatch is not supported yet"
+                } else {
+                    "emitZipkinBatch is only served on the 5775 port"
+                };
+                self.reject(reason::UNSUPPORTED_METHOD, &why)
+            }
+            other => {
+                let other = other.to_string();
+                self.reject(reason::UNKNOWN_METHOD, &format_args!("method {other:?}"))
+            }
+        }
+    }
+
+    fn reject(&self, reason: &'static str, detail: &dyn std::fmt::Display) {
+        let port = self.port.label();
+        self.pipeline
+            .metrics()
+            .record_datagram_rejected(port, reason);
+        if let Some(suppressed) = self.warn.allow() {
+            tracing::warn!(
+                port,
+                reason,
+                suppressed,
+                "dropping agent datagram: {detail}"
+            );
+        }
+    }
+}

@@ -1,0 +1,184 @@
+//! Jaeger collector HTTP (port 14268): `POST /api/traces` with a Thrift
+//! `Batch` body, plus `GET /api/sampling` for clients that poll the collector.
+//!
+//! The protocol comes from the media type (`?format=` is ignored, as Jaeger
+//! does). Answers: 202 with an empty body when queued; JSON
+//! `{"error": "…"}` with 400 (bad content type or body), 413 (body over
+//! `http_max_body_bytes`) or 503 (queue full or shutting down: the client may retry).
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use clew_codec_jaeger::{Protocol, decode_batch};
+
+use crate::metrics::IngestMetrics;
+use crate::pipeline::{DropReason, Pipeline, Submit};
+use crate::sampling::{SamplingStrategies, sampling_handler_proto};
+use crate::source::{Format, Source, Transport};
+
+/// Jaeger's collector HTTP port.
+pub const COLLECTOR_HTTP_PORT: u16 = 14268;
+
+/// Path clients post batches to.
+pub const TRACES_PATH: &str = "/api/traces";
+
+/// Metrics label of this API.
+const API: &str = "collector";
+
+#[derive(Clone)]
+struct CollectorState {
+    pipeline: Pipeline,
+    metrics: Arc<IngestMetrics>,
+}
+
+/// The router for port 14268.
+pub fn collector_http_router(
+    pipeline: Pipeline,
+    metrics: Arc<IngestMetrics>,
+    sampling: Arc<SamplingStrategies>,
+) -> Router {
+    let limit = pipeline.config().http_max_body_bytes;
+    let state = CollectorState {
+        pipeline,
+        metrics: metrics.clone(),
+    };
+    let traces = Router::new()
+        .route(TRACES_PATH, post(post_traces))
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(state);
+    let sampling = Router::new()
+        .route("/api/sampling", get(sampling_handler_proto))
+        .with_state(sampling);
+    traces
+        .merge(sampling)
+        .layer(middleware::from_fn_with_state(metrics, count_status))
+}
+
+/// Counts every response by status (`clew_ingest_http_requests_total`).
+async fn count_status(
+    State(metrics): State<Arc<IngestMetrics>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let resp = next.run(req).await;
+    metrics.record_http(API, resp.status().as_u16());
+    resp
+}
+
+fn error(status: StatusCode, message: String) -> Response {
+    (status, axum::Json(serde_json::json!({ "error": message }))).into_response()
+}
+
+/// Maps the media type (parameters ignored, case-insensitive) to a protocol.
+fn protocol_for(headers: &HeaderMap) -> Result<Protocol, String> {
+    let raw = headers
+        .get(header::CONTENT_TYPE)
+        .map(|v| {
+            v.to_str()
+                .map_err(|_| "Cannot parse content type".to_string())
+        })
+        .transpose()?
+        .unwrap_or("");
+    let media = raw
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    match media.as_str() {
+        "application/x-thrift" | "application/vnd.apache.thrift.binary" => Ok(Protocol::Binary),
+        "application/vnd.apache.thrift.compact" => Ok(Protocol::Compact),
+        _ => Err(format!("Unsupported content type: {raw}")),
+    }
+}
+
+async fn post_traces(
+    State(st): State<CollectorState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let protocol = match protocol_for(&headers) {
+        Ok(p) => p,
+        Err(msg) => return error(StatusCode::BAD_REQUEST, msg),
+    };
+    let body = match body {
+        Ok(b) => b,
+        Err(rejection) => {
+            return error(
+                rejection.status(),
+                format!("Unable to process request body: {}", rejection.body_text()),
+            );
+        }
+    };
+    let format = match protocol {
+        Protocol::Binary => Format::JaegerThriftBinary,
+        Protocol::Compact => Format::JaegerThriftCompact,
+    };
+    let source = Source::new(Transport::Http, format);
+    st.metrics.record_bytes(source, body.len());
+    let batch = match decode_batch(&body, protocol) {
+        Ok(b) => b,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("Unable to process request body: {e}"),
+            );
+        }
+    };
+    match st.pipeline.submit(batch.spans, source) {
+        Submit::Queued { .. } => StatusCode::ACCEPTED.into_response(),
+        Submit::Dropped { spans, reason, .. } => {
+            let why = match reason {
+                DropReason::QueueFull => "ingest queue is full",
+                DropReason::ShuttingDown => "server is shutting down",
+            };
+            error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("{why}; {spans} spans dropped"),
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn headers(ct: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_str(ct).expect("header"),
+        );
+        h
+    }
+
+    #[test]
+    fn media_type_picks_protocol() {
+        assert!(matches!(
+            protocol_for(&headers("application/x-thrift")),
+            Ok(Protocol::Binary)
+        ));
+        assert!(matches!(
+            protocol_for(&headers("Application/VND.apache.thrift.binary; charset=x")),
+            Ok(Protocol::Binary)
+        ));
+        assert!(matches!(
+            protocol_for(&headers("application/vnd.apache.thrift.compact")),
+            Ok(Protocol::Compact)
+        ));
+        assert_eq!(
+            protocol_for(&headers("application/json")).err(),
+            Some("Unsupported content type: application/json".to_string())
+        );
+        assert!(protocol_for(&HeaderMap::new()).is_err());
+    }
+}

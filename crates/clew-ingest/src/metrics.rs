@@ -1,0 +1,306 @@
+//! The ingest path's own metrics: every receive, rejection, drop and write
+//! failure is a counter, and the queue's fill level is a gauge, so nothing is
+//! lost silently.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+use crate::source::{Format, Source, Transport};
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SourceLabels {
+    transport: Transport,
+    format: Format,
+}
+
+impl From<Source> for SourceLabels {
+    fn from(s: Source) -> Self {
+        SourceLabels {
+            transport: s.transport,
+            format: s.format,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RejectLabels {
+    transport: Transport,
+    format: Format,
+    reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PortLabels {
+    port: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PortReasonLabels {
+    port: &'static str,
+    reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HttpLabels {
+    api: &'static str,
+    status: u64,
+}
+
+/// All ingest metrics, registered once and shared by every listener.
+#[derive(Debug, Default)]
+pub struct IngestMetrics {
+    spans_received: Family<SourceLabels, Counter>,
+    spans_rejected: Family<RejectLabels, Counter>,
+    spans_dropped: Family<SourceLabels, Counter>,
+    batches_received: Family<SourceLabels, Counter>,
+    bytes_received: Family<SourceLabels, Counter>,
+    spans_written: Counter,
+    write_failed_spans: Counter,
+    writer_errors: Counter,
+    queue_spans: Gauge,
+    queue_capacity_spans: Gauge,
+    datagrams_received: Family<PortLabels, Counter>,
+    datagrams_rejected: Family<PortReasonLabels, Counter>,
+    datagrams_dropped: Family<PortLabels, Counter>,
+    udp_recv_buffer: Family<PortLabels, Gauge>,
+    http_requests: Family<HttpLabels, Counter>,
+}
+
+impl IngestMetrics {
+    /// Creates the metrics and registers them. Names carry no prefix: the
+    /// binary registers into `Registry::with_prefix("clew")`, so they appear
+    /// as `clew_spans_dropped_total` and so on.
+    pub fn new(registry: &mut Registry) -> Self {
+        let m = IngestMetrics::default();
+        let r = registry;
+        r.register(
+            "spans_received",
+            "Spans decoded from clients, before validation",
+            m.spans_received.clone(),
+        );
+        r.register(
+            "spans_rejected",
+            "Spans refused by validation, by reason",
+            m.spans_rejected.clone(),
+        );
+        r.register(
+            "spans_dropped",
+            "Valid spans dropped because the ingest queue was full or shutting down",
+            m.spans_dropped.clone(),
+        );
+        r.register(
+            "batches_received",
+            "Batches (datagrams, request bodies) that decoded",
+            m.batches_received.clone(),
+        );
+        r.register(
+            "received_bytes",
+            "Payload bytes received",
+            m.bytes_received.clone(),
+        );
+        r.register(
+            "spans_written",
+            "Spans the store accepted",
+            m.spans_written.clone(),
+        );
+        r.register(
+            "spans_write_failed",
+            "Spans lost because the store returned an error",
+            m.write_failed_spans.clone(),
+        );
+        r.register(
+            "writer_errors",
+            "Failed write_spans calls",
+            m.writer_errors.clone(),
+        );
+        r.register(
+            "ingest_queue_spans",
+            "Spans waiting in the ingest queue",
+            m.queue_spans.clone(),
+        );
+        r.register(
+            "ingest_queue_capacity_spans",
+            "Capacity of the ingest queue in spans",
+            m.queue_capacity_spans.clone(),
+        );
+        r.register(
+            "agent_datagrams",
+            "UDP datagrams received by the agent listeners",
+            m.datagrams_received.clone(),
+        );
+        r.register(
+            "agent_datagrams_rejected",
+            "UDP datagrams that could not be used, by reason",
+            m.datagrams_rejected.clone(),
+        );
+        r.register(
+            "agent_datagrams_dropped",
+            "UDP datagrams dropped because the decoder fell behind",
+            m.datagrams_dropped.clone(),
+        );
+        r.register(
+            "agent_udp_receive_buffer_bytes",
+            "Effective SO_RCVBUF of each agent UDP socket",
+            m.udp_recv_buffer.clone(),
+        );
+        r.register(
+            "ingest_http_requests",
+            "Collector and sampling HTTP requests, by status",
+            m.http_requests.clone(),
+        );
+        m
+    }
+
+    /// Metrics not attached to any registry (tests, tools).
+    pub fn unregistered() -> Self {
+        IngestMetrics::default()
+    }
+
+    pub(crate) fn record_batch(&self, source: Source, spans: usize) {
+        self.batches_received.get_or_create(&source.into()).inc();
+        self.spans_received
+            .get_or_create(&source.into())
+            .inc_by(spans as u64);
+    }
+
+    /// Adds received payload bytes (listeners call this per datagram or body).
+    pub fn record_bytes(&self, source: Source, bytes: usize) {
+        self.bytes_received
+            .get_or_create(&source.into())
+            .inc_by(bytes as u64);
+    }
+
+    pub(crate) fn record_rejected(&self, source: Source, reason: &'static str) {
+        let labels = RejectLabels {
+            transport: source.transport,
+            format: source.format,
+            reason,
+        };
+        self.spans_rejected.get_or_create(&labels).inc();
+    }
+
+    pub(crate) fn record_dropped(&self, source: Source, spans: usize) {
+        self.spans_dropped
+            .get_or_create(&source.into())
+            .inc_by(spans as u64);
+    }
+
+    pub(crate) fn record_written(&self, spans: usize) {
+        self.spans_written.inc_by(spans as u64);
+    }
+
+    pub(crate) fn record_write_error(&self, spans: usize) {
+        self.writer_errors.inc();
+        self.write_failed_spans.inc_by(spans as u64);
+    }
+
+    pub(crate) fn set_queue(&self, spans: usize) {
+        self.queue_spans.set(spans as i64);
+    }
+
+    pub(crate) fn set_queue_capacity(&self, spans: usize) {
+        self.queue_capacity_spans.set(spans as i64);
+    }
+
+    pub(crate) fn record_datagram(&self, port: &'static str) {
+        self.datagrams_received
+            .get_or_create(&PortLabels { port })
+            .inc();
+    }
+
+    pub(crate) fn record_datagram_rejected(&self, port: &'static str, reason: &'static str) {
+        self.datagrams_rejected
+            .get_or_create(&PortReasonLabels { port, reason })
+            .inc();
+    }
+
+    pub(crate) fn record_datagram_dropped(&self, port: &'static str) {
+        self.datagrams_dropped
+            .get_or_create(&PortLabels { port })
+            .inc();
+    }
+
+    pub(crate) fn set_udp_recv_buffer(&self, port: &'static str, bytes: usize) {
+        self.udp_recv_buffer
+            .get_or_create(&PortLabels { port })
+            .set(bytes as i64);
+    }
+
+    pub(crate) fn record_http(&self, api: &'static str, status: u16) {
+        self.http_requests
+            .get_or_create(&HttpLabels {
+                api,
+                status: u64::from(status),
+            })
+            .inc();
+    }
+
+    /// Spans decoded from `source` so far.
+    pub fn spans_received(&self, source: Source) -> u64 {
+        self.spans_received.get_or_create(&source.into()).get()
+    }
+
+    /// Spans from `source` rejected for `reason` so far.
+    pub fn spans_rejected(&self, source: Source, reason: &'static str) -> u64 {
+        let labels = RejectLabels {
+            transport: source.transport,
+            format: source.format,
+            reason,
+        };
+        self.spans_rejected.get_or_create(&labels).get()
+    }
+
+    /// Spans from `source` dropped (queue full or shutting down) so far.
+    pub fn spans_dropped(&self, source: Source) -> u64 {
+        self.spans_dropped.get_or_create(&source.into()).get()
+    }
+
+    /// Spans the store accepted so far.
+    pub fn spans_written(&self) -> u64 {
+        self.spans_written.get()
+    }
+
+    /// Failed `write_spans` calls so far.
+    pub fn writer_errors(&self) -> u64 {
+        self.writer_errors.get()
+    }
+
+    /// Spans currently queued.
+    pub fn queue_spans(&self) -> i64 {
+        self.queue_spans.get()
+    }
+
+    /// Datagrams received on an agent port (`"5775"`, `"6831"`, `"6832"`).
+    pub fn datagrams_received(&self, port: &'static str) -> u64 {
+        self.datagrams_received
+            .get_or_create(&PortLabels { port })
+            .get()
+    }
+
+    /// Datagrams rejected on an agent port for `reason`.
+    pub fn datagrams_rejected(&self, port: &'static str, reason: &'static str) -> u64 {
+        self.datagrams_rejected
+            .get_or_create(&PortReasonLabels { port, reason })
+            .get()
+    }
+
+    /// Datagrams dropped on an agent port because decoding fell behind.
+    pub fn datagrams_dropped(&self, port: &'static str) -> u64 {
+        self.datagrams_dropped
+            .get_or_create(&PortLabels { port })
+            .get()
+    }
+
+    /// HTTP requests answered by `api` (`"collector"`, `"sampling"`) with `status`.
+    pub fn http_requests(&self, api: &'static str, status: u16) -> u64 {
+        self.http_requests
+            .get_or_create(&HttpLabels {
+                api,
+                status: u64::from(status),
+            })
+            .get()
+    }
+}

@@ -1,0 +1,81 @@
+//! The task at the end of the queue: it gathers queued batches into writes
+//! of at most `writer_batch_spans` and hands them to the store.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use clew_model::Span;
+use clew_store::TraceWriter;
+use tokio::sync::mpsc::UnboundedReceiver;
+use tokio_util::sync::CancellationToken;
+
+use super::Shared;
+use crate::log_limit::LogLimiter;
+
+pub(super) struct WriterLoop {
+    pub(super) rx: UnboundedReceiver<Vec<Span>>,
+    pub(super) shared: Arc<Shared>,
+    pub(super) writer: Arc<dyn TraceWriter>,
+    pub(super) batch_spans: usize,
+    pub(super) stop: CancellationToken,
+}
+
+impl WriterLoop {
+    /// Writes until told to stop (or every sender is gone), then writes what
+    /// is still queued and returns.
+    pub(super) async fn run(mut self) {
+        let errors_log = LogLimiter::new(Duration::from_secs(10));
+        loop {
+            let first = tokio::select! {
+                biased;
+                _ = self.stop.cancelled() => break,
+                next = self.rx.recv() => match next {
+                    Some(batch) => batch,
+                    None => break,
+                },
+            };
+            let batch = self.gather(first);
+            self.write(batch, &errors_log).await;
+        }
+        // Refuse new batches, then write everything that made it in.
+        self.rx.close();
+        while let Some(first) = self.rx.recv().await {
+            let batch = self.gather(first);
+            self.write(batch, &errors_log).await;
+        }
+    }
+
+    /// Adds batches that are already waiting, without waiting for more: under
+    /// load writes grow towards `batch_spans`, when idle a span is written at once.
+    fn gather(&mut self, mut batch: Vec<Span>) -> Vec<Span> {
+        while batch.len() < self.batch_spans {
+            match self.rx.try_recv() {
+                Ok(more) => batch.extend(more),
+                Err(_) => break,
+            }
+        }
+        self.shared.release(batch.len());
+        batch
+    }
+
+    async fn write(&self, mut batch: Vec<Span>, errors_log: &LogLimiter) {
+        while !batch.is_empty() {
+            let rest = if batch.len() > self.batch_spans {
+                batch.split_off(self.batch_spans)
+            } else {
+                Vec::new()
+            };
+            let n = batch.len();
+            match self.writer.write_spans(batch).await {
+                Ok(()) => self.shared.metrics.record_written(n),
+                Err(e) => {
+                    self.shared.metrics.record_write_error(n);
+                    if let Some(suppressed) = errors_log.allow() {
+                        tracing::error!(error = %e, spans = n, suppressed, "store rejected a write; spans lost");
+                    }
+                }
+            }
+            batch = rest;
+        }
+    }
+}
