@@ -1,1 +1,71 @@
-//! placeholder
+//! Clew's read side: the Jaeger HTTP query API (`/api/*` on port 16686),
+//! the trace adjusters it applies, and the page served to browsers until the
+//! web UI is embedded.
+//!
+//! The API is a faithful copy of Jaeger's (routes, parameters, defaults,
+//! envelope, error wording and the UI trace JSON), because the Jaeger UI and
+//! Grafana's Jaeger data source are its clients.
+//!
+//! ```no_run
+//! # async fn run(reader: std::sync::Arc<dyn clew_store::TraceReader>) -> std::io::Result<()> {
+//! use std::sync::Arc;
+//! use clew_query::{QueryMetrics, QueryState, router};
+//! let mut registry = prometheus_client::registry::Registry::default();
+//! let state = QueryState { reader, metrics: Arc::new(QueryMetrics::new(&mut registry)) };
+//! let listener = tokio::net::TcpListener::bind(("0.0.0.0", clew_query::QUERY_HTTP_PORT)).await?;
+//! axum::serve(listener, router(state)).await
+//! # }
+//! ```
+
+mod adjust;
+mod api;
+mod envelope;
+mod go_syntax;
+mod jaeger_json;
+mod metrics;
+mod params;
+mod ui;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::get;
+use clew_store::TraceReader;
+
+pub use adjust::adjust;
+pub use metrics::{FALLBACK_ROUTE, QueryMetrics};
+pub use ui::PLACEHOLDER_PAGE;
+
+/// Jaeger's query HTTP port (UI and `/api/*`).
+pub const QUERY_HTTP_PORT: u16 = 16686;
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct QueryState {
+    /// The store answering queries.
+    pub reader: Arc<dyn TraceReader>,
+    /// Request metrics.
+    pub metrics: Arc<QueryMetrics>,
+}
+
+/// The query HTTP service: every Jaeger `/api/*` route, a 404 envelope for
+/// unknown API paths, and the placeholder page for every other path.
+pub fn router(state: QueryState) -> Router {
+    let metrics = state.metrics.clone();
+    Router::new()
+        .route("/api/services", get(api::services::services))
+        .route(
+            "/api/services/{service}/operations",
+            get(api::services::service_operations),
+        )
+        .route("/api/operations", get(api::services::operations))
+        .route("/api/traces", get(api::traces::search))
+        .route("/api/traces/{id}", get(api::traces::get_trace))
+        .route("/api/dependencies", get(api::dependencies::dependencies))
+        .fallback(ui::fallback)
+        .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(
+            metrics,
+            metrics::track,
+        ))
+}

@@ -1,0 +1,88 @@
+//! Sorts span and process tags by key, and log fields by key with `event`
+//! first, so the UI shows tags in a stable order and deduplication can
+//! compare spans field by field.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use clew_model::{KeyValue, Process, Trace, keys};
+
+fn sort_by_key(kvs: &mut [KeyValue]) {
+    kvs.sort_by(|a, b| a.key.cmp(&b.key));
+}
+
+fn sort_log_fields(kvs: &mut [KeyValue]) {
+    kvs.sort_by(|a, b| {
+        let a_event = &*a.key != keys::EVENT;
+        let b_event = &*b.key != keys::EVENT;
+        a_event.cmp(&b_event).then_with(|| a.key.cmp(&b.key))
+    });
+}
+
+/// Sorts tags and log fields of every span and process.
+pub fn adjust(trace: &mut Trace) {
+    // Processes are shared between spans: sort each distinct one once and
+    // keep sharing the sorted copy.
+    let mut sorted: HashMap<*const Process, Arc<Process>> = HashMap::new();
+    for span in &mut trace.spans {
+        sort_by_key(&mut span.tags);
+        for log in &mut span.logs {
+            sort_log_fields(&mut log.fields);
+        }
+        let key = Arc::as_ptr(&span.process);
+        let replacement = sorted
+            .entry(key)
+            .or_insert_with(|| {
+                let mut p = (*span.process).clone();
+                sort_by_key(&mut p.tags);
+                Arc::new(p)
+            })
+            .clone();
+        span.process = replacement;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clew_model::{KeyValue, Log, Trace};
+
+    use super::*;
+    use crate::adjust::fixtures::span;
+
+    #[test]
+    fn tags_sorted_and_event_first_in_logs() {
+        let mut s = span(1, "svc", None);
+        s.tags = vec![KeyValue::string("z", "1"), KeyValue::string("a", "2")];
+        s.logs.push(Log {
+            timestamp: 0,
+            fields: vec![
+                KeyValue::string("message", "m"),
+                KeyValue::string("event", "e"),
+                KeyValue::string("a", "x"),
+            ],
+        });
+        let mut p = (*s.process).clone();
+        p.tags = vec![
+            KeyValue::string("ip", "1"),
+            KeyValue::string("hostname", "h"),
+        ];
+        s.process = Arc::new(p);
+        let shared = s.process.clone();
+        let mut s2 = span(2, "svc", None);
+        s2.process = shared;
+        let mut trace = Trace {
+            spans: vec![s, s2],
+            warnings: vec![],
+        };
+        adjust(&mut trace);
+        let keys = |kvs: &[KeyValue]| kvs.iter().map(|k| k.key.to_string()).collect::<Vec<_>>();
+        let s = &trace.spans[0];
+        assert_eq!(keys(&s.tags), vec!["a", "z"]);
+        assert_eq!(keys(&s.logs[0].fields), vec!["event", "a", "message"]);
+        assert_eq!(keys(&s.process.tags), vec!["hostname", "ip"]);
+        assert!(Arc::ptr_eq(
+            &trace.spans[0].process,
+            &trace.spans[1].process
+        ));
+    }
+}
