@@ -13,6 +13,9 @@ pub enum ZipkinError {
     /// The protobuf body is not a `zipkin.proto3.ListOfSpans`.
     #[error("invalid Zipkin protobuf: {0}")]
     Proto(#[from] prost::DecodeError),
+    /// The thrift body is not a `list<zipkincore.Span>`.
+    #[error("invalid Zipkin thrift: {0}")]
+    Thrift(#[from] clew_thrift::ThriftError),
     /// A trace, span or parent ID is malformed.
     #[error("invalid {field} {value:?}: {source}")]
     Id {

@@ -22,11 +22,14 @@
 
 mod error;
 mod json_common;
+pub mod json_v1;
 pub mod json_v2;
 pub mod mapping;
 pub mod proto;
 pub mod proto_v2;
 mod span;
+pub mod thrift;
+pub mod v1;
 
 pub use error::ZipkinError;
 pub use json_common::JsonEndpoint;
