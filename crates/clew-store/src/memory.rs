@@ -122,17 +122,27 @@ fn group_by_trace(spans: Vec<Span>) -> Vec<TraceGroup> {
     groups
 }
 
-/// The distinct (service, operation) pairs of a batch.
-fn distinct_operations(groups: &[TraceGroup]) -> HashSet<(String, Operation)> {
-    let mut out = HashSet::new();
+/// The distinct (service, operation) pairs of a batch. Deduplicated on
+/// borrowed strings first so a batch allocates once per distinct pair, not
+/// once per span.
+fn distinct_operations(groups: &[TraceGroup]) -> Vec<(String, Operation)> {
+    let mut seen: HashSet<(&str, &str, &str)> = HashSet::new();
     for span in groups.iter().flat_map(|g| g.spans.iter()) {
-        let op = Operation {
-            name: span.operation_name.to_string(),
-            span_kind: span.kind_tag().to_string(),
-        };
-        out.insert((span.process.service_name.to_string(), op));
+        seen.insert((
+            &span.process.service_name,
+            &span.operation_name,
+            span.kind_tag(),
+        ));
     }
-    out
+    seen.into_iter()
+        .map(|(service, name, kind)| {
+            let op = Operation {
+                name: name.to_string(),
+                span_kind: kind.to_string(),
+            };
+            (service.to_string(), op)
+        })
+        .collect()
 }
 
 impl Inner {
