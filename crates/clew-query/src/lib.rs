@@ -62,6 +62,7 @@ pub fn router(state: QueryState) -> Router {
         .route("/api/traces", get(api::traces::search))
         .route("/api/traces/{id}", get(api::traces::get_trace))
         .route("/api/dependencies", get(api::dependencies::dependencies))
+        .route("/api/metrics/{kind}", get(api::metrics_stub::disabled))
         .fallback(ui::fallback)
         .with_state(state)
         .layer(axum::middleware::from_fn_with_state(

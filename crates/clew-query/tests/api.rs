@@ -512,3 +512,18 @@ async fn requests_are_counted_by_route_template() {
         text.contains(r#"clew_query_request_duration_seconds_count{route="/api/traces/{id}"} 2"#)
     );
 }
+
+#[tokio::test]
+async fn metrics_endpoints_say_not_implemented() {
+    let f = fixture().await;
+    let r = get(
+        &f.app,
+        "/api/metrics/latencies?service=frontend&quantile=0.95",
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_IMPLEMENTED);
+    assert_eq!(
+        r.json()["errors"],
+        json!([{"code": 501, "msg": "metrics querying is currently disabled"}])
+    );
+}
