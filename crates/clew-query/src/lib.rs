@@ -32,7 +32,7 @@ use axum::Router;
 use axum::routing::get;
 use clew_store::TraceReader;
 
-pub use adjust::adjust;
+pub use adjust::{adjust, adjust_with_clock_skew};
 pub use metrics::{FALLBACK_ROUTE, QueryMetrics};
 pub use ui::PLACEHOLDER_PAGE;
 

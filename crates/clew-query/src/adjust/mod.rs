@@ -6,9 +6,10 @@
 //! that relies on unique IDs, and sorting must precede deduplication so two
 //! copies of a span with differently ordered tags compare equal.
 //!
-//! Clock-skew correction is not implemented: Jaeger's default maximum
-//! adjustment is 0 (disabled), which would only add a warning per span.
+//! Clock-skew correction runs only through [`adjust_with_clock_skew`] with a
+//! non-zero maximum; Jaeger's default maximum is 0 (disabled).
 
+mod clock_skew;
 mod dedupe;
 mod ip_tags;
 mod references;
@@ -17,11 +18,18 @@ mod zipkin_ids;
 
 use clew_model::Trace;
 
-/// Applies every adjuster in Jaeger's order.
+/// Applies every adjuster in Jaeger's order, clock skew disabled.
 pub fn adjust(trace: &mut Trace) {
+    adjust_with_clock_skew(trace, 0);
+}
+
+/// Applies every adjuster, correcting clock skew by at most
+/// `max_clock_skew` nanoseconds (0 = no correction).
+pub fn adjust_with_clock_skew(trace: &mut Trace, max_clock_skew: u64) {
     zipkin_ids::adjust(trace);
     sort::adjust(trace);
     dedupe::adjust(trace);
+    clock_skew::adjust(trace, max_clock_skew);
     ip_tags::adjust(trace);
     references::drop_zero_trace_ids(trace);
     references::parent_first(trace);
