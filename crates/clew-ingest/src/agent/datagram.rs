@@ -4,17 +4,14 @@
 use std::time::Duration;
 
 use bytes::Bytes;
+pub use clew_codec_jaeger::{EMIT_BATCH, EMIT_ZIPKIN_BATCH};
 use clew_codec_jaeger::{decode_emit_batch_args, parse_agent_envelope};
 
 use super::AgentPort;
+use super::zipkin::decode_emit_zipkin_batch_args;
 use crate::log_limit::LogLimiter;
 use crate::pipeline::Pipeline;
-use crate::source::{Source, Transport};
-
-/// Thrift method carrying a `jaeger.Batch`.
-pub const EMIT_BATCH: &str = "emitBatch";
-/// Thrift method carrying a `list<zipkincore.Span>`.
-pub const EMIT_ZIPKIN_BATCH: &str = "emitZipkinBatch";
+use crate::source::{Format, Source, Transport};
 
 /// `reason` label values of `clew_agent_datagrams_rejected_total`.
 pub mod reason {
@@ -24,7 +21,7 @@ pub mod reason {
     pub const BAD_BATCH: &str = "bad_batch";
     /// A method the agent interface does not have.
     pub const UNKNOWN_METHOD: &str = "unknown_method";
-    /// A known method this port or build does not serve (`emitZipkinBatch`).
+    /// A known method this port does not serve (`emitZipkinBatch` off 5775).
     pub const UNSUPPORTED_METHOD: &str = "unsupported_method";
 }
 
@@ -61,19 +58,21 @@ impl DatagramHandler {
                     Err(e) => self.reject(reason::BAD_BATCH, &e),
                 }
             }
-            EMIT_ZIPKIN_BATCH => {
-                // Served on 5775 once the Zipkin thrift decoder exists; counted until then.
-                let why = if self.port.accepts_zipkin() {
-                    "emitZipkinBatch is not supported yet"
-                } else {
-                    "emitZipkinBatch is only served on the 5775 port"
-                };
-                self.reject(reason::UNSUPPORTED_METHOD, &why)
+            EMIT_ZIPKIN_BATCH if self.port.accepts_zipkin() => {
+                let source = Source::new(Transport::Udp, Format::ZipkinThrift);
+                self.pipeline.metrics().record_bytes(source, datagram.len());
+                match decode_emit_zipkin_batch_args(&datagram, env.args) {
+                    Ok(spans) => {
+                        self.pipeline.submit(spans, source);
+                    }
+                    Err(e) => self.reject(reason::BAD_BATCH, &e),
+                }
             }
-            other => {
-                let other = other.to_string();
-                self.reject(reason::UNKNOWN_METHOD, &format_args!("method {other:?}"))
-            }
+            EMIT_ZIPKIN_BATCH => self.reject(
+                reason::UNSUPPORTED_METHOD,
+                &"emitZipkinBatch is only served on the 5775 port",
+            ),
+            other => self.reject(reason::UNKNOWN_METHOD, &format_args!("method {other:?}")),
         }
     }
 

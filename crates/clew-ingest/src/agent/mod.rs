@@ -11,6 +11,7 @@
 
 mod datagram;
 mod port;
+mod zipkin;
 
 use std::io::ErrorKind;
 use std::net::UdpSocket;

@@ -1,0 +1,150 @@
+//! `POST /api/traces` on the collector port.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use clew_codec_jaeger::{Protocol, encode_batch};
+use clew_ingest::{
+    Format, IngestConfig, SamplingStrategies, Source, Transport, collector_http_router,
+};
+use clew_model::TraceId;
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tower::ServiceExt;
+
+use crate::harness::{Ingest, fixture};
+
+fn router(ingest: &Ingest) -> Router {
+    collector_http_router(
+        ingest.pipeline.clone(),
+        ingest.metrics.clone(),
+        Arc::new(SamplingStrategies::default_all_in_one()),
+    )
+}
+
+async fn post(router: Router, content_type: &str, body: Vec<u8>) -> (StatusCode, String) {
+    let req = Request::post("/api/traces?format=jaeger.thrift")
+        .header("content-type", content_type)
+        .body(Body::from(body))
+        .expect("request");
+    let resp = router.oneshot(req).await.expect("infallible");
+    let status = resp.status();
+    let body = resp.into_body().collect().await.expect("body").to_bytes();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+fn error_message(body: &str) -> String {
+    let v: Value = serde_json::from_str(body).expect("JSON error body");
+    v["error"].as_str().expect("error string").to_string()
+}
+
+#[tokio::test]
+async fn binary_and_compact_batches_reach_the_store() {
+    let ingest = Ingest::start(IngestConfig::default());
+    let r = router(&ingest);
+    let trace = TraceId::new(7, 0x1001);
+    let (process, spans) = fixture(trace, "frontend", 3);
+
+    let mut body = Vec::new();
+    encode_batch(&process, &spans[..2], Protocol::Binary, &mut body);
+    let (status, text) = post(r.clone(), "application/x-thrift", body).await;
+    assert_eq!((status, text.as_str()), (StatusCode::ACCEPTED, ""));
+
+    let mut body = Vec::new();
+    encode_batch(&process, &spans[2..], Protocol::Compact, &mut body);
+    let (status, _) = post(r.clone(), "application/vnd.apache.thrift.compact", body).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+
+    let stored = ingest.wait_for_trace(trace, 3).await;
+    let mut got = stored.spans.clone();
+    got.sort_by_key(|s| s.span_id);
+    assert_eq!(&*got[0].process.service_name, "frontend");
+    assert_eq!(got[1].tags, spans[1].tags);
+    assert_eq!(got[1].references, spans[1].references);
+    assert_eq!(got[2].start_time, spans[2].start_time);
+    assert_eq!(
+        ingest
+            .metrics
+            .spans_received(Source::new(Transport::Http, Format::JaegerThriftBinary)),
+        2
+    );
+    assert_eq!(
+        ingest
+            .metrics
+            .spans_received(Source::new(Transport::Http, Format::JaegerThriftCompact)),
+        1
+    );
+    assert_eq!(ingest.metrics.http_requests("collector", 202), 2);
+}
+
+#[tokio::test]
+async fn bad_requests_get_json_errors() {
+    let ingest = Ingest::start(IngestConfig::default());
+    let r = router(&ingest);
+
+    let (status, body) = post(r.clone(), "application/json", b"{}".to_vec()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        error_message(&body),
+        "Unsupported content type: application/json"
+    );
+
+    let (status, body) = post(
+        r.clone(),
+        "application/x-thrift",
+        b"\x0c\xff\xff junk".to_vec(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        error_message(&body).starts_with("Unable to process request body: "),
+        "{body}"
+    );
+    assert_eq!(ingest.metrics.http_requests("collector", 400), 2);
+}
+
+#[tokio::test]
+async fn oversized_body_is_413() {
+    let ingest = Ingest::start(IngestConfig {
+        http_max_body_bytes: 1024,
+        ..IngestConfig::default()
+    });
+    let (status, body) = post(router(&ingest), "application/x-thrift", vec![0u8; 4096]).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(
+        error_message(&body).starts_with("Unable to process request body"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn full_queue_is_503_and_counted() {
+    let ingest = Ingest::start(IngestConfig {
+        queue_max_spans: 2,
+        ..IngestConfig::default()
+    });
+    let (process, spans) = fixture(TraceId::new(0, 5), "svc", 3);
+    let mut body = Vec::new();
+    encode_batch(&process, &spans, Protocol::Binary, &mut body);
+    let (status, body) = post(router(&ingest), "application/x-thrift", body).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(error_message(&body).contains("3 spans dropped"), "{body}");
+    let src = Source::new(Transport::Http, Format::JaegerThriftBinary);
+    assert_eq!(ingest.metrics.spans_dropped(src), 3);
+}
+
+#[tokio::test]
+async fn collector_serves_sampling_too() {
+    let ingest = Ingest::start(IngestConfig::default());
+    let req = Request::get("/api/sampling?service=x")
+        .body(Body::empty())
+        .expect("request");
+    let resp = router(&ingest).oneshot(req).await.expect("infallible");
+    assert_eq!(resp.status(), StatusCode::OK);
+    let body = resp.into_body().collect().await.expect("body").to_bytes();
+    let v: Value = serde_json::from_slice(&body).expect("JSON");
+    assert_eq!(v["strategyType"], "PROBABILISTIC");
+    assert_eq!(v["probabilisticSampling"]["samplingRate"], 1.0);
+}

@@ -1,0 +1,84 @@
+//! A pipeline in front of a MemoryStore, plus fixtures and polling helpers.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clew_ingest::{IngestConfig, IngestMetrics, Pipeline, PipelineTask};
+use clew_model::{KeyValue, Log, Process, Reference, Span, SpanId, Trace, TraceId};
+use clew_store::{MemoryStore, MemoryStoreConfig, TraceReader};
+
+pub struct Ingest {
+    pub store: Arc<MemoryStore>,
+    pub metrics: Arc<IngestMetrics>,
+    pub pipeline: Pipeline,
+    pub task: PipelineTask,
+}
+
+impl Ingest {
+    pub fn start(cfg: IngestConfig) -> Self {
+        let store = Arc::new(MemoryStore::new(MemoryStoreConfig {
+            max_spans: 10_000_000,
+            max_bytes: 4 << 30,
+        }));
+        let metrics = Arc::new(IngestMetrics::unregistered());
+        let (pipeline, task) = Pipeline::start(&cfg, store.clone(), metrics.clone());
+        Ingest {
+            store,
+            metrics,
+            pipeline,
+            task,
+        }
+    }
+
+    /// Polls the store until the trace holds `spans` spans (or fails after 10 s).
+    pub async fn wait_for_trace(&self, id: TraceId, spans: usize) -> Trace {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Ok(Some(t)) = self.store.get_trace(id).await
+                && t.spans.len() >= spans
+            {
+                return t;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "trace {id} never reached {spans} spans"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+}
+
+/// Polls `cond` until true, failing after 10 s with `what`.
+pub async fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// A process and `n` spans of one trace with tags, a log and references.
+pub fn fixture(trace: TraceId, service: &str, n: u64) -> (Arc<Process>, Vec<Span>) {
+    let mut process = Process::new(service);
+    process.tags.push(KeyValue::string("hostname", "box-1"));
+    let process = Arc::new(process);
+    let spans = (1..=n)
+        .map(|i| {
+            let mut s = Span::new(trace, SpanId(i), format!("op-{i}"), process.clone());
+            s.start_time = 1_700_000_000_000_000_000 + i * 1_000;
+            s.duration = 5_000;
+            s.flags = 1;
+            s.tags.push(KeyValue::string("span.kind", "server"));
+            s.tags.push(KeyValue::i64("http.status_code", 200));
+            s.logs.push(Log {
+                timestamp: s.start_time + 1_000,
+                fields: vec![KeyValue::string("event", "hello")],
+            });
+            if i > 1 {
+                s.references.push(Reference::child_of(trace, SpanId(1)));
+            }
+            s
+        })
+        .collect();
+    (process, spans)
+}
