@@ -99,11 +99,10 @@ pub fn adjust(trace: &mut Trace, max_delta: u64) {
         .map(|r| (r, None, hosts[r].clone(), 0))
         .collect();
     while let Some((i, parent, mut host, mut delta)) = stack.pop() {
-        if let Some(p) = parent {
-            if hosts[i].is_empty() || hosts[i] != host {
-                host = hosts[i].clone();
-                delta = skew(&trace.spans[i], &trace.spans[p]);
-            }
+        let other_host = hosts[i].is_empty() || hosts[i] != host;
+        if let Some(p) = parent.filter(|_| other_host) {
+            host = hosts[i].clone();
+            delta = skew(&trace.spans[i], &trace.spans[p]);
         }
         if delta != 0 {
             let span = &mut trace.spans[i];
