@@ -218,3 +218,26 @@ fn re_encoding_the_golden_batch_round_trips() {
         assert_eq!(got.spans, want.spans);
     }
 }
+
+/// Writes valid payloads as seeds for the cargo-fuzz targets in `fuzz/`.
+/// Run by hand: `cargo test -p clew-codec-jaeger --test golden -- --ignored write_fuzz_seeds`.
+#[test]
+#[ignore = "writes files into fuzz/seeds"]
+fn write_fuzz_seeds() {
+    use clew_codec_jaeger::encode_emit_batch_message;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/seeds");
+    let want = expected();
+    let process = want.spans[0].process.clone();
+    let write = |target: &str, name: &str, bytes: &[u8]| {
+        let dir = root.join(target);
+        std::fs::create_dir_all(&dir).expect("create seed dir");
+        std::fs::write(dir.join(name), bytes).expect("write seed");
+    };
+    write("jaeger_batch_compact", "golden", COMPACT);
+    write("jaeger_batch_binary", "golden", &binary_golden());
+    for (tag, protocol) in [(0u8, Protocol::Compact), (1u8, Protocol::Binary)] {
+        let mut datagram = vec![tag];
+        encode_emit_batch_message(&process, &want.spans, 1, protocol, &mut datagram);
+        write("agent_envelope", &format!("emit_batch_{protocol:?}").to_lowercase(), &datagram);
+    }
+}
