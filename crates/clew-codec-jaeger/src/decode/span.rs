@@ -118,15 +118,17 @@ impl<'a, R: ProtocolReader<'a>> Decoder<'a, R> {
 }
 
 /// Jaeger's ingest rule: a non-zero `parentSpanId` becomes a CHILD_OF
-/// reference, prepended, unless the references already hold a CHILD_OF to
-/// that span in the same trace.
+/// reference, prepended, unless the references already point at that span
+/// in the same trace with either type. Clients fill `parentSpanId` for
+/// FOLLOWS_FROM spans too (Python's jaeger-client does), and turning that
+/// into an extra CHILD_OF would change the relationship they sent.
 fn add_parent(refs: &mut Vec<Reference>, trace_id: TraceId, parent: SpanId) {
     if parent.is_zero() {
         return;
     }
     let present = refs
         .iter()
-        .any(|r| r.ref_type == RefType::ChildOf && r.span_id == parent && r.trace_id == trace_id);
+        .any(|r| r.span_id == parent && r.trace_id == trace_id);
     if !present {
         refs.insert(0, Reference::child_of(trace_id, parent));
     }
