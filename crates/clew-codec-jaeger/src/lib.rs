@@ -27,7 +27,7 @@
 //! |---|---|
 //! | `traceIdHigh`/`traceIdLow`, `spanId` (i64) | [`clew_model::TraceId`] / [`clew_model::SpanId`], bits reinterpreted as u64 |
 //! | `startTime`, `duration`, `Log.timestamp` (µs) | nanoseconds (× 1000). Negative or overflowing values become 0 and leave a span warning |
-//! | `parentSpanId` ≠ 0 | a CHILD_OF reference prepended to `references`, unless one to that span in the same trace is already there |
+//! | `parentSpanId` ≠ 0 | a CHILD_OF reference prepended to `references`, unless a reference of either type to that span in the same trace is already there (Jaeger's rule; clients set `parentSpanId` for FOLLOWS_FROM spans too) |
 //! | `references` | [`clew_model::Reference`]s (unknown `refType` → CHILD_OF + warning) |
 //! | `flags` (i32) | `flags` (u32, same bits) |
 //! | `Tag` with vType STRING/DOUBLE/BOOL/LONG/BINARY | [`clew_model::Value`] `Str`/`F64`/`Bool`/`I64`/`Binary`; a missing value field reads as that type's zero |

@@ -238,6 +238,10 @@ fn write_fuzz_seeds() {
     for (tag, protocol) in [(0u8, Protocol::Compact), (1u8, Protocol::Binary)] {
         let mut datagram = vec![tag];
         encode_emit_batch_message(&process, &want.spans, 1, protocol, &mut datagram);
-        write("agent_envelope", &format!("emit_batch_{protocol:?}").to_lowercase(), &datagram);
+        write(
+            "agent_envelope",
+            &format!("emit_batch_{protocol:?}").to_lowercase(),
+            &datagram,
+        );
     }
 }

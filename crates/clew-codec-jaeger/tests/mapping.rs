@@ -84,6 +84,20 @@ fn parent_already_referenced_is_not_duplicated() {
 }
 
 #[test]
+fn parent_sent_as_follows_from_stays_follows_from() {
+    // jaeger-client-python fills parentSpanId for FOLLOWS_FROM spans too.
+    let body = batch_with(7, |w| {
+        w.write_field_begin(TType::List, 6);
+        w.write_list_begin(TType::Struct, 1);
+        write_ref(w, 1, 1, 7);
+    });
+    let s = decode_one(&body);
+    assert_eq!(s.references.len(), 1);
+    assert_eq!(s.references[0].ref_type, RefType::FollowsFrom);
+    assert_eq!(s.parent_span_id(), Some(SpanId(7)));
+}
+
+#[test]
 fn a_child_of_in_another_trace_does_not_count_as_the_parent() {
     let body = batch_with(7, |w| {
         w.write_field_begin(TType::List, 6);
