@@ -41,7 +41,7 @@ impl Default for IngestConfig {
             queue_max_spans: 200_000,
             writer_batch_spans: 2_000,
             udp_recv_buffer_bytes: 16 * 1024 * 1024,
-            udp_queue_datagrams: 2_000,
+            udp_queue_datagrams: 1_000,
             agent_decode_threads: 1,
             http_max_body_bytes: 64 * 1024 * 1024,
             sampling_strategies_file: None,

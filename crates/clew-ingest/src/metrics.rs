@@ -294,6 +294,13 @@ impl IngestMetrics {
             .get()
     }
 
+    /// Effective `SO_RCVBUF` of an agent port's socket, as the kernel reports it.
+    pub fn udp_recv_buffer_bytes(&self, port: &'static str) -> i64 {
+        self.udp_recv_buffer
+            .get_or_create(&PortLabels { port })
+            .get()
+    }
+
     /// HTTP requests answered by `api` (`"collector"`, `"sampling"`) with `status`.
     pub fn http_requests(&self, api: &'static str, status: u16) -> u64 {
         self.http_requests
@@ -302,5 +309,35 @@ impl IngestMetrics {
                 status: u64::from(status),
             })
             .get()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::{Format, Source, Transport};
+
+    #[test]
+    fn names_under_the_clew_prefix() {
+        let mut registry = Registry::with_prefix("clew");
+        let m = IngestMetrics::new(&mut registry);
+        let src = Source::new(Transport::Udp, Format::JaegerThriftCompact);
+        m.record_dropped(src, 3);
+        m.record_datagram_rejected("6831", "bad_envelope");
+        m.set_queue_capacity(10);
+        m.record_http("collector", 202);
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &registry).expect("encode");
+        for line in [
+            r#"clew_spans_dropped_total{transport="udp",format="jaeger-thrift-compact"} 3"#,
+            r#"clew_agent_datagrams_rejected_total{port="6831",reason="bad_envelope"} 1"#,
+            "clew_ingest_queue_capacity_spans 10",
+            r#"clew_ingest_http_requests_total{api="collector",status="202"} 1"#,
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "missing {line:?} in\n{text}"
+            );
+        }
     }
 }

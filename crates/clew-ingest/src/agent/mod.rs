@@ -58,17 +58,23 @@ pub fn spawn_agent_udp(
     socket.set_read_timeout(Some(POLL)).map_err(spawn_err)?;
     let granted = set_recv_buffer(&socket, cfg.udp_recv_buffer_bytes);
     metrics.set_udp_recv_buffer(port.label(), granted);
-    tracing::info!(
-        port = port.label(),
-        addr = ?socket.local_addr().ok(),
-        requested = cfg.udp_recv_buffer_bytes,
-        granted,
-        "agent UDP socket receive buffer"
-    );
-    if granted < cfg.udp_recv_buffer_bytes {
+    // Linux reports twice the usable size and caps requests at
+    // net.core.rmem_max, so compare against twice the request.
+    let addr = socket.local_addr().ok();
+    if granted < cfg.udp_recv_buffer_bytes.saturating_mul(2) {
         tracing::warn!(
             port = port.label(),
-            "kernel granted a smaller UDP receive buffer than requested; raise net.core.rmem_max to avoid drops under bursts"
+            ?addr,
+            requested = cfg.udp_recv_buffer_bytes,
+            granted,
+            "agent UDP receive buffer is smaller than requested; raise net.core.rmem_max to absorb bursts"
+        );
+    } else {
+        tracing::info!(
+            port = port.label(),
+            ?addr,
+            granted,
+            "agent UDP receive buffer"
         );
     }
 

@@ -141,7 +141,7 @@ async fn udp_load() {
     let loss = 1.0 - written as f64 / sent_spans as f64;
     println!(
         "sent {sent_spans} spans in {total} datagrams over {send_time:?} ({:.0} spans/s); written {written}; \
-         loss {:.3}%; datagrams received {} dropped-by-decoder {}; spans dropped by queue {}",
+         loss {:.3}%; datagrams received {} dropped-by-decoder {}; spans dropped by queue {}; SO_RCVBUF {}",
         sent_spans as f64 / send_time.as_secs_f64(),
         loss * 100.0,
         metrics.datagrams_received("6831"),
@@ -150,6 +150,7 @@ async fn udp_load() {
             clew_ingest::Transport::Udp,
             clew_ingest::Format::JaegerThriftCompact
         )),
+        metrics.udp_recv_buffer_bytes("6831"),
     );
     assert!(loss <= 0.01, "loss {:.3}% above 1%", loss * 100.0);
 }
