@@ -1,0 +1,245 @@
+//! The part of a span that crosses process boundaries.
+
+use std::fmt;
+use std::sync::Arc;
+
+use clew_model::{SpanId, TraceId};
+
+/// Jaeger flag bit: the trace is sampled.
+pub const FLAG_SAMPLED: u8 = 0x01;
+/// Jaeger flag bit: sampling was forced (debug); always set with sampled.
+pub const FLAG_DEBUG: u8 = 0x02;
+/// Jaeger flag bit: store without indexing.
+pub const FLAG_FIREHOSE: u8 = 0x08;
+
+/// Baggage items in insertion order. Keys are compared exactly; propagators
+/// lowercase them where their format requires.
+pub type Baggage = Vec<(String, String)>;
+
+/// Identity and baggage of a span: what propagators inject and extract.
+///
+/// Cloning is cheap: baggage and the other optional strings are shared
+/// behind `Arc`s and copied only when changed.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SpanContext {
+    trace_id: TraceId,
+    span_id: SpanId,
+    parent_id: SpanId,
+    flags: u8,
+    baggage: Option<Arc<Baggage>>,
+    debug_id: Option<Arc<str>>,
+    trace_state: Option<Arc<str>>,
+}
+
+impl SpanContext {
+    /// A context with the given identity and no baggage.
+    pub fn new(trace_id: TraceId, span_id: SpanId, parent_id: SpanId, flags: u8) -> Self {
+        SpanContext {
+            trace_id,
+            span_id,
+            parent_id,
+            flags,
+            ..Default::default()
+        }
+    }
+
+    /// A context that carries only a `jaeger-debug-id`: a span started from it
+    /// begins a new, force-sampled trace tagged with that ID.
+    pub fn debug_id_container(debug_id: impl Into<Arc<str>>) -> Self {
+        SpanContext {
+            debug_id: Some(debug_id.into()),
+            ..Default::default()
+        }
+    }
+
+    /// The trace ID.
+    pub fn trace_id(&self) -> TraceId {
+        self.trace_id
+    }
+
+    /// The span ID.
+    pub fn span_id(&self) -> SpanId {
+        self.span_id
+    }
+
+    /// The parent span ID (zero for a root span).
+    pub fn parent_id(&self) -> SpanId {
+        self.parent_id
+    }
+
+    /// Jaeger flags ([`FLAG_SAMPLED`], [`FLAG_DEBUG`], [`FLAG_FIREHOSE`]).
+    pub fn flags(&self) -> u8 {
+        self.flags
+    }
+
+    /// True when the trace is sampled.
+    pub fn is_sampled(&self) -> bool {
+        self.flags & FLAG_SAMPLED != 0
+    }
+
+    /// True when sampling was forced.
+    pub fn is_debug(&self) -> bool {
+        self.flags & FLAG_DEBUG != 0
+    }
+
+    /// True when both IDs are set, i.e. the context names a real span.
+    pub fn is_valid(&self) -> bool {
+        !self.trace_id.is_zero() && !self.span_id.is_zero()
+    }
+
+    /// True when this context carries something worth using as a parent:
+    /// a real span, a debug ID, or baggage alone.
+    pub fn is_empty(&self) -> bool {
+        !self.is_valid() && self.debug_id.is_none() && self.baggage.is_none()
+    }
+
+    /// The `jaeger-debug-id` this context was extracted with, if any.
+    pub fn debug_id(&self) -> Option<&str> {
+        self.debug_id.as_deref()
+    }
+
+    /// The W3C `tracestate` received with this context, passed on unchanged.
+    pub fn trace_state(&self) -> Option<&str> {
+        self.trace_state.as_deref()
+    }
+
+    /// One baggage item.
+    pub fn baggage_item(&self, key: &str) -> Option<&str> {
+        self.baggage
+            .as_ref()?
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// All baggage items in insertion order.
+    pub fn baggage_items(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.baggage
+            .iter()
+            .flat_map(|b| b.iter())
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// Sets a baggage item, replacing an existing one with the same key.
+    pub fn set_baggage_item(&mut self, key: impl Into<String>, value: impl Into<String>) {
+        let key = key.into();
+        let value = value.into();
+        let items = Arc::make_mut(self.baggage.get_or_insert_with(Default::default));
+        match items.iter_mut().find(|(k, _)| *k == key) {
+            Some(item) => item.1 = value,
+            None => items.push((key, value)),
+        }
+    }
+
+    /// This context with one more baggage item.
+    pub fn with_baggage_item(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.set_baggage_item(key, value);
+        self
+    }
+
+    /// Replaces the flags.
+    pub fn with_flags(mut self, flags: u8) -> Self {
+        self.flags = flags;
+        self
+    }
+
+    /// Sets the W3C `tracestate` to pass on.
+    pub fn with_trace_state(mut self, state: impl Into<Arc<str>>) -> Self {
+        self.trace_state = Some(state.into());
+        self
+    }
+
+    /// Sets the `jaeger-debug-id`.
+    pub fn with_debug_id(mut self, id: impl Into<Arc<str>>) -> Self {
+        self.debug_id = Some(id.into());
+        self
+    }
+
+    /// Copies baggage from `other` into this context (other's values win).
+    pub fn merge_baggage_from(&mut self, other: &SpanContext) {
+        for (k, v) in other.baggage_items() {
+            self.set_baggage_item(k, v);
+        }
+    }
+
+    pub(crate) fn baggage_arc(&self) -> Option<&Arc<Baggage>> {
+        self.baggage.as_ref()
+    }
+
+    /// A child context: same trace, flags, baggage and trace state, new span ID.
+    pub(crate) fn child(&self, span_id: SpanId) -> Self {
+        SpanContext {
+            trace_id: self.trace_id,
+            span_id,
+            parent_id: self.span_id,
+            flags: self.flags,
+            baggage: self.baggage.clone(),
+            debug_id: None,
+            trace_state: self.trace_state.clone(),
+        }
+    }
+
+    pub(crate) fn set_flags(&mut self, flags: u8) {
+        self.flags = flags;
+    }
+
+    pub(crate) fn set_baggage(&mut self, baggage: Option<Arc<Baggage>>) {
+        self.baggage = baggage;
+    }
+}
+
+/// `trace:span:parent:flags`, exactly as Jaeger clients print span
+/// contexts (and as `uber-trace-id` carries them): trace ID in 16 hex digits
+/// (32 when 128-bit), span and parent IDs in 16, flags in minimal hex.
+impl fmt::Display for SpanContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}:{:x}",
+            self.trace_id, self.span_id, self.parent_id, self.flags
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_matches_jaeger_clients() {
+        let c = SpanContext::new(TraceId::new(0, 0xabc), SpanId(0x12), SpanId(0), 1);
+        assert_eq!(
+            c.to_string(),
+            "0000000000000abc:0000000000000012:0000000000000000:1"
+        );
+        let c = SpanContext::new(TraceId::new(1, 2), SpanId(3), SpanId(4), 3);
+        assert_eq!(
+            c.to_string(),
+            "00000000000000010000000000000002:0000000000000003:0000000000000004:3"
+        );
+    }
+
+    #[test]
+    fn baggage_is_copy_on_write() {
+        let a = SpanContext::new(TraceId::new(0, 1), SpanId(1), SpanId(0), 1)
+            .with_baggage_item("k", "v");
+        let mut b = a.clone();
+        b.set_baggage_item("k", "w");
+        b.set_baggage_item("x", "y");
+        assert_eq!(a.baggage_item("k"), Some("v"));
+        assert_eq!(b.baggage_item("k"), Some("w"));
+        assert_eq!(b.baggage_items().count(), 2);
+        assert_eq!(a.baggage_item("x"), None);
+    }
+
+    #[test]
+    fn child_keeps_trace_and_points_at_parent() {
+        let p = SpanContext::new(TraceId::new(0, 9), SpanId(5), SpanId(0), 1)
+            .with_baggage_item("a", "b");
+        let c = p.child(SpanId(6));
+        assert_eq!(c.trace_id(), p.trace_id());
+        assert_eq!(c.parent_id(), SpanId(5));
+        assert_eq!(c.baggage_item("a"), Some("b"));
+        assert!(c.is_sampled());
+    }
+}

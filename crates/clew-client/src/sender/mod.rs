@@ -1,0 +1,73 @@
+//! Senders turn batches of model spans into bytes on a wire.
+//!
+//! They run on the [`crate::reporter::RemoteReporter`]'s background thread
+//! only, so they may block and keep buffers.
+
+mod http;
+#[cfg(feature = "otlp")]
+mod otlp;
+mod udp;
+
+pub use http::{HttpSender, HttpSenderOptions};
+#[cfg(feature = "otlp")]
+pub use otlp::OtlpHttpSender;
+pub use udp::{MAX_UDP_PACKET, UdpSender};
+
+use std::fmt::Debug;
+
+/// Why spans could not be sent. Carries how many spans were lost so the
+/// reporter can count them.
+#[derive(Debug, thiserror::Error)]
+#[error("{spans_lost} span(s) lost: {kind}")]
+pub struct SendError {
+    /// Spans that will not arrive.
+    pub spans_lost: usize,
+    /// What went wrong.
+    pub kind: SendErrorKind,
+}
+
+/// The cause of a [`SendError`].
+#[derive(Debug, thiserror::Error)]
+pub enum SendErrorKind {
+    /// Socket or connection error.
+    #[error("I/O: {0}")]
+    Io(#[from] std::io::Error),
+    /// The HTTP request failed or was refused.
+    #[error("HTTP: {0}")]
+    Http(String),
+    /// One span alone exceeds the transport's size limit.
+    #[error("span of {size} bytes exceeds the {limit}-byte limit")]
+    TooLarge {
+        /// Encoded size.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+}
+
+/// Buffers spans and sends them in batches.
+pub trait Sender: Send + Debug {
+    /// Adds a span, sending the current batch first if the span would not
+    /// fit. Returns how many spans were sent by this call.
+    fn append(&mut self, span: clew_model::Span) -> Result<usize, SendError>;
+
+    /// Sends the buffered batch. Returns how many spans were sent.
+    fn flush(&mut self) -> Result<usize, SendError>;
+
+    /// Flushes and releases resources.
+    fn close(&mut self) -> Result<usize, SendError> {
+        self.flush()
+    }
+}
+
+impl Sender for Box<dyn Sender> {
+    fn append(&mut self, span: clew_model::Span) -> Result<usize, SendError> {
+        (**self).append(span)
+    }
+    fn flush(&mut self) -> Result<usize, SendError> {
+        (**self).flush()
+    }
+    fn close(&mut self) -> Result<usize, SendError> {
+        (**self).close()
+    }
+}

@@ -1,0 +1,60 @@
+//! The record of a sampled span, as reporters receive it.
+
+use std::borrow::Cow;
+
+use clew_model::{RefType, SpanId, TraceId};
+use smallvec::SmallVec;
+
+use crate::context::SpanContext;
+use crate::sampler::SamplerTags;
+use crate::tag::{LogRecord, Tag, TagValue};
+
+/// Tags kept inline before spilling to the heap; most spans have a handful.
+pub const INLINE_TAGS: usize = 4;
+
+/// A span's tags: inline up to [`INLINE_TAGS`], so typical spans allocate nothing.
+pub type Tags = SmallVec<[Tag; INLINE_TAGS]>;
+
+/// A reference to another span besides the parent (FOLLOWS_FROM, or extra
+/// CHILD_OF references).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SpanRef {
+    /// Relationship.
+    pub ref_type: RefType,
+    /// Trace of the referenced span.
+    pub trace_id: TraceId,
+    /// The referenced span.
+    pub span_id: SpanId,
+}
+
+/// A sampled span: while in progress (inside a [`crate::Span`]) and after
+/// finishing, when reporters get it. Times are Unix nanoseconds.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FinishedSpan {
+    /// Identity, flags and baggage. `context.parent_id()` is the parent.
+    pub context: SpanContext,
+    /// Operation name.
+    pub operation_name: Cow<'static, str>,
+    /// Start, Unix nanoseconds.
+    pub start_time: u64,
+    /// Duration in nanoseconds (0 until finished).
+    pub duration: u64,
+    /// Tags in the order they were set.
+    pub tags: Tags,
+    /// Logs in the order they were written.
+    pub logs: Vec<LogRecord>,
+    /// References other than the parent one.
+    pub references: Vec<SpanRef>,
+    /// Parent reference kind when the parent was chosen from a FOLLOWS_FROM.
+    pub parent_ref_type: RefType,
+    /// Sampler tags for root spans (added as `sampler.type`/`sampler.param`
+    /// when the span is converted, off the hot path).
+    pub sampler: Option<SamplerTags>,
+}
+
+impl FinishedSpan {
+    /// The first tag with this key.
+    pub fn tag(&self, key: &str) -> Option<&TagValue> {
+        self.tags.iter().find(|t| t.key == key).map(|t| &t.value)
+    }
+}
