@@ -1,0 +1,485 @@
+//! The zero-copy OTLP protobuf decoder: walks `ExportTraceServiceRequest`
+//! bytes straight into model spans.
+//!
+//! prost would allocate a `String` per attribute key and value and then the
+//! mapping would move them again; here every string is a [`Str`] slice of the
+//! request body, validated once. The output is identical to
+//! [`crate::decode_prost`]'s (property-tested), including prost's merge
+//! rules for repeated singular fields: scalars take the last value, nested
+//! messages merge.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use clew_model::{KeyValue, Log, Str, Value};
+
+use crate::assemble::{self, RawLink, RawSpan};
+use crate::error::OtlpError;
+use crate::reject::Decoded;
+use crate::wire::{RECURSION_LIMIT, Reader, WireType};
+
+/// Decodes a protobuf `ExportTraceServiceRequest` (`POST /v1/traces` with
+/// `application/x-protobuf`, or a gRPC message body) into model spans.
+pub fn decode(body: &Bytes) -> Result<Decoded, OtlpError> {
+    let ctx = Ctx { body };
+    let mut out = Decoded::default();
+    let mut r = Reader::new(body, 0);
+    while !r.is_empty() {
+        let (field, wire) = r.key()?;
+        match field {
+            1 => {
+                r.expect(wire, WireType::Len)?;
+                let rs = r.bytes()?;
+                ctx.resource_spans(rs, &mut out)?;
+            }
+            _ => r.skip(wire, field, RECURSION_LIMIT)?,
+        }
+    }
+    Ok(out)
+}
+
+/// The body, for slicing strings out of it.
+struct Ctx<'a> {
+    body: &'a Bytes,
+}
+
+/// Depth budget left when entering the messages below a span (request,
+/// resource spans, scope spans and span already entered).
+const SPAN_DEPTH: u32 = RECURSION_LIMIT - 4;
+
+impl<'a> Ctx<'a> {
+    fn offset(&self, s: &[u8]) -> usize {
+        (s.as_ptr() as usize).saturating_sub(self.body.as_ptr() as usize)
+    }
+
+    fn reader(&self, s: &'a [u8]) -> Reader<'a> {
+        Reader::new(s, self.offset(s))
+    }
+
+    fn str(&self, s: &'a [u8]) -> Result<Str, OtlpError> {
+        if s.is_empty() {
+            return Ok(Str::new());
+        }
+        Str::try_from(self.body.slice_ref(s)).map_err(|_| OtlpError::Wire {
+            at: self.offset(s),
+            reason: "string field is not valid UTF-8",
+        })
+    }
+
+    fn resource_spans(&self, msg: &'a [u8], out: &mut Decoded) -> Result<(), OtlpError> {
+        let mut r = self.reader(msg);
+        let mut attrs = Vec::new();
+        let mut dropped = 0u32;
+        let mut schema_url: &[u8] = &[];
+        let mut scopes: Vec<&'a [u8]> = Vec::new();
+        while !r.is_empty() {
+            let (field, wire) = r.key()?;
+            match field {
+                1 => {
+                    r.expect(wire, WireType::Len)?;
+                    let mut res = self.reader(r.bytes()?);
+                    while !res.is_empty() {
+                        let (f, w) = res.key()?;
+                        match f {
+                            1 => {
+                                res.expect(w, WireType::Len)?;
+                                attrs.push(self.key_value(res.bytes()?, RECURSION_LIMIT - 3)?);
+                            }
+                            2 => {
+                                res.expect(w, WireType::Varint)?;
+                                dropped = res.varint()? as u32;
+                            }
+                            _ => res.skip(w, f, RECURSION_LIMIT - 3)?,
+                        }
+                    }
+                }
+                2 => {
+                    r.expect(wire, WireType::Len)?;
+                    scopes.push(r.bytes()?);
+                }
+                3 => {
+                    r.expect(wire, WireType::Len)?;
+                    schema_url = r.bytes()?;
+                    self.str(schema_url)?;
+                }
+                _ => r.skip(wire, field, RECURSION_LIMIT - 2)?,
+            }
+        }
+        let process = Arc::new(assemble::process_from(
+            attrs,
+            dropped,
+            self.str(schema_url)?,
+        ));
+        let mut spans = Vec::new();
+        for scope in scopes {
+            self.scope_spans(scope, &process, &mut spans, out)?;
+        }
+        Ok(())
+    }
+
+    fn scope_spans(
+        &self,
+        msg: &'a [u8],
+        process: &Arc<clew_model::Process>,
+        spans: &mut Vec<&'a [u8]>,
+        out: &mut Decoded,
+    ) -> Result<(), OtlpError> {
+        let mut r = self.reader(msg);
+        let (mut name, mut version, mut schema_url) = (Str::new(), Str::new(), Str::new());
+        let mut attrs = Vec::new();
+        let mut dropped = 0u32;
+        spans.clear();
+        while !r.is_empty() {
+            let (field, wire) = r.key()?;
+            match field {
+                1 => {
+                    r.expect(wire, WireType::Len)?;
+                    let mut s = self.reader(r.bytes()?);
+                    while !s.is_empty() {
+                        let (f, w) = s.key()?;
+                        match f {
+                            1 => {
+                                s.expect(w, WireType::Len)?;
+                                name = self.str(s.bytes()?)?;
+                            }
+                            2 => {
+                                s.expect(w, WireType::Len)?;
+                                version = self.str(s.bytes()?)?;
+                            }
+                            3 => {
+                                s.expect(w, WireType::Len)?;
+                                attrs.push(self.key_value(s.bytes()?, RECURSION_LIMIT - 4)?);
+                            }
+                            4 => {
+                                s.expect(w, WireType::Varint)?;
+                                dropped = s.varint()? as u32;
+                            }
+                            _ => s.skip(w, f, RECURSION_LIMIT - 4)?,
+                        }
+                    }
+                }
+                2 => {
+                    r.expect(wire, WireType::Len)?;
+                    spans.push(r.bytes()?);
+                }
+                3 => {
+                    r.expect(wire, WireType::Len)?;
+                    schema_url = self.str(r.bytes()?)?;
+                }
+                _ => r.skip(wire, field, RECURSION_LIMIT - 3)?,
+            }
+        }
+        let scope_tags = assemble::scope_tags(name, version, attrs, dropped, schema_url);
+        out.spans.reserve(spans.len());
+        for msg in spans.iter() {
+            let raw = self.span(msg)?;
+            match assemble::finish(raw, &scope_tags, process) {
+                Ok(s) => out.spans.push(s),
+                Err(reason) => out.rejected.add(reason),
+            }
+        }
+        Ok(())
+    }
+
+    fn span(&self, msg: &'a [u8]) -> Result<RawSpan<'a>, OtlpError> {
+        let mut r = self.reader(msg);
+        let mut s = RawSpan::default();
+        while !r.is_empty() {
+            let (field, wire) = r.key()?;
+            match field {
+                1 => {
+                    r.expect(wire, WireType::Len)?;
+                    s.trace_id = r.bytes()?;
+                }
+                2 => {
+                    r.expect(wire, WireType::Len)?;
+                    s.span_id = r.bytes()?;
+                }
+                3 => {
+                    r.expect(wire, WireType::Len)?;
+                    s.trace_state = self.str(r.bytes()?)?;
+                }
+                4 => {
+                    r.expect(wire, WireType::Len)?;
+                    s.parent_span_id = r.bytes()?;
+                }
+                5 => {
+                    r.expect(wire, WireType::Len)?;
+                    s.name = self.str(r.bytes()?)?;
+                }
+                6 => {
+                    r.expect(wire, WireType::Varint)?;
+                    s.kind = r.varint()? as i32;
+                }
+                7 => {
+                    r.expect(wire, WireType::Fixed64)?;
+                    s.start = r.fixed64()?;
+                }
+                8 => {
+                    r.expect(wire, WireType::Fixed64)?;
+                    s.end = r.fixed64()?;
+                }
+                9 => {
+                    r.expect(wire, WireType::Len)?;
+                    if s.attributes.capacity() == 0 {
+                        s.attributes.reserve(16);
+                    }
+                    s.attributes.push(self.key_value(r.bytes()?, SPAN_DEPTH)?);
+                }
+                10 => {
+                    r.expect(wire, WireType::Varint)?;
+                    s.dropped_attributes = r.varint()? as u32;
+                }
+                11 => {
+                    r.expect(wire, WireType::Len)?;
+                    s.logs.push(self.event(r.bytes()?)?);
+                }
+                12 => {
+                    r.expect(wire, WireType::Varint)?;
+                    s.dropped_events = r.varint()? as u32;
+                }
+                13 => {
+                    r.expect(wire, WireType::Len)?;
+                    s.links.push(self.link(r.bytes()?)?);
+                }
+                14 => {
+                    r.expect(wire, WireType::Varint)?;
+                    s.dropped_links = r.varint()? as u32;
+                }
+                15 => {
+                    r.expect(wire, WireType::Len)?;
+                    let mut st = self.reader(r.bytes()?);
+                    while !st.is_empty() {
+                        let (f, w) = st.key()?;
+                        match f {
+                            2 => {
+                                st.expect(w, WireType::Len)?;
+                                s.status_message = self.str(st.bytes()?)?;
+                            }
+                            3 => {
+                                st.expect(w, WireType::Varint)?;
+                                s.status_code = st.varint()? as i32;
+                            }
+                            _ => st.skip(w, f, SPAN_DEPTH - 1)?,
+                        }
+                    }
+                }
+                16 => {
+                    r.expect(wire, WireType::Fixed32)?;
+                    s.flags = r.fixed32()?;
+                }
+                _ => r.skip(wire, field, SPAN_DEPTH)?,
+            }
+        }
+        Ok(s)
+    }
+
+    fn event(&self, msg: &'a [u8]) -> Result<Log, OtlpError> {
+        let mut r = self.reader(msg);
+        let (mut time, mut name, mut dropped) = (0u64, Str::new(), 0u32);
+        let mut attrs = Vec::new();
+        while !r.is_empty() {
+            let (field, wire) = r.key()?;
+            match field {
+                1 => {
+                    r.expect(wire, WireType::Fixed64)?;
+                    time = r.fixed64()?;
+                }
+                2 => {
+                    r.expect(wire, WireType::Len)?;
+                    name = self.str(r.bytes()?)?;
+                }
+                3 => {
+                    r.expect(wire, WireType::Len)?;
+                    attrs.push(self.key_value(r.bytes()?, SPAN_DEPTH - 1)?);
+                }
+                4 => {
+                    r.expect(wire, WireType::Varint)?;
+                    dropped = r.varint()? as u32;
+                }
+                _ => r.skip(wire, field, SPAN_DEPTH - 1)?,
+            }
+        }
+        Ok(assemble::event_to_log(time, name, attrs, dropped))
+    }
+
+    fn link(&self, msg: &'a [u8]) -> Result<RawLink<'a>, OtlpError> {
+        let mut r = self.reader(msg);
+        let mut l = RawLink {
+            trace_id: &[],
+            span_id: &[],
+            trace_state: Str::new(),
+            attributes: Vec::new(),
+            dropped_attributes: 0,
+            flags: 0,
+        };
+        while !r.is_empty() {
+            let (field, wire) = r.key()?;
+            match field {
+                1 => {
+                    r.expect(wire, WireType::Len)?;
+                    l.trace_id = r.bytes()?;
+                }
+                2 => {
+                    r.expect(wire, WireType::Len)?;
+                    l.span_id = r.bytes()?;
+                }
+                3 => {
+                    r.expect(wire, WireType::Len)?;
+                    l.trace_state = self.str(r.bytes()?)?;
+                }
+                4 => {
+                    r.expect(wire, WireType::Len)?;
+                    l.attributes
+                        .push(self.key_value(r.bytes()?, SPAN_DEPTH - 1)?);
+                }
+                5 => {
+                    r.expect(wire, WireType::Varint)?;
+                    l.dropped_attributes = r.varint()? as u32;
+                }
+                6 => {
+                    r.expect(wire, WireType::Fixed32)?;
+                    l.flags = r.fixed32()?;
+                }
+                _ => r.skip(wire, field, SPAN_DEPTH - 1)?,
+            }
+        }
+        Ok(l)
+    }
+
+    /// A `KeyValue` message; `depth` is the budget left inside it.
+    fn key_value(&self, msg: &'a [u8], depth: u32) -> Result<KeyValue, OtlpError> {
+        if depth == 0 {
+            return Err(self.too_deep(msg));
+        }
+        let mut r = self.reader(msg);
+        let mut key = Str::new();
+        let mut value = None;
+        while !r.is_empty() {
+            let (field, wire) = r.key()?;
+            match field {
+                1 => {
+                    r.expect(wire, WireType::Len)?;
+                    key = self.str(r.bytes()?)?;
+                }
+                2 => {
+                    r.expect(wire, WireType::Len)?;
+                    self.any_value(r.bytes()?, &mut value, depth - 1)?;
+                }
+                _ => r.skip(wire, field, depth - 1)?,
+            }
+        }
+        Ok(KeyValue {
+            key,
+            value: value.unwrap_or(Value::Str(Str::new())),
+        })
+    }
+
+    fn too_deep(&self, msg: &[u8]) -> OtlpError {
+        OtlpError::Wire {
+            at: self.offset(msg),
+            reason: "recursion limit reached",
+        }
+    }
+
+    /// Merges an `AnyValue` message into `value` (prost's oneof rules: a
+    /// repeated array or map variant extends the one already there, any
+    /// other variant replaces it).
+    fn any_value(
+        &self,
+        msg: &'a [u8],
+        value: &mut Option<Value>,
+        depth: u32,
+    ) -> Result<(), OtlpError> {
+        if depth == 0 {
+            return Err(self.too_deep(msg));
+        }
+        let mut r = self.reader(msg);
+        while !r.is_empty() {
+            let (field, wire) = r.key()?;
+            match field {
+                1 => {
+                    r.expect(wire, WireType::Len)?;
+                    *value = Some(Value::Str(self.str(r.bytes()?)?));
+                }
+                2 => {
+                    r.expect(wire, WireType::Varint)?;
+                    *value = Some(Value::Bool(r.varint()? != 0));
+                }
+                3 => {
+                    r.expect(wire, WireType::Varint)?;
+                    *value = Some(Value::I64(r.varint()? as i64));
+                }
+                4 => {
+                    r.expect(wire, WireType::Fixed64)?;
+                    *value = Some(Value::F64(f64::from_bits(r.fixed64()?)));
+                }
+                5 => {
+                    r.expect(wire, WireType::Len)?;
+                    let body = r.bytes()?;
+                    if depth == 1 {
+                        return Err(self.too_deep(body));
+                    }
+                    if !matches!(value, Some(Value::Array(_))) {
+                        *value = Some(Value::Array(Vec::new()));
+                    }
+                    if let Some(Value::Array(items)) = value {
+                        self.array(body, items, depth - 1)?;
+                    }
+                }
+                6 => {
+                    r.expect(wire, WireType::Len)?;
+                    let body = r.bytes()?;
+                    if depth == 1 {
+                        return Err(self.too_deep(body));
+                    }
+                    if !matches!(value, Some(Value::Map(_))) {
+                        *value = Some(Value::Map(Vec::new()));
+                    }
+                    if let Some(Value::Map(kvs)) = value {
+                        let mut l = self.reader(body);
+                        while !l.is_empty() {
+                            let (f, w) = l.key()?;
+                            match f {
+                                1 => {
+                                    l.expect(w, WireType::Len)?;
+                                    kvs.push(self.key_value(l.bytes()?, depth - 1)?);
+                                }
+                                _ => l.skip(w, f, depth - 1)?,
+                            }
+                        }
+                    }
+                }
+                7 => {
+                    r.expect(wire, WireType::Len)?;
+                    let b = r.bytes()?;
+                    let bytes = if b.is_empty() {
+                        Bytes::new()
+                    } else {
+                        self.body.slice_ref(b)
+                    };
+                    *value = Some(Value::Binary(bytes));
+                }
+                _ => r.skip(wire, field, depth - 1)?,
+            }
+        }
+        Ok(())
+    }
+
+    fn array(&self, msg: &'a [u8], items: &mut Vec<Value>, depth: u32) -> Result<(), OtlpError> {
+        let mut r = self.reader(msg);
+        while !r.is_empty() {
+            let (field, wire) = r.key()?;
+            match field {
+                1 => {
+                    r.expect(wire, WireType::Len)?;
+                    let mut v = None;
+                    self.any_value(r.bytes()?, &mut v, depth - 1)?;
+                    items.push(v.unwrap_or(Value::Str(Str::new())));
+                }
+                _ => r.skip(wire, field, depth - 1)?,
+            }
+        }
+        Ok(())
+    }
+}
