@@ -37,6 +37,21 @@ impl TraceWriter for CountingWriter {
     }
 }
 
+struct StoreThenCount {
+    store: clew_store::MemoryStore,
+    count: Arc<CountingWriter>,
+}
+
+#[async_trait]
+impl TraceWriter for StoreThenCount {
+    async fn write_spans(&self, spans: Vec<Span>) -> Result<(), StoreError> {
+        let n = spans.len() as u64;
+        self.store.write_spans(spans).await?;
+        self.count.0.fetch_add(n, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
 fn env<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name)
         .ok()
@@ -87,7 +102,20 @@ async fn udp_load() {
         agent_decode_threads: decode_threads,
         ..IngestConfig::default()
     };
-    let (pipeline, task) = Pipeline::start(&cfg, writer.clone(), metrics.clone());
+    // CLEW_LOAD_STORE=memory puts a MemoryStore behind the counter.
+    let sink: Arc<dyn TraceWriter> = if std::env::var("CLEW_LOAD_STORE").as_deref() == Ok("memory")
+    {
+        Arc::new(StoreThenCount {
+            store: clew_store::MemoryStore::new(clew_store::MemoryStoreConfig {
+                max_spans: 20_000_000,
+                max_bytes: 8 << 30,
+            }),
+            count: writer.clone(),
+        })
+    } else {
+        writer.clone()
+    };
+    let (pipeline, task) = Pipeline::start(&cfg, sink, metrics.clone());
     let socket = UdpSocket::bind("127.0.0.1:0").expect("bind");
     let addr = socket.local_addr().expect("addr");
     let shutdown = CancellationToken::new();
