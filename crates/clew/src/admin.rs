@@ -29,9 +29,21 @@ impl StoreGauges {
     /// Registers the gauges under `clew_store_*`.
     pub fn register(registry: &mut Registry) -> Arc<Self> {
         let g = Arc::new(StoreGauges::default());
-        registry.register("clew_store_spans", "Spans currently stored", g.spans.clone());
-        registry.register("clew_store_traces", "Traces currently stored", g.traces.clone());
-        registry.register("clew_store_bytes", "Estimated bytes held by the store", g.bytes.clone());
+        registry.register(
+            "clew_store_spans",
+            "Spans currently stored",
+            g.spans.clone(),
+        );
+        registry.register(
+            "clew_store_traces",
+            "Traces currently stored",
+            g.traces.clone(),
+        );
+        registry.register(
+            "clew_store_bytes",
+            "Estimated bytes held by the store",
+            g.bytes.clone(),
+        );
         registry.register(
             "clew_store_evicted_spans",
             "Spans evicted to respect store limits",
@@ -97,7 +109,11 @@ async fn metrics(State(st): State<AdminState>) -> Response {
     st.store_gauges.refresh(st.store.as_ref());
     let mut out = String::new();
     if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &st.registry) {
-        return (StatusCode::INTERNAL_SERVER_ERROR, format!("encoding metrics: {e}")).into_response();
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("encoding metrics: {e}"),
+        )
+            .into_response();
     }
     (
         [(

@@ -101,7 +101,7 @@ impl Cli {
         set(&mut l.agent_zipkin_compact, self.agent_zipkin_compact_port);
         set(&mut l.sampling_http, self.sampling_http_port);
         if let Some(f) = &self.sampling_strategies_file {
-            cfg.sampling.strategies_file = Some(f.clone());
+            cfg.ingest.sampling_strategies_file = Some(f.clone());
         }
         if let Some(v) = self.memory_max_spans {
             cfg.store.memory_max_spans = v;
@@ -145,7 +145,12 @@ mod tests {
     fn help_documents_every_flag() {
         use clap::CommandFactory;
         let help = Cli::command().render_long_help().to_string();
-        for flag in ["--query-http-port", "--agent-zipkin-compact-port", "--ready-file", "CLEW_CONFIG"] {
+        for flag in [
+            "--query-http-port",
+            "--agent-zipkin-compact-port",
+            "--ready-file",
+            "CLEW_CONFIG",
+        ] {
             assert!(help.contains(flag), "missing {flag}");
         }
     }

@@ -4,27 +4,27 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+use clew_ingest::IngestConfig;
+use serde::Deserialize;
 
 /// Everything `clew` (all-in-one) can be told.
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Ports and the address they bind.
     pub listen: ListenConfig,
     /// The span store.
     pub store: StoreConfig,
-    /// The ingest pipeline.
-    pub ingest: IngestSection,
-    /// Remote sampling strategies.
-    pub sampling: SamplingSection,
+    /// The ingest pipeline, listeners' limits and sampling strategies
+    /// (keys documented on [`IngestConfig`] and in docs/configuration.md).
+    pub ingest: IngestConfig,
     /// Log filter (`info`, `debug`, `clew_ingest=debug,info`, …).
     pub log_level: String,
 }
 
 /// Listener addresses. A port of 0 asks the OS for a free port (tests use
 /// this); the bound addresses are printed and written to `--ready-file`.
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct ListenConfig {
     /// Address every listener binds (`0.0.0.0` to accept remote clients).
@@ -46,7 +46,7 @@ pub struct ListenConfig {
 }
 
 /// Which store to use and its bounds.
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct StoreConfig {
     /// Backend name; `memory` is the only one so far.
@@ -57,31 +57,12 @@ pub struct StoreConfig {
     pub memory_max_bytes: usize,
 }
 
-/// Ingest pipeline bounds.
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
-#[serde(default, deny_unknown_fields)]
-pub struct IngestSection {
-    /// Spans that may wait between the listeners and the store; beyond
-    /// this, incoming batches are dropped and counted.
-    pub queue_max_spans: usize,
-}
-
-/// Sampling strategies served to clients.
-#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
-#[serde(default, deny_unknown_fields)]
-pub struct SamplingSection {
-    /// Jaeger strategies JSON file; without one every service gets
-    /// probabilistic sampling at rate 1.0.
-    pub strategies_file: Option<PathBuf>,
-}
-
 impl Default for Config {
     fn default() -> Self {
         Config {
             listen: ListenConfig::default(),
             store: StoreConfig::default(),
-            ingest: IngestSection::default(),
-            sampling: SamplingSection::default(),
+            ingest: IngestConfig::default(),
             log_level: "info".to_string(),
         }
     }
@@ -108,14 +89,6 @@ impl Default for StoreConfig {
             backend: "memory".to_string(),
             memory_max_spans: 2_000_000,
             memory_max_bytes: 2 << 30,
-        }
-    }
-}
-
-impl Default for IngestSection {
-    fn default() -> Self {
-        IngestSection {
-            queue_max_spans: 200_000,
         }
     }
 }
@@ -167,13 +140,22 @@ impl Config {
         if self.store.backend != "memory" {
             return Err(ConfigError::Invalid {
                 key: "store.backend",
-                message: format!("unknown backend {:?} (supported: memory)", self.store.backend),
+                message: format!(
+                    "unknown backend {:?} (supported: memory)",
+                    self.store.backend
+                ),
             });
         }
         if self.store.memory_max_spans == 0 {
             return Err(ConfigError::Invalid {
                 key: "store.memory_max_spans",
                 message: "must be at least 1".into(),
+            });
+        }
+        if !(0.0..=1.0).contains(&self.ingest.default_sampling_probability) {
+            return Err(ConfigError::Invalid {
+                key: "ingest.default_sampling_probability",
+                message: "must be between 0 and 1".into(),
             });
         }
         if self.ingest.queue_max_spans == 0 {
@@ -188,10 +170,16 @@ impl Config {
 
 /// toml's messages span several lines with a source excerpt; keep the gist.
 fn one_line(message: &str) -> String {
-    let mut parts = message.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('|'));
+    let mut parts = message
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('|'));
     let mut out = parts.next().unwrap_or("invalid TOML").to_string();
     for p in parts {
-        if !p.chars().all(|c| c.is_ascii_digit() || c == '|' || c == ' ' || c == '^') {
+        if !p
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '|' || c == ' ' || c == '^')
+        {
             out.push_str(": ");
             out.push_str(p);
         }

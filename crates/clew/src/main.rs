@@ -23,7 +23,10 @@ fn main() -> ExitCode {
         }
     };
     init_logging(&config.log_level);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("clew: cannot start the async runtime: {e}");

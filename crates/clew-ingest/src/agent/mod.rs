@@ -59,20 +59,22 @@ pub fn spawn_agent_udp(
     let granted = set_recv_buffer(&socket, cfg.udp_recv_buffer_bytes);
     metrics.set_udp_recv_buffer(port.label(), granted);
     // Linux reports twice the usable size and caps requests at
-    // net.core.rmem_max, so compare against twice the request.
+    // net.core.rmem_max. Only a buffer too small to hold a burst of a few
+    // dozen full datagrams is worth a warning; anything above that is noted.
     let addr = socket.local_addr().ok();
-    if granted < cfg.udp_recv_buffer_bytes.saturating_mul(2) {
+    if granted < MIN_COMFORTABLE_RECV_BUFFER {
         tracing::warn!(
             port = port.label(),
             ?addr,
             requested = cfg.udp_recv_buffer_bytes,
             granted,
-            "agent UDP receive buffer is smaller than requested; raise net.core.rmem_max to absorb bursts"
+            "agent UDP receive buffer is small; raise net.core.rmem_max to absorb bursts"
         );
     } else {
-        tracing::info!(
+        tracing::debug!(
             port = port.label(),
             ?addr,
+            requested = cfg.udp_recv_buffer_bytes,
             granted,
             "agent UDP receive buffer"
         );
@@ -114,6 +116,10 @@ pub fn spawn_agent_udp(
         })
         .map_err(spawn_err)
 }
+
+/// Below this (as the kernel reports it) bursts of full 65,000-byte
+/// datagrams overflow the socket before the reader wakes up.
+const MIN_COMFORTABLE_RECV_BUFFER: usize = 2 * 1024 * 1024;
 
 /// Asks for `bytes` of receive buffer and returns what the kernel granted.
 /// Linux reports twice the usable size it reserves; the value is reported as is.

@@ -13,7 +13,7 @@ use std::time::SystemTime;
 
 use anyhow::{Context, Result};
 use axum::Router;
-use clew_ingest::{AgentPort, IngestConfig, IngestMetrics, Pipeline, SamplingStrategies};
+use clew_ingest::{AgentPort, IngestMetrics, Pipeline, SamplingStrategies};
 use clew_query::{QueryMetrics, QueryState};
 use clew_store::{MemoryStore, MemoryStoreConfig, TraceReader, TraceWriter};
 use prometheus_client::registry::Registry;
@@ -39,19 +39,23 @@ pub async fn run(config: Config, ready_file: Option<PathBuf>) -> Result<()> {
     let store_gauges = StoreGauges::register(&mut registry);
     let registry = Arc::new(registry);
 
-    let sampling = Arc::new(match &config.sampling.strategies_file {
-        Some(path) => SamplingStrategies::from_file(path)
-            .with_context(|| format!("sampling.strategies_file {}", path.display()))?,
-        None => SamplingStrategies::default_all_in_one(),
-    });
-    let ingest_config = IngestConfig {
-        queue_max_spans: config.ingest.queue_max_spans,
-        ..IngestConfig::default()
-    };
+    let sampling = Arc::new(
+        SamplingStrategies::from_config(&config.ingest).with_context(|| {
+            format!(
+                "ingest.sampling_strategies_file {:?}",
+                config.ingest.sampling_strategies_file
+            )
+        })?,
+    );
+    let ingest_config = config.ingest.clone();
     let writer: Arc<dyn TraceWriter> = store.clone();
     let (pipeline, pipeline_task) = Pipeline::start(&ingest_config, writer, ingest_metrics.clone());
 
     let shutdown = CancellationToken::new();
+    let reload = sampling.spawn_reload(
+        std::time::Duration::from_secs(config.ingest.sampling_reload_interval_secs.max(1)),
+        shutdown.clone(),
+    );
     let serving = Arc::new(AtomicBool::new(true));
     let mut servers = JoinSet::new();
 
@@ -67,8 +71,11 @@ pub async fn run(config: Config, ready_file: Option<PathBuf>) -> Result<()> {
         up_since: SystemTime::now(),
         serving: serving.clone(),
     });
-    let collector =
-        clew_ingest::collector_http_router(pipeline.clone(), ingest_metrics.clone(), sampling.clone());
+    let collector = clew_ingest::collector_http_router(
+        pipeline.clone(),
+        ingest_metrics.clone(),
+        sampling.clone(),
+    );
     let sampling_http = clew_ingest::sampling_router(sampling.clone());
 
     serve_http(&mut servers, bound.query_http, query, &shutdown)?;
@@ -100,7 +107,10 @@ pub async fn run(config: Config, ready_file: Option<PathBuf>) -> Result<()> {
     }
     tracing::info!(
         "Clew is ready: UI and API at http://{}/",
-        addrs.get("query_http").map(|a| a.to_string()).unwrap_or_default()
+        addrs
+            .get("query_http")
+            .map(|a| a.to_string())
+            .unwrap_or_default()
     );
 
     crate::shutdown::signal().await;
@@ -115,6 +125,9 @@ pub async fn run(config: Config, ready_file: Option<PathBuf>) -> Result<()> {
         if agent.join().is_err() {
             tracing::warn!("an agent listener thread panicked");
         }
+    }
+    if let Some(reload) = reload {
+        let _ = reload.await;
     }
     drop(pipeline);
     pipeline_task.drain_and_stop().await;

@@ -34,7 +34,8 @@ fn tcp(host: &str, port: u16, name: &str) -> Result<TcpListener> {
 }
 
 fn udp(host: &str, port: u16, name: &str) -> Result<UdpSocket> {
-    UdpSocket::bind((host, port)).with_context(|| format!("cannot bind {name} on {host}:{port}/udp"))
+    UdpSocket::bind((host, port))
+        .with_context(|| format!("cannot bind {name} on {host}:{port}/udp"))
 }
 
 impl Bound {
@@ -61,7 +62,10 @@ impl Bound {
         m.insert("sampling_http", self.sampling_http.local_addr()?);
         m.insert("agent_compact", self.agent_compact.local_addr()?);
         m.insert("agent_binary", self.agent_binary.local_addr()?);
-        m.insert("agent_zipkin_compact", self.agent_zipkin_compact.local_addr()?);
+        m.insert(
+            "agent_zipkin_compact",
+            self.agent_zipkin_compact.local_addr()?,
+        );
         Ok(m)
     }
 }

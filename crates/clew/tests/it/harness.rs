@@ -74,16 +74,26 @@ impl Clew {
                     .collect();
                 return clew;
             }
-            if let Some(status) = clew.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+            if let Some(status) = clew
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
                 panic!("clew exited before becoming ready: {status}");
             }
-            assert!(Instant::now() < deadline, "clew did not become ready in 20 s");
+            assert!(
+                Instant::now() < deadline,
+                "clew did not become ready in 20 s"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
 
     pub fn addr(&self, name: &str) -> SocketAddr {
-        *self.addrs.get(name).unwrap_or_else(|| panic!("no listener {name}"))
+        *self
+            .addrs
+            .get(name)
+            .unwrap_or_else(|| panic!("no listener {name}"))
     }
 
     pub fn url(&self, listener: &str, path: &str) -> String {
@@ -132,7 +142,10 @@ impl Clew {
             if let Some(status) = child.try_wait().expect("wait") {
                 return status;
             }
-            assert!(Instant::now() < deadline, "clew did not stop within 20 s of SIGTERM");
+            assert!(
+                Instant::now() < deadline,
+                "clew did not stop within 20 s of SIGTERM"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }

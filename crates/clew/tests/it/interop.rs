@@ -55,7 +55,12 @@ fn ids(sent: &Value) -> (String, String, String, String) {
     } else {
         format!("{trace:0>32}")
     };
-    (trace, norm16(&sent["root"]), norm16(&sent["child"]), norm16(&sent["follower"]))
+    (
+        trace,
+        norm16(&sent["root"]),
+        norm16(&sent["child"]),
+        norm16(&sent["follower"]),
+    )
 }
 
 /// How a client encodes the integer tag `int.tag=42`: Python sends a LONG,
@@ -83,16 +88,27 @@ fn assert_known_trace(trace: &Value, sent: &Value, service: &str, numbers: Numbe
     assert_eq!(tag(root, "int.tag"), Some((int_tag.0, &int_tag.1)));
     assert_eq!(tag(root, "bool.tag"), Some(("bool", &Value::from(true))));
     assert_eq!(tag(root, "float.tag"), Some(("float64", &Value::from(2.5))));
-    assert_eq!(tag(root, "sampler.type"), Some(("string", &Value::from("const"))));
+    assert_eq!(
+        tag(root, "sampler.type"),
+        Some(("string", &Value::from("const")))
+    );
     let log = &root["logs"][0];
-    assert!(log["timestamp"].as_u64().is_some_and(|t| t > 1_500_000_000_000_000), "{log}");
+    assert!(
+        log["timestamp"]
+            .as_u64()
+            .is_some_and(|t| t > 1_500_000_000_000_000),
+        "{log}"
+    );
     let fields: Vec<(&str, &Value)> = log["fields"]
         .as_array()
         .expect("fields")
         .iter()
         .map(|f| (f["key"].as_str().unwrap_or(""), &f["value"]))
         .collect();
-    assert!(fields.contains(&("event", &Value::from("greeting"))), "{log}");
+    assert!(
+        fields.contains(&("event", &Value::from("greeting"))),
+        "{log}"
+    );
     assert!(fields.contains(&("who", &Value::from("world"))), "{log}");
 
     let child = span_by_op(trace, "world");
@@ -101,7 +117,10 @@ fn assert_known_trace(trace: &Value, sent: &Value, service: &str, numbers: Numbe
         child["references"],
         serde_json::json!([{"refType": "CHILD_OF", "traceID": trace_id, "spanID": root_id}])
     );
-    assert_eq!(tag(child, "span.kind"), Some(("string", &Value::from("client"))));
+    assert_eq!(
+        tag(child, "span.kind"),
+        Some(("string", &Value::from("client")))
+    );
     let child_log = &child["logs"][0]["fields"];
     assert!(
         child_log
@@ -121,25 +140,43 @@ fn assert_known_trace(trace: &Value, sent: &Value, service: &str, numbers: Numbe
 
     for span in [root, child, follower] {
         assert!(span["duration"].as_u64().is_some(), "{span}");
-        assert!(span["startTime"].as_u64().is_some_and(|t| t > 1_500_000_000_000_000));
+        assert!(
+            span["startTime"]
+                .as_u64()
+                .is_some_and(|t| t > 1_500_000_000_000_000)
+        );
         let process = process_of(trace, span);
         assert_eq!(process["serviceName"], service);
         let ptags = process["tags"].as_array().expect("process tags");
         let has = |k: &str| ptags.iter().any(|t| t["key"] == k);
-        assert!(has("deployment") && has("hostname") && has("jaeger.version"), "{process}");
+        assert!(
+            has("deployment") && has("hostname") && has("jaeger.version"),
+            "{process}"
+        );
     }
 }
 
 fn python_to(clew: &Clew, listener: &str, service: &str) {
-    let Some(python) = tool("CLEW_PYTHON") else { return };
+    let Some(python) = tool("CLEW_PYTHON") else {
+        return;
+    };
     let port = clew.addr(listener).port().to_string();
     let script = interop_dir().join("python/jaeger_client_trace.py");
-    let sent = run_json(Command::new(python).arg(script).args(["127.0.0.1", &port, service]));
+    let sent = run_json(
+        Command::new(python)
+            .arg(script)
+            .args(["127.0.0.1", &port, service]),
+    );
     let (trace_id, ..) = ids(&sent);
     let trace = clew.wait_for_trace(&trace_id, 3);
     assert_known_trace(&trace, &sent, service, Numbers::Typed);
     let (_, services) = clew.get_json("/api/services");
-    assert!(services["data"].as_array().expect("data").contains(&Value::from(service)));
+    assert!(
+        services["data"]
+            .as_array()
+            .expect("data")
+            .contains(&Value::from(service))
+    );
 }
 
 #[test]
@@ -158,7 +195,10 @@ fn node(args: &[&str]) -> Option<Value> {
     let dir = tool("CLEW_NODE_DIR")?;
     let script = interop_dir().join("node/jaeger_client_trace.js");
     Some(run_json(
-        Command::new("node").arg(script).args(args).env("NODE_PATH", PathBuf::from(dir).join("node_modules")),
+        Command::new("node")
+            .arg(script)
+            .args(args)
+            .env("NODE_PATH", PathBuf::from(dir).join("node_modules")),
     ))
 }
 
@@ -166,16 +206,30 @@ fn node(args: &[&str]) -> Option<Value> {
 fn node_jaeger_client_over_udp_binary_6832() {
     let clew = Clew::start(&[]);
     let port = clew.addr("agent_binary").port().to_string();
-    let Some(sent) = node(&["udp", "127.0.0.1", &port, "node-udp"]) else { return };
+    let Some(sent) = node(&["udp", "127.0.0.1", &port, "node-udp"]) else {
+        return;
+    };
     let (trace_id, ..) = ids(&sent);
-    assert_known_trace(&clew.wait_for_trace(&trace_id, 3), &sent, "node-udp", Numbers::AllDoubles);
+    assert_known_trace(
+        &clew.wait_for_trace(&trace_id, 3),
+        &sent,
+        "node-udp",
+        Numbers::AllDoubles,
+    );
 }
 
 #[test]
 fn node_jaeger_client_over_http_14268() {
     let clew = Clew::start(&[]);
     let url = clew.url("collector_http", "/api/traces");
-    let Some(sent) = node(&["http", &url, "node-http"]) else { return };
+    let Some(sent) = node(&["http", &url, "node-http"]) else {
+        return;
+    };
     let (trace_id, ..) = ids(&sent);
-    assert_known_trace(&clew.wait_for_trace(&trace_id, 3), &sent, "node-http", Numbers::AllDoubles);
+    assert_known_trace(
+        &clew.wait_for_trace(&trace_id, 3),
+        &sent,
+        "node-http",
+        Numbers::AllDoubles,
+    );
 }

@@ -18,8 +18,15 @@ fn health_and_metrics_on_the_admin_port() {
         .expect("GET /metrics")
         .text()
         .expect("text");
-    for family in ["clew_store_spans", "clew_store_traces", "clew_query_requests"] {
-        assert!(metrics.contains(family), "{family} missing from:\n{metrics}");
+    for family in [
+        "clew_store_spans",
+        "clew_store_traces",
+        "clew_query_requests",
+    ] {
+        assert!(
+            metrics.contains(family),
+            "{family} missing from:\n{metrics}"
+        );
     }
 }
 
@@ -54,7 +61,12 @@ fn help_lists_flags_with_their_environment_variables() {
         .expect("run clew --help");
     assert!(out.status.success());
     let help = String::from_utf8_lossy(&out.stdout);
-    for s in ["--query-http-port", "CLEW_QUERY_HTTP_PORT", "--sampling-strategies-file", "--config"] {
+    for s in [
+        "--query-http-port",
+        "CLEW_QUERY_HTTP_PORT",
+        "--sampling-strategies-file",
+        "--config",
+    ] {
         assert!(help.contains(s), "--help lacks {s}:\n{help}");
     }
 }
@@ -65,8 +77,22 @@ fn a_taken_port_names_the_listener() {
     let port = first.addr("query_http").port().to_string();
     let out = Command::new(env!("CARGO_BIN_EXE_clew"))
         .args(["--query-http-port", &port])
-        .args(["--admin-http-port", "0", "--collector-http-port", "0", "--sampling-http-port", "0"])
-        .args(["--agent-compact-port", "0", "--agent-binary-port", "0", "--agent-zipkin-compact-port", "0"])
+        .args([
+            "--admin-http-port",
+            "0",
+            "--collector-http-port",
+            "0",
+            "--sampling-http-port",
+            "0",
+        ])
+        .args([
+            "--agent-compact-port",
+            "0",
+            "--agent-binary-port",
+            "0",
+            "--agent-zipkin-compact-port",
+            "0",
+        ])
         .output()
         .expect("run clew");
     assert!(!out.status.success());

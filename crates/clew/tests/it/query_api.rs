@@ -49,7 +49,10 @@ fn fixture(trace: TraceId) -> Fixture {
     ];
     root.logs = vec![Log {
         timestamp: t0 + 1_000_000,
-        fields: vec![KeyValue::string("event", "dispatching"), KeyValue::string("customer", "123")],
+        fields: vec![
+            KeyValue::string("event", "dispatching"),
+            KeyValue::string("customer", "123"),
+        ],
     }];
 
     let mut client = Span::new(trace, SpanId(0x11), "HTTP GET", frontend.clone());
@@ -64,7 +67,10 @@ fn fixture(trace: TraceId) -> Fixture {
     server.duration = 20_000_000;
     server.flags = 1;
     server.references = vec![Reference::child_of(trace, SpanId(0x11))];
-    server.tags = vec![KeyValue::string("span.kind", "server"), KeyValue::string("db", "redis")];
+    server.tags = vec![
+        KeyValue::string("span.kind", "server"),
+        KeyValue::string("db", "redis"),
+    ];
 
     Fixture {
         trace,
@@ -109,10 +115,16 @@ fn collector_http_batches_are_searchable_in_jaeger_json() {
     assert_eq!(root["duration"], 50_000);
     assert_eq!(root["startTime"], f.front_spans[0].start_time / 1000);
     assert_eq!(tag(root, "http.status_code"), Some(("int64", &json!(200))));
-    assert_eq!(tag(root, "big"), Some(("int64", &json!("9007199254740993"))));
+    assert_eq!(
+        tag(root, "big"),
+        Some(("int64", &json!("9007199254740993")))
+    );
     assert_eq!(tag(root, "blob"), Some(("binary", &json!("AQID"))));
     assert_eq!(tag(root, "ratio"), Some(("float64", &json!(0.25))));
-    assert_eq!(root["logs"][0]["timestamp"], (f.front_spans[0].start_time + 1_000_000) / 1000);
+    assert_eq!(
+        root["logs"][0]["timestamp"],
+        (f.front_spans[0].start_time + 1_000_000) / 1000
+    );
     let server = span_by_op(&trace, "FindNearest");
     assert_eq!(
         server["references"],
@@ -120,8 +132,14 @@ fn collector_http_batches_are_searchable_in_jaeger_json() {
     );
     let processes = trace["processes"].as_object().expect("processes");
     assert_eq!(processes.len(), 2);
-    assert_eq!(trace["processes"][root["processID"].as_str().expect("pid")]["serviceName"], "frontend");
-    assert_eq!(trace["processes"][server["processID"].as_str().expect("pid")]["serviceName"], "driver");
+    assert_eq!(
+        trace["processes"][root["processID"].as_str().expect("pid")]["serviceName"],
+        "frontend"
+    );
+    assert_eq!(
+        trace["processes"][server["processID"].as_str().expect("pid")]["serviceName"],
+        "driver"
+    );
 
     // Services and operations.
     let (_, services) = clew.get_json("/api/services");
@@ -131,28 +149,49 @@ fn collector_http_batches_are_searchable_in_jaeger_json() {
     let (_, ops) = clew.get_json("/api/services/frontend/operations");
     assert_eq!(ops["data"], json!(["GET /dispatch", "HTTP GET"]));
     let (_, ops) = clew.get_json("/api/operations?service=frontend&spanKind=server");
-    assert_eq!(ops["data"], json!([{"name": "GET /dispatch", "spanKind": "server"}]));
+    assert_eq!(
+        ops["data"],
+        json!([{"name": "GET /dispatch", "spanKind": "server"}])
+    );
 
     // Search: tags in JSON and key:value form, in span tags, process tags and logs.
     let found = |q: &str| -> Vec<String> {
         let (status, v) = clew.get_json(&format!("/api/traces?{q}"));
         assert_eq!(status, 200, "{q}: {v}");
-        v["data"].as_array().expect("data").iter().map(|t| t["traceID"].to_string()).collect()
+        v["data"]
+            .as_array()
+            .expect("data")
+            .iter()
+            .map(|t| t["traceID"].to_string())
+            .collect()
     };
     let hit = vec!["\"0000000000000abc\"".to_string()];
-    assert_eq!(found("service=driver&tags=%7B%22db%22%3A%22redis%22%7D"), hit);
+    assert_eq!(
+        found("service=driver&tags=%7B%22db%22%3A%22redis%22%7D"),
+        hit
+    );
     assert_eq!(found("service=driver&tag=db:redis"), hit);
-    assert_eq!(found("service=frontend&tags=%7B%22region%22%3A%22eu%22%7D"), hit);
+    assert_eq!(
+        found("service=frontend&tags=%7B%22region%22%3A%22eu%22%7D"),
+        hit
+    );
     assert_eq!(found("service=frontend&tag=customer:123"), hit);
-    assert_eq!(found("service=frontend&tag=http.status_code:200&operation=GET%20%2Fdispatch"), hit);
+    assert_eq!(
+        found("service=frontend&tag=http.status_code:200&operation=GET%20%2Fdispatch"),
+        hit
+    );
     assert!(found("service=driver&tag=db:mysql").is_empty());
     assert_eq!(found("service=frontend&minDuration=40ms"), hit);
     assert!(found("service=driver&minDuration=40ms").is_empty());
     assert!(found("service=frontend&maxDuration=1ms").is_empty());
 
     // Dependencies from the client→server edge across services.
-    let (_, deps) = clew.get_json("/api/dependencies?endTs=99999999999999&lookback=999999999999999");
-    assert_eq!(deps["data"], json!([{"parent": "frontend", "child": "driver", "callCount": 1}]));
+    let (_, deps) =
+        clew.get_json("/api/dependencies?endTs=99999999999999&lookback=999999999999999");
+    assert_eq!(
+        deps["data"],
+        json!([{"parent": "frontend", "child": "driver", "callCount": 1}])
+    );
 }
 
 #[test]
@@ -175,11 +214,19 @@ fn agent_udp_compact_and_binary_datagrams_are_stored() {
     let f = fixture(TraceId::new(0x1234, 0x5678));
     let udp = UdpSocket::bind("127.0.0.1:0").expect("bind");
     let mut dgram = Vec::new();
-    encode_emit_batch_message(&f.frontend, &f.front_spans, 1, Protocol::Compact, &mut dgram);
-    udp.send_to(&dgram, clew.addr("agent_compact")).expect("send compact");
+    encode_emit_batch_message(
+        &f.frontend,
+        &f.front_spans,
+        1,
+        Protocol::Compact,
+        &mut dgram,
+    );
+    udp.send_to(&dgram, clew.addr("agent_compact"))
+        .expect("send compact");
     dgram.clear();
     encode_emit_batch_message(&f.driver, &f.driver_spans, 2, Protocol::Binary, &mut dgram);
-    udp.send_to(&dgram, clew.addr("agent_binary")).expect("send binary");
+    udp.send_to(&dgram, clew.addr("agent_binary"))
+        .expect("send binary");
     let trace = clew.wait_for_trace("00000000000012340000000000005678", 3);
     assert_eq!(trace["traceID"], "00000000000012340000000000005678");
     // Leading zeros are optional when asking.
@@ -190,7 +237,11 @@ fn agent_udp_compact_and_binary_datagrams_are_stored() {
 #[test]
 fn bad_input_is_rejected_counted_and_harmless() {
     let clew = Clew::start(&[]);
-    let (status, body) = post_thrift(&clew, b"\x0c\xff\xff not thrift".to_vec(), "application/x-thrift");
+    let (status, body) = post_thrift(
+        &clew,
+        b"\x0c\xff\xff not thrift".to_vec(),
+        "application/x-thrift",
+    );
     assert_eq!(status, 400);
     let v: Value = serde_json::from_str(&body).expect("JSON error body");
     assert!(v["error"].as_str().is_some_and(|m| !m.is_empty()), "{v}");
@@ -199,7 +250,8 @@ fn bad_input_is_rejected_counted_and_harmless() {
 
     let udp = UdpSocket::bind("127.0.0.1:0").expect("bind");
     for port in ["agent_compact", "agent_binary", "agent_zipkin_compact"] {
-        udp.send_to(b"garbage datagram", clew.addr(port)).expect("send");
+        udp.send_to(b"garbage datagram", clew.addr(port))
+            .expect("send");
     }
     // A span with a zero trace ID is rejected; its valid sibling is kept.
     let f = fixture(TraceId::new(0, 0x77));
@@ -218,7 +270,9 @@ fn bad_input_is_rejected_counted_and_harmless() {
             .expect("metrics")
             .text()
             .expect("text");
-        let rejected_span = metrics.lines().any(|l| l.contains("zero_trace_id") && !l.ends_with(" 0"));
+        let rejected_span = metrics
+            .lines()
+            .any(|l| l.contains("zero_trace_id") && !l.ends_with(" 0"));
         let rejected_dgrams = metrics
             .lines()
             .filter(|l| l.starts_with("clew_agent_datagrams_rejected") && !l.ends_with(" 0"))
@@ -226,7 +280,10 @@ fn bad_input_is_rejected_counted_and_harmless() {
         if rejected_span && rejected_dgrams >= 3 {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "rejections not counted:\n{metrics}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "rejections not counted:\n{metrics}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -241,7 +298,10 @@ fn sampling_strategies_are_served_to_clients() {
             "service_strategies": [{"service": "limited", "type": "ratelimiting", "param": 7}]}"#,
     )
     .expect("write strategies");
-    let clew = Clew::start(&["--sampling-strategies-file", file.to_str().expect("utf-8 path")]);
+    let clew = Clew::start(&[
+        "--sampling-strategies-file",
+        file.to_str().expect("utf-8 path"),
+    ]);
     let get = |path: &str| -> Value {
         reqwest::blocking::get(clew.url("sampling_http", path))
             .expect("GET")
