@@ -7,6 +7,9 @@
 //! no I/O: the ingest listeners own sockets and map [`DecodeError`] to a
 //! 400 response or a rejected-packet counter.
 //!
+//! The gRPC side of Jaeger (`jaeger.api_v2` protobuf, ports 14250 and 16685)
+//! is in [`api_v2`]: the generated messages and their model conversions.
+//!
 //! ```
 //! use clew_codec_jaeger::{decode_batch, encode_batch, Protocol};
 //! use clew_model::{Bytes, Process, Span, SpanId, TraceId};
@@ -49,6 +52,7 @@
 //! [`clew_model::Value::to_text`]). Reference tags (OTLP link attributes) have
 //! no thrift form and are dropped.
 
+pub mod api_v2;
 mod decode;
 mod encode;
 mod envelope;
