@@ -209,7 +209,10 @@ mod tests {
     fn span_id_bytes() {
         assert_eq!(SpanId::from_bytes(&SpanId(7).to_bytes()), Ok(SpanId(7)));
         assert!(SpanId::from_bytes(&[1, 2]).is_err());
-        assert_eq!(TraceId::from_bytes(&[0, 0, 0, 0, 0, 0, 0, 9]), Ok(TraceId::new(0, 9)));
+        assert_eq!(
+            TraceId::from_bytes(&[0, 0, 0, 0, 0, 0, 0, 9]),
+            Ok(TraceId::new(0, 9))
+        );
     }
 
     proptest! {

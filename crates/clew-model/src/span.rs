@@ -25,7 +25,12 @@ impl Process {
 
     /// Rough heap footprint in bytes.
     pub fn estimated_size(&self) -> usize {
-        64 + self.service_name.len() + self.tags.iter().map(KeyValue::estimated_size).sum::<usize>()
+        64 + self.service_name.len()
+            + self
+                .tags
+                .iter()
+                .map(KeyValue::estimated_size)
+                .sum::<usize>()
     }
 }
 
@@ -296,7 +301,8 @@ mod tests {
         let p = Arc::new(Process::new("svc"));
         let t = TraceId::new(0, 1);
         let mut s = Span::new(t, SpanId(3), "op", p);
-        s.references.push(Reference::child_of(TraceId::new(0, 9), SpanId(9)));
+        s.references
+            .push(Reference::child_of(TraceId::new(0, 9), SpanId(9)));
         s.references.push(Reference::follows_from(t, SpanId(4)));
         assert_eq!(s.parent_span_id(), Some(SpanId(4)));
         s.references.push(Reference::child_of(t, SpanId(5)));

@@ -214,7 +214,10 @@ mod tests {
         assert_eq!(Value::Bool(true).to_text(), "true");
         assert_eq!(Value::I64(-5).to_text(), "-5");
         assert_eq!(Value::F64(1.5).to_text(), "1.5");
-        assert_eq!(Value::Binary(Bytes::from_static(&[0xab, 1])).to_text(), "ab01");
+        assert_eq!(
+            Value::Binary(Bytes::from_static(&[0xab, 1])).to_text(),
+            "ab01"
+        );
         let arr = Value::Array(vec![Value::Str("a\"b".into()), Value::I64(1)]);
         assert_eq!(arr.to_text(), r#"["a\"b",1]"#);
         let map = Value::Map(vec![KeyValue::bool("k", false)]);
