@@ -176,8 +176,18 @@ pub(crate) fn finish(
 
     let mut tags = raw.attributes;
     let warnings = take_warnings(&mut tags);
-    tags.reserve(8 + scope_tags.len());
-    if let Some(kind) = kind_name(raw.kind) {
+    let kind = kind_name(raw.kind);
+    let extra = usize::from(kind.is_some())
+        + usize::from(matches!(raw.status_code, 1 | 2))
+        + usize::from(!raw.status_message.is_empty())
+        + usize::from(raw.status_code == 2)
+        + scope_tags.len()
+        + usize::from(!raw.trace_state.is_empty())
+        + usize::from(raw.dropped_attributes != 0)
+        + usize::from(raw.dropped_events != 0)
+        + usize::from(raw.dropped_links != 0);
+    tags.reserve_exact(extra);
+    if let Some(kind) = kind {
         tags.push(tag(mkeys::SPAN_KIND, Value::Str(Str::from_static(kind))));
     }
     match raw.status_code {

@@ -54,7 +54,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The next field's number and wire type.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn key(&mut self) -> Result<(u32, WireType), OtlpError> {
         let at = self.at();
         let key = self.varint()?;
@@ -77,8 +77,20 @@ impl<'a> Reader<'a> {
         Ok((field, wire))
     }
 
-    #[inline]
+    /// Most varints in OTLP (keys, lengths, small counts) fit in one byte.
+    #[inline(always)]
     pub(crate) fn varint(&mut self) -> Result<u64, OtlpError> {
+        match self.buf.get(self.pos) {
+            Some(&b) if b < 0x80 => {
+                self.pos += 1;
+                Ok(u64::from(b))
+            }
+            _ => self.varint_slow(),
+        }
+    }
+
+    #[inline(never)]
+    fn varint_slow(&mut self) -> Result<u64, OtlpError> {
         let at = self.at();
         let mut value = 0u64;
         for i in 0..10 {
@@ -124,7 +136,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A length-delimited field's bytes.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn bytes(&mut self) -> Result<&'a [u8], OtlpError> {
         let len = self.varint()?;
         let len = usize::try_from(len).map_err(|_| err(self.at(), "length too large"))?;

@@ -1,9 +1,9 @@
 //! `zipkin.proto3` messages, declared by hand with `prost` derives.
 //!
 //! No published crate ships these types and the schema is four messages, so
-//! they are written here with the field numbers of openzipkin's zipkin.proto
-//! (see docs/protocols.md). Tags use a `BTreeMap`, so decoding yields them in
-//! key order, the same order JSON decoding gives.
+//! they are written here with the field numbers of openzipkin's zipkin.proto.
+//! Tags use a `BTreeMap`, so decoding yields them in key order, the same
+//! order JSON decoding gives.
 #![allow(missing_docs)]
 
 use std::collections::BTreeMap;

@@ -2,7 +2,7 @@
 //! (compact protocol, UDP 5775) and `POST /api/v1/spans` (binary protocol) carry it.
 //!
 //! Decoding is zero-copy: names, keys and values are slices of the caller's
-//! [`Bytes`]. Field ids and types are zipkincore.thrift's (docs/protocols.md).
+//! [`Bytes`]. Field ids and types are zipkincore.thrift's.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
