@@ -1,5 +1,8 @@
-//! proptest strategies for OTLP requests shaped like real SDK output.
+//! proptest strategies for OTLP requests shaped like real SDK output, and
+//! the golden-file renderer.
 #![allow(dead_code)]
+
+pub mod render;
 
 use clew_codec_otlp::proto::collector::trace::v1::ExportTraceServiceRequest;
 use clew_codec_otlp::proto::common::v1::{
