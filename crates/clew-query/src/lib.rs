@@ -20,7 +20,9 @@
 mod adjust;
 mod api;
 mod envelope;
+mod fetch;
 mod go_syntax;
+pub mod grpc;
 mod jaeger_json;
 mod metrics;
 mod params;
@@ -33,6 +35,7 @@ use axum::routing::get;
 use clew_store::TraceReader;
 
 pub use adjust::{adjust, adjust_with_clock_skew};
+pub use grpc::{QUERY_GRPC_PORT, grpc_query_services};
 pub use metrics::{FALLBACK_ROUTE, QueryMetrics};
 pub use ui::PLACEHOLDER_PAGE;
 
