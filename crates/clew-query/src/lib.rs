@@ -19,6 +19,7 @@
 
 mod adjust;
 mod api;
+mod api_v3;
 mod envelope;
 mod fetch;
 mod go_syntax;
@@ -26,6 +27,7 @@ pub mod grpc;
 mod jaeger_json;
 mod metrics;
 mod params;
+mod rfc3339;
 mod ui;
 
 use std::sync::Arc;
@@ -66,6 +68,11 @@ pub fn router(state: QueryState) -> Router {
         .route("/api/traces/{id}", get(api::traces::get_trace))
         .route("/api/dependencies", get(api::dependencies::dependencies))
         .route("/api/metrics/{kind}", get(api::metrics_stub::disabled))
+        .route("/api/v3/traces", get(api_v3::find_traces))
+        .route("/api/v3/traces/{trace_id}", get(api_v3::get_trace))
+        .route("/api/v3/trace-summaries", get(api_v3::trace_summaries))
+        .route("/api/v3/services", get(api_v3::services))
+        .route("/api/v3/operations", get(api_v3::operations))
         .fallback(ui::fallback)
         .with_state(state)
         .layer(axum::middleware::from_fn_with_state(

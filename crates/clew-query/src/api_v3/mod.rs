@@ -1,0 +1,149 @@
+//! API v3 over HTTP (`/api/v3/*` on 16686): Jaeger's grpc-gateway JSON
+//! routes, traces as OTLP/JSON (hex IDs, 64-bit integers as strings, enums
+//! as integers) inside `{"result": …}`.
+//!
+//! Errors are `{"error": {"httpCode": N, "message": "…"}}` with that status,
+//! the gateway's shape, not the `/api/*` envelope.
+
+mod params;
+mod summary;
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use clew_codec_otlp::json::traces_data;
+use clew_codec_otlp::spans_to_resource_spans;
+use clew_model::Trace;
+use serde_json::json;
+
+use crate::QueryState;
+use crate::api::traces::TRACE_NOT_FOUND;
+use crate::fetch;
+use crate::params::{Params, parse_trace_id};
+use params::{SearchRequest, flag, parse_search, time_hint};
+
+/// The 404 message of a search that found nothing.
+pub const NO_TRACES_FOUND: &str = "No traces found";
+
+fn json_body(status: StatusCode, value: &serde_json::Value) -> Response {
+    (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        value.to_string(),
+    )
+        .into_response()
+}
+
+/// A gateway-shaped error.
+pub(crate) fn v3_error(status: StatusCode, message: &str) -> Response {
+    json_body(
+        status,
+        &json!({"error": {"httpCode": status.as_u16(), "message": message}}),
+    )
+}
+
+fn store_error(e: &clew_store::StoreError) -> Response {
+    tracing::error!(error = %e, "API v3 query failed in storage");
+    v3_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string())
+}
+
+/// Traces merged into one `TracesData`, wrapped in `{"result": …}`.
+fn result(traces: &[Trace]) -> Response {
+    let resource_spans: Vec<_> = traces
+        .iter()
+        .flat_map(|t| spans_to_resource_spans(&t.spans))
+        .collect();
+    json_body(
+        StatusCode::OK,
+        &json!({"result": traces_data(&resource_spans)}),
+    )
+}
+
+/// `GET /api/v3/traces/{trace_id}?startTime=&endTime=&rawTraces=`.
+pub async fn get_trace(
+    State(state): State<QueryState>,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let p = Params::parse(q.as_deref());
+    let id = match parse_trace_id(&id) {
+        Ok(id) => id,
+        Err(e) => {
+            let msg = format!("malformed parameter trace_id: {e}");
+            return v3_error(StatusCode::BAD_REQUEST, &msg);
+        }
+    };
+    for names in [["startTime", "start_time"], ["endTime", "end_time"]] {
+        if let Err(e) = time_hint(&p, names) {
+            return v3_error(StatusCode::BAD_REQUEST, &e);
+        }
+    }
+    let raw = flag(&p, &["rawTraces", "raw_traces"]);
+    match fetch::trace(&*state.reader, id, raw).await {
+        Ok(Some(t)) => result(&[t]),
+        Ok(None) => v3_error(StatusCode::NOT_FOUND, TRACE_NOT_FOUND),
+        Err(e) => store_error(&e),
+    }
+}
+
+async fn run_search(state: &QueryState, q: Option<&str>) -> Result<Vec<Trace>, Response> {
+    let p = Params::parse(q);
+    let SearchRequest { query, raw } =
+        parse_search(&p).map_err(|e| v3_error(StatusCode::BAD_REQUEST, &e))?;
+    fetch::search(&*state.reader, &query, raw)
+        .await
+        .map_err(|e| store_error(&e))
+}
+
+/// `GET /api/v3/traces?query.*`: every match merged into one `TracesData`;
+/// 404 when nothing matches, as Jaeger's gateway answers.
+pub async fn find_traces(State(state): State<QueryState>, RawQuery(q): RawQuery) -> Response {
+    match run_search(&state, q.as_deref()).await {
+        Ok(traces) if traces.is_empty() => v3_error(StatusCode::NOT_FOUND, NO_TRACES_FOUND),
+        Ok(traces) => result(&traces),
+        Err(resp) => resp,
+    }
+}
+
+/// `GET /api/v3/trace-summaries?query.*`: one summary per matching trace
+/// (what the UI's search list shows), `{"summaries": []}` when none.
+pub async fn trace_summaries(State(state): State<QueryState>, RawQuery(q): RawQuery) -> Response {
+    match run_search(&state, q.as_deref()).await {
+        Ok(traces) => {
+            let list: Vec<_> = traces.iter().map(summary::summarize).collect();
+            json_body(StatusCode::OK, &json!({ "summaries": list }))
+        }
+        Err(resp) => resp,
+    }
+}
+
+/// `GET /api/v3/services` → `{"services": [...]}`.
+pub async fn services(State(state): State<QueryState>) -> Response {
+    match state.reader.services().await {
+        Ok(s) => json_body(StatusCode::OK, &json!({ "services": s })),
+        Err(e) => store_error(&e),
+    }
+}
+
+/// `GET /api/v3/operations?service=&spanKind=` →
+/// `{"operations": [{"name", "spanKind"}]}`.
+pub async fn operations(State(state): State<QueryState>, RawQuery(q): RawQuery) -> Response {
+    let p = Params::parse(q.as_deref());
+    let Some(service) = p.get("service") else {
+        return v3_error(StatusCode::BAD_REQUEST, "parameter 'service' is required");
+    };
+    let kind = p.get("spanKind").or_else(|| p.get("span_kind"));
+    match state.reader.operations(service, kind).await {
+        Ok(ops) => {
+            let list: Vec<_> = ops
+                .into_iter()
+                .map(|o| json!({"name": o.name, "spanKind": o.span_kind}))
+                .collect();
+            json_body(StatusCode::OK, &json!({ "operations": list }))
+        }
+        Err(e) => store_error(&e),
+    }
+}
