@@ -8,6 +8,7 @@
 //! rules for repeated singular fields: scalars take the last value, nested
 //! messages merge.
 
+use std::cell::RefCell;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -15,13 +16,18 @@ use clew_model::{KeyValue, Log, Str, Value};
 
 use crate::assemble::{self, RawLink, RawSpan};
 use crate::error::OtlpError;
+use crate::intern::{KEYS, KeyTable};
 use crate::reject::Decoded;
 use crate::wire::{RECURSION_LIMIT, Reader, WireType};
 
 /// Decodes a protobuf `ExportTraceServiceRequest` (`POST /v1/traces` with
 /// `application/x-protobuf`, or a gRPC message body) into model spans.
 pub fn decode(body: &Bytes) -> Result<Decoded, OtlpError> {
-    let ctx = Ctx { body };
+    KEYS.with(|keys| decode_with(body, keys))
+}
+
+fn decode_with(body: &Bytes, keys: &RefCell<KeyTable>) -> Result<Decoded, OtlpError> {
+    let ctx = Ctx { body, keys };
     let mut out = Decoded::default();
     let mut r = Reader::new(body, 0);
     while !r.is_empty() {
@@ -38,9 +44,10 @@ pub fn decode(body: &Bytes) -> Result<Decoded, OtlpError> {
     Ok(out)
 }
 
-/// The body, for slicing strings out of it.
+/// The body, for slicing strings out of it, and the key table.
 struct Ctx<'a> {
     body: &'a Bytes,
+    keys: &'a RefCell<KeyTable>,
 }
 
 /// Depth budget left when entering the messages below a span (request,
@@ -56,6 +63,9 @@ impl<'a> Ctx<'a> {
         Reader::new(s, self.offset(s))
     }
 
+    // Inlined so the returned `Str` stays in registers: returned through
+    // memory it was read back misaligned, a store-forwarding stall per string.
+    #[inline(always)]
     fn str(&self, s: &'a [u8]) -> Result<Str, OtlpError> {
         if s.is_empty() {
             return Ok(Str::new());
@@ -64,6 +74,19 @@ impl<'a> Ctx<'a> {
             at: self.offset(s),
             reason: "string field is not valid UTF-8",
         })
+    }
+
+    /// An attribute key: interned when possible (see [`crate::intern`]).
+    #[inline(always)]
+    fn key(&self, s: &'a [u8]) -> Result<Str, OtlpError> {
+        let interned = match self.keys.try_borrow_mut() {
+            Ok(mut keys) => keys.get(s),
+            Err(_) => None,
+        };
+        match interned {
+            Some(k) => Ok(k),
+            None => self.str(s),
+        }
     }
 
     fn resource_spans(&self, msg: &'a [u8], out: &mut Decoded) -> Result<(), OtlpError> {
@@ -138,13 +161,15 @@ impl<'a> Ctx<'a> {
                     while !s.is_empty() {
                         let (f, w) = s.key()?;
                         match f {
+                            // Scope names and versions are copied into every
+                            // span's tags: interning them saves two atomics a span.
                             1 => {
                                 s.expect(w, WireType::Len)?;
-                                name = self.str(s.bytes()?)?;
+                                name = self.key(s.bytes()?)?;
                             }
                             2 => {
                                 s.expect(w, WireType::Len)?;
-                                version = self.str(s.bytes()?)?;
+                                version = self.key(s.bytes()?)?;
                             }
                             3 => {
                                 s.expect(w, WireType::Len)?;
@@ -360,7 +385,7 @@ impl<'a> Ctx<'a> {
             match field {
                 1 => {
                     r.expect(wire, WireType::Len)?;
-                    key = self.str(r.bytes()?)?;
+                    key = self.key(r.bytes()?)?;
                 }
                 2 => {
                     r.expect(wire, WireType::Len)?;

@@ -36,6 +36,7 @@ mod assemble;
 mod borrowed;
 mod error;
 mod from_model;
+mod intern;
 pub mod json;
 pub mod keys;
 mod reject;
