@@ -82,9 +82,17 @@ fn span_to_model(
         dropped_links_count,
         status,
     } = span;
+    // The links' IDs are borrowed by `RawLink` while the rest of each link
+    // moves into it, so they are taken out first.
+    let mut links = links;
     let link_ids: Vec<(Vec<u8>, Vec<u8>)> = links
-        .iter()
-        .map(|l| (l.trace_id.clone(), l.span_id.clone()))
+        .iter_mut()
+        .map(|l| {
+            (
+                std::mem::take(&mut l.trace_id),
+                std::mem::take(&mut l.span_id),
+            )
+        })
         .collect();
     let raw_links = links
         .into_iter()

@@ -1,4 +1,4 @@
-//! OTLP/JSON message shapes and their conversion to and from prost.
+//! OTLP/JSON message shapes and their conversion to prost (the other way is in `output`).
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1 as common;
@@ -17,147 +17,147 @@ fn is_zero_u32(v: &U32) -> bool {
 #[serde(rename_all = "camelCase")]
 pub(super) struct JsonRequest {
     #[serde(default, alias = "resource_spans", deserialize_with = "nullable")]
-    resource_spans: Vec<JsonResourceSpans>,
+    pub(super) resource_spans: Vec<JsonResourceSpans>,
 }
 
 #[derive(Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct JsonResourceSpans {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    resource: Option<JsonResource>,
+    pub(super) resource: Option<JsonResource>,
     #[serde(default, alias = "scope_spans", deserialize_with = "nullable")]
-    scope_spans: Vec<JsonScopeSpans>,
+    pub(super) scope_spans: Vec<JsonScopeSpans>,
     #[serde(
         default,
         alias = "schema_url",
         deserialize_with = "nullable",
         skip_serializing_if = "String::is_empty"
     )]
-    schema_url: String,
+    pub(super) schema_url: String,
 }
 
 #[derive(Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct JsonResource {
+pub(super) struct JsonResource {
     #[serde(default, deserialize_with = "nullable")]
-    attributes: Vec<JsonKeyValue>,
+    pub(super) attributes: Vec<JsonKeyValue>,
     #[serde(
         default,
         alias = "dropped_attributes_count",
         skip_serializing_if = "is_zero_u32"
     )]
-    dropped_attributes_count: U32,
+    pub(super) dropped_attributes_count: U32,
 }
 
 #[derive(Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct JsonScopeSpans {
+pub(super) struct JsonScopeSpans {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    scope: Option<JsonScope>,
+    pub(super) scope: Option<JsonScope>,
     #[serde(default, deserialize_with = "nullable")]
-    spans: Vec<JsonSpan>,
+    pub(super) spans: Vec<JsonSpan>,
     #[serde(
         default,
         alias = "schema_url",
         deserialize_with = "nullable",
         skip_serializing_if = "String::is_empty"
     )]
-    schema_url: String,
+    pub(super) schema_url: String,
 }
 
 #[derive(Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct JsonScope {
+pub(super) struct JsonScope {
     #[serde(default, deserialize_with = "nullable")]
-    name: String,
+    pub(super) name: String,
     #[serde(
         default,
         deserialize_with = "nullable",
         skip_serializing_if = "String::is_empty"
     )]
-    version: String,
+    pub(super) version: String,
     #[serde(
         default,
         deserialize_with = "nullable",
         skip_serializing_if = "Vec::is_empty"
     )]
-    attributes: Vec<JsonKeyValue>,
+    pub(super) attributes: Vec<JsonKeyValue>,
     #[serde(
         default,
         alias = "dropped_attributes_count",
         skip_serializing_if = "is_zero_u32"
     )]
-    dropped_attributes_count: U32,
+    pub(super) dropped_attributes_count: U32,
 }
 
 #[derive(Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct JsonSpan {
+pub(super) struct JsonSpan {
     #[serde(default, alias = "trace_id")]
-    trace_id: Hex,
+    pub(super) trace_id: Hex,
     #[serde(default, alias = "span_id")]
-    span_id: Hex,
+    pub(super) span_id: Hex,
     #[serde(
         default,
         alias = "trace_state",
         deserialize_with = "nullable",
         skip_serializing_if = "String::is_empty"
     )]
-    trace_state: String,
+    pub(super) trace_state: String,
     #[serde(
         default,
         alias = "parent_span_id",
         skip_serializing_if = "is_empty_hex"
     )]
-    parent_span_id: Hex,
+    pub(super) parent_span_id: Hex,
     #[serde(default, skip_serializing_if = "is_zero_u32")]
-    flags: U32,
+    pub(super) flags: U32,
     #[serde(default, deserialize_with = "nullable")]
-    name: String,
+    pub(super) name: String,
     #[serde(default)]
-    kind: Enum<SPAN_KIND>,
+    pub(super) kind: Enum<SPAN_KIND>,
     #[serde(default, alias = "start_time_unix_nano")]
-    start_time_unix_nano: U64,
+    pub(super) start_time_unix_nano: U64,
     #[serde(default, alias = "end_time_unix_nano")]
-    end_time_unix_nano: U64,
+    pub(super) end_time_unix_nano: U64,
     #[serde(
         default,
         deserialize_with = "nullable",
         skip_serializing_if = "Vec::is_empty"
     )]
-    attributes: Vec<JsonKeyValue>,
+    pub(super) attributes: Vec<JsonKeyValue>,
     #[serde(
         default,
         alias = "dropped_attributes_count",
         skip_serializing_if = "is_zero_u32"
     )]
-    dropped_attributes_count: U32,
+    pub(super) dropped_attributes_count: U32,
     #[serde(
         default,
         deserialize_with = "nullable",
         skip_serializing_if = "Vec::is_empty"
     )]
-    events: Vec<JsonEvent>,
+    pub(super) events: Vec<JsonEvent>,
     #[serde(
         default,
         alias = "dropped_events_count",
         skip_serializing_if = "is_zero_u32"
     )]
-    dropped_events_count: U32,
+    pub(super) dropped_events_count: U32,
     #[serde(
         default,
         deserialize_with = "nullable",
         skip_serializing_if = "Vec::is_empty"
     )]
-    links: Vec<JsonLink>,
+    pub(super) links: Vec<JsonLink>,
     #[serde(
         default,
         alias = "dropped_links_count",
         skip_serializing_if = "is_zero_u32"
     )]
-    dropped_links_count: U32,
+    pub(super) dropped_links_count: U32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    status: Option<JsonStatus>,
+    pub(super) status: Option<JsonStatus>,
 }
 
 fn is_empty_hex(h: &Hex) -> bool {
@@ -166,125 +166,125 @@ fn is_empty_hex(h: &Hex) -> bool {
 
 #[derive(Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct JsonEvent {
+pub(super) struct JsonEvent {
     #[serde(default, alias = "time_unix_nano")]
-    time_unix_nano: U64,
+    pub(super) time_unix_nano: U64,
     #[serde(default, deserialize_with = "nullable")]
-    name: String,
+    pub(super) name: String,
     #[serde(
         default,
         deserialize_with = "nullable",
         skip_serializing_if = "Vec::is_empty"
     )]
-    attributes: Vec<JsonKeyValue>,
+    pub(super) attributes: Vec<JsonKeyValue>,
     #[serde(
         default,
         alias = "dropped_attributes_count",
         skip_serializing_if = "is_zero_u32"
     )]
-    dropped_attributes_count: U32,
+    pub(super) dropped_attributes_count: U32,
 }
 
 #[derive(Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct JsonLink {
+pub(super) struct JsonLink {
     #[serde(default, alias = "trace_id")]
-    trace_id: Hex,
+    pub(super) trace_id: Hex,
     #[serde(default, alias = "span_id")]
-    span_id: Hex,
+    pub(super) span_id: Hex,
     #[serde(
         default,
         alias = "trace_state",
         deserialize_with = "nullable",
         skip_serializing_if = "String::is_empty"
     )]
-    trace_state: String,
+    pub(super) trace_state: String,
     #[serde(
         default,
         deserialize_with = "nullable",
         skip_serializing_if = "Vec::is_empty"
     )]
-    attributes: Vec<JsonKeyValue>,
+    pub(super) attributes: Vec<JsonKeyValue>,
     #[serde(
         default,
         alias = "dropped_attributes_count",
         skip_serializing_if = "is_zero_u32"
     )]
-    dropped_attributes_count: U32,
+    pub(super) dropped_attributes_count: U32,
     #[serde(default, skip_serializing_if = "is_zero_u32")]
-    flags: U32,
+    pub(super) flags: U32,
 }
 
 #[derive(Default, Serialize, Deserialize)]
-struct JsonStatus {
+pub(super) struct JsonStatus {
     #[serde(
         default,
         deserialize_with = "nullable",
         skip_serializing_if = "String::is_empty"
     )]
-    message: String,
+    pub(super) message: String,
     #[serde(default)]
-    code: Enum<STATUS_CODE>,
+    pub(super) code: Enum<STATUS_CODE>,
 }
 
 #[derive(Default, Serialize, Deserialize)]
-struct JsonKeyValue {
+pub(super) struct JsonKeyValue {
     #[serde(default, deserialize_with = "nullable")]
-    key: String,
+    pub(super) key: String,
     #[serde(default)]
-    value: Option<JsonAnyValue>,
+    pub(super) value: Option<JsonAnyValue>,
 }
 
 /// `AnyValue`: at most one key set; `{}` is the empty value.
 #[derive(Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct JsonAnyValue {
+pub(super) struct JsonAnyValue {
     #[serde(
         default,
         alias = "string_value",
         skip_serializing_if = "Option::is_none"
     )]
-    string_value: Option<String>,
+    pub(super) string_value: Option<String>,
     #[serde(default, alias = "bool_value", skip_serializing_if = "Option::is_none")]
-    bool_value: Option<bool>,
+    pub(super) bool_value: Option<bool>,
     #[serde(default, alias = "int_value", skip_serializing_if = "Option::is_none")]
-    int_value: Option<I64>,
+    pub(super) int_value: Option<I64>,
     #[serde(
         default,
         alias = "double_value",
         skip_serializing_if = "Option::is_none"
     )]
-    double_value: Option<F64>,
+    pub(super) double_value: Option<F64>,
     #[serde(
         default,
         alias = "array_value",
         skip_serializing_if = "Option::is_none"
     )]
-    array_value: Option<JsonArray>,
+    pub(super) array_value: Option<JsonArray>,
     #[serde(
         default,
         alias = "kvlist_value",
         skip_serializing_if = "Option::is_none"
     )]
-    kvlist_value: Option<JsonKvList>,
+    pub(super) kvlist_value: Option<JsonKvList>,
     #[serde(
         default,
         alias = "bytes_value",
         skip_serializing_if = "Option::is_none"
     )]
-    bytes_value: Option<B64>,
+    pub(super) bytes_value: Option<B64>,
 }
 
 #[derive(Default, Serialize, Deserialize)]
-struct JsonArray {
+pub(super) struct JsonArray {
     #[serde(default, deserialize_with = "nullable")]
-    values: Vec<JsonAnyValue>,
+    pub(super) values: Vec<JsonAnyValue>,
 }
 
 #[derive(Default, Serialize, Deserialize)]
-struct JsonKvList {
+pub(super) struct JsonKvList {
     #[serde(default, deserialize_with = "nullable")]
-    values: Vec<JsonKeyValue>,
+    pub(super) values: Vec<JsonKeyValue>,
 }
 
 // ---- JSON → prost ----
@@ -403,117 +403,4 @@ fn any_value(j: JsonAnyValue) -> common::AnyValue {
         j.bytes_value.map(|b| V::BytesValue(b.0))
     };
     common::AnyValue { value }
-}
-
-// ---- prost → JSON ----
-
-impl From<&ExportTraceServiceRequest> for JsonRequest {
-    fn from(p: &ExportTraceServiceRequest) -> Self {
-        JsonRequest {
-            resource_spans: p.resource_spans.iter().map(Into::into).collect(),
-        }
-    }
-}
-
-impl From<&pb::ResourceSpans> for JsonResourceSpans {
-    fn from(p: &pb::ResourceSpans) -> Self {
-        JsonResourceSpans {
-            resource: p.resource.as_ref().map(|r| JsonResource {
-                attributes: json_kvs(&r.attributes),
-                dropped_attributes_count: U32(r.dropped_attributes_count),
-            }),
-            scope_spans: p
-                .scope_spans
-                .iter()
-                .map(|ss| JsonScopeSpans {
-                    scope: ss.scope.as_ref().map(|s| JsonScope {
-                        name: s.name.clone(),
-                        version: s.version.clone(),
-                        attributes: json_kvs(&s.attributes),
-                        dropped_attributes_count: U32(s.dropped_attributes_count),
-                    }),
-                    spans: ss.spans.iter().map(json_span).collect(),
-                    schema_url: ss.schema_url.clone(),
-                })
-                .collect(),
-            schema_url: p.schema_url.clone(),
-        }
-    }
-}
-
-fn json_span(s: &pb::Span) -> JsonSpan {
-    JsonSpan {
-        trace_id: Hex(s.trace_id.clone()),
-        span_id: Hex(s.span_id.clone()),
-        trace_state: s.trace_state.clone(),
-        parent_span_id: Hex(s.parent_span_id.clone()),
-        flags: U32(s.flags),
-        name: s.name.clone(),
-        kind: Enum(s.kind),
-        start_time_unix_nano: U64(s.start_time_unix_nano),
-        end_time_unix_nano: U64(s.end_time_unix_nano),
-        attributes: json_kvs(&s.attributes),
-        dropped_attributes_count: U32(s.dropped_attributes_count),
-        events: s
-            .events
-            .iter()
-            .map(|e| JsonEvent {
-                time_unix_nano: U64(e.time_unix_nano),
-                name: e.name.clone(),
-                attributes: json_kvs(&e.attributes),
-                dropped_attributes_count: U32(e.dropped_attributes_count),
-            })
-            .collect(),
-        dropped_events_count: U32(s.dropped_events_count),
-        links: s
-            .links
-            .iter()
-            .map(|l| JsonLink {
-                trace_id: Hex(l.trace_id.clone()),
-                span_id: Hex(l.span_id.clone()),
-                trace_state: l.trace_state.clone(),
-                attributes: json_kvs(&l.attributes),
-                dropped_attributes_count: U32(l.dropped_attributes_count),
-                flags: U32(l.flags),
-            })
-            .collect(),
-        dropped_links_count: U32(s.dropped_links_count),
-        status: s.status.as_ref().map(|st| JsonStatus {
-            message: st.message.clone(),
-            code: Enum(st.code),
-        }),
-    }
-}
-
-fn json_kvs(list: &[common::KeyValue]) -> Vec<JsonKeyValue> {
-    list.iter()
-        .map(|kv| JsonKeyValue {
-            key: kv.key.clone(),
-            value: kv.value.as_ref().map(json_any_value),
-        })
-        .collect()
-}
-
-fn json_any_value(v: &common::AnyValue) -> JsonAnyValue {
-    use common::any_value::Value as V;
-    let mut j = JsonAnyValue::default();
-    match &v.value {
-        None => {}
-        Some(V::StringValue(s)) => j.string_value = Some(s.clone()),
-        Some(V::BoolValue(b)) => j.bool_value = Some(*b),
-        Some(V::IntValue(i)) => j.int_value = Some(I64(*i)),
-        Some(V::DoubleValue(d)) => j.double_value = Some(F64(*d)),
-        Some(V::ArrayValue(a)) => {
-            j.array_value = Some(JsonArray {
-                values: a.values.iter().map(json_any_value).collect(),
-            })
-        }
-        Some(V::KvlistValue(l)) => {
-            j.kvlist_value = Some(JsonKvList {
-                values: json_kvs(&l.values),
-            })
-        }
-        Some(V::BytesValue(b)) => j.bytes_value = Some(B64(b.clone())),
-    }
-    j
 }

@@ -10,6 +10,7 @@
 //! mapping is the protobuf one.
 
 mod messages;
+mod output;
 mod scalars;
 
 use clew_model::Span;
