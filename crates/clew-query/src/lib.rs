@@ -29,6 +29,7 @@ mod metrics;
 mod params;
 mod rfc3339;
 mod ui;
+mod zipkin;
 
 use std::sync::Arc;
 
@@ -40,6 +41,7 @@ pub use adjust::{adjust, adjust_with_clock_skew};
 pub use grpc::{QUERY_GRPC_PORT, grpc_query_services};
 pub use metrics::{FALLBACK_ROUTE, QueryMetrics};
 pub use ui::PLACEHOLDER_PAGE;
+pub use zipkin::{ZIPKIN_PORT, zipkin_read_router};
 
 /// Jaeger's query HTTP port (UI and `/api/*`).
 pub const QUERY_HTTP_PORT: u16 = 16686;

@@ -1,0 +1,254 @@
+//! Zipkin's read API (`GET /api/v2/...`), so Zipkin's UI and Zipkin-speaking
+//! tools can read from Clew. Served on 9411 next to the Zipkin POST routes:
+//! [`zipkin_read_router`] is its own router for the lead to merge there.
+//!
+//! Spans are rendered as Zipkin v2 JSON by clew-codec-zipkin. They are
+//! returned as stored (no Jaeger adjusters): Zipkin clients expect shared
+//! client/server span IDs as they sent them, and Zipkin's UI does its own
+//! clean-up. Errors are plain text with status 400/404, like Zipkin's.
+
+mod params;
+
+use axum::Router;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use clew_model::{Trace, keys};
+use serde::Serialize;
+
+use crate::QueryState;
+use crate::api::now_ns;
+use crate::params::{Params, parse_trace_id};
+use params::{parse_dependencies, parse_search};
+
+/// Zipkin's HTTP port (read and write APIs).
+pub const ZIPKIN_PORT: u16 = 9411;
+
+/// Every Zipkin read route.
+pub fn zipkin_read_router(state: QueryState) -> Router {
+    Router::new()
+        .route("/api/v2/services", get(services))
+        .route("/api/v2/spans", get(span_names))
+        .route("/api/v2/remoteServices", get(remote_services))
+        .route("/api/v2/traces", get(traces))
+        .route("/api/v2/trace/{trace_id}", get(trace))
+        .route("/api/v2/traceMany", get(trace_many))
+        .route("/api/v2/dependencies", get(dependencies))
+        .route("/api/v2/autocompleteKeys", get(autocomplete_keys))
+        .route("/api/v2/autocompleteValues", get(autocomplete_values))
+        .with_state(state)
+}
+
+fn json_bytes(body: Vec<u8>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
+}
+
+fn json<T: Serialize>(value: &T) -> Response {
+    match serde_json::to_vec(value) {
+        Ok(body) => json_bytes(body),
+        Err(e) => text_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    }
+}
+
+fn text_error(status: StatusCode, msg: &str) -> Response {
+    (status, msg.to_string()).into_response()
+}
+
+fn store_error(e: &clew_store::StoreError) -> Response {
+    tracing::error!(error = %e, "Zipkin read failed in storage");
+    text_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string())
+}
+
+/// Traces as a JSON array of arrays of Zipkin v2 spans.
+fn render_traces(traces: &[Trace]) -> Response {
+    let mut out = b"[".to_vec();
+    for (i, t) in traces.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        if let Err(e) = clew_codec_zipkin::json_v2::encode(&t.spans, &mut out) {
+            return text_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string());
+        }
+    }
+    out.push(b']');
+    json_bytes(out)
+}
+
+async fn services(State(state): State<QueryState>) -> Response {
+    match state.reader.services().await {
+        Ok(s) => json(&s),
+        Err(e) => store_error(&e),
+    }
+}
+
+/// A required parameter, or Zipkin's 400 naming it.
+fn required<'a>(p: &'a Params, name: &str) -> Result<&'a str, Box<Response>> {
+    p.get(name).ok_or_else(|| {
+        Box::new(text_error(
+            StatusCode::BAD_REQUEST,
+            &format!("{name} is required"),
+        ))
+    })
+}
+
+/// `GET /api/v2/spans?serviceName=`: the service's span names, sorted.
+async fn span_names(State(state): State<QueryState>, RawQuery(q): RawQuery) -> Response {
+    let p = Params::parse(q.as_deref());
+    let service = match required(&p, "serviceName") {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
+    match state.reader.operations(service, None).await {
+        Ok(ops) => {
+            let mut names: Vec<String> = ops.into_iter().map(|o| o.name).collect();
+            names.sort();
+            names.dedup();
+            json(&names)
+        }
+        Err(e) => store_error(&e),
+    }
+}
+
+/// `GET /api/v2/remoteServices?serviceName=`: the `peer.service` values
+/// (Zipkin's remote endpoint names) of the service's recent spans. The
+/// store has no index for these, so this searches the default window.
+async fn remote_services(State(state): State<QueryState>, RawQuery(q): RawQuery) -> Response {
+    let p = Params::parse(q.as_deref());
+    let service = match required(&p, "serviceName") {
+        Ok(s) => s.to_string(),
+        Err(r) => return *r,
+    };
+    let mut query = match parse_search(&Params::default(), now_ns()) {
+        Ok(s) => s.query,
+        Err(e) => return text_error(StatusCode::BAD_REQUEST, &e),
+    };
+    query.service = Some(service.clone());
+    query.limit = 0;
+    let traces = match state.reader.find_traces(&query).await {
+        Ok(t) => t,
+        Err(e) => return store_error(&e),
+    };
+    let mut names: Vec<String> = traces
+        .iter()
+        .flat_map(|t| &t.spans)
+        .filter(|s| *s.process.service_name == *service)
+        .filter_map(|s| s.tag(keys::PEER_SERVICE)?.as_str().map(str::to_string))
+        .collect();
+    names.sort();
+    names.dedup();
+    json(&names)
+}
+
+/// `GET /api/v2/traces?serviceName&spanName&annotationQuery&minDuration&
+/// maxDuration&endTs&lookback&limit`.
+async fn traces(State(state): State<QueryState>, RawQuery(q): RawQuery) -> Response {
+    let p = Params::parse(q.as_deref());
+    let search = match parse_search(&p, now_ns()) {
+        Ok(s) => s,
+        Err(e) => return text_error(StatusCode::BAD_REQUEST, &e),
+    };
+    match state.reader.find_traces(&search.query).await {
+        Ok(mut traces) => {
+            traces.retain(|t| search.matches_bare_terms(t));
+            render_traces(&traces)
+        }
+        Err(e) => store_error(&e),
+    }
+}
+
+/// `GET /api/v2/trace/{traceId}`: the spans of one trace; 404 if absent.
+async fn trace(State(state): State<QueryState>, Path(id): Path<String>) -> Response {
+    let tid = match parse_trace_id(&id) {
+        Ok(t) => t,
+        Err(e) => return text_error(StatusCode::BAD_REQUEST, &format!("traceId: {e}")),
+    };
+    match state.reader.get_trace(tid).await {
+        Ok(Some(t)) => {
+            let mut out = Vec::new();
+            match clew_codec_zipkin::json_v2::encode(&t.spans, &mut out) {
+                Ok(()) => json_bytes(out),
+                Err(e) => text_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+            }
+        }
+        Ok(None) => text_error(StatusCode::NOT_FOUND, &format!("{id} not found")),
+        Err(e) => store_error(&e),
+    }
+}
+
+/// `GET /api/v2/traceMany?traceIds=a,b`: the traces found, in request order.
+async fn trace_many(State(state): State<QueryState>, RawQuery(q): RawQuery) -> Response {
+    let p = Params::parse(q.as_deref());
+    let raw = match required(&p, "traceIds") {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
+    let mut found = Vec::new();
+    for id in raw.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let tid = match parse_trace_id(id) {
+            Ok(t) => t,
+            Err(e) => return text_error(StatusCode::BAD_REQUEST, &format!("traceIds: {e}")),
+        };
+        match state.reader.get_trace(tid).await {
+            Ok(Some(t)) => found.push(t),
+            Ok(None) => {}
+            Err(e) => return store_error(&e),
+        }
+    }
+    render_traces(&found)
+}
+
+/// Zipkin's `DependencyLink` JSON.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ZipkinLink {
+    parent: String,
+    child: String,
+    call_count: u64,
+}
+
+/// `GET /api/v2/dependencies?endTs=<ms>&lookback=<ms>`.
+async fn dependencies(State(state): State<QueryState>, RawQuery(q): RawQuery) -> Response {
+    let p = Params::parse(q.as_deref());
+    let (start, end) = match parse_dependencies(&p) {
+        Ok(w) => w,
+        Err(e) => return text_error(StatusCode::BAD_REQUEST, &e),
+    };
+    match state.reader.dependencies(start, end).await {
+        Ok(links) => {
+            let out: Vec<ZipkinLink> = links
+                .into_iter()
+                .map(|l| ZipkinLink {
+                    parent: l.parent,
+                    child: l.child,
+                    call_count: l.call_count,
+                })
+                .collect();
+            json(&out)
+        }
+        Err(e) => store_error(&e),
+    }
+}
+
+/// `GET /api/v2/autocompleteKeys`: the tag keys the server offers values
+/// for. Clew configures none (Zipkin's default), so the list is empty.
+async fn autocomplete_keys() -> Response {
+    json(&Vec::<String>::new())
+}
+
+/// `GET /api/v2/autocompleteValues?key=`: empty for every key, since no
+/// key is configured for autocompletion.
+async fn autocomplete_values(RawQuery(q): RawQuery) -> Response {
+    let p = Params::parse(q.as_deref());
+    match required(&p, "key") {
+        Ok(_) => json(&Vec::<String>::new()),
+        Err(r) => *r,
+    }
+}
