@@ -27,6 +27,13 @@ pub struct SpanContext {
     parent_id: SpanId,
     flags: u8,
     baggage: Option<Arc<Baggage>>,
+    /// Rarely present, so kept behind one pointer to keep contexts small
+    /// (they are copied into every span).
+    extra: Option<Arc<Extra>>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Extra {
     debug_id: Option<Arc<str>>,
     trace_state: Option<Arc<str>>,
 }
@@ -46,10 +53,7 @@ impl SpanContext {
     /// A context that carries only a `jaeger-debug-id`: a span started from it
     /// begins a new, force-sampled trace tagged with that ID.
     pub fn debug_id_container(debug_id: impl Into<Arc<str>>) -> Self {
-        SpanContext {
-            debug_id: Some(debug_id.into()),
-            ..Default::default()
-        }
+        SpanContext::default().with_debug_id(debug_id)
     }
 
     /// The trace ID.
@@ -90,17 +94,17 @@ impl SpanContext {
     /// True when this context carries something worth using as a parent:
     /// a real span, a debug ID, or baggage alone.
     pub fn is_empty(&self) -> bool {
-        !self.is_valid() && self.debug_id.is_none() && self.baggage.is_none()
+        !self.is_valid() && self.debug_id().is_none() && self.baggage.is_none()
     }
 
     /// The `jaeger-debug-id` this context was extracted with, if any.
     pub fn debug_id(&self) -> Option<&str> {
-        self.debug_id.as_deref()
+        self.extra.as_ref()?.debug_id.as_deref()
     }
 
     /// The W3C `tracestate` received with this context, passed on unchanged.
     pub fn trace_state(&self) -> Option<&str> {
-        self.trace_state.as_deref()
+        self.extra.as_ref()?.trace_state.as_deref()
     }
 
     /// One baggage item.
@@ -145,13 +149,14 @@ impl SpanContext {
 
     /// Sets the W3C `tracestate` to pass on.
     pub fn with_trace_state(mut self, state: impl Into<Arc<str>>) -> Self {
-        self.trace_state = Some(state.into());
+        Arc::make_mut(self.extra.get_or_insert_with(Default::default)).trace_state =
+            Some(state.into());
         self
     }
 
     /// Sets the `jaeger-debug-id`.
     pub fn with_debug_id(mut self, id: impl Into<Arc<str>>) -> Self {
-        self.debug_id = Some(id.into());
+        Arc::make_mut(self.extra.get_or_insert_with(Default::default)).debug_id = Some(id.into());
         self
     }
 
@@ -174,17 +179,35 @@ impl SpanContext {
             parent_id: self.span_id,
             flags: self.flags,
             baggage: self.baggage.clone(),
-            debug_id: None,
-            trace_state: self.trace_state.clone(),
+            extra: match &self.extra {
+                Some(e) if e.debug_id.is_none() => Some(e.clone()),
+                Some(e) => e.trace_state.as_ref().map(|ts| {
+                    Arc::new(Extra {
+                        debug_id: None,
+                        trace_state: Some(ts.clone()),
+                    })
+                }),
+                None => None,
+            },
         }
     }
 
-    pub(crate) fn set_flags(&mut self, flags: u8) {
-        self.flags = flags;
-    }
-
-    pub(crate) fn set_baggage(&mut self, baggage: Option<Arc<Baggage>>) {
-        self.baggage = baggage;
+    /// A root context, built in one go.
+    #[inline]
+    pub(crate) fn root(
+        trace_id: TraceId,
+        span_id: SpanId,
+        flags: u8,
+        baggage: Option<Arc<Baggage>>,
+    ) -> Self {
+        SpanContext {
+            trace_id,
+            span_id,
+            parent_id: SpanId(0),
+            flags,
+            baggage,
+            extra: None,
+        }
     }
 }
 

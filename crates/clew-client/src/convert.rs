@@ -11,7 +11,13 @@ use crate::tag::cow_into_str;
 /// Converts a finished span into the shared model, attaching `process`.
 /// The parent becomes the first reference; sampler tags come first among
 /// the tags, as Jaeger clients order them.
-pub fn to_model(span: FinishedSpan, process: &Arc<Process>) -> clew_model::Span {
+pub fn to_model(mut span: FinishedSpan, process: &Arc<Process>) -> clew_model::Span {
+    take_model(&mut span, process)
+}
+
+/// Like [`to_model`], but moves the contents out of `span` and leaves its
+/// allocations (tag and log vectors) behind for reuse.
+pub(crate) fn take_model(span: &mut FinishedSpan, process: &Arc<Process>) -> clew_model::Span {
     let ctx = &span.context;
     let mut references = Vec::with_capacity(span.references.len() + 1);
     if ctx.parent_id() != SpanId(0) {
@@ -39,10 +45,10 @@ pub fn to_model(span: FinishedSpan, process: &Arc<Process>) -> clew_model::Span 
             },
         ));
     }
-    tags.extend(span.tags.into_iter().map(|t| t.into_model()));
+    tags.extend(span.tags.drain(..).map(|t| t.into_model()));
     let logs = span
         .logs
-        .into_iter()
+        .drain(..)
         .map(|l| Log {
             timestamp: l.timestamp,
             fields: l.fields.into_iter().map(|t| t.into_model()).collect(),
@@ -51,7 +57,7 @@ pub fn to_model(span: FinishedSpan, process: &Arc<Process>) -> clew_model::Span 
     clew_model::Span {
         trace_id: ctx.trace_id(),
         span_id: ctx.span_id(),
-        operation_name: cow_into_str(span.operation_name),
+        operation_name: cow_into_str(std::mem::take(&mut span.operation_name)),
         references,
         flags: u32::from(ctx.flags()),
         start_time: span.start_time,

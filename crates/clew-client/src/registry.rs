@@ -48,7 +48,7 @@ fn lookup(id: u64) -> Option<Arc<dyn Reporter>> {
 
 /// Hands a finished span to the reporter of tracer `id`.
 #[inline]
-pub(crate) fn report(id: u64, span: FinishedSpan) {
+pub(crate) fn report(id: u64, span: Box<FinishedSpan>) {
     let mut span = Some(span);
     let _ = CACHE.try_with(|c| {
         let Ok(mut c) = c.try_borrow_mut() else {

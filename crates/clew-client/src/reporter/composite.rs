@@ -28,10 +28,10 @@ impl CompositeReporter {
 }
 
 impl Reporter for CompositeReporter {
-    fn report(&self, span: FinishedSpan) {
+    fn report(&self, span: Box<FinishedSpan>) {
         if let Some((last, rest)) = self.children.split_last() {
             for r in rest {
-                r.report(span.clone());
+                r.report(Box::new((*span).clone()));
             }
             last.report(span);
         }

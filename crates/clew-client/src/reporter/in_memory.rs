@@ -42,8 +42,8 @@ impl InMemoryReporter {
 }
 
 impl Reporter for InMemoryReporter {
-    fn report(&self, span: FinishedSpan) {
-        self.spans.lock().push(span);
+    fn report(&self, span: Box<FinishedSpan>) {
+        self.spans.lock().push(*span);
     }
 
     fn stats(&self) -> ReporterStats {

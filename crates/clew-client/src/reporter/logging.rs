@@ -46,7 +46,7 @@ impl LoggingReporter {
 }
 
 impl Reporter for LoggingReporter {
-    fn report(&self, span: FinishedSpan) {
+    fn report(&self, span: Box<FinishedSpan>) {
         let mut out = self.out.lock();
         let _ = writeln!(out, "Reporting span {}", span.context);
         let _ = out.flush();

@@ -47,8 +47,9 @@ impl std::ops::Add for ReporterStats {
 /// Receives finished spans. `report` is called on the thread that finished
 /// the span, so it must not block.
 pub trait Reporter: Send + Sync + Debug {
-    /// Takes a finished span.
-    fn report(&self, span: FinishedSpan);
+    /// Takes a finished span. Boxed so it moves as a pointer; the remote
+    /// reporter recycles the allocation for a later span.
+    fn report(&self, span: Box<FinishedSpan>);
 
     /// Sends what is buffered and waits until it is sent.
     fn flush(&self) {}
@@ -66,7 +67,7 @@ pub trait Reporter: Send + Sync + Debug {
 }
 
 impl<R: Reporter + ?Sized> Reporter for Arc<R> {
-    fn report(&self, span: FinishedSpan) {
+    fn report(&self, span: Box<FinishedSpan>) {
         (**self).report(span);
     }
     fn flush(&self) {
@@ -88,5 +89,7 @@ impl<R: Reporter + ?Sized> Reporter for Arc<R> {
 pub struct NullReporter;
 
 impl Reporter for NullReporter {
-    fn report(&self, _span: FinishedSpan) {}
+    fn report(&self, span: Box<FinishedSpan>) {
+        crate::span::pool::recycle_local(span);
+    }
 }

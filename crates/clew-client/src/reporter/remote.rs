@@ -44,7 +44,7 @@ impl Default for RemoteReporterOptions {
     }
 }
 
-type Batch = Vec<FinishedSpan>;
+type Batch = Vec<Box<FinishedSpan>>;
 
 #[derive(Debug)]
 struct LocalBuffer {
@@ -56,33 +56,48 @@ enum Control {
     Close(Chan<()>),
 }
 
+/// Keeps what the background thread writes off the cache line the hot
+/// path reads: without it, every counter update by the reporter thread
+/// would make the next `report` miss its cache.
+#[derive(Debug, Default)]
+#[repr(align(128))]
+struct Padded<T>(T);
+
+impl<T> std::ops::Deref for Padded<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
 #[derive(Debug)]
 struct Shared {
+    // Read on every report.
     id: u64,
     queue: Chan<Batch>,
-    /// Emptied batches coming back, so threads reuse their allocations.
-    pool: Receiver<Batch>,
-    locals: Mutex<Vec<Weak<LocalBuffer>>>,
-    process: Mutex<Arc<Process>>,
     thread_batch: usize,
     closed: AtomicBool,
-    reported: AtomicU64,
-    dropped: AtomicU64,
-    failed: AtomicU64,
+    // Written by the background thread.
+    locals: Padded<Mutex<Vec<Weak<LocalBuffer>>>>,
+    process: Padded<Mutex<Arc<Process>>>,
+    reported: Padded<AtomicU64>,
+    dropped: Padded<AtomicU64>,
+    failed: Padded<AtomicU64>,
 }
 
 impl Shared {
     fn new_batch(&self) -> Batch {
-        self.pool
-            .try_recv()
-            .unwrap_or_else(|_| Vec::with_capacity(self.thread_batch))
+        Vec::with_capacity(self.thread_batch)
     }
 
+    /// Queues a batch; when the queue is full the spans are dropped (and
+    /// counted) by recycling their records, which is cheaper than freeing.
     fn hand_over(&self, batch: Batch) {
         if let Err(TrySendError::Full(b) | TrySendError::Disconnected(b)) =
             self.queue.try_send(batch)
         {
             self.dropped.fetch_add(b.len() as u64, Ordering::Relaxed);
+            crate::span::pool::recycle_batch_local(b);
         }
     }
 }
@@ -123,26 +138,23 @@ impl RemoteReporter {
         let thread_batch = options.thread_batch.max(1);
         let slots = options.queue_size.max(1).div_ceil(thread_batch);
         let (queue, queue_rx) = bounded(slots);
-        let (pool_tx, pool) = bounded(slots + 4);
         let (control, control_rx) = unbounded();
         let shared = Arc::new(Shared {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             queue,
-            pool,
-            locals: Mutex::new(Vec::new()),
-            process: Mutex::new(Arc::new(Process::new("unknown_service"))),
+            locals: Padded(Mutex::new(Vec::new())),
+            process: Padded(Mutex::new(Arc::new(Process::new("unknown_service")))),
             thread_batch,
             closed: AtomicBool::new(false),
-            reported: AtomicU64::new(0),
-            dropped: AtomicU64::new(0),
-            failed: AtomicU64::new(0),
+            reported: Padded(AtomicU64::new(0)),
+            dropped: Padded(AtomicU64::new(0)),
+            failed: Padded(AtomicU64::new(0)),
         });
         let worker = Worker {
             shared: shared.clone(),
             sender: Box::new(sender),
             queue: queue_rx,
             control: control_rx,
-            pool: pool_tx,
             interval: options.flush_interval.max(Duration::from_millis(1)),
         };
         let thread = std::thread::Builder::new()
@@ -167,7 +179,7 @@ impl RemoteReporter {
 
 impl Reporter for RemoteReporter {
     #[inline]
-    fn report(&self, span: FinishedSpan) {
+    fn report(&self, span: Box<FinishedSpan>) {
         let shared = &self.shared;
         if shared.closed.load(Ordering::Relaxed) {
             shared.dropped.fetch_add(1, Ordering::Relaxed);
@@ -248,7 +260,6 @@ struct Worker {
     sender: Box<dyn Sender>,
     queue: Receiver<Batch>,
     control: Receiver<Control>,
-    pool: Chan<Batch>,
     interval: Duration,
 }
 
@@ -307,11 +318,11 @@ impl Worker {
 
     fn process(&mut self, mut batch: Batch) {
         let process = self.shared.process.lock().clone();
-        for span in batch.drain(..) {
-            let span = crate::convert::to_model(span, &process);
+        for record in batch.iter_mut() {
+            let span = crate::convert::take_model(record, &process);
             self.send_result(|s| s.append(span));
         }
-        let _ = self.pool.try_send(batch);
+        crate::span::pool::recycle_batch(batch);
     }
 
     fn send_result(

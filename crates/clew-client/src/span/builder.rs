@@ -3,15 +3,13 @@
 use std::borrow::Cow;
 use std::time::SystemTime;
 
-use clew_model::RefType;
-use smallvec::SmallVec;
-
-use super::{FinishedSpan, Span, SpanRef, Tags, active};
+use super::{Span, SpanRef, active, pool};
 use crate::clock;
 use crate::context::{FLAG_DEBUG, FLAG_SAMPLED, SpanContext};
 use crate::id;
 use crate::tag::{Tag, TagValue};
 use crate::tracer::Tracer;
+use clew_model::RefType;
 
 /// Tag Jaeger clients put on a root span forced by `jaeger-debug-id`.
 pub const DEBUG_ID_TAG: &str = "jaeger-debug-id";
@@ -42,13 +40,17 @@ impl<T: AsSpanContext + ?Sized> AsSpanContext for &T {
 }
 
 /// Configures a span before it starts. Obtain one from [`Tracer::span`].
+///
+/// References borrow their contexts for as long as the builder lives, so
+/// building a child copies nothing until the span starts.
 #[derive(Debug)]
 #[must_use = "a span builder does nothing until `start` is called"]
 pub struct SpanBuilder<'a> {
     tracer: &'a Tracer,
     operation_name: Cow<'static, str>,
-    references: SmallVec<[(RefType, SpanContext); 1]>,
-    tags: Tags,
+    parent: Option<(RefType, &'a SpanContext)>,
+    extra_refs: Vec<SpanRef>,
+    tags: Vec<Tag>,
     start_time: Option<u64>,
     ignore_active: bool,
 }
@@ -58,8 +60,9 @@ impl<'a> SpanBuilder<'a> {
         SpanBuilder {
             tracer,
             operation_name,
-            references: SmallVec::new(),
-            tags: Tags::new(),
+            parent: None,
+            extra_refs: Vec::new(),
+            tags: Vec::new(),
             start_time: None,
             ignore_active: false,
         }
@@ -68,33 +71,46 @@ impl<'a> SpanBuilder<'a> {
     /// Adds a CHILD_OF reference; the first one becomes the parent. Empty
     /// contexts are ignored, so an extraction that found nothing can be
     /// passed straight in.
-    pub fn child_of(mut self, parent: impl AsSpanContext) -> Self {
+    pub fn child_of<C: AsSpanContext + ?Sized>(mut self, parent: &'a C) -> Self {
         self.push_ref(RefType::ChildOf, parent.span_context());
         self
     }
 
     /// Adds a FOLLOWS_FROM reference (the parent when there is no CHILD_OF).
-    pub fn follows_from(mut self, cause: impl AsSpanContext) -> Self {
+    pub fn follows_from<C: AsSpanContext + ?Sized>(mut self, cause: &'a C) -> Self {
         self.push_ref(RefType::FollowsFrom, cause.span_context());
         self
     }
 
     /// Like [`Self::child_of`] for an optional context.
-    pub fn child_of_opt(self, parent: Option<&SpanContext>) -> Self {
+    pub fn child_of_opt(self, parent: Option<&'a SpanContext>) -> Self {
         match parent {
             Some(p) => self.child_of(p),
             None => self,
         }
     }
 
-    fn push_ref(&mut self, kind: RefType, ctx: &SpanContext) {
-        if !ctx.is_empty() {
-            self.references.push((kind, ctx.clone()));
+    fn push_ref(&mut self, kind: RefType, ctx: &'a SpanContext) {
+        if ctx.is_empty() {
+            return;
+        }
+        let as_ref = |k: RefType, c: &SpanContext| SpanRef {
+            ref_type: k,
+            trace_id: c.trace_id(),
+            span_id: c.span_id(),
+        };
+        match self.parent {
+            None => self.parent = Some((kind, ctx)),
+            // A CHILD_OF outranks an earlier FOLLOWS_FROM as the parent.
+            Some((RefType::FollowsFrom, old)) if kind == RefType::ChildOf => {
+                self.extra_refs.insert(0, as_ref(RefType::FollowsFrom, old));
+                self.parent = Some((kind, ctx));
+            }
+            Some(_) => self.extra_refs.push(as_ref(kind, ctx)),
         }
     }
 
     /// Adds a tag.
-    #[inline]
     pub fn with_tag(
         mut self,
         key: impl Into<Cow<'static, str>>,
@@ -122,93 +138,75 @@ impl<'a> SpanBuilder<'a> {
     /// Starts the span.
     #[inline]
     pub fn start(self) -> Span {
-        let SpanBuilder {
-            tracer,
-            operation_name,
-            mut references,
-            tags,
-            start_time,
-            ignore_active,
-        } = self;
-        let inner = tracer.inner();
-        if references.is_empty()
-            && !ignore_active
-            && active::has_active()
-            && let Some(active) = active::active_context()
-        {
-            references.push((RefType::ChildOf, active));
-        }
-        // Parent: the first CHILD_OF, else the first reference of any kind.
-        let parent_idx = references
-            .iter()
-            .position(|(k, _)| *k == RefType::ChildOf)
-            .or(if references.is_empty() { None } else { Some(0) });
-        let parent = parent_idx.map(|i| &references[i].1);
+        let inner = self.tracer.inner();
+        let active;
+        let parent = match self.parent {
+            Some(p) => Some(p),
+            None if !self.ignore_active && active::has_active() => {
+                active = active::active_context();
+                active.as_ref().map(|c| (RefType::ChildOf, c))
+            }
+            None => None,
+        };
 
         let mut sampler_tags = None;
         let mut debug_tag = None;
         let context = match parent {
-            Some(p) if p.is_valid() => p.child(id::new_span_id()),
+            Some((_, p)) if p.is_valid() => {
+                if !p.is_sampled() || inner.disabled {
+                    return Span::unsampled(p.child(id::new_span_id()), inner.id);
+                }
+                p.child(id::new_span_id())
+            }
             _ => {
                 let trace_id = id::new_trace_id(inner.trace_id_128bit);
                 let span_id = clew_model::SpanId(trace_id.low);
-                let mut ctx = SpanContext::new(trace_id, span_id, clew_model::SpanId(0), 0);
-                if let Some(p) = parent {
+                // Decide everything first and build the context once: a
+                // context patched after construction is copied around with
+                // stalled store-to-load forwarding.
+                let mut flags = 0;
+                let mut baggage = None;
+                if let Some((_, p)) = parent {
                     // A debug-ID or baggage-only carrier: start a new trace
                     // but keep what it carried.
-                    ctx.set_baggage(p.baggage_arc().cloned());
+                    baggage = p.baggage_arc().cloned();
                     if let Some(d) = p.debug_id() {
-                        ctx.set_flags(FLAG_SAMPLED | FLAG_DEBUG);
+                        flags = FLAG_SAMPLED | FLAG_DEBUG;
                         debug_tag = Some(d.to_owned());
                     }
                 }
                 if debug_tag.is_none() && !inner.disabled {
-                    let decision = inner.sampler.sample(trace_id, &operation_name);
+                    let decision = inner.sampler.sample(trace_id, &self.operation_name);
                     if decision.sampled {
-                        ctx.set_flags(FLAG_SAMPLED);
+                        flags = FLAG_SAMPLED;
                         sampler_tags = Some(decision.tags);
                     }
                 }
-                ctx
+                if flags == 0 || inner.disabled {
+                    // Built straight into the returned span, not copied.
+                    return Span::unsampled(
+                        SpanContext::root(trace_id, span_id, flags, baggage),
+                        inner.id,
+                    );
+                }
+                SpanContext::root(trace_id, span_id, flags, baggage)
             }
         };
 
-        if !context.is_sampled() || inner.disabled {
-            return Span::unsampled(context, inner.id);
-        }
-        let parent_ref_type = parent_idx.map_or(RefType::ChildOf, |i| references[i].0);
-        let extra: Vec<SpanRef> = if references.len() > 1 {
-            references
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| Some(*i) != parent_idx)
-                .map(|(_, (k, c))| SpanRef {
-                    ref_type: *k,
-                    trace_id: c.trace_id(),
-                    span_id: c.span_id(),
-                })
-                .collect()
-        } else {
-            Vec::new()
-        };
-        let mut tags = tags;
+        let mut record = pool::take();
+        record.context = context;
+        record.operation_name = self.operation_name;
+        record.start_time = self.start_time.unwrap_or_else(clock::now_unix_nanos);
+        record.tags.extend(self.tags);
         if let Some(d) = debug_tag {
-            tags.push(Tag::new(DEBUG_ID_TAG, d));
+            record.tags.push(Tag::new(DEBUG_ID_TAG, d));
         }
-        let start_time = start_time.unwrap_or_else(clock::now_unix_nanos);
-        Span::sampled(
-            FinishedSpan {
-                context,
-                operation_name,
-                start_time,
-                duration: 0,
-                tags,
-                logs: Vec::new(),
-                references: extra,
-                parent_ref_type,
-                sampler: sampler_tags,
-            },
-            inner.id,
-        )
+        record.references = self.extra_refs;
+        record.parent_ref_type = match parent {
+            Some((kind, p)) if p.is_valid() => kind,
+            _ => RefType::ChildOf,
+        };
+        record.sampler = sampler_tags;
+        Span::sampled(record, inner.id)
     }
 }

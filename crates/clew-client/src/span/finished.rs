@@ -45,7 +45,7 @@ pub struct FinishedSpan {
     pub logs: Vec<LogRecord>,
     /// References other than the parent one.
     pub references: Vec<SpanRef>,
-    /// Parent reference kind when the parent was chosen from a FOLLOWS_FROM.
+    /// Parent reference kind (FOLLOWS_FROM when the parent was chosen from one).
     pub parent_ref_type: RefType,
     /// Sampler tags for root spans (added as `sampler.type`/`sampler.param`
     /// when the span is converted, off the hot path).
@@ -53,6 +53,31 @@ pub struct FinishedSpan {
 }
 
 impl FinishedSpan {
+    pub(crate) fn empty() -> Self {
+        FinishedSpan {
+            context: SpanContext::default(),
+            operation_name: Cow::Borrowed(""),
+            start_time: 0,
+            duration: 0,
+            tags: Tags::new(),
+            logs: Vec::new(),
+            references: Vec::new(),
+            parent_ref_type: RefType::ChildOf,
+            sampler: None,
+        }
+    }
+
+    /// Empties the record, keeping its allocations for reuse.
+    pub(crate) fn clear(&mut self) {
+        self.context = SpanContext::default();
+        self.operation_name = Cow::Borrowed("");
+        self.tags.clear();
+        self.logs.clear();
+        self.references.clear();
+        self.parent_ref_type = RefType::ChildOf;
+        self.sampler = None;
+    }
+
     /// The first tag with this key.
     pub fn tag(&self, key: &str) -> Option<&TagValue> {
         self.tags.iter().find(|t| t.key == key).map(|t| &t.value)

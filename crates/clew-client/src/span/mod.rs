@@ -4,6 +4,7 @@
 mod active;
 mod builder;
 mod finished;
+pub(crate) mod pool;
 
 pub use active::{ActiveScope, active_context};
 pub use builder::{AsSpanContext, DEBUG_ID_TAG, SpanBuilder};
@@ -16,14 +17,12 @@ use crate::clock;
 use crate::context::SpanContext;
 use crate::tag::{LogRecord, Tag, TagValue};
 
-/// What a span holds: the full record when sampled, only its context when
-/// not (so an unsampled span costs no allocation and records nothing).
+/// What a span holds: the (recycled, boxed) record when sampled, only its
+/// context when not, so an unsampled span allocates nothing and records
+/// nothing, and every span is small to move.
 #[derive(Debug)]
-#[allow(clippy::large_enum_variant)] // inline on purpose, see below
 enum State {
-    // Inline, not boxed: a heap allocation per span (freed on the reporter's
-    // thread) costs more than moving the record a few times.
-    Sampled(FinishedSpan),
+    Sampled(Box<FinishedSpan>),
     Unsampled(SpanContext),
 }
 
@@ -39,7 +38,7 @@ pub struct Span {
 }
 
 impl Span {
-    pub(crate) fn sampled(record: FinishedSpan, tracer_id: u64) -> Self {
+    pub(crate) fn sampled(record: Box<FinishedSpan>, tracer_id: u64) -> Self {
         Span {
             state: Some(State::Sampled(record)),
             tracer_id,
@@ -174,7 +173,7 @@ impl Span {
     }
 
     /// Finishes the span now.
-    #[inline]
+    #[inline(always)]
     pub fn finish(mut self) {
         self.finish_with(None);
     }
@@ -190,8 +189,18 @@ impl Span {
         ActiveScope::enter(self.context().clone())
     }
 
-    #[inline]
+    /// Reports the record if there is one. The check is inlined; moving the
+    /// record out happens only for sampled spans, so finishing an unsampled
+    /// span copies nothing.
+    #[inline(always)]
     fn finish_with(&mut self, end: Option<u64>) {
+        if matches!(self.state, Some(State::Sampled(_))) {
+            self.report(end);
+        }
+    }
+
+    #[inline(never)]
+    fn report(&mut self, end: Option<u64>) {
         if let Some(State::Sampled(mut r)) = self.state.take() {
             let end = end.unwrap_or_else(clock::now_unix_nanos);
             r.duration = end.saturating_sub(r.start_time);
@@ -201,6 +210,7 @@ impl Span {
 }
 
 impl Drop for Span {
+    #[inline(always)]
     fn drop(&mut self) {
         self.finish_with(None);
     }
