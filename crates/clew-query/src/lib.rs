@@ -1,19 +1,31 @@
-//! Clew's read side: the Jaeger HTTP query API (`/api/*` on port 16686),
-//! the trace adjusters it applies, and the page served to browsers until the
-//! web UI is embedded.
+//! Clew's read side: every API that returns stored traces, and the trace
+//! adjusters they share.
 //!
-//! The API is a faithful copy of Jaeger's (routes, parameters, defaults,
-//! envelope, error wording and the UI trace JSON), because the Jaeger UI and
-//! Grafana's Jaeger data source are its clients.
+//! | entry point | port | serves |
+//! |---|---|---|
+//! | [`router`] | 16686 | Jaeger's HTTP query API (`/api/*`), API v3 HTTP (`/api/v3/*`, OTLP/JSON), the UI page |
+//! | [`grpc_query_services`] | 16685 | gRPC `jaeger.api_v2.QueryService` and `jaeger.api_v3.QueryService` |
+//! | [`zipkin_read_router`] | 9411 | Zipkin's read API (`GET /api/v2/...`), to merge with the Zipkin POST routes |
+//!
+//! The Jaeger APIs are faithful copies of Jaeger's (routes, parameters,
+//! defaults, envelopes, error wording, the UI trace JSON), because the
+//! Jaeger UI, Grafana and jaeger-query clients are their users. All of them
+//! read through one helper that applies the adjusters unless the request
+//! asks for raw traces; the Zipkin API returns spans as stored.
 //!
 //! ```no_run
-//! # async fn run(reader: std::sync::Arc<dyn clew_store::TraceReader>) -> std::io::Result<()> {
+//! # async fn run(reader: std::sync::Arc<dyn clew_store::TraceReader>) -> Result<(), Box<dyn std::error::Error>> {
 //! use std::sync::Arc;
-//! use clew_query::{QueryMetrics, QueryState, router};
+//! use clew_query::{QueryMetrics, QueryState, grpc_query_services, router};
 //! let mut registry = prometheus_client::registry::Registry::default();
 //! let state = QueryState { reader, metrics: Arc::new(QueryMetrics::new(&mut registry)) };
+//! let grpc = tonic::transport::Server::builder()
+//!     .add_routes(grpc_query_services(state.clone()))
+//!     .serve(([0, 0, 0, 0], clew_query::QUERY_GRPC_PORT).into());
+//! tokio::spawn(grpc);
 //! let listener = tokio::net::TcpListener::bind(("0.0.0.0", clew_query::QUERY_HTTP_PORT)).await?;
-//! axum::serve(listener, router(state)).await
+//! axum::serve(listener, router(state)).await?;
+//! # Ok(())
 //! # }
 //! ```
 
@@ -55,8 +67,9 @@ pub struct QueryState {
     pub metrics: Arc<QueryMetrics>,
 }
 
-/// The query HTTP service: every Jaeger `/api/*` route, a 404 envelope for
-/// unknown API paths, and the placeholder page for every other path.
+/// The query HTTP service: every Jaeger `/api/*` route, the API v3
+/// `/api/v3/*` routes, a 404 envelope for unknown API paths, and the
+/// placeholder page for every other path.
 pub fn router(state: QueryState) -> Router {
     let metrics = state.metrics.clone();
     Router::new()
