@@ -31,6 +31,8 @@ use crate::span::{Annotation, Endpoint, Kind, ZipkinSpan};
 pub const UNKNOWN_SERVICE: &str = "unknown_service";
 /// Span tag marking a server span that shares its ID with the client span.
 pub const SHARED_TAG: &str = "zipkin.shared";
+/// Span tag carrying the message of a Zipkin `error` tag (OpenTracing's key).
+pub const ERROR_MESSAGE: &str = "error.message";
 /// Span tag for the remote endpoint's IPv4 address (dotted text).
 pub const PEER_IPV4: &str = "peer.ipv4";
 /// Span tag for the remote endpoint's IPv6 address (text).
@@ -106,7 +108,7 @@ pub fn span_to_model(z: ZipkinSpan, process: Arc<Process>) -> Span {
         span.tags
             .push(KeyValue::string(keys::SPAN_KIND, kind.tag_value()));
     }
-    span.tags.extend(z.tags);
+    extend_with_error(&mut span.tags, z.tags);
     if let Some(ep) = z.remote_endpoint {
         if !ep.service_name.is_empty() {
             span.tags
@@ -188,9 +190,41 @@ pub fn from_model(span: &Span) -> ZipkinSpan {
             tags.push(kv);
         }
     }
+    fold_error(&mut tags);
     z.tags = tags;
     z.annotations = span.logs.iter().map(annotation_of).collect();
     z
+}
+
+/// Zipkin's `error` tag holds the error message (any value means failed);
+/// Jaeger's is a boolean with the message in `error.message`. So `error=V`
+/// becomes `error=true` followed by `error.message=V`, except `error="true"`,
+/// which Jaeger already reads as an error and is kept as is.
+fn extend_with_error(tags: &mut Vec<KeyValue>, zipkin: Vec<KeyValue>) {
+    for kv in zipkin {
+        match kv.value {
+            Value::Str(msg) if &*kv.key == keys::ERROR && &*msg != "true" => {
+                tags.push(KeyValue::bool(keys::ERROR, true));
+                tags.push(KeyValue::new(ERROR_MESSAGE, Value::Str(msg)));
+            }
+            value => tags.push(KeyValue { key: kv.key, value }),
+        }
+    }
+}
+
+/// The inverse of [`extend_with_error`]: `error=true` directly followed by
+/// `error.message=V` becomes Zipkin's `error=V`.
+fn fold_error(tags: &mut Vec<KeyValue>) {
+    let at = tags.windows(2).position(|w| {
+        &*w[0].key == keys::ERROR
+            && w[0].value == Value::Bool(true)
+            && &*w[1].key == ERROR_MESSAGE
+            && matches!(w[1].value, Value::Str(_))
+    });
+    if let Some(i) = at {
+        let msg = tags.remove(i + 1).value;
+        tags[i].value = msg;
+    }
 }
 
 fn annotation_of(log: &Log) -> Annotation {
@@ -319,6 +353,24 @@ mod tests {
         let z = sample();
         let back = from_model(&to_model(vec![z.clone()])[0]);
         assert_eq!(back, z);
+    }
+
+    #[test]
+    fn zipkin_error_message_becomes_jaeger_error_flag() {
+        let mut z = sample();
+        z.tags.push(KeyValue::string("error", "connection refused"));
+        let s = &to_model(vec![z.clone()])[0];
+        assert!(s.is_error());
+        assert_eq!(
+            s.tag(ERROR_MESSAGE).and_then(Value::as_str),
+            Some("connection refused")
+        );
+        assert_eq!(from_model(s), z);
+        z.tags[1] = KeyValue::string("error", "true");
+        let s = &to_model(vec![z.clone()])[0];
+        assert!(s.is_error());
+        assert_eq!(s.tag(ERROR_MESSAGE), None);
+        assert_eq!(from_model(s), z);
     }
 
     #[test]

@@ -59,18 +59,19 @@ fn typed_value() -> impl Strategy<Value = Value> {
 /// order, shared only on server spans, a remote endpoint only with a kind,
 /// annotations that are not v1 core annotations.
 fn zipkin_span(typed: bool) -> impl Strategy<Value = ZipkinSpan> {
-    let tags = btree_map("[a-z]{3,6}(\\.[a-z]{1,3})?", typed_value(), 0..5).prop_map(move |m| {
-        m.into_iter()
-            .map(|(k, v)| {
-                let v = match v {
-                    Value::Str(_) => v,
-                    other if !typed => Value::Str(other.to_text().into()),
-                    other => other,
-                };
-                KeyValue::new(k, v)
-            })
-            .collect::<Vec<_>>()
-    });
+    let tags =
+        btree_map("error|[a-z]{3,6}(\\.[a-z]{1,3})?", typed_value(), 0..5).prop_map(move |m| {
+            m.into_iter()
+                .map(|(k, v)| {
+                    let v = match v {
+                        Value::Str(_) => v,
+                        other if !typed => Value::Str(other.to_text().into()),
+                        other => other,
+                    };
+                    KeyValue::new(k, v)
+                })
+                .collect::<Vec<_>>()
+        });
     (
         (
             any::<u64>(),
