@@ -14,8 +14,9 @@ pub(super) fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de> + Default>
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
-/// A number as JSON writes it: a number, or a decimal string (the form the
-/// spec requires for 64-bit integers).
+/// A number as JSON writes it: a number, a decimal string (the form the
+/// spec requires for 64-bit integers), or the `{"low", "high"}` 32-bit halves
+/// older OpenTelemetry JS exporters wrote for 64-bit times.
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum Num {
@@ -23,6 +24,13 @@ enum Num {
     I(i64),
     F(f64),
     S(String),
+    L { low: i64, high: i64 },
+}
+
+impl Num {
+    fn long(low: i64, high: i64) -> u64 {
+        (u64::from(high as u32) << 32) | u64::from(low as u32)
+    }
 }
 
 /// Trace and span IDs: hex text (case-insensitive) ↔ bytes.
@@ -82,6 +90,7 @@ impl<'de> Deserialize<'de> for U64 {
             Some(Num::I(v)) => u64::try_from(v).map(U64).map_err(D::Error::custom),
             Some(Num::F(f)) if f >= 0.0 && f.fract() == 0.0 && f < 1.8e19 => Ok(U64(f as u64)),
             Some(Num::S(s)) => s.trim().parse().map(U64).map_err(D::Error::custom),
+            Some(Num::L { low, high }) => Ok(U64(Num::long(low, high))),
             Some(Num::F(f)) => Err(D::Error::custom(format!("{f} is not an unsigned integer"))),
         }
     }
@@ -104,6 +113,7 @@ impl<'de> Deserialize<'de> for I64 {
             Num::U(v) => i64::try_from(v).map(I64).map_err(D::Error::custom),
             Num::F(f) if f.fract() == 0.0 && f.abs() < 9.2e18 => Ok(I64(f as i64)),
             Num::S(s) => s.trim().parse().map(I64).map_err(D::Error::custom),
+            Num::L { low, high } => Ok(I64(Num::long(low, high) as i64)),
             Num::F(f) => Err(D::Error::custom(format!("{f} is not an integer"))),
         }
     }
@@ -155,6 +165,7 @@ impl<'de> Deserialize<'de> for F64 {
                 "-Infinity" => Ok(F64(f64::NEG_INFINITY)),
                 other => other.parse().map(F64).map_err(D::Error::custom),
             },
+            Num::L { .. } => Err(D::Error::custom("a double cannot be a {low, high} pair")),
         }
     }
 }
@@ -204,6 +215,33 @@ impl<'de, const N: u8> Deserialize<'de> for Enum<N> {
             Some(Num::U(v)) => i32::try_from(v).map(Enum).map_err(D::Error::custom),
             Some(Num::I(v)) => i32::try_from(v).map(Enum).map_err(D::Error::custom),
             Some(Num::F(f)) => Err(D::Error::custom(format!("{f} is not an enum value"))),
+            Some(Num::L { .. }) => Err(D::Error::custom("an enum cannot be a {low, high} pair")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_accept_strings_numbers_and_js_long_pairs() {
+        let t = |j: &str| serde_json::from_str::<U64>(j).map(|v| v.0).ok();
+        assert_eq!(
+            t(r#""1544712660000000000""#),
+            Some(1_544_712_660_000_000_000)
+        );
+        assert_eq!(t("1544712660000000000"), Some(1_544_712_660_000_000_000));
+        // 1544712660000000000 = 0x156febfa_e3594800 as signed 32-bit halves.
+        assert_eq!(
+            t(r#"{"low": -480688128, "high": 359656442}"#),
+            Some(1_544_712_660_000_000_000)
+        );
+        assert_eq!(t("null"), Some(0));
+        assert_eq!(t("-1"), None);
+        assert_eq!(
+            serde_json::to_string(&U64(7)).ok().as_deref(),
+            Some(r#""7""#)
+        );
     }
 }
