@@ -1,0 +1,190 @@
+//! `tower` middleware: server spans from incoming headers, client spans
+//! injected into outgoing headers.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use clew_client::{Span, SpanContext, Tracer};
+use http::{Request, Response};
+use tower::{Layer, Service};
+
+/// Wraps an HTTP service so each request runs in a `server` span that
+/// continues the caller's trace (from whatever headers the tracer's
+/// propagator reads). The span's context is put in the request extensions
+/// as a [`SpanContext`], for handlers that start children or call out.
+#[derive(Clone, Debug)]
+pub struct ServerLayer {
+    tracer: Tracer,
+}
+
+impl ServerLayer {
+    /// A layer starting spans with `tracer`.
+    pub fn new(tracer: Tracer) -> Self {
+        ServerLayer { tracer }
+    }
+}
+
+impl<S> Layer<S> for ServerLayer {
+    type Service = ServerService<S>;
+    fn layer(&self, inner: S) -> Self::Service {
+        ServerService {
+            inner,
+            tracer: self.tracer.clone(),
+        }
+    }
+}
+
+/// The service [`ServerLayer`] produces.
+#[derive(Clone, Debug)]
+pub struct ServerService<S> {
+    inner: S,
+    tracer: Tracer,
+}
+
+fn operation<B>(req: &Request<B>) -> String {
+    format!("{} {}", req.method(), req.uri().path())
+}
+
+impl<S, B, RB> Service<Request<B>> for ServerService<S>
+where
+    S: Service<Request<B>, Response = Response<RB>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<B>) -> Self::Future {
+        let parent = self.tracer.extract(req.headers());
+        let span = self
+            .tracer
+            .span(operation(&req))
+            .child_of_opt(parent.as_ref())
+            .with_tag(clew_model_keys::SPAN_KIND, "server")
+            .with_tag("http.method", req.method().as_str().to_owned())
+            .with_tag("http.url", req.uri().to_string())
+            .start();
+        req.extensions_mut().insert(span.context().clone());
+        ResponseFuture {
+            inner: self.inner.call(req),
+            span: Some(span),
+        }
+    }
+}
+
+/// Wraps an HTTP client service so each request runs in a `client` span
+/// whose context is injected into the request headers. The parent is the
+/// [`SpanContext`] in the request extensions if there is one (e.g. copied
+/// from the incoming request), else the thread's active context.
+#[derive(Clone, Debug)]
+pub struct ClientLayer {
+    tracer: Tracer,
+}
+
+impl ClientLayer {
+    /// A layer starting spans with `tracer`.
+    pub fn new(tracer: Tracer) -> Self {
+        ClientLayer { tracer }
+    }
+}
+
+impl<S> Layer<S> for ClientLayer {
+    type Service = ClientService<S>;
+    fn layer(&self, inner: S) -> Self::Service {
+        ClientService {
+            inner,
+            tracer: self.tracer.clone(),
+        }
+    }
+}
+
+/// The service [`ClientLayer`] produces.
+#[derive(Clone, Debug)]
+pub struct ClientService<S> {
+    inner: S,
+    tracer: Tracer,
+}
+
+impl<S, B, RB> Service<Request<B>> for ClientService<S>
+where
+    S: Service<Request<B>, Response = Response<RB>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<B>) -> Self::Future {
+        let parent: Option<SpanContext> = req.extensions().get::<SpanContext>().cloned();
+        let mut builder = self
+            .tracer
+            .span(operation(&req))
+            .child_of_opt(parent.as_ref())
+            .with_tag(clew_model_keys::SPAN_KIND, "client")
+            .with_tag("http.method", req.method().as_str().to_owned())
+            .with_tag("http.url", req.uri().to_string());
+        if let Some(host) = req.uri().host() {
+            builder = builder.with_tag("peer.hostname", host.to_owned());
+        }
+        let span = builder.start();
+        self.tracer.inject(span.context(), req.headers_mut());
+        req.extensions_mut().insert(span.context().clone());
+        ResponseFuture {
+            inner: self.inner.call(req),
+            span: Some(span),
+        }
+    }
+}
+
+/// Tag keys shared with the model crate, repeated here so this crate only
+/// depends on clew-client.
+mod clew_model_keys {
+    pub const SPAN_KIND: &str = "span.kind";
+}
+
+pin_project_lite::pin_project! {
+    /// Finishes the request's span when the response (or error) arrives,
+    /// tagging `http.status_code` and `error`.
+    pub struct ResponseFuture<F> {
+        #[pin]
+        inner: F,
+        span: Option<Span>,
+    }
+}
+
+impl<F, RB, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<RB>, E>>,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let out = match this.inner.poll(cx) {
+            Poll::Ready(out) => out,
+            Poll::Pending => return Poll::Pending,
+        };
+        if let Some(mut span) = this.span.take() {
+            match &out {
+                Ok(resp) => {
+                    span.set_tag("http.status_code", resp.status().as_u16());
+                    if resp.status().is_server_error() {
+                        span.set_error();
+                    }
+                }
+                Err(_) => {
+                    span.set_error();
+                }
+            }
+            span.finish();
+        }
+        Poll::Ready(out)
+    }
+}

@@ -1,0 +1,126 @@
+//! The `tracing` layer and the tower middleware, through the in-memory reporter.
+
+use std::convert::Infallible;
+
+use clew_client::reporter::InMemoryReporter;
+use clew_client::{SpanContext, TagValue, Tracer};
+use clew_tracing::{ClewLayer, ClientLayer, ServerLayer};
+use http::{Request, Response, StatusCode};
+use tower::{Layer, Service, ServiceExt};
+use tracing_subscriber::layer::SubscriberExt;
+
+fn tracer(name: &str) -> (Tracer, InMemoryReporter) {
+    let r = InMemoryReporter::new();
+    (Tracer::builder(name).reporter(r.clone()).build(), r)
+}
+
+#[test]
+fn tracing_spans_become_clew_spans_with_tags_and_logs() {
+    let (t, r) = tracer("svc");
+    let subscriber = tracing_subscriber::registry().with(ClewLayer::new(t));
+    tracing::subscriber::with_default(subscriber, || {
+        let outer = tracing::info_span!("outer", user = 7, pending = tracing::field::Empty);
+        let _g = outer.enter();
+        outer.record("pending", true);
+        {
+            let _inner = tracing::debug_span!("inner", path = "/x").entered();
+            tracing::warn!(attempt = 2, "retrying");
+            tracing::error!("gave up");
+        }
+    });
+    let spans = r.take();
+    assert_eq!(spans.len(), 2);
+    let (inner, outer) = (&spans[0], &spans[1]);
+    assert_eq!(inner.operation_name, "inner");
+    assert_eq!(inner.context.parent_id(), outer.context.span_id());
+    assert_eq!(inner.tag("path"), Some(&TagValue::from(String::from("/x"))));
+    assert_eq!(inner.tag("level"), Some(&TagValue::from("DEBUG")));
+    assert_eq!(inner.tag("error"), Some(&TagValue::Bool(true)));
+    assert_eq!(inner.logs.len(), 2);
+    let f = &inner.logs[0].fields;
+    assert!(
+        f.iter()
+            .any(|t| t.key == "event" && t.value == TagValue::from(String::from("retrying")))
+    );
+    assert!(
+        f.iter()
+            .any(|t| t.key == "attempt" && t.value == TagValue::I64(2))
+    );
+    assert_eq!(outer.tag("user"), Some(&TagValue::I64(7)));
+    assert_eq!(outer.tag("pending"), Some(&TagValue::Bool(true)));
+}
+
+#[test]
+fn span_with_parent_continues_a_remote_trace() {
+    let (t, r) = tracer("svc");
+    let remote = SpanContext::new(
+        clew_client::TraceId::new(0, 99),
+        clew_client::SpanId(5),
+        clew_client::SpanId(0),
+        1,
+    );
+    let subscriber = tracing_subscriber::registry().with(ClewLayer::new(t));
+    tracing::subscriber::with_default(subscriber, || {
+        let span = ClewLayer::span_with_parent(&remote, || tracing::info_span!("handler"));
+        let ctx = ClewLayer::context_of(&span).expect("clew context");
+        assert_eq!(ctx.trace_id(), remote.trace_id());
+        drop(span);
+    });
+    assert_eq!(r.spans()[0].context.parent_id(), clew_client::SpanId(5));
+}
+
+#[tokio::test]
+async fn client_and_server_layers_share_one_trace_over_headers() {
+    let (client_tracer, client_spans) = tracer("frontend");
+    let (server_tracer, server_spans) = tracer("backend");
+    // The "network": the client's outgoing request is handed to the server.
+    let server =
+        ServerLayer::new(server_tracer).layer(tower::service_fn(|req: Request<()>| async move {
+            assert!(req.extensions().get::<SpanContext>().is_some());
+            let status = if req.uri().path() == "/fail" {
+                StatusCode::INTERNAL_SERVER_ERROR
+            } else {
+                StatusCode::OK
+            };
+            Ok::<_, Infallible>(
+                Response::builder()
+                    .status(status)
+                    .body(())
+                    .expect("response"),
+            )
+        }));
+    let mut client = ClientLayer::new(client_tracer).layer(server);
+    let req = Request::get("http://backend.local/ok")
+        .body(())
+        .expect("request");
+    let resp = client
+        .ready()
+        .await
+        .expect("ready")
+        .call(req)
+        .await
+        .expect("call");
+    assert_eq!(resp.status(), StatusCode::OK);
+    let req = Request::get("http://backend.local/fail")
+        .body(())
+        .expect("request");
+    client
+        .ready()
+        .await
+        .expect("ready")
+        .call(req)
+        .await
+        .expect("call");
+
+    let c = client_spans.take();
+    let s = server_spans.take();
+    assert_eq!((c.len(), s.len()), (2, 2));
+    assert_eq!(s[0].context.trace_id(), c[0].context.trace_id());
+    assert_eq!(s[0].context.parent_id(), c[0].context.span_id());
+    assert_eq!(s[0].tag("span.kind"), Some(&TagValue::from("server")));
+    assert_eq!(c[0].tag("span.kind"), Some(&TagValue::from("client")));
+    assert_eq!(s[0].tag("http.status_code"), Some(&TagValue::I64(200)));
+    assert_eq!(s[0].operation_name, "GET /ok");
+    assert_eq!(s[1].tag("error"), Some(&TagValue::Bool(true)));
+    assert_eq!(c[1].tag("http.status_code"), Some(&TagValue::I64(500)));
+}
