@@ -52,6 +52,26 @@ struct Ctx<'a> {
     keys: &'a RefCell<KeyTable>,
 }
 
+/// Tags the mapping usually appends to a span's attributes (kind, scope
+/// name and version, status); more only cost a reallocation.
+const APPENDED_TAGS: usize = 4;
+
+/// Counts a span's attributes (field 9) with a quick walk over its keys, so
+/// the tag vector is allocated once at its final size. Malformed input stops
+/// the count; the real pass reports the error.
+fn count_attributes(msg: &[u8]) -> usize {
+    let mut r = Reader::new(msg, 0);
+    let mut n = 0;
+    while !r.is_empty() {
+        let Ok((field, wire)) = r.key() else { break };
+        n += usize::from(field == 9);
+        if r.skip(wire, field, 1).is_err() {
+            break;
+        }
+    }
+    n
+}
+
 /// Depth budget left when entering the messages below a span (request,
 /// resource spans, scope spans and span already entered).
 const SPAN_DEPTH: u32 = RECURSION_LIMIT - 4;
@@ -210,7 +230,12 @@ impl<'a> Ctx<'a> {
 
     fn span(&self, msg: &'a [u8]) -> Result<RawSpan<'a>, OtlpError> {
         let mut r = self.reader(msg);
-        let mut s = RawSpan::default();
+        let mut s = RawSpan {
+            // Sized once: room for the attributes and the few tags the
+            // mapping appends (kind, scope, status).
+            attributes: Vec::with_capacity(count_attributes(msg) + APPENDED_TAGS),
+            ..RawSpan::default()
+        };
         while !r.is_empty() {
             let (field, wire) = r.key()?;
             match field {
@@ -248,9 +273,6 @@ impl<'a> Ctx<'a> {
                 }
                 9 => {
                     r.expect(wire, WireType::Len)?;
-                    if s.attributes.capacity() == 0 {
-                        s.attributes.reserve(16);
-                    }
                     s.attributes.push(self.key_value(r.bytes()?, SPAN_DEPTH)?);
                 }
                 10 => {
