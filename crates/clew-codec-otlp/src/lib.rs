@@ -17,6 +17,10 @@
 //! extended so nothing is lost: see [`keys`] for every tag it writes. Span
 //! flags are kept as the model's `flags` unchanged.
 //!
+//! The zero-copy decoder shares attribute keys and scope names through a
+//! bounded per-thread table of `&'static str` (see `intern.rs`): keys repeat,
+//! and a shared static key costs no reference counting.
+//!
 //! Spans with malformed IDs are refused one by one and counted per reason in
 //! [`Rejections`], which also builds the OTLP `partial_success` reply.
 //!

@@ -10,14 +10,18 @@
 //! Every format converts through [`ZipkinSpan`] (Zipkin's v2 shape); v1 spans
 //! are first split into v2 spans the way Zipkin does (see [`v1`]). The
 //! mapping to the model is in [`mapping`], whose docs list the tag and
-//! process conventions (`span.kind`, `peer.*`, `zipkin.shared`, `ip`/`port`).
+//! process conventions (`span.kind`, `peer.*`, `zipkin.shared`, `ip`/`port`,
+//! `error` / `error.message`). Decoders either decode a whole payload or
+//! return a [`ZipkinError`] (Zipkin has no partial success); checking IDs
+//! for zero is left to the ingest path's `clew_model::validate_span`.
 //!
 //! ```
 //! let body = br#"[{"traceId":"0000000000000001","id":"0000000000000002",
 //!   "name":"get","kind":"SERVER","localEndpoint":{"serviceName":"api"}}]"#;
-//! let spans = clew_codec_zipkin::json_v2::decode(body).unwrap();
+//! let spans = clew_codec_zipkin::json_v2::decode(body)?;
 //! assert_eq!(&*spans[0].process.service_name, "api");
 //! assert_eq!(spans[0].kind_tag(), "server");
+//! # Ok::<(), clew_codec_zipkin::ZipkinError>(())
 //! ```
 
 mod error;
