@@ -23,8 +23,12 @@ pub struct IngestConfig {
     pub udp_queue_datagrams: usize,
     /// Decoder threads per agent UDP port (0 = decode on the reader thread).
     pub agent_decode_threads: usize,
-    /// Largest accepted collector HTTP body; bigger ones get 413.
+    /// Largest accepted HTTP body (collector, OTLP, Zipkin), compressed and
+    /// again after decompression; bigger ones get 413.
     pub http_max_body_bytes: usize,
+    /// Largest accepted gRPC message (OTLP, Jaeger), compressed and again
+    /// after decompression; bigger ones get `RESOURCE_EXHAUSTED`.
+    pub grpc_max_message_bytes: usize,
     /// Jaeger sampling strategies file (JSON); none = probabilistic
     /// `default_sampling_probability` for every service.
     pub sampling_strategies_file: Option<PathBuf>,
@@ -44,6 +48,7 @@ impl Default for IngestConfig {
             udp_queue_datagrams: 1_000,
             agent_decode_threads: 1,
             http_max_body_bytes: 64 * 1024 * 1024,
+            grpc_max_message_bytes: 64 * 1024 * 1024,
             sampling_strategies_file: None,
             default_sampling_probability: 1.0,
             sampling_reload_interval_secs: 5,

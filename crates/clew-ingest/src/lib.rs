@@ -56,19 +56,36 @@ pub mod agent;
 mod collector_http;
 mod config;
 mod error;
+mod grpc_edge;
+mod http_body;
+pub mod jaeger_grpc;
 mod log_limit;
 mod metrics;
+mod otlp;
 mod pipeline;
 pub mod sampling;
 mod source;
+mod verdict;
+mod zipkin_http;
 
 pub use agent::{AgentPort, spawn_agent_udp};
 pub use collector_http::{COLLECTOR_HTTP_PORT, TRACES_PATH, collector_http_router};
 pub use config::IngestConfig;
 pub use error::IngestError;
+pub use grpc_edge::GrpcEdge;
+pub use jaeger_grpc::{
+    JAEGER_GRPC_PORT, JaegerCollectorServer, JaegerSamplingServer, jaeger_grpc_services,
+};
 pub use metrics::IngestMetrics;
+pub use otlp::{
+    OTLP_GRPC_PORT, OTLP_HTTP_PORT, OTLP_TRACES_PATH, OtlpGrpcService, OtlpTraceService,
+    TRACE_SERVICE_NAME, otlp_grpc_service, otlp_http_router,
+};
 pub use pipeline::{
     DropReason, EMPTY_SERVICE_WARNING, Pipeline, PipelineTask, Submit, UNKNOWN_SERVICE,
 };
 pub use sampling::{SamplingStrategies, sampling_router};
 pub use source::{Format, Source, Transport};
+pub use zipkin_http::{
+    ZIPKIN_PORT, ZIPKIN_V1_SPANS_PATH, ZIPKIN_V2_SPANS_PATH, zipkin_ingest_router,
+};

@@ -44,6 +44,12 @@ struct PortReasonLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct GrpcLabels {
+    service: &'static str,
+    code: i32,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct HttpLabels {
     api: &'static str,
     status: u64,
@@ -67,6 +73,7 @@ pub struct IngestMetrics {
     datagrams_dropped: Family<PortLabels, Counter>,
     udp_recv_buffer: Family<PortLabels, Gauge>,
     http_requests: Family<HttpLabels, Counter>,
+    grpc_requests: Family<GrpcLabels, Counter>,
 }
 
 impl IngestMetrics {
@@ -151,6 +158,11 @@ impl IngestMetrics {
             "Collector and sampling HTTP requests, by status",
             m.http_requests.clone(),
         );
+        r.register(
+            "ingest_grpc_requests",
+            "Ingest gRPC calls (OTLP, Jaeger collector and sampling), by status code",
+            m.grpc_requests.clone(),
+        );
         m
     }
 
@@ -180,6 +192,18 @@ impl IngestMetrics {
             reason,
         };
         self.spans_rejected.get_or_create(&labels).inc();
+    }
+
+    /// Counts `n` spans a codec refused before they reached the pipeline:
+    /// they were received (`spans_received`) and rejected for `reason`.
+    pub(crate) fn record_refused(&self, source: Source, reason: &'static str, n: u64) {
+        self.spans_received.get_or_create(&source.into()).inc_by(n);
+        let labels = RejectLabels {
+            transport: source.transport,
+            format: source.format,
+            reason,
+        };
+        self.spans_rejected.get_or_create(&labels).inc_by(n);
     }
 
     pub(crate) fn record_dropped(&self, source: Source, spans: usize) {
@@ -234,6 +258,15 @@ impl IngestMetrics {
             .get_or_create(&HttpLabels {
                 api,
                 status: u64::from(status),
+            })
+            .inc();
+    }
+
+    pub(crate) fn record_grpc(&self, service: &'static str, code: tonic::Code) {
+        self.grpc_requests
+            .get_or_create(&GrpcLabels {
+                service,
+                code: code as i32,
             })
             .inc();
     }
@@ -298,6 +331,17 @@ impl IngestMetrics {
     pub fn udp_recv_buffer_bytes(&self, port: &'static str) -> i64 {
         self.udp_recv_buffer
             .get_or_create(&PortLabels { port })
+            .get()
+    }
+
+    /// gRPC calls to `service` (`"otlp"`, `"jaeger-collector"`,
+    /// `"jaeger-sampling"`) answered with `code`.
+    pub fn grpc_requests(&self, service: &'static str, code: tonic::Code) -> u64 {
+        self.grpc_requests
+            .get_or_create(&GrpcLabels {
+                service,
+                code: code as i32,
+            })
             .get()
     }
 

@@ -1,0 +1,57 @@
+//! OTLP trace ingest: gRPC `TraceService/Export` (4317) and HTTP
+//! `POST /v1/traces` (4318).
+//!
+//! Both paths hand the body bytes to `clew-codec-otlp`'s zero-copy decoder
+//! (the gRPC path through a custom tonic codec that yields the raw message
+//! instead of prost structs), then share [`export`]: spans the codec refused
+//! (IDs of the wrong length, zero IDs) are counted per reason and reported
+//! in `partial_success`, the rest go to the pipeline.
+
+mod grpc;
+mod http;
+
+use clew_codec_otlp::proto::collector::trace::v1::{
+    ExportTracePartialSuccess, ExportTraceServiceResponse,
+};
+use clew_codec_otlp::{Decoded, RejectReason};
+
+use crate::pipeline::Pipeline;
+use crate::source::Source;
+use crate::verdict::{self, Refusals, Verdict};
+
+pub use grpc::{
+    OTLP_GRPC_PORT, OtlpGrpcService, OtlpTraceService, TRACE_SERVICE_NAME, otlp_grpc_service,
+};
+pub use http::{OTLP_HTTP_PORT, OTLP_TRACES_PATH, otlp_http_router};
+
+/// Submits a decoded export request; refusals become the verdict's message.
+fn export(pipeline: &Pipeline, decoded: Decoded, source: Source) -> Verdict {
+    let mut refusals = Refusals::default();
+    for (reason, n) in decoded.rejected.iter() {
+        refusals.add(reason.label(), n, || describe(reason).to_string());
+    }
+    verdict::submit(pipeline, decoded.spans, source, refusals)
+}
+
+/// One sentence per reason, for `partial_success.error_message`.
+fn describe(reason: RejectReason) -> &'static str {
+    match reason {
+        RejectReason::TraceIdLength => "a span's trace_id is not 16 bytes",
+        RejectReason::SpanIdLength => "a span's span_id is not 8 bytes",
+        RejectReason::ParentSpanIdLength => "a span's parent_span_id is neither empty nor 8 bytes",
+        RejectReason::LinkIdLength => "a link's trace_id is not 16 bytes or its span_id not 8",
+        RejectReason::ZeroTraceId => "a span's trace_id is all zeros",
+        RejectReason::ZeroSpanId => "a span's span_id is all zeros",
+    }
+}
+
+/// The export response for an accepted request: `partial_success` set when
+/// anything was refused, as the OTLP spec asks.
+fn response(rejected: u64, message: Option<String>) -> ExportTraceServiceResponse {
+    ExportTraceServiceResponse {
+        partial_success: (rejected > 0).then(|| ExportTracePartialSuccess {
+            rejected_spans: i64::try_from(rejected).unwrap_or(i64::MAX),
+            error_message: message.unwrap_or_default(),
+        }),
+    }
+}
