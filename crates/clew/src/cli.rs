@@ -10,8 +10,9 @@ use crate::config::{Config, ConfigError};
 /// Clew: a distributed tracing backend in one binary.
 ///
 /// With no arguments, runs all-in-one: Jaeger agent (UDP 6831, 6832, 5775),
-/// sampling (5778), collector (14268), query API (16686) and admin (14269),
-/// keeping spans in a bounded in-memory store.
+/// sampling (5778), Jaeger collector (HTTP 14268, gRPC 14250), OTLP (gRPC
+/// 4317, HTTP 4318), Zipkin (9411), query (HTTP 16686, gRPC 16685) and
+/// admin (14269), keeping spans in a bounded in-memory store.
 #[derive(Debug, Parser)]
 #[command(name = "clew", version, about, long_about)]
 pub struct Cli {
@@ -50,6 +51,26 @@ pub struct Cli {
     /// Sampling strategies HTTP port (`/sampling?service=`) [default: 5778].
     #[arg(long, env = "CLEW_SAMPLING_HTTP_PORT", value_name = "PORT")]
     pub sampling_http_port: Option<u16>,
+
+    /// Query gRPC port (Jaeger api_v2 and api_v3 QueryService) [default: 16685].
+    #[arg(long, env = "CLEW_QUERY_GRPC_PORT", value_name = "PORT")]
+    pub query_grpc_port: Option<u16>,
+
+    /// Zipkin HTTP port (span ingest and read API) [default: 9411].
+    #[arg(long, env = "CLEW_ZIPKIN_HTTP_PORT", value_name = "PORT")]
+    pub zipkin_http_port: Option<u16>,
+
+    /// Jaeger collector gRPC port (`PostSpans`, sampling) [default: 14250].
+    #[arg(long, env = "CLEW_COLLECTOR_GRPC_PORT", value_name = "PORT")]
+    pub collector_grpc_port: Option<u16>,
+
+    /// OTLP gRPC port [default: 4317].
+    #[arg(long, env = "CLEW_OTLP_GRPC_PORT", value_name = "PORT")]
+    pub otlp_grpc_port: Option<u16>,
+
+    /// OTLP HTTP port (`POST /v1/traces`) [default: 4318].
+    #[arg(long, env = "CLEW_OTLP_HTTP_PORT", value_name = "PORT")]
+    pub otlp_http_port: Option<u16>,
 
     /// Jaeger sampling strategies JSON file (reloaded when it changes).
     #[arg(long, env = "CLEW_SAMPLING_STRATEGIES_FILE", value_name = "FILE")]
@@ -100,6 +121,11 @@ impl Cli {
         set(&mut l.agent_binary, self.agent_binary_port);
         set(&mut l.agent_zipkin_compact, self.agent_zipkin_compact_port);
         set(&mut l.sampling_http, self.sampling_http_port);
+        set(&mut l.query_grpc, self.query_grpc_port);
+        set(&mut l.zipkin_http, self.zipkin_http_port);
+        set(&mut l.collector_grpc, self.collector_grpc_port);
+        set(&mut l.otlp_grpc, self.otlp_grpc_port);
+        set(&mut l.otlp_http, self.otlp_http_port);
         if let Some(f) = &self.sampling_strategies_file {
             cfg.ingest.sampling_strategies_file = Some(f.clone());
         }

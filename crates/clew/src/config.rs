@@ -43,6 +43,16 @@ pub struct ListenConfig {
     pub agent_zipkin_compact: u16,
     /// Remote sampling HTTP (`/sampling?service=`).
     pub sampling_http: u16,
+    /// Jaeger query gRPC (`jaeger.api_v2.QueryService`, `jaeger.api_v3.QueryService`).
+    pub query_grpc: u16,
+    /// Zipkin HTTP: `POST /api/v1/spans`, `POST /api/v2/spans` and the read API.
+    pub zipkin_http: u16,
+    /// Jaeger collector gRPC (`PostSpans`, `SamplingManager`).
+    pub collector_grpc: u16,
+    /// OTLP gRPC (`TraceService/Export`).
+    pub otlp_grpc: u16,
+    /// OTLP HTTP (`POST /v1/traces`).
+    pub otlp_http: u16,
 }
 
 /// Which store to use and its bounds.
@@ -79,6 +89,11 @@ impl Default for ListenConfig {
             agent_binary: 6832,
             agent_zipkin_compact: 5775,
             sampling_http: 5778,
+            query_grpc: 16685,
+            zipkin_http: 9411,
+            collector_grpc: 14250,
+            otlp_grpc: 4317,
+            otlp_http: 4318,
         }
     }
 }

@@ -60,10 +60,13 @@ pub async fn run(config: Config, ready_file: Option<PathBuf>) -> Result<()> {
     let mut servers = JoinSet::new();
 
     let reader: Arc<dyn TraceReader> = store.clone();
-    let query = clew_query::router(QueryState {
+    let query_state = QueryState {
         reader: reader.clone(),
         metrics: query_metrics,
-    });
+    };
+    let query = clew_query::router(query_state.clone());
+    let query_grpc = clew_query::grpc_query_services(query_state.clone());
+    let zipkin = clew_query::zipkin_read_router(query_state);
     let admin = admin::router(AdminState {
         registry,
         store_gauges,
@@ -82,6 +85,11 @@ pub async fn run(config: Config, ready_file: Option<PathBuf>) -> Result<()> {
     serve_http(&mut servers, bound.admin_http, admin, &shutdown)?;
     serve_http(&mut servers, bound.collector_http, collector, &shutdown)?;
     serve_http(&mut servers, bound.sampling_http, sampling_http, &shutdown)?;
+    serve_http(&mut servers, bound.zipkin_http, zipkin, &shutdown)?;
+    serve_grpc(&mut servers, bound.query_grpc, query_grpc, &shutdown)?;
+    // Served as soon as clew-ingest's OTLP and Jaeger gRPC receivers land;
+    // until then the ports are released so clients fail fast.
+    drop((bound.collector_grpc, bound.otlp_grpc, bound.otlp_http));
 
     let udp = [
         (bound.agent_compact, AgentPort::Compact6831),
@@ -132,6 +140,27 @@ pub async fn run(config: Config, ready_file: Option<PathBuf>) -> Result<()> {
     drop(pipeline);
     pipeline_task.drain_and_stop().await;
     tracing::info!("stopped cleanly");
+    Ok(())
+}
+
+/// Serves gRPC services over HTTP/2 on an already-bound listener.
+fn serve_grpc(
+    set: &mut JoinSet<std::io::Result<()>>,
+    listener: std::net::TcpListener,
+    routes: tonic::service::Routes,
+    shutdown: &CancellationToken,
+) -> Result<()> {
+    let incoming = tokio_stream::wrappers::TcpListenerStream::new(
+        tokio::net::TcpListener::from_std(listener)?,
+    );
+    let token = shutdown.clone();
+    set.spawn(async move {
+        tonic::transport::Server::builder()
+            .add_routes(routes)
+            .serve_with_incoming_shutdown(incoming, token.cancelled_owned())
+            .await
+            .map_err(std::io::Error::other)
+    });
     Ok(())
 }
 

@@ -23,6 +23,16 @@ pub struct Bound {
     pub agent_binary: UdpSocket,
     /// Legacy agent UDP (5775).
     pub agent_zipkin_compact: UdpSocket,
+    /// Query gRPC (16685).
+    pub query_grpc: TcpListener,
+    /// Zipkin HTTP (9411).
+    pub zipkin_http: TcpListener,
+    /// Collector gRPC (14250).
+    pub collector_grpc: TcpListener,
+    /// OTLP gRPC (4317).
+    pub otlp_grpc: TcpListener,
+    /// OTLP HTTP (4318).
+    pub otlp_http: TcpListener,
 }
 
 fn tcp(host: &str, port: u16, name: &str) -> Result<TcpListener> {
@@ -50,6 +60,11 @@ impl Bound {
             agent_compact: udp(h, l.agent_compact, "agent_compact")?,
             agent_binary: udp(h, l.agent_binary, "agent_binary")?,
             agent_zipkin_compact: udp(h, l.agent_zipkin_compact, "agent_zipkin_compact")?,
+            query_grpc: tcp(h, l.query_grpc, "query_grpc")?,
+            zipkin_http: tcp(h, l.zipkin_http, "zipkin_http")?,
+            collector_grpc: tcp(h, l.collector_grpc, "collector_grpc")?,
+            otlp_grpc: tcp(h, l.otlp_grpc, "otlp_grpc")?,
+            otlp_http: tcp(h, l.otlp_http, "otlp_http")?,
         })
     }
 
@@ -66,6 +81,11 @@ impl Bound {
             "agent_zipkin_compact",
             self.agent_zipkin_compact.local_addr()?,
         );
+        m.insert("query_grpc", self.query_grpc.local_addr()?);
+        m.insert("zipkin_http", self.zipkin_http.local_addr()?);
+        m.insert("collector_grpc", self.collector_grpc.local_addr()?);
+        m.insert("otlp_grpc", self.otlp_grpc.local_addr()?);
+        m.insert("otlp_http", self.otlp_http.local_addr()?);
         Ok(m)
     }
 }

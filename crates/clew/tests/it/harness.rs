@@ -35,7 +35,7 @@ impl Drop for TempDir {
     }
 }
 
-const PORT_FLAGS: [&str; 7] = [
+const PORT_FLAGS: [&str; 12] = [
     "--query-http-port",
     "--admin-http-port",
     "--collector-http-port",
@@ -43,6 +43,11 @@ const PORT_FLAGS: [&str; 7] = [
     "--agent-binary-port",
     "--agent-zipkin-compact-port",
     "--sampling-http-port",
+    "--query-grpc-port",
+    "--zipkin-http-port",
+    "--collector-grpc-port",
+    "--otlp-grpc-port",
+    "--otlp-http-port",
 ];
 
 impl Clew {

@@ -5,3 +5,4 @@ mod harness;
 mod interop;
 mod lifecycle;
 mod query_api;
+mod read_apis;

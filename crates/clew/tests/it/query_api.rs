@@ -19,7 +19,7 @@ fn now_ns() -> u64 {
         - 60_000_000_000
 }
 
-struct Fixture {
+pub(crate) struct Fixture {
     trace: TraceId,
     frontend: Arc<Process>,
     driver: Arc<Process>,
@@ -28,7 +28,7 @@ struct Fixture {
 }
 
 /// frontend `GET /dispatch` (server) → frontend `HTTP GET` (client) → driver `FindNearest` (server).
-fn fixture(trace: TraceId) -> Fixture {
+pub(crate) fn fixture(trace: TraceId) -> Fixture {
     let t0 = now_ns();
     let mut frontend = Process::new("frontend");
     frontend.tags.push(KeyValue::string("hostname", "host-a"));
@@ -91,7 +91,7 @@ fn post_thrift(clew: &Clew, body: Vec<u8>, content_type: &str) -> (u16, String) 
     (resp.status().as_u16(), resp.text().unwrap_or_default())
 }
 
-fn send_fixture_over_http(clew: &Clew, f: &Fixture) {
+pub(crate) fn send_fixture_over_http(clew: &Clew, f: &Fixture) {
     for (process, spans) in [(&f.frontend, &f.front_spans), (&f.driver, &f.driver_spans)] {
         let mut body = Vec::new();
         encode_batch(process, spans, Protocol::Binary, &mut body);
