@@ -20,7 +20,6 @@ fn now_ns() -> u64 {
 }
 
 pub(crate) struct Fixture {
-    trace: TraceId,
     frontend: Arc<Process>,
     driver: Arc<Process>,
     front_spans: Vec<Span>,
@@ -73,7 +72,6 @@ pub(crate) fn fixture(trace: TraceId) -> Fixture {
     ];
 
     Fixture {
-        trace,
         frontend,
         driver,
         front_spans: vec![root, client],
