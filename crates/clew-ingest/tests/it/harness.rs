@@ -82,3 +82,43 @@ pub fn fixture(trace: TraceId, service: &str, n: u64) -> (Arc<Process>, Vec<Span
         .collect();
     (process, spans)
 }
+
+/// Serves an axum router on 127.0.0.1:0; returns `http://addr`.
+pub async fn serve_http(router: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("bound address");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    format!("http://{addr}")
+}
+
+/// Serves gRPC routes on 127.0.0.1:0; returns `http://addr`.
+pub async fn serve_grpc(routes: tonic::service::Routes) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("bound address");
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_routes(routes)
+            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
+    );
+    format!("http://{addr}")
+}
+
+/// Gzips `data`.
+pub fn gzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    enc.write_all(data).expect("in-memory write");
+    enc.finish().expect("in-memory finish")
+}
+
+/// The tag `key` of `span`, failing the test when absent.
+pub fn tag<'a>(span: &'a Span, key: &str) -> &'a clew_model::Value {
+    span.tag(key)
+        .unwrap_or_else(|| panic!("span {} has no tag {key:?}: {:?}", span.span_id, span.tags))
+}

@@ -1,8 +1,13 @@
-//! Ingest stories over real sockets and real thrift bytes: one test binary,
+//! Ingest stories over real sockets and real wire bytes: one test binary,
 //! one module per listener.
 
 mod agent_udp;
 mod collector_http;
 mod harness;
+mod jaeger_grpc;
+mod otlp_fixture;
+mod otlp_grpc;
+mod otlp_http;
 mod sampling_http;
 mod udp_load;
+mod zipkin_http;
