@@ -1,0 +1,191 @@
+#!/usr/bin/env bash
+# Ingest benchmark (not a test): clew-tracegen against a release `clew`
+# all-in-one, one fresh server per case, on this machine's loopback.
+#
+# For each case it records spans sent (tracegen's JSON summary), spans the
+# server received, rejected, dropped and stored (its /metrics), the server's
+# CPU (utime+stime from /proc/<pid>/stat over the run and the drain after it,
+# divided by the send time, so 100 % is one core busy for the whole run),
+# its peak RSS (VmHWM) and the client's CPU. Prints one markdown table row per
+# case and keeps raw files under $OUT. Method and results: docs/benchmarks.md.
+#
+# Knobs (environment):
+#   CASES         cases to run [http-thrift udp-compact-300k udp-compact-max]
+#                 (also: udp-binary-max, http-thrift-1w)
+#   SECONDS_PER_CASE  send time per case [10]
+#   HTTP_WORKERS  tracegen workers for HTTP cases [2]
+#   UDP_WORKERS   tracegen workers for UDP cases [1]
+#   UDP_RATE      spans/s cap of the udp-compact-300k case [300000]
+#   MEMORY_MAX_SPANS / MEMORY_MAX_BYTES  store limits, large enough to avoid eviction
+#   PERF=1        also sample the server with `perf record` and keep the top symbols
+#   SKIP_BUILD=1  reuse target/release binaries
+#   OUT           where raw results go [target/bench-ingest]
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+CASES=${CASES:-"http-thrift udp-compact-300k udp-compact-max"}
+SECONDS_PER_CASE=${SECONDS_PER_CASE:-10}
+HTTP_WORKERS=${HTTP_WORKERS:-2}
+UDP_WORKERS=${UDP_WORKERS:-1}
+UDP_RATE=${UDP_RATE:-300000}
+MEMORY_MAX_SPANS=${MEMORY_MAX_SPANS:-20000000}
+MEMORY_MAX_BYTES=${MEMORY_MAX_BYTES:-17179869184}
+PERF=${PERF:-0}
+OUT=${OUT:-$ROOT/target/bench-ingest}
+CLEW=$ROOT/target/release/clew
+TRACEGEN=$ROOT/target/release/clew-tracegen
+TICKS=$(getconf CLK_TCK)
+
+if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
+    cargo build --release -p clew -p clew-tracegen >&2
+fi
+mkdir -p "$OUT"
+
+SERVER_PID=
+cleanup() {
+    if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        kill "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+    fi
+}
+trap cleanup EXIT
+
+log() { echo "bench-ingest: $*" >&2; }
+
+# ready_addr FILE KEY -> host:port from clew's --ready-file JSON.
+ready_addr() { sed -n "s/.*\"$2\": *\"\([^\"]*\)\".*/\1/p" "$1"; }
+
+# cpu_ticks PID -> utime+stime in clock ticks (fields 14 and 15 of stat,
+# counted after the ")" that ends the command name).
+cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
+
+# metric FILE REGEX -> sum of every series whose name matches REGEX exactly.
+metric() { awk -v re="^($2)(\\\\{|$)" '$1 ~ re {s += $NF} END {printf "%d\n", s}' "$1"; }
+
+scrape() { curl -sf "http://$1/metrics" >"$2"; }
+
+# start_server DIR -> starts clew on port 0 everywhere, waits for its ready file.
+start_server() {
+    local dir=$1
+    rm -f "$dir/ready.json"
+    "$CLEW" --listen-host 127.0.0.1 \
+        --query-http-port 0 --admin-http-port 0 --collector-http-port 0 \
+        --agent-compact-port 0 --agent-binary-port 0 --agent-zipkin-compact-port 0 \
+        --sampling-http-port 0 \
+        --memory-max-spans "$MEMORY_MAX_SPANS" --memory-max-bytes "$MEMORY_MAX_BYTES" \
+        --log-level warn --ready-file "$dir/ready.json" >"$dir/clew.log" 2>&1 &
+    SERVER_PID=$!
+    for _ in $(seq 100); do
+        [[ -s "$dir/ready.json" ]] && return 0
+        kill -0 "$SERVER_PID" 2>/dev/null || { cat "$dir/clew.log" >&2; return 1; }
+        sleep 0.1
+    done
+    log "server did not become ready"; return 1
+}
+
+# wait_drained ADMIN DIR -> waits until the ingest queue is empty and the
+# written counter stops moving (at most 120 s).
+wait_drained() {
+    local admin=$1 dir=$2 last=-1 now
+    for _ in $(seq 240); do
+        scrape "$admin" "$dir/metrics.txt"
+        now=$(metric "$dir/metrics.txt" 'clew_spans_written_total')
+        if [[ $(metric "$dir/metrics.txt" 'clew_ingest_queue_spans') == 0 && "$now" == "$last" ]]; then
+            return 0
+        fi
+        last=$now
+        sleep 0.5
+    done
+    log "queue did not drain within 120 s"
+}
+
+# json_field FILE KEY -> a number from tracegen's one-line JSON summary.
+json_field() { sed -n "s/.*\"$2\":\([0-9.]*\).*/\1/p" "$1"; }
+
+ROWS=()
+
+# run_case NAME TRANSPORT READY_KEY WORKERS RATE
+run_case() {
+    local name=$1 transport=$2 key=$3 workers=$4 rate=$5
+    local dir=$OUT/$name
+    mkdir -p "$dir"
+    log "case $name: $transport, $workers worker(s), rate ${rate:-unlimited}, ${SECONDS_PER_CASE}s"
+    start_server "$dir"
+    local admin target
+    admin=$(ready_addr "$dir/ready.json" admin_http)
+    target=$(ready_addr "$dir/ready.json" "$key")
+
+    local perf_pid=
+    if [[ "$PERF" == 1 ]] && command -v perf >/dev/null; then
+        perf record -F 499 -g -p "$SERVER_PID" -o "$dir/perf.data" \
+            -- sleep "$SECONDS_PER_CASE" >/dev/null 2>&1 &
+        perf_pid=$!
+    fi
+    local ticks0 ticks1
+    ticks0=$(cpu_ticks "$SERVER_PID")
+    local TIMEFORMAT='%U %S %R'
+    { time "$TRACEGEN" --transport "$transport" --target "$target" --workers "$workers" \
+        --duration "${SECONDS_PER_CASE}s" --rate "${rate:-0}" --batch-spans 500 \
+        >"$dir/tracegen.json" 2>"$dir/tracegen.log"; } 2>"$dir/tracegen.time"
+    wait_drained "$admin" "$dir"
+    ticks1=$(cpu_ticks "$SERVER_PID")
+    local hwm_kb
+    hwm_kb=$(awk '/VmHWM/ {print $2}' "/proc/$SERVER_PID/status")
+    if [[ -n "$perf_pid" ]]; then
+        wait "$perf_pid" || true
+        perf report -i "$dir/perf.data" --no-children --sort dso,sym --stdio -g none \
+            --percent-limit 1 2>/dev/null | grep -E '^ +[0-9]' | cut -c1-150 >"$dir/perf-top.txt" || true
+    fi
+    scrape "$admin" "$dir/metrics.txt"
+    kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=
+
+    local m=$dir/metrics.txt
+    local sent elapsed received rejected dropped stored evicted dgrams dgrams_dropped
+    sent=$(json_field "$dir/tracegen.json" spans_sent)
+    elapsed=$(json_field "$dir/tracegen.json" elapsed_s)
+    received=$(metric "$m" 'clew_spans_received_total')
+    rejected=$(metric "$m" 'clew_spans_rejected_total')
+    dropped=$(metric "$m" 'clew_spans_dropped_total')
+    stored=$(metric "$m" 'clew_(clew_)?store_spans')
+    evicted=$(metric "$m" 'clew_(clew_)?store_evicted_spans_total')
+    dgrams=$(metric "$m" 'clew_agent_datagrams_total')
+    dgrams_dropped=$(metric "$m" 'clew_agent_datagrams_dropped_total')
+    local client_cpu
+    client_cpu=$(awk '{printf "%.0f", ($1 + $2) / $3 * 100}' "$dir/tracegen.time")
+
+    local row
+    row=$(awk -v name="$name" -v workers="$workers" -v rate="${rate:-0}" -v sent="$sent" \
+        -v el="$elapsed" -v rec="$received" -v rej="$rejected" -v drop="$dropped" \
+        -v stored="$stored" -v ev="$evicted" -v ticks=$((ticks1 - ticks0)) -v hz="$TICKS" \
+        -v hwm="$hwm_kb" \
+        -v ccpu="$client_cpu" -v dg="$dgrams" -v dgd="$dgrams_dropped" 'BEGIN {
+            cpu_s = ticks / hz
+            loss = sent > 0 ? (sent - stored - ev) / sent * 100 : 0
+            cap = (rate > 0) ? rate : "none"
+            per_cpu = (cpu_s > 0) ? (stored + ev) / cpu_s : 0
+            dgs = (dg > 0) ? dg " (" dgd " dropped)" : "-"
+            printf("| %s | %s | %s | %d | %.0f | %d | %d | %d | %d | %.2f | %.0f | %.0f | %.0f | %.0f | %s | %s |\n",
+                name, workers, cap, sent, sent / el, rec, rej + drop, stored, ev, loss,
+                (stored + ev) / el, cpu_s / el * 100, per_cpu, hwm / 1024, ccpu, dgs)
+        }')
+    ROWS+=("$row")
+    log "$row"
+}
+
+for case in $CASES; do
+    case $case in
+    http-thrift) run_case "$case" http-thrift collector_http "$HTTP_WORKERS" 0 ;;
+    http-thrift-1w) run_case "$case" http-thrift collector_http 1 0 ;;
+    udp-compact-300k) run_case "$case" udp-compact agent_compact "$UDP_WORKERS" "$UDP_RATE" ;;
+    udp-compact-max) run_case "$case" udp-compact agent_compact "$UDP_WORKERS" 0 ;;
+    udp-binary-max) run_case "$case" udp-binary agent_binary "$UDP_WORKERS" 0 ;;
+    *) log "unknown case $case"; exit 2 ;;
+    esac
+done
+
+{
+    echo "| case | workers | rate cap (spans/s) | spans sent | sent/s | received | rejected+dropped | stored | evicted | loss % | stored/s | server CPU % | spans per server CPU-s | server peak RSS MiB | client CPU % | datagrams |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    printf '%s\n' "${ROWS[@]}"
+} | tee "$OUT/results.md"
