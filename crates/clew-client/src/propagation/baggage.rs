@@ -47,9 +47,12 @@ impl Propagator for W3cBaggagePropagator {
                 }
                 continue;
             };
+            // `+` decodes as a space: the OpenTelemetry SDKs (Python's
+            // quote_plus, Java's URLEncoder) write spaces that way, and our
+            // own encoder always escapes a literal `+`.
             match (
-                percent::decode(k.trim(), false),
-                percent::decode(v.trim(), false),
+                percent::decode(k.trim(), true),
+                percent::decode(v.trim(), true),
             ) {
                 (Some(k), Some(v)) if !k.is_empty() => ctx.set_baggage_item(k, v),
                 _ => {
@@ -82,6 +85,11 @@ mod tests {
         assert_eq!(c.baggage_item("a"), Some("1"));
         assert_eq!(c.baggage_item("b"), Some("x y"));
         assert_eq!(c.baggage_item("c"), Some(""));
+        assert_eq!(
+            c.baggage_item("d"),
+            Some("p q"),
+            "OpenTelemetry SDKs write spaces as '+'"
+        );
         assert!(!c.is_valid());
     }
 

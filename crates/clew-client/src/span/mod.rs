@@ -17,37 +17,39 @@ use crate::clock;
 use crate::context::SpanContext;
 use crate::tag::{LogRecord, Tag, TagValue};
 
-/// What a span holds: the (recycled, boxed) record when sampled, only its
-/// context when not, so an unsampled span allocates nothing and records
-/// nothing, and every span is small to move.
-#[derive(Debug)]
-enum State {
-    Sampled(Box<FinishedSpan>),
-    Unsampled(SpanContext),
-}
-
 /// One unit of work in progress. Finishing consumes it; dropping an
 /// unfinished span finishes it at the time of the drop.
+///
+/// A sampled span holds its (recycled, boxed) record; an unsampled one only
+/// its context, so it allocates and records nothing. Taking the record out
+/// at finish moves one pointer.
 ///
 /// `Span` is `Send`, so it may be finished on another thread or held across
 /// `.await` points.
 #[derive(Debug)]
 pub struct Span {
-    state: Option<State>,
+    record: Option<Box<FinishedSpan>>,
+    /// The context of an unsampled span (default when sampled: the record
+    /// has its own).
+    unsampled: SpanContext,
     tracer_id: u64,
 }
 
 impl Span {
+    #[inline]
     pub(crate) fn sampled(record: Box<FinishedSpan>, tracer_id: u64) -> Self {
         Span {
-            state: Some(State::Sampled(record)),
+            record: Some(record),
+            unsampled: SpanContext::default(),
             tracer_id,
         }
     }
 
+    #[inline]
     pub(crate) fn unsampled(context: SpanContext, tracer_id: u64) -> Self {
         Span {
-            state: Some(State::Unsampled(context)),
+            record: None,
+            unsampled: context,
             tracer_id,
         }
     }
@@ -59,32 +61,27 @@ impl Span {
 
     /// The span's context (for children and for injection).
     pub fn context(&self) -> &SpanContext {
-        static EMPTY: std::sync::OnceLock<SpanContext> = std::sync::OnceLock::new();
-        match &self.state {
-            Some(State::Sampled(r)) => &r.context,
-            Some(State::Unsampled(c)) => c,
-            None => EMPTY.get_or_init(SpanContext::default),
+        match &self.record {
+            Some(r) => &r.context,
+            None => &self.unsampled,
         }
     }
 
     fn context_mut(&mut self) -> Option<&mut SpanContext> {
-        match &mut self.state {
-            Some(State::Sampled(r)) => Some(&mut r.context),
-            Some(State::Unsampled(c)) => Some(c),
-            None => None,
-        }
+        Some(match &mut self.record {
+            Some(r) => &mut r.context,
+            None => &mut self.unsampled,
+        })
     }
 
+    #[inline]
     fn record(&mut self) -> Option<&mut FinishedSpan> {
-        match &mut self.state {
-            Some(State::Sampled(r)) => Some(r),
-            _ => None,
-        }
+        self.record.as_deref_mut()
     }
 
     /// True when the span is being recorded.
     pub fn is_sampled(&self) -> bool {
-        matches!(self.state, Some(State::Sampled(_)))
+        self.record.is_some()
     }
 
     /// Sets a tag (no-op on unsampled spans). Setting a key twice keeps both,
@@ -166,9 +163,9 @@ impl Span {
 
     /// The operation name (empty for unsampled spans, which do not keep it).
     pub fn operation_name(&self) -> &str {
-        match &self.state {
-            Some(State::Sampled(r)) => &r.operation_name,
-            _ => "",
+        match &self.record {
+            Some(r) => &r.operation_name,
+            None => "",
         }
     }
 
@@ -194,14 +191,14 @@ impl Span {
     /// span copies nothing.
     #[inline(always)]
     fn finish_with(&mut self, end: Option<u64>) {
-        if matches!(self.state, Some(State::Sampled(_))) {
+        if self.record.is_some() {
             self.report(end);
         }
     }
 
     #[inline(never)]
     fn report(&mut self, end: Option<u64>) {
-        if let Some(State::Sampled(mut r)) = self.state.take() {
+        if let Some(mut r) = self.record.take() {
             let end = end.unwrap_or_else(clock::now_unix_nanos);
             r.duration = end.saturating_sub(r.start_time);
             crate::registry::report(self.tracer_id, r);
