@@ -78,7 +78,7 @@ mod tests {
     fn parses_properties_and_encoding() {
         let m: HashMap<String, String> = [(
             "baggage".to_string(),
-            "a=1, b=x%20y;prop=1,bad,c=".to_string(),
+            "a=1, b=x%20y;prop=1,bad,c=,d=p+q".to_string(),
         )]
         .into();
         let c = W3cBaggagePropagator.extract(&m).expect("baggage");

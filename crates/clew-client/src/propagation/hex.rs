@@ -11,7 +11,8 @@ fn parse_u64(s: &str) -> Option<u64> {
 
 /// 1–32 hex digits, left-padded (old clients dropped leading zeros).
 pub(crate) fn trace_id(s: &str) -> Option<TraceId> {
-    if s.len() > 32 {
+    // Checked before splitting: a split inside a multi-byte character panics.
+    if s.len() > 32 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
     if s.len() > 16 {
@@ -46,6 +47,7 @@ mod tests {
         assert_eq!(trace_id(""), None);
         assert_eq!(trace_id("+1"), None);
         assert_eq!(trace_id(&"1".repeat(33)), None);
+        assert_eq!(trace_id("ééééééééé"), None, "non-ASCII must not panic");
         assert_eq!(span_id("0000000000000001"), Some(SpanId(1)));
         assert_eq!(span_id("g"), None);
         assert!(exact("00ff", 4));
