@@ -19,8 +19,9 @@ pub fn to_model(mut span: FinishedSpan, process: &Arc<Process>) -> clew_model::S
 /// allocations (tag and log vectors) behind for reuse.
 pub(crate) fn take_model(span: &mut FinishedSpan, process: &Arc<Process>) -> clew_model::Span {
     let ctx = &span.context;
-    let mut references = Vec::with_capacity(span.references.len() + 1);
-    if ctx.parent_id() != SpanId(0) {
+    let has_parent = ctx.parent_id() != SpanId(0);
+    let mut references = Vec::with_capacity(span.references.len() + usize::from(has_parent));
+    if has_parent {
         references.push(Reference {
             ref_type: span.parent_ref_type,
             trace_id: ctx.trace_id(),

@@ -59,10 +59,23 @@ pub(crate) fn parse_trace_header(raw: &str) -> Option<SpanContext> {
     }
 }
 
+/// `trace:span:parent:flags`, as `SpanContext`'s `Display` writes it.
+pub(crate) fn trace_header(c: &SpanContext) -> String {
+    let mut v = String::with_capacity(70);
+    hex::push_trace_id(&mut v, c.trace_id(), true);
+    v.push(':');
+    hex::push_u64(&mut v, c.span_id().0);
+    v.push(':');
+    hex::push_u64(&mut v, c.parent_id().0);
+    v.push(':');
+    hex::push_u8_min(&mut v, c.flags());
+    v
+}
+
 impl Propagator for JaegerPropagator {
     fn inject(&self, context: &SpanContext, carrier: &mut dyn Injector) {
         if context.is_valid() {
-            carrier.set(TRACE_HEADER, context.to_string());
+            carrier.set(TRACE_HEADER, trace_header(context));
         }
         for (k, v) in context.baggage_items() {
             let key = format!("{BAGGAGE_PREFIX}{k}");
@@ -76,25 +89,40 @@ impl Propagator for JaegerPropagator {
     }
 
     fn extract(&self, carrier: &dyn Extractor) -> Option<SpanContext> {
-        let mut ctx = carrier
-            .get(TRACE_HEADER)
-            .and_then(parse_trace_header)
-            .unwrap_or_default();
+        // One pass over the carrier finds every Jaeger header, whatever its
+        // case, instead of a lookup (and a case-insensitive miss) per header.
+        let mut trace = None;
+        let mut debug_id = None;
+        let mut bag_header = None;
+        let mut items: Vec<(String, String)> = Vec::new();
         carrier.for_each(&mut |k, v| {
-            let is_prefixed = k.len() > BAGGAGE_PREFIX.len()
+            if k.eq_ignore_ascii_case(TRACE_HEADER) {
+                trace = Some(v.to_owned());
+            } else if k.len() > BAGGAGE_PREFIX.len()
                 && k.is_char_boundary(BAGGAGE_PREFIX.len())
-                && k[..BAGGAGE_PREFIX.len()].eq_ignore_ascii_case(BAGGAGE_PREFIX);
-            if is_prefixed {
+                && k[..BAGGAGE_PREFIX.len()].eq_ignore_ascii_case(BAGGAGE_PREFIX)
+            {
                 let key = k[BAGGAGE_PREFIX.len()..].to_ascii_lowercase();
                 match percent::decode(v, false) {
-                    Some(v) => ctx.set_baggage_item(key, v),
+                    Some(v) => items.push((key, v)),
                     None => {
                         let _: Option<()> = malformed(k, v, "bad percent-encoding");
                     }
                 }
+            } else if k.eq_ignore_ascii_case(DEBUG_HEADER) {
+                debug_id = Some(v.to_owned());
+            } else if k.eq_ignore_ascii_case(BAGGAGE_HEADER) {
+                bag_header = Some(v.to_owned());
             }
         });
-        if let Some(raw) = carrier.get(BAGGAGE_HEADER) {
+        let mut ctx = trace
+            .as_deref()
+            .and_then(parse_trace_header)
+            .unwrap_or_default();
+        for (k, v) in items {
+            ctx.set_baggage_item(k, v);
+        }
+        if let Some(raw) = bag_header.as_deref() {
             for item in raw.split(',') {
                 let Some((k, v)) = item.split_once('=') else {
                     let _: Option<()> = malformed(BAGGAGE_HEADER, raw, "item without '='");
@@ -109,7 +137,7 @@ impl Propagator for JaegerPropagator {
                 }
             }
         }
-        if let Some(d) = carrier.get(DEBUG_HEADER)
+        if let Some(d) = debug_id
             && !d.is_empty()
             && !ctx.is_valid()
         {

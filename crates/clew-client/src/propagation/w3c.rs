@@ -41,8 +41,11 @@ pub(crate) fn parse_traceparent(raw: &str) -> Option<SpanContext> {
     if !lower_hex(t, 32) || !lower_hex(s, 16) || !lower_hex(f, 2) {
         return bad("bad hex");
     }
-    let trace_id = hex::trace_id(t)?;
-    let span_id = hex::span_id(s)?;
+    let trace_id = clew_model::TraceId::new(
+        u64::from_str_radix(&t[..16], 16).ok()?,
+        u64::from_str_radix(&t[16..], 16).ok()?,
+    );
+    let span_id = clew_model::SpanId(u64::from_str_radix(s, 16).ok()?);
     if trace_id.is_zero() || span_id.is_zero() {
         return bad("zero ID");
     }
@@ -61,21 +64,21 @@ impl Propagator for TraceContextPropagator {
         if !context.is_valid() {
             return;
         }
-        let flags = u8::from(context.is_sampled());
-        carrier.set(
-            TRACEPARENT,
-            format!(
-                "00-{}-{}-{flags:02x}",
-                context.trace_id().to_hex32(),
-                context.span_id()
-            ),
-        );
+        let mut v = String::with_capacity(55);
+        v.push_str("00-");
+        hex::push_trace_id(&mut v, context.trace_id(), false);
+        v.push('-');
+        hex::push_u64(&mut v, context.span_id().0);
+        v.push_str(if context.is_sampled() { "-01" } else { "-00" });
+        carrier.set(TRACEPARENT, v);
         if let Some(ts) = context.trace_state() {
             carrier.set(TRACESTATE, ts.to_owned());
         }
     }
 
     fn extract(&self, carrier: &dyn Extractor) -> Option<SpanContext> {
+        // Direct lookup for the header that must be there; the optional
+        // `tracestate` is looked up only when a context was found.
         let ctx = parse_traceparent(carrier.get(TRACEPARENT)?)?;
         match carrier.get(TRACESTATE).map(str::trim) {
             Some(ts) if !ts.is_empty() && ts.len() <= 512 && ts.split(',').count() <= 32 => {
