@@ -2,7 +2,8 @@
 # Ingest benchmark (not a test): clew-tracegen against a release `clew`
 # all-in-one, one fresh server per case, on this machine's loopback.
 #
-# For each case it records spans sent (tracegen's JSON summary), spans the
+# For each case it records spans offered (tracegen's JSON summary: sent plus
+# refused, e.g. HTTP 503 when the ingest queue is full), spans the
 # server received, rejected, dropped and stored (its /metrics), the server's
 # CPU (utime+stime from /proc/<pid>/stat over the run and the drain after it,
 # divided by the send time, so 100 % is one core busy for the whole run),
@@ -17,6 +18,8 @@
 #   UDP_WORKERS   tracegen workers for UDP cases [1]
 #   UDP_RATE      spans/s cap of the udp-compact-300k case [300000]
 #   MEMORY_MAX_SPANS / MEMORY_MAX_BYTES  store limits, large enough to avoid eviction
+#   CLEW_TOML     extra TOML for the server's --config, e.g.
+#                 $'[ingest]\nagent_decode_threads = 2'
 #   PERF=1        also sample the server with `perf record` and keep the top symbols
 #   SKIP_BUILD=1  reuse target/release binaries
 #   OUT           where raw results go [target/bench-ingest]
@@ -65,14 +68,23 @@ metric() { awk -v re="^($2)(\\\\{|$)" '$1 ~ re {s += $NF} END {printf "%d\n", s}
 
 scrape() { curl -sf "http://$1/metrics" >"$2"; }
 
+# Every `--*-port` flag the server has, each set to 0, so the benchmark never
+# collides with another process and keeps working as listeners are added.
+PORT_FLAGS=()
+for flag in $("$CLEW" --help | grep -oE -- '--[a-z-]+-port\b' | sort -u); do
+    PORT_FLAGS+=("$flag" 0)
+done
+
 # start_server DIR -> starts clew on port 0 everywhere, waits for its ready file.
 start_server() {
     local dir=$1
+    local config=()
     rm -f "$dir/ready.json"
-    "$CLEW" --listen-host 127.0.0.1 \
-        --query-http-port 0 --admin-http-port 0 --collector-http-port 0 \
-        --agent-compact-port 0 --agent-binary-port 0 --agent-zipkin-compact-port 0 \
-        --sampling-http-port 0 \
+    if [[ -n "${CLEW_TOML:-}" ]]; then
+        printf '%s\n' "$CLEW_TOML" >"$dir/clew.toml"
+        config=(--config "$dir/clew.toml")
+    fi
+    "$CLEW" "${config[@]}" --listen-host 127.0.0.1 "${PORT_FLAGS[@]}" \
         --memory-max-spans "$MEMORY_MAX_SPANS" --memory-max-bytes "$MEMORY_MAX_BYTES" \
         --log-level warn --ready-file "$dir/ready.json" >"$dir/clew.log" 2>&1 &
     SERVER_PID=$!
@@ -141,8 +153,9 @@ run_case() {
     kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=
 
     local m=$dir/metrics.txt
-    local sent elapsed received rejected dropped stored evicted dgrams dgrams_dropped
+    local sent failed elapsed received rejected dropped stored evicted dgrams dgrams_dropped
     sent=$(json_field "$dir/tracegen.json" spans_sent)
+    failed=$(json_field "$dir/tracegen.json" spans_failed)
     elapsed=$(json_field "$dir/tracegen.json" elapsed_s)
     received=$(metric "$m" 'clew_spans_received_total')
     rejected=$(metric "$m" 'clew_spans_rejected_total')
@@ -155,19 +168,21 @@ run_case() {
     client_cpu=$(awk '{printf "%.0f", ($1 + $2) / $3 * 100}' "$dir/tracegen.time")
 
     local row
-    row=$(awk -v name="$name" -v workers="$workers" -v rate="${rate:-0}" -v sent="$sent" \
+    row=$(awk -v name="$name" -v workers="$workers" -v rate="${rate:-0}" -v sent="$sent" -v failed="$failed" \
         -v el="$elapsed" -v rec="$received" -v rej="$rejected" -v drop="$dropped" \
         -v stored="$stored" -v ev="$evicted" -v ticks=$((ticks1 - ticks0)) -v hz="$TICKS" \
         -v hwm="$hwm_kb" \
         -v ccpu="$client_cpu" -v dg="$dgrams" -v dgd="$dgrams_dropped" 'BEGIN {
             cpu_s = ticks / hz
-            loss = sent > 0 ? (sent - stored - ev) / sent * 100 : 0
+            offered = sent + failed
+            kept = stored + ev
+            loss = (offered > 0) ? (offered - kept) / offered * 100 : 0
             cap = (rate > 0) ? rate : "none"
-            per_cpu = (cpu_s > 0) ? (stored + ev) / cpu_s : 0
+            per_cpu = (cpu_s > 0) ? kept / cpu_s : 0
             dgs = (dg > 0) ? dg " (" dgd " dropped)" : "-"
-            printf("| %s | %s | %s | %d | %.0f | %d | %d | %d | %d | %.2f | %.0f | %.0f | %.0f | %.0f | %s | %s |\n",
-                name, workers, cap, sent, sent / el, rec, rej + drop, stored, ev, loss,
-                (stored + ev) / el, cpu_s / el * 100, per_cpu, hwm / 1024, ccpu, dgs)
+            printf("| %s | %s | %s | %d | %.0f | %d | %d | %d | %d | %d | %.2f | %.0f | %.0f | %.0f | %.0f | %.0f | %s |\n",
+                name, workers, cap, offered, offered / el, failed, rec, rej + drop, stored, ev,
+                loss, kept / el, cpu_s / el * 100, per_cpu, hwm / 1024, ccpu, dgs)
         }')
     ROWS+=("$row")
     log "$row"
@@ -185,7 +200,9 @@ for case in $CASES; do
 done
 
 {
-    echo "| case | workers | rate cap (spans/s) | spans sent | sent/s | received | rejected+dropped | stored | evicted | loss % | stored/s | server CPU % | spans per server CPU-s | server peak RSS MiB | client CPU % | datagrams |"
-    echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    echo "<!-- $(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)," \
+        "$(nproc) cores, ${SECONDS_PER_CASE}s per case, CLEW_TOML=${CLEW_TOML:-none} -->"
+    echo "| case | workers | rate cap (spans/s) | spans offered | offered/s | refused (HTTP 503 or send error) | received | dropped + rejected | stored | evicted | loss % | stored/s | server CPU % | spans per server CPU-s | server peak RSS MiB | client CPU % | datagrams received (dropped) |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     printf '%s\n' "${ROWS[@]}"
 } | tee "$OUT/results.md"
