@@ -1,36 +1,38 @@
 //! Batches spans to a sender on a background thread.
 //!
-//! The caller's side is built for the hot path: a finished span is pushed
-//! into a buffer owned by the calling thread (an uncontended lock, no shared
-//! counter). When that buffer holds a batch, the whole batch moves to a
-//! bounded queue with one `try_send`; if the queue is full the batch is
-//! dropped and counted, so callers never block and memory stays bounded.
-//! The background thread converts spans to the model, feeds the sender, and
-//! on every flush interval also collects the partial batches of all threads.
+//! The caller's side is built for the hot path: each thread that reports
+//! gets its own single-producer ring buffer, so handing over a finished
+//! span is one store into memory no other thread writes (no lock, no
+//! shared counter). Every `thread_batch` spans the thread nudges the
+//! background thread; when its ring is full the span is dropped and
+//! counted, so callers never block and memory stays bounded. The
+//! background thread drains all rings, converts spans to the model, feeds
+//! the sender, and flushes on the interval.
 
 use std::cell::RefCell;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use clew_model::Process;
-use crossbeam_channel::{Receiver, Sender as Chan, TrySendError, bounded, unbounded};
+use crossbeam_channel::{Receiver, Sender as Chan, bounded, unbounded};
 use parking_lot::Mutex;
 
 use super::{Reporter, ReporterStats};
 use crate::sender::Sender;
 use crate::span::FinishedSpan;
+use crate::span::pool;
 
 /// Settings of a [`RemoteReporter`].
 #[derive(Clone, Debug)]
 pub struct RemoteReporterOptions {
-    /// Spans that may wait in the shared queue (Jaeger: 100). Rounded up to
-    /// whole thread batches.
+    /// Spans each reporting thread may have waiting (Jaeger: 100); beyond
+    /// that, spans are dropped and counted.
     pub queue_size: usize,
-    /// How often partial batches are collected and sent (Jaeger: 1 s).
+    /// How often buffered spans are sent (Jaeger: 1 s).
     pub flush_interval: Duration,
-    /// Spans a thread gathers before handing them over in one step.
+    /// A thread wakes the background thread after this many spans.
     pub thread_batch: usize,
 }
 
@@ -44,21 +46,11 @@ impl Default for RemoteReporterOptions {
     }
 }
 
-type Batch = Vec<Box<FinishedSpan>>;
+type Record = Box<FinishedSpan>;
 
-#[derive(Debug)]
-struct LocalBuffer {
-    spans: Mutex<Batch>,
-}
-
-enum Control {
-    Flush(Chan<()>),
-    Close(Chan<()>),
-}
-
-/// Keeps what the background thread writes off the cache line the hot
-/// path reads: without it, every counter update by the reporter thread
-/// would make the next `report` miss its cache.
+/// Keeps what other threads write off the cache lines the hot path reads:
+/// without it, every counter update by the reporter thread would make the
+/// next `report` miss its cache.
 #[derive(Debug, Default)]
 #[repr(align(128))]
 struct Padded<T>(T);
@@ -70,52 +62,46 @@ impl<T> std::ops::Deref for Padded<T> {
     }
 }
 
+enum Control {
+    Flush(Chan<()>),
+    Close(Chan<()>),
+}
+
+/// The background thread's end of one thread's ring.
+struct Ring {
+    consumer: rtrb::Consumer<Record>,
+    dropped: Arc<Padded<AtomicU64>>,
+}
+
 #[derive(Debug)]
 struct Shared {
     // Read on every report.
     id: u64,
-    queue: Chan<Batch>,
-    thread_batch: usize,
+    ring_capacity: usize,
+    wake_every: usize,
     closed: AtomicBool,
-    // Written by the background thread.
-    locals: Padded<Mutex<Vec<Weak<LocalBuffer>>>>,
+    wake: Chan<()>,
+    // Written by the background thread or rarely.
+    rings: Padded<Mutex<Vec<Ring>>>,
     process: Padded<Mutex<Arc<Process>>>,
     reported: Padded<AtomicU64>,
-    dropped: Padded<AtomicU64>,
     failed: Padded<AtomicU64>,
+    /// Drops not attributable to a live ring (after close, retired rings).
+    dropped_other: Padded<AtomicU64>,
 }
 
-impl Shared {
-    fn new_batch(&self) -> Batch {
-        Vec::with_capacity(self.thread_batch)
-    }
-
-    /// Queues a batch; when the queue is full the spans are dropped (and
-    /// counted) by recycling their records, which is cheaper than freeing.
-    fn hand_over(&self, batch: Batch) {
-        if let Err(TrySendError::Full(b) | TrySendError::Disconnected(b)) =
-            self.queue.try_send(batch)
-        {
-            self.dropped.fetch_add(b.len() as u64, Ordering::Relaxed);
-            crate::span::pool::recycle_batch_local(b);
-        }
+impl std::fmt::Debug for Ring {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Ring")
     }
 }
 
-/// This thread's buffer for one reporter; leftovers are handed over when
-/// the thread exits.
+/// This thread's producer end for one reporter.
 struct LocalHandle {
     shared: Arc<Shared>,
-    buffer: Arc<LocalBuffer>,
-}
-
-impl Drop for LocalHandle {
-    fn drop(&mut self) {
-        let rest = std::mem::take(&mut *self.buffer.spans.lock());
-        if !rest.is_empty() && !self.shared.closed.load(Ordering::Relaxed) {
-            self.shared.hand_over(rest);
-        }
-    }
+    producer: rtrb::Producer<Record>,
+    dropped: Arc<Padded<AtomicU64>>,
+    since_wake: usize,
 }
 
 thread_local! {
@@ -135,25 +121,25 @@ pub struct RemoteReporter {
 impl RemoteReporter {
     /// Starts the background thread.
     pub fn new(sender: impl Sender + 'static, options: RemoteReporterOptions) -> Self {
-        let thread_batch = options.thread_batch.max(1);
-        let slots = options.queue_size.max(1).div_ceil(thread_batch);
-        let (queue, queue_rx) = bounded(slots);
+        let ring_capacity = options.queue_size.max(2);
+        let (wake, wake_rx) = bounded(1);
         let (control, control_rx) = unbounded();
         let shared = Arc::new(Shared {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-            queue,
-            locals: Padded(Mutex::new(Vec::new())),
-            process: Padded(Mutex::new(Arc::new(Process::new("unknown_service")))),
-            thread_batch,
+            ring_capacity,
+            wake_every: options.thread_batch.clamp(1, (ring_capacity / 2).max(1)),
             closed: AtomicBool::new(false),
+            wake,
+            rings: Padded(Mutex::new(Vec::new())),
+            process: Padded(Mutex::new(Arc::new(Process::new("unknown_service")))),
             reported: Padded(AtomicU64::new(0)),
-            dropped: Padded(AtomicU64::new(0)),
             failed: Padded(AtomicU64::new(0)),
+            dropped_other: Padded(AtomicU64::new(0)),
         });
         let worker = Worker {
             shared: shared.clone(),
             sender: Box::new(sender),
-            queue: queue_rx,
+            wake: wake_rx,
             control: control_rx,
             interval: options.flush_interval.max(Duration::from_millis(1)),
         };
@@ -175,6 +161,21 @@ impl RemoteReporter {
             let _ = done.recv_timeout(Duration::from_secs(30));
         }
     }
+
+    fn register(shared: &Arc<Shared>) -> LocalHandle {
+        let (producer, consumer) = rtrb::RingBuffer::new(shared.ring_capacity);
+        let dropped = Arc::new(Padded(AtomicU64::new(0)));
+        shared.rings.lock().push(Ring {
+            consumer,
+            dropped: dropped.clone(),
+        });
+        LocalHandle {
+            shared: shared.clone(),
+            producer,
+            dropped,
+            since_wake: 0,
+        }
+    }
 }
 
 impl Reporter for RemoteReporter {
@@ -182,7 +183,8 @@ impl Reporter for RemoteReporter {
     fn report(&self, span: Box<FinishedSpan>) {
         let shared = &self.shared;
         if shared.closed.load(Ordering::Relaxed) {
-            shared.dropped.fetch_add(1, Ordering::Relaxed);
+            shared.dropped_other.fetch_add(1, Ordering::Relaxed);
+            pool::recycle_local(span);
             return;
         }
         let mut span = Some(span);
@@ -193,30 +195,33 @@ impl Reporter for RemoteReporter {
             let idx = match locals.iter().position(|h| h.shared.id == shared.id) {
                 Some(i) => i,
                 None => {
-                    let buffer = Arc::new(LocalBuffer {
-                        spans: Mutex::new(shared.new_batch()),
-                    });
-                    shared.locals.lock().push(Arc::downgrade(&buffer));
-                    locals.push(LocalHandle {
-                        shared: shared.clone(),
-                        buffer,
-                    });
+                    locals.push(Self::register(shared));
                     locals.len() - 1
                 }
             };
-            let mut spans = locals[idx].buffer.spans.lock();
-            if let Some(s) = span.take() {
-                spans.push(s);
-            }
-            if spans.len() >= shared.thread_batch {
-                let full = std::mem::replace(&mut *spans, shared.new_batch());
-                drop(spans);
-                shared.hand_over(full);
+            let h = &mut locals[idx];
+            let Some(s) = span.take() else { return };
+            match h.producer.push(s) {
+                Ok(()) => {
+                    h.since_wake += 1;
+                    if h.since_wake >= shared.wake_every {
+                        h.since_wake = 0;
+                        let _ = shared.wake.try_send(());
+                    }
+                }
+                Err(rtrb::PushError::Full(s)) => {
+                    // Only this thread writes its drop counter.
+                    let d = h.dropped.load(Ordering::Relaxed);
+                    h.dropped.store(d + 1, Ordering::Relaxed);
+                    pool::recycle_local(s);
+                    let _ = shared.wake.try_send(());
+                }
             }
         });
         if let Some(s) = span {
-            // No usable thread-local (thread exiting): hand over alone.
-            shared.hand_over(vec![s]);
+            // No usable thread-local (thread exiting): drop and count.
+            shared.dropped_other.fetch_add(1, Ordering::Relaxed);
+            drop(s);
         }
     }
 
@@ -241,9 +246,16 @@ impl Reporter for RemoteReporter {
     }
 
     fn stats(&self) -> ReporterStats {
+        let live: u64 = self
+            .shared
+            .rings
+            .lock()
+            .iter()
+            .map(|r| r.dropped.load(Ordering::Relaxed))
+            .sum();
         ReporterStats {
             reported: self.shared.reported.load(Ordering::Relaxed),
-            dropped: self.shared.dropped.load(Ordering::Relaxed),
+            dropped: live + self.shared.dropped_other.load(Ordering::Relaxed),
             failed: self.shared.failed.load(Ordering::Relaxed),
         }
     }
@@ -258,7 +270,7 @@ impl Drop for RemoteReporter {
 struct Worker {
     shared: Arc<Shared>,
     sender: Box<dyn Sender>,
-    queue: Receiver<Batch>,
+    wake: Receiver<()>,
     control: Receiver<Control>,
     interval: Duration,
 }
@@ -269,60 +281,75 @@ impl Worker {
         loop {
             let wait = next_tick.saturating_duration_since(Instant::now());
             crossbeam_channel::select! {
-                recv(self.queue) -> b => if let Ok(b) = b { self.process(b) },
+                recv(self.wake) -> _ => self.drain(),
                 recv(self.control) -> c => match c {
                     Ok(Control::Flush(ack)) => {
-                        self.drain_all();
+                        self.drain();
                         self.send_result(|s| s.flush());
                         let _ = ack.send(());
                     }
                     Ok(Control::Close(ack)) => {
-                        self.drain_all();
+                        self.drain();
                         self.send_result(|s| s.close());
                         let _ = ack.send(());
                         return;
                     }
                     Err(_) => return,
                 },
-                default(wait) => {
-                    self.drain_all();
-                    self.send_result(|s| s.flush());
-                    next_tick = Instant::now() + self.interval;
-                }
+                default(wait) => {}
             }
             if Instant::now() >= next_tick {
-                self.drain_all();
+                self.drain();
                 self.send_result(|s| s.flush());
                 next_tick = Instant::now() + self.interval;
             }
         }
     }
 
-    /// Everything queued plus every thread's partial batch.
-    fn drain_all(&mut self) {
-        while let Ok(b) = self.queue.try_recv() {
-            self.process(b);
-        }
-        let buffers: Vec<Arc<LocalBuffer>> = {
-            let mut locals = self.shared.locals.lock();
-            locals.retain(|w| w.strong_count() > 0);
-            locals.iter().filter_map(Weak::upgrade).collect()
-        };
-        for buf in buffers {
-            let batch = std::mem::take(&mut *buf.spans.lock());
-            if !batch.is_empty() {
-                self.process(batch);
+    /// Takes everything waiting in every thread's ring, then sends it.
+    fn drain(&mut self) {
+        let mut batch: Vec<Record> = Vec::new();
+        {
+            let mut rings = self.shared.rings.lock();
+            for r in rings.iter_mut() {
+                while let Ok(s) = r.consumer.pop() {
+                    batch.push(s);
+                }
             }
+            // Rings of exited threads: drained above, keep their drop counts.
+            let shared = &self.shared;
+            rings.retain(|r| {
+                let keep = !r.consumer.is_abandoned() || !r.consumer.is_empty();
+                if !keep {
+                    shared
+                        .dropped_other
+                        .fetch_add(r.dropped.load(Ordering::Relaxed), Ordering::Relaxed);
+                }
+                keep
+            });
+        }
+        if !batch.is_empty() {
+            self.process(batch);
         }
     }
 
-    fn process(&mut self, mut batch: Batch) {
+    fn process(&mut self, mut batch: Vec<Record>) {
         let process = self.shared.process.lock().clone();
+        let mut sent = 0u64;
+        let mut failed = 0u64;
         for record in batch.iter_mut() {
             let span = crate::convert::take_model(record, &process);
-            self.send_result(|s| s.append(span));
+            match self.sender.append(span) {
+                Ok(n) => sent += n as u64,
+                Err(e) => {
+                    failed += e.spans_lost as u64;
+                    log::debug!("clew: sending spans failed: {e}");
+                }
+            }
         }
-        crate::span::pool::recycle_batch(batch);
+        self.shared.reported.fetch_add(sent, Ordering::Relaxed);
+        self.shared.failed.fetch_add(failed, Ordering::Relaxed);
+        pool::recycle_batch(batch);
     }
 
     fn send_result(

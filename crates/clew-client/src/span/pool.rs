@@ -58,25 +58,6 @@ pub(crate) fn recycle_batch(mut batch: Records) {
     }
 }
 
-/// Clears a batch this thread could not hand over and keeps its records
-/// for this thread's next spans (the rest go to the shared pool).
-pub(crate) fn recycle_batch_local(mut batch: Records) {
-    batch.iter_mut().for_each(|r| r.clear());
-    let rest = STASH
-        .try_with(|s| match s.try_borrow_mut() {
-            Ok(mut s) => {
-                let room = STASH_MAX.saturating_sub(s.len()).min(batch.len());
-                s.extend(batch.drain(..room));
-                batch
-            }
-            Err(_) => batch,
-        })
-        .unwrap_or_default();
-    if !rest.is_empty() {
-        let _ = pool().0.try_send(rest);
-    }
-}
-
 /// Clears one record and keeps it for this thread's next span.
 pub(crate) fn recycle_local(mut record: Box<FinishedSpan>) {
     record.clear();
