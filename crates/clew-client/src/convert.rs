@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use clew_model::{KeyValue, Log, Process, Reference, SpanId, Value};
 
-use crate::sampler::SamplerParam;
+use crate::sampler::SamplerKind;
 use crate::span::FinishedSpan;
 use crate::tag::cow_into_str;
 
@@ -37,12 +37,15 @@ pub(crate) fn take_model(span: &mut FinishedSpan, process: &Arc<Process>) -> cle
     }));
     let mut tags = Vec::with_capacity(span.tags.len() + 2);
     if let Some(s) = span.sampler {
-        tags.push(KeyValue::string(clew_model::keys::SAMPLER_TYPE, s.kind));
+        tags.push(KeyValue::string(
+            clew_model::keys::SAMPLER_TYPE,
+            s.kind.as_str(),
+        ));
         tags.push(KeyValue::new(
             clew_model::keys::SAMPLER_PARAM,
-            match s.param {
-                SamplerParam::Bool(b) => Value::Bool(b),
-                SamplerParam::F64(f) => Value::F64(f),
+            match s.kind {
+                SamplerKind::Const => Value::Bool(s.param != 0.0),
+                _ => Value::F64(s.param),
             },
         ));
     }

@@ -30,7 +30,7 @@ fn child_inherits_trace_flags_and_baggage() {
     root.finish();
     let spans = r.take();
     assert_eq!(spans.len(), 2);
-    assert_eq!(spans[1].sampler.map(|s| s.kind), Some("const"));
+    assert_eq!(spans[1].sampler.map(|s| s.kind.as_str()), Some("const"));
     assert!(spans[0].sampler.is_none());
 }
 

@@ -32,7 +32,8 @@ pub struct RemoteReporterOptions {
     pub queue_size: usize,
     /// How often buffered spans are sent (Jaeger: 1 s).
     pub flush_interval: Duration,
-    /// A thread wakes the background thread after this many spans.
+    /// A thread wakes the background thread after this many spans (or half
+    /// its ring, whichever is more).
     pub thread_batch: usize,
 }
 
@@ -127,7 +128,12 @@ impl RemoteReporter {
         let shared = Arc::new(Shared {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             ring_capacity,
-            wake_every: options.thread_batch.clamp(1, (ring_capacity / 2).max(1)),
+            // Waking the background thread is a shared-channel operation;
+            // doing it once per half ring keeps it off the per-span cost.
+            wake_every: options
+                .thread_batch
+                .max(ring_capacity / 2)
+                .clamp(1, ring_capacity),
             closed: AtomicBool::new(false),
             wake,
             rings: Padded(Mutex::new(Vec::new())),

@@ -2,7 +2,7 @@
 
 use clew_model::TraceId;
 
-use super::{Sampler, SamplerParam, SamplingDecision, kinds};
+use super::{Sampler, SamplerKind, SamplingDecision};
 
 /// Samples every trace (`ConstSampler(true)`) or none.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -11,7 +11,7 @@ pub struct ConstSampler(pub bool);
 impl Sampler for ConstSampler {
     #[inline]
     fn sample(&self, _trace_id: TraceId, _operation: &str) -> SamplingDecision {
-        SamplingDecision::new(self.0, kinds::CONST, SamplerParam::Bool(self.0))
+        SamplingDecision::new(self.0, SamplerKind::Const, if self.0 { 1.0 } else { 0.0 })
     }
 }
 
@@ -35,6 +35,6 @@ mod tests {
         }
         let d = ConstSampler(true).sample(TraceId::new(0, 1), "op");
         assert_eq!(d.tags.kind, "const");
-        assert_eq!(d.tags.param, SamplerParam::Bool(true));
+        assert_eq!(d.tags.param, 1.0);
     }
 }

@@ -25,22 +25,47 @@ use std::fmt::Debug;
 
 use clew_model::TraceId;
 
-/// The value of the `sampler.param` tag (bool for `const`, else a number).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum SamplerParam {
-    /// `const` samplers report their decision.
-    Bool(bool),
-    /// Rates and limits.
-    F64(f64),
+/// Which sampler decided; written as the `sampler.type` tag.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SamplerKind {
+    /// [`ConstSampler`] (`sampler.param` is written as a bool).
+    Const,
+    /// [`ProbabilisticSampler`] or a per-operation rate.
+    Probabilistic,
+    /// [`RateLimitingSampler`].
+    RateLimiting,
+    /// The lower-bound limiter of [`PerOperationSampler`].
+    LowerBound,
+}
+
+impl SamplerKind {
+    /// The `sampler.type` value Jaeger clients write.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SamplerKind::Const => "const",
+            SamplerKind::Probabilistic => "probabilistic",
+            SamplerKind::RateLimiting => "ratelimiting",
+            SamplerKind::LowerBound => "lowerbound",
+        }
+    }
+}
+
+impl PartialEq<&str> for SamplerKind {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
 }
 
 /// The `sampler.type` / `sampler.param` pair put on sampled root spans.
+///
+/// Sixteen bytes, so a decision comes back from the sampler in registers:
+/// it is produced for every root span.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct SamplerTags {
-    /// `const`, `probabilistic`, `ratelimiting` or `lowerbound`.
-    pub kind: &'static str,
-    /// The sampler's parameter.
-    pub param: SamplerParam,
+    /// The deciding sampler.
+    pub kind: SamplerKind,
+    /// Its parameter (1 or 0 for `const`).
+    pub param: f64,
 }
 
 /// A sampler's answer for one new trace.
@@ -54,7 +79,8 @@ pub struct SamplingDecision {
 
 impl SamplingDecision {
     /// A decision with the given tags.
-    pub const fn new(sampled: bool, kind: &'static str, param: SamplerParam) -> Self {
+    #[inline]
+    pub const fn new(sampled: bool, kind: SamplerKind, param: f64) -> Self {
         SamplingDecision {
             sampled,
             tags: SamplerTags { kind, param },
@@ -70,18 +96,4 @@ pub trait Sampler: Send + Sync + Debug {
 
     /// Stops background work (remote polling). Idempotent.
     fn close(&self) {}
-}
-
-/// `sampler.type` values as Jaeger clients write them.
-pub mod kinds {
-    /// [`super::ConstSampler`].
-    pub const CONST: &str = "const";
-    /// [`super::ProbabilisticSampler`].
-    pub const PROBABILISTIC: &str = "probabilistic";
-    /// [`super::RateLimitingSampler`].
-    pub const RATE_LIMITING: &str = "ratelimiting";
-    /// The lower-bound limiter of [`super::PerOperationSampler`].
-    pub const LOWER_BOUND: &str = "lowerbound";
-    /// [`super::RemoteSampler`] (configuration name only; never a tag).
-    pub const REMOTE: &str = "remote";
 }

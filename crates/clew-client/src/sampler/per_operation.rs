@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use clew_model::TraceId;
 use parking_lot::RwLock;
 
-use super::{ProbabilisticSampler, RateLimiter, Sampler, SamplerParam, SamplingDecision, kinds};
+use super::{ProbabilisticSampler, RateLimiter, Sampler, SamplerKind, SamplingDecision};
 
 /// What a per-operation strategy says.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -37,10 +37,10 @@ impl OperationSampler {
     fn sample(&self, trace_id: TraceId, has_lower_bound: bool) -> SamplingDecision {
         let rate = self.probabilistic.rate();
         if self.probabilistic.is_sampled(trace_id) {
-            return SamplingDecision::new(true, kinds::PROBABILISTIC, SamplerParam::F64(rate));
+            return SamplingDecision::new(true, SamplerKind::Probabilistic, rate);
         }
         let lb = has_lower_bound && self.lower_bound.check_credit(1.0);
-        SamplingDecision::new(lb, kinds::LOWER_BOUND, SamplerParam::F64(rate))
+        SamplingDecision::new(lb, SamplerKind::LowerBound, rate)
     }
 }
 

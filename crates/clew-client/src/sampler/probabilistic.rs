@@ -2,7 +2,7 @@
 
 use clew_model::TraceId;
 
-use super::{Sampler, SamplerParam, SamplingDecision, kinds};
+use super::{Sampler, SamplerKind, SamplingDecision};
 
 /// Jaeger compares the low 63 bits of the trace ID against a boundary, so
 /// every service with the same rate makes the same decision for a trace.
@@ -47,8 +47,8 @@ impl Sampler for ProbabilisticSampler {
     fn sample(&self, trace_id: TraceId, _operation: &str) -> SamplingDecision {
         SamplingDecision::new(
             self.is_sampled(trace_id),
-            kinds::PROBABILISTIC,
-            SamplerParam::F64(self.rate),
+            SamplerKind::Probabilistic,
+            self.rate,
         )
     }
 }

@@ -5,7 +5,7 @@ use std::time::Instant;
 use clew_model::TraceId;
 use parking_lot::Mutex;
 
-use super::{Sampler, SamplerParam, SamplingDecision, kinds};
+use super::{Sampler, SamplerKind, SamplingDecision};
 
 /// A credit bucket: credits accrue at `rate` per second up to `max_balance`,
 /// and each admitted item spends one. The lock is uncontended in practice:
@@ -84,8 +84,8 @@ impl Sampler for RateLimitingSampler {
     fn sample(&self, _trace_id: TraceId, _operation: &str) -> SamplingDecision {
         SamplingDecision::new(
             self.limiter.check_credit(1.0),
-            kinds::RATE_LIMITING,
-            SamplerParam::F64(self.max_per_second),
+            SamplerKind::RateLimiting,
+            self.max_per_second,
         )
     }
 }
@@ -120,7 +120,7 @@ mod tests {
         assert_eq!(hits, 3);
         let d = s.sample(TraceId::new(0, 1), "op");
         assert_eq!(d.tags.kind, "ratelimiting");
-        assert_eq!(d.tags.param, SamplerParam::F64(3.0));
+        assert_eq!(d.tags.param, 3.0);
     }
 
     #[test]

@@ -197,7 +197,9 @@ impl<'a> SpanBuilder<'a> {
         record.context = context;
         record.operation_name = self.operation_name;
         record.start_time = self.start_time.unwrap_or_else(clock::now_unix_nanos);
-        record.tags.extend(self.tags);
+        if !self.tags.is_empty() {
+            record.tags.extend(self.tags);
+        }
         if let Some(d) = debug_tag {
             record.tags.push(Tag::new(DEBUG_ID_TAG, d));
         }
