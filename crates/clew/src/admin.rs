@@ -26,26 +26,18 @@ pub struct StoreGauges {
 }
 
 impl StoreGauges {
-    /// Registers the gauges under `clew_store_*`.
+    /// Registers the gauges as `store_*` (the registry adds the `clew_` prefix).
     pub fn register(registry: &mut Registry) -> Arc<Self> {
         let g = Arc::new(StoreGauges::default());
+        registry.register("store_spans", "Spans currently stored", g.spans.clone());
+        registry.register("store_traces", "Traces currently stored", g.traces.clone());
         registry.register(
-            "clew_store_spans",
-            "Spans currently stored",
-            g.spans.clone(),
-        );
-        registry.register(
-            "clew_store_traces",
-            "Traces currently stored",
-            g.traces.clone(),
-        );
-        registry.register(
-            "clew_store_bytes",
+            "store_bytes",
             "Estimated bytes held by the store",
             g.bytes.clone(),
         );
         registry.register(
-            "clew_store_evicted_spans",
+            "store_evicted_spans",
             "Spans evicted to respect store limits",
             g.evicted.clone(),
         );

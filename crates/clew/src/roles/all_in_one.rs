@@ -66,7 +66,20 @@ pub async fn run(config: Config, ready_file: Option<PathBuf>) -> Result<()> {
     };
     let query = clew_query::router(query_state.clone());
     let query_grpc = clew_query::grpc_query_services(query_state.clone());
-    let zipkin = clew_query::zipkin_read_router(query_state);
+    let zipkin = clew_query::zipkin_read_router(query_state).merge(
+        clew_ingest::zipkin_ingest_router(pipeline.clone(), ingest_metrics.clone()),
+    );
+    let otlp_http = clew_ingest::otlp_http_router(pipeline.clone(), ingest_metrics.clone());
+    let otlp_grpc = tonic::service::Routes::new(clew_ingest::otlp_grpc_service(
+        pipeline.clone(),
+        ingest_metrics.clone(),
+    ));
+    let (jaeger_collector, jaeger_sampling) = clew_ingest::jaeger_grpc_services(
+        pipeline.clone(),
+        ingest_metrics.clone(),
+        sampling.clone(),
+    );
+    let collector_grpc = tonic::service::Routes::new(jaeger_collector).add_service(jaeger_sampling);
     let admin = admin::router(AdminState {
         registry,
         store_gauges,
@@ -86,10 +99,15 @@ pub async fn run(config: Config, ready_file: Option<PathBuf>) -> Result<()> {
     serve_http(&mut servers, bound.collector_http, collector, &shutdown)?;
     serve_http(&mut servers, bound.sampling_http, sampling_http, &shutdown)?;
     serve_http(&mut servers, bound.zipkin_http, zipkin, &shutdown)?;
+    serve_http(&mut servers, bound.otlp_http, otlp_http, &shutdown)?;
     serve_grpc(&mut servers, bound.query_grpc, query_grpc, &shutdown)?;
-    // Served as soon as clew-ingest's OTLP and Jaeger gRPC receivers land;
-    // until then the ports are released so clients fail fast.
-    drop((bound.collector_grpc, bound.otlp_grpc, bound.otlp_http));
+    serve_grpc(&mut servers, bound.otlp_grpc, otlp_grpc, &shutdown)?;
+    serve_grpc(
+        &mut servers,
+        bound.collector_grpc,
+        collector_grpc,
+        &shutdown,
+    )?;
 
     let udp = [
         (bound.agent_compact, AgentPort::Compact6831),
@@ -143,19 +161,18 @@ pub async fn run(config: Config, ready_file: Option<PathBuf>) -> Result<()> {
     Ok(())
 }
 
-/// Serves gRPC services over HTTP/2 on an already-bound listener.
+/// Serves gRPC services over HTTP/2 on an already-bound listener, with the
+/// ingest-tuned windows and TCP_NODELAY (harmless for the query port).
 fn serve_grpc(
     set: &mut JoinSet<std::io::Result<()>>,
     listener: std::net::TcpListener,
     routes: tonic::service::Routes,
     shutdown: &CancellationToken,
 ) -> Result<()> {
-    let incoming = tokio_stream::wrappers::TcpListenerStream::new(
-        tokio::net::TcpListener::from_std(listener)?,
-    );
+    let incoming = clew_ingest::grpc_incoming(tokio::net::TcpListener::from_std(listener)?);
     let token = shutdown.clone();
     set.spawn(async move {
-        tonic::transport::Server::builder()
+        clew_ingest::grpc_server_builder()
             .add_routes(routes)
             .serve_with_incoming_shutdown(incoming, token.cancelled_owned())
             .await

@@ -61,7 +61,7 @@ impl Clew {
         }
         cmd.arg("--ready-file").arg(&ready);
         cmd.args(extra);
-        cmd.env("CLEW_LOG_LEVEL", "info");
+        cmd.env("CLEW_LOG_LEVEL", "warn");
         cmd.stdout(Stdio::null()).stderr(Stdio::inherit());
         let child = cmd.spawn().expect("spawn clew");
         let deadline = Instant::now() + Duration::from_secs(20);
