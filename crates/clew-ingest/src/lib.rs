@@ -57,6 +57,7 @@ mod collector_http;
 mod config;
 mod error;
 mod grpc_edge;
+mod grpc_server;
 mod http_body;
 pub mod jaeger_grpc;
 mod log_limit;
@@ -73,6 +74,9 @@ pub use collector_http::{COLLECTOR_HTTP_PORT, TRACES_PATH, collector_http_router
 pub use config::IngestConfig;
 pub use error::IngestError;
 pub use grpc_edge::GrpcEdge;
+pub use grpc_server::{
+    GRPC_CONNECTION_WINDOW_BYTES, GRPC_STREAM_WINDOW_BYTES, grpc_incoming, grpc_server_builder,
+};
 pub use jaeger_grpc::{
     JAEGER_GRPC_PORT, JaegerCollectorServer, JaegerSamplingServer, jaeger_grpc_services,
 };

@@ -95,16 +95,17 @@ pub async fn serve_http(router: axum::Router) -> String {
     format!("http://{addr}")
 }
 
-/// Serves gRPC routes on 127.0.0.1:0; returns `http://addr`.
+/// Serves gRPC routes on 127.0.0.1:0 the way the binary should (tuned
+/// windows, TCP_NODELAY); returns `http://addr`.
 pub async fn serve_grpc(routes: tonic::service::Routes) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("bound address");
     tokio::spawn(
-        tonic::transport::Server::builder()
+        clew_ingest::grpc_server_builder()
             .add_routes(routes)
-            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
+            .serve_with_incoming(clew_ingest::grpc_incoming(listener)),
     );
     format!("http://{addr}")
 }
@@ -121,4 +122,47 @@ pub fn gzip(data: &[u8]) -> Vec<u8> {
 pub fn tag<'a>(span: &'a Span, key: &str) -> &'a clew_model::Value {
     span.tag(key)
         .unwrap_or_else(|| panic!("span {} has no tag {key:?}: {:?}", span.span_id, span.tags))
+}
+
+/// Sends and receives raw message bytes.
+#[derive(Clone, Copy, Default)]
+pub struct RawCodec;
+
+impl tonic::codec::Codec for RawCodec {
+    type Encode = Vec<u8>;
+    type Decode = Vec<u8>;
+    type Encoder = RawCodec;
+    type Decoder = RawCodec;
+    fn encoder(&mut self) -> RawCodec {
+        RawCodec
+    }
+    fn decoder(&mut self) -> RawCodec {
+        RawCodec
+    }
+}
+
+impl tonic::codec::Encoder for RawCodec {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+    fn encode(
+        &mut self,
+        item: Vec<u8>,
+        dst: &mut tonic::codec::EncodeBuf<'_>,
+    ) -> Result<(), tonic::Status> {
+        use bytes::BufMut;
+        dst.put_slice(&item);
+        Ok(())
+    }
+}
+
+impl tonic::codec::Decoder for RawCodec {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+    fn decode(
+        &mut self,
+        src: &mut tonic::codec::DecodeBuf<'_>,
+    ) -> Result<Option<Vec<u8>>, tonic::Status> {
+        use bytes::Buf;
+        Ok(Some(src.copy_to_bytes(src.remaining()).to_vec()))
+    }
 }

@@ -8,6 +8,7 @@ mod jaeger_grpc;
 mod otlp_fixture;
 mod otlp_grpc;
 mod otlp_http;
+mod otlp_load;
 mod sampling_http;
 mod udp_load;
 mod zipkin_http;

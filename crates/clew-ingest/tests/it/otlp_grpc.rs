@@ -8,7 +8,7 @@ use tonic::codec::CompressionEncoding;
 use tonic::service::Routes;
 use tonic::transport::Channel;
 
-use crate::harness::{Ingest, serve_grpc, wait_until};
+use crate::harness::{Ingest, RawCodec, serve_grpc, wait_until};
 use crate::otlp_fixture::{TRACE, assert_mapped, request, span_with_id_len, with_spans};
 
 const SRC: Source = Source::new(Transport::Grpc, Format::OtlpProto);
@@ -132,47 +132,4 @@ async fn full_queue_is_unavailable() {
     let err = c.export(request()).await.expect_err("queue full");
     assert_eq!(err.code(), Code::Unavailable, "{err:?}");
     assert_eq!(ingest.metrics.spans_dropped(SRC), 2);
-}
-
-/// Sends and receives raw message bytes.
-#[derive(Clone, Copy, Default)]
-struct RawCodec;
-
-impl tonic::codec::Codec for RawCodec {
-    type Encode = Vec<u8>;
-    type Decode = Vec<u8>;
-    type Encoder = RawCodec;
-    type Decoder = RawCodec;
-    fn encoder(&mut self) -> RawCodec {
-        RawCodec
-    }
-    fn decoder(&mut self) -> RawCodec {
-        RawCodec
-    }
-}
-
-impl tonic::codec::Encoder for RawCodec {
-    type Item = Vec<u8>;
-    type Error = tonic::Status;
-    fn encode(
-        &mut self,
-        item: Vec<u8>,
-        dst: &mut tonic::codec::EncodeBuf<'_>,
-    ) -> Result<(), tonic::Status> {
-        use bytes::BufMut;
-        dst.put_slice(&item);
-        Ok(())
-    }
-}
-
-impl tonic::codec::Decoder for RawCodec {
-    type Item = Vec<u8>;
-    type Error = tonic::Status;
-    fn decode(
-        &mut self,
-        src: &mut tonic::codec::DecodeBuf<'_>,
-    ) -> Result<Option<Vec<u8>>, tonic::Status> {
-        use bytes::Buf;
-        Ok(Some(src.copy_to_bytes(src.remaining()).to_vec()))
-    }
 }
