@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use crate::harness::{Clew, process_of, span_by_op, tag};
 
-fn tool(var: &str) -> Option<String> {
+pub(crate) fn tool(var: &str) -> Option<String> {
     match std::env::var(var) {
         Ok(v) if !v.is_empty() => Some(v),
         _ => {
@@ -28,11 +28,11 @@ fn tool(var: &str) -> Option<String> {
     }
 }
 
-fn interop_dir() -> PathBuf {
+pub(crate) fn interop_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop")
 }
 
-fn run_json(cmd: &mut Command) -> Value {
+pub(crate) fn run_json(cmd: &mut Command) -> Value {
     let out = cmd.output().expect("run client");
     assert!(
         out.status.success(),

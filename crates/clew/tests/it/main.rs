@@ -3,6 +3,7 @@
 
 mod harness;
 mod interop;
+mod interop_otel_zipkin;
 mod lifecycle;
 mod query_api;
 mod read_apis;
