@@ -6,9 +6,11 @@
 //! ```text
 //!  UDP 6831/6832/5775 ─ reader thread ─ bounded channel ─ decoder thread ─┐
 //!  (agent::spawn_agent_udp)   recv → Bytes::copy      (datagrams)   decode│
-//!                                                                          ├─ Pipeline::submit
-//!  HTTP 14268 POST /api/traces ─ content type → protocol ─ decode ────────┘    validate, normalise,
-//!  (collector_http_router)                                                     reserve queue room
+//!  HTTP 14268 POST /api/traces (collector_http_router) ─ thrift ──────────┤
+//!  gRPC 14250 PostSpans (jaeger_grpc_services) ─ api_v2 protobuf ─────────┤
+//!  gRPC 4317 Export (otlp_grpc_service) ─ raw bytes → zero-copy decode ───┼─ Pipeline::submit
+//!  HTTP 4318 POST /v1/traces (otlp_http_router) ─ protobuf / JSON ────────┤    validate, normalise,
+//!  HTTP 9411 POST /api/v{1,2}/spans (zipkin_ingest_router) ───────────────┘    reserve queue room
 //!                                                                                   │ (drop + count if full)
 //!                                                         writer task ◀── queue ────┘
 //!                                                         batches of writer_batch_spans
@@ -30,7 +32,16 @@
 //!    [`PipelineTask::drain_and_stop`], which writes everything still queued.
 //!
 //! Sampling ([`sampling`]) is separate: a table computed from Jaeger's
-//! strategies file, served on 5778 and on the collector's `/api/sampling`.
+//! strategies file, served on 5778, on the collector's `/api/sampling` and
+//! over gRPC by `SamplingManager` on 14250.
+//!
+//! Push protocols that carry many spans per request (OTLP, Jaeger gRPC,
+//! Zipkin) refuse a span with a malformed ID alone, count it in
+//! `clew_spans_rejected_total{transport,format,reason}` and keep the rest;
+//! OTLP reports refusals as `partial_success`. Bodies that do not decode
+//! get 400 / `INVALID_ARGUMENT`, oversized ones 413 / `RESOURCE_EXHAUSTED`
+//! (after decompression too), a full queue 503 / `UNAVAILABLE`. Serve the
+//! gRPC ports with [`grpc_server_builder`] and [`grpc_incoming`].
 //!
 //! ```no_run
 //! # async fn wire(store: std::sync::Arc<dyn clew_store::TraceWriter>) -> Result<(), clew_ingest::IngestError> {
@@ -43,13 +54,19 @@
 //! let shutdown = tokio_util::sync::CancellationToken::new();
 //! let socket = std::net::UdpSocket::bind("127.0.0.1:6831").expect("bind");
 //! let agent = spawn_agent_udp(socket, AgentPort::Compact6831, pipeline.clone(), metrics.clone(), shutdown.clone())?;
-//! let collector = collector_http_router(pipeline.clone(), metrics, sampling.clone());
-//! let sampling_http = sampling_router(sampling);
-//! // … serve the routers; on shutdown:
+//! let collector = collector_http_router(pipeline.clone(), metrics.clone(), sampling.clone());
+//! let sampling_http = sampling_router(sampling.clone());
+//! let otlp_http = otlp_http_router(pipeline.clone(), metrics.clone());
+//! let zipkin = zipkin_ingest_router(pipeline.clone(), metrics.clone());
+//! let (jaeger_collector, jaeger_sampling) =
+//!     jaeger_grpc_services(pipeline.clone(), metrics.clone(), sampling);
+//! let grpc_4317 = tonic::service::Routes::new(otlp_grpc_service(pipeline.clone(), metrics));
+//! let grpc_14250 = tonic::service::Routes::new(jaeger_collector).add_service(jaeger_sampling);
+//! // … serve the routers (gRPC ones with grpc_server_builder()); on shutdown:
 //! shutdown.cancel();
 //! let _ = agent.join();
 //! task.drain_and_stop().await;
-//! # let _ = (collector, sampling_http); Ok(()) }
+//! # let _ = (collector, sampling_http, otlp_http, zipkin, grpc_4317, grpc_14250); Ok(()) }
 //! ```
 
 pub mod agent;
