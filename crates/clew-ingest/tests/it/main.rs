@@ -9,6 +9,7 @@ mod otlp_fixture;
 mod otlp_grpc;
 mod otlp_http;
 mod otlp_load;
+mod python_clients;
 mod sampling_http;
 mod udp_load;
 mod zipkin_http;
