@@ -4,7 +4,8 @@
 //! Needs a server: `CLEW_QUERY_URL` (e.g. `http://127.0.0.1:16686`) plus
 //! `CLEW_AGENT_ADDR` (UDP compact, e.g. `127.0.0.1:6831`),
 //! `CLEW_COLLECTOR_URL` (e.g. `http://127.0.0.1:14268/api/traces`) and/or
-//! `CLEW_OTLP_URL` (e.g. `http://127.0.0.1:4318`, with the `otlp` feature).
+//! `CLEW_OTLP_URL` (e.g. `http://127.0.0.1:4318`) and `CLEW_OTLP_GRPC_URL`
+//! (e.g. `http://127.0.0.1:4317`), the last two with the `otlp` feature.
 //! Each transport is skipped with a message when its variable is unset.
 
 use std::time::{Duration, Instant};
@@ -116,6 +117,17 @@ fn http_spans_come_back_from_the_query_api() {
         HttpSender::new(collector, HttpSenderOptions::default()),
     );
     check(&fetch_trace(&query, &id), "clew-client-http");
+}
+
+#[cfg(feature = "otlp")]
+#[test]
+fn otlp_grpc_spans_come_back_from_the_query_api() {
+    let (Some(otlp), Some(query)) = (env("CLEW_OTLP_GRPC_URL"), env("CLEW_QUERY_URL")) else {
+        return;
+    };
+    let sender = clew_client::sender::OtlpGrpcSender::new(otlp).expect("grpc sender");
+    let id = send_trace("clew-client-otlp-grpc", sender);
+    check(&fetch_trace(&query, &id), "clew-client-otlp-grpc");
 }
 
 #[cfg(feature = "otlp")]

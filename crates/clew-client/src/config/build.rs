@@ -120,8 +120,20 @@ impl Config {
             Destination::Otlp(url) => {
                 Some(Box::new(crate::sender::OtlpHttpSender::new(url.clone())))
             }
+            #[cfg(feature = "otlp")]
+            Destination::OtlpGrpc(url) => Some(Box::new(
+                crate::sender::OtlpGrpcSender::new(url.clone()).map_err(|e| {
+                    ConfigError::Invalid {
+                        name: "OTLP endpoint",
+                        value: format!("{url} ({e})"),
+                        why: "expected an http(s) URL",
+                    }
+                })?,
+            )),
             #[cfg(not(feature = "otlp"))]
-            Destination::Otlp(_) => return Err(ConfigError::OtlpDisabled),
+            Destination::Otlp(_) | Destination::OtlpGrpc(_) => {
+                return Err(ConfigError::OtlpDisabled);
+            }
         })
     }
 

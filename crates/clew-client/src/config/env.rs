@@ -199,17 +199,22 @@ fn apply_reporter(c: &mut Config, get: Get<'_>) -> Result<(), ConfigError> {
     // OTLP first, so Jaeger's own variables win when both are present.
     let otlp = non_empty(get, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
         .or_else(|| non_empty(get, "OTEL_EXPORTER_OTLP_ENDPOINT"));
+    let grpc = non_empty(get, "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
+        .or_else(|| non_empty(get, "OTEL_EXPORTER_OTLP_PROTOCOL"))
+        .is_some_and(|p| p == "grpc");
+    let otlp_dest = |url: Option<String>| {
+        if grpc {
+            Destination::OtlpGrpc(url.unwrap_or_else(|| "http://localhost:4317".into()))
+        } else {
+            Destination::Otlp(url.unwrap_or_else(|| "http://localhost:4318".into()))
+        }
+    };
     match non_empty(get, "OTEL_TRACES_EXPORTER").as_deref() {
         Some("none") => r.destination = Destination::None,
-        Some("otlp") => {
-            r.destination = Destination::Otlp(
-                otlp.clone()
-                    .unwrap_or_else(|| "http://localhost:4318".into()),
-            )
-        }
+        Some("otlp") => r.destination = otlp_dest(otlp),
         _ => {
-            if let Some(e) = otlp {
-                r.destination = Destination::Otlp(e);
+            if otlp.is_some() {
+                r.destination = otlp_dest(otlp);
             }
         }
     }
@@ -335,6 +340,16 @@ mod tests {
         assert_eq!(
             c.reporter.destination,
             Destination::Otlp("http://h:4318".into())
+        );
+        let c = cfg(&[
+            ("OTEL_SERVICE_NAME", "s"),
+            ("OTEL_TRACES_EXPORTER", "otlp"),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+        ])
+        .expect("config");
+        assert_eq!(
+            c.reporter.destination,
+            Destination::OtlpGrpc("http://localhost:4317".into())
         );
     }
 

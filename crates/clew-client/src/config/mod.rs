@@ -107,6 +107,9 @@ pub enum Destination {
     Collector(String),
     /// OTLP/HTTP protobuf to a receiver URL (needs the `otlp` feature).
     Otlp(String),
+    /// OTLP/gRPC to a receiver URL, e.g. `http://127.0.0.1:4317` (needs the
+    /// `otlp` feature).
+    OtlpGrpc(String),
     /// Nowhere (only the logging reporter, if enabled).
     None,
 }

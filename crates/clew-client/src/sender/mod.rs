@@ -6,11 +6,15 @@
 mod http;
 #[cfg(feature = "otlp")]
 mod otlp;
+#[cfg(feature = "otlp")]
+mod otlp_grpc;
 mod udp;
 
 pub use http::{HttpSender, HttpSenderOptions};
 #[cfg(feature = "otlp")]
 pub use otlp::OtlpHttpSender;
+#[cfg(feature = "otlp")]
+pub use otlp_grpc::OtlpGrpcSender;
 pub use udp::{MAX_UDP_PACKET, UdpSender};
 
 use std::fmt::Debug;
