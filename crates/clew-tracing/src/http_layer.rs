@@ -3,25 +3,62 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use clew_client::{Span, SpanContext, Tracer};
 use http::{Request, Response};
 use tower::{Layer, Service};
 
+/// Names a request's span from its method, URI and extensions.
+pub type OperationNamer =
+    Arc<dyn Fn(&http::Method, &http::Uri, &http::Extensions) -> String + Send + Sync>;
+
+/// The default span name: `METHOD /path`. Paths with IDs in them make many
+/// operation names; give the layers a namer that uses the route template
+/// (e.g. axum's `MatchedPath` from the extensions) instead.
+fn default_namer() -> OperationNamer {
+    Arc::new(|method, uri, _| format!("{method} {}", uri.path()))
+}
+
+fn operation<B>(namer: &OperationNamer, req: &Request<B>) -> String {
+    namer(req.method(), req.uri(), req.extensions())
+}
+
 /// Wraps an HTTP service so each request runs in a `server` span that
 /// continues the caller's trace (from whatever headers the tracer's
 /// propagator reads). The span's context is put in the request extensions
 /// as a [`SpanContext`], for handlers that start children or call out.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ServerLayer {
     tracer: Tracer,
+    namer: OperationNamer,
+}
+
+impl std::fmt::Debug for ServerLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerLayer")
+            .field("tracer", &self.tracer)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ServerLayer {
     /// A layer starting spans with `tracer`.
     pub fn new(tracer: Tracer) -> Self {
-        ServerLayer { tracer }
+        ServerLayer {
+            tracer,
+            namer: default_namer(),
+        }
+    }
+
+    /// Names spans with `namer` instead of `METHOD /path`.
+    pub fn operation_name(
+        mut self,
+        namer: impl Fn(&http::Method, &http::Uri, &http::Extensions) -> String + Send + Sync + 'static,
+    ) -> Self {
+        self.namer = Arc::new(namer);
+        self
     }
 }
 
@@ -31,19 +68,25 @@ impl<S> Layer<S> for ServerLayer {
         ServerService {
             inner,
             tracer: self.tracer.clone(),
+            namer: self.namer.clone(),
         }
     }
 }
 
 /// The service [`ServerLayer`] produces.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ServerService<S> {
     inner: S,
     tracer: Tracer,
+    namer: OperationNamer,
 }
 
-fn operation<B>(req: &Request<B>) -> String {
-    format!("{} {}", req.method(), req.uri().path())
+impl<S: std::fmt::Debug> std::fmt::Debug for ServerService<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerService")
+            .field("inner", &self.inner)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<S, B, RB> Service<Request<B>> for ServerService<S>
@@ -62,7 +105,7 @@ where
         let parent = self.tracer.extract(req.headers());
         let span = self
             .tracer
-            .span(operation(&req))
+            .span(operation(&self.namer, &req))
             .child_of_opt(parent.as_ref())
             .with_tag(clew_model_keys::SPAN_KIND, "server")
             .with_tag("http.method", req.method().as_str().to_owned())
@@ -80,15 +123,36 @@ where
 /// whose context is injected into the request headers. The parent is the
 /// [`SpanContext`] in the request extensions if there is one (e.g. copied
 /// from the incoming request), else the thread's active context.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ClientLayer {
     tracer: Tracer,
+    namer: OperationNamer,
+}
+
+impl std::fmt::Debug for ClientLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientLayer")
+            .field("tracer", &self.tracer)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ClientLayer {
     /// A layer starting spans with `tracer`.
     pub fn new(tracer: Tracer) -> Self {
-        ClientLayer { tracer }
+        ClientLayer {
+            tracer,
+            namer: default_namer(),
+        }
+    }
+
+    /// Names spans with `namer` instead of `METHOD /path`.
+    pub fn operation_name(
+        mut self,
+        namer: impl Fn(&http::Method, &http::Uri, &http::Extensions) -> String + Send + Sync + 'static,
+    ) -> Self {
+        self.namer = Arc::new(namer);
+        self
     }
 }
 
@@ -98,15 +162,25 @@ impl<S> Layer<S> for ClientLayer {
         ClientService {
             inner,
             tracer: self.tracer.clone(),
+            namer: self.namer.clone(),
         }
     }
 }
 
 /// The service [`ClientLayer`] produces.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ClientService<S> {
     inner: S,
     tracer: Tracer,
+    namer: OperationNamer,
+}
+
+impl<S: std::fmt::Debug> std::fmt::Debug for ClientService<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientService")
+            .field("inner", &self.inner)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<S, B, RB> Service<Request<B>> for ClientService<S>
@@ -125,7 +199,7 @@ where
         let parent: Option<SpanContext> = req.extensions().get::<SpanContext>().cloned();
         let mut builder = self
             .tracer
-            .span(operation(&req))
+            .span(operation(&self.namer, &req))
             .child_of_opt(parent.as_ref())
             .with_tag(clew_model_keys::SPAN_KIND, "client")
             .with_tag("http.method", req.method().as_str().to_owned())

@@ -30,5 +30,7 @@ mod fields;
 mod http_layer;
 mod layer;
 
-pub use http_layer::{ClientLayer, ClientService, ResponseFuture, ServerLayer, ServerService};
+pub use http_layer::{
+    ClientLayer, ClientService, OperationNamer, ResponseFuture, ServerLayer, ServerService,
+};
 pub use layer::ClewLayer;

@@ -89,7 +89,9 @@ async fn client_and_server_layers_share_one_trace_over_headers() {
                     .expect("response"),
             )
         }));
-    let mut client = ClientLayer::new(client_tracer).layer(server);
+    let mut client = ClientLayer::new(client_tracer)
+        .operation_name(|m, _, _| format!("call backend ({m})"))
+        .layer(server);
     let req = Request::get("http://backend.local/ok")
         .body(())
         .expect("request");
@@ -121,6 +123,7 @@ async fn client_and_server_layers_share_one_trace_over_headers() {
     assert_eq!(c[0].tag("span.kind"), Some(&TagValue::from("client")));
     assert_eq!(s[0].tag("http.status_code"), Some(&TagValue::I64(200)));
     assert_eq!(s[0].operation_name, "GET /ok");
+    assert_eq!(c[0].operation_name, "call backend (GET)");
     assert_eq!(s[1].tag("error"), Some(&TagValue::Bool(true)));
     assert_eq!(c[1].tag("http.status_code"), Some(&TagValue::I64(500)));
 }
