@@ -218,3 +218,25 @@ fn global_tracer_defaults_to_noop_and_can_be_set() {
     assert_eq!(r.len(), 1);
     global::take_tracer();
 }
+
+#[test]
+fn tracer_and_spans_cross_threads() {
+    fn assert_send_sync<T: Send + Sync + 'static>() {}
+    fn assert_send<T: Send + 'static>() {}
+    assert_send_sync::<Tracer>();
+    assert_send_sync::<SpanContext>();
+    assert_send::<clew_client::Span>();
+}
+
+#[test]
+fn composite_reporter_gives_every_child_the_span() {
+    use clew_client::reporter::CompositeReporter;
+    let a = InMemoryReporter::new();
+    let b = InMemoryReporter::new();
+    let t = Tracer::builder("svc")
+        .reporter(CompositeReporter::default().with(a.clone()).with(b.clone()))
+        .build();
+    t.span("x").with_tag("k", 1).start().finish();
+    assert_eq!(a.spans(), b.spans());
+    assert_eq!(a.len(), 1);
+}

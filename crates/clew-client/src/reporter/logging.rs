@@ -56,3 +56,47 @@ impl Reporter for LoggingReporter {
         let _ = self.out.lock().flush();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Tracer;
+    use std::sync::Arc;
+
+    /// A writer the test can read back.
+    #[derive(Clone, Default)]
+    struct Shared(Arc<Mutex<Vec<u8>>>);
+    impl Write for Shared {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn one_jaeger_style_line_per_span() {
+        let out = Shared::default();
+        let t = Tracer::builder("svc")
+            .reporter(LoggingReporter::with_writer(out.clone()))
+            .trace_id_128bit(true)
+            .build();
+        let root = t.span("a").start();
+        let ctx = root.context().clone();
+        root.finish();
+        let text = String::from_utf8(out.0.lock().clone()).expect("utf-8");
+        let tid = format!("{:016x}{:016x}", ctx.trace_id().high, ctx.trace_id().low);
+        let expected = format!(
+            "Reporting span {}:{:016x}:0000000000000000:1\n",
+            if ctx.trace_id().high == 0 {
+                format!("{:016x}", ctx.trace_id().low)
+            } else {
+                tid
+            },
+            ctx.span_id().0
+        );
+        assert_eq!(text, expected);
+    }
+}
