@@ -201,6 +201,9 @@ impl Reporter for RemoteReporter {
             let idx = match locals.iter().position(|h| h.shared.id == shared.id) {
                 Some(i) => i,
                 None => {
+                    // Forget rings of reporters closed since (programs and
+                    // tests that build many tracers).
+                    locals.retain(|h| !h.shared.closed.load(Ordering::Relaxed));
                     locals.push(Self::register(shared));
                     locals.len() - 1
                 }
