@@ -6,7 +6,8 @@
 //! `CLEW_COLLECTOR_URL` (e.g. `http://127.0.0.1:14268/api/traces`) and/or
 //! `CLEW_OTLP_URL` (e.g. `http://127.0.0.1:4318`) and `CLEW_OTLP_GRPC_URL`
 //! (e.g. `http://127.0.0.1:4317`), the last two with the `otlp` feature.
-//! Each transport is skipped with a message when its variable is unset.
+//! `CLEW_SAMPLING_URL` (e.g. `http://127.0.0.1:5778`) checks the remote
+//! sampler. Each check is skipped with a message when its variable is unset.
 
 use std::time::{Duration, Instant};
 
@@ -141,4 +142,25 @@ fn otlp_spans_come_back_from_the_query_api() {
         clew_client::sender::OtlpHttpSender::new(otlp),
     );
     check(&fetch_trace(&query, &id), "clew-client-otlp");
+}
+
+#[test]
+fn remote_sampler_applies_the_servers_strategy() {
+    use clew_client::sampler::{RemoteSampler, RemoteSamplerOptions, Sampler, SamplerKind};
+    let Some(base) = env("CLEW_SAMPLING_URL") else {
+        return;
+    };
+    let mut o = RemoteSamplerOptions::new("clew-client-sampling");
+    o.endpoint = format!("{}/sampling", base.trim_end_matches('/'));
+    o.initial = std::sync::Arc::new(ConstSampler(false));
+    let s = RemoteSampler::new(o);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while s.sample(clew_client::TraceId::new(0, 1), "op").tags.kind == SamplerKind::Const {
+        assert!(
+            Instant::now() < deadline,
+            "strategy from {base} never applied"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    s.close();
 }
