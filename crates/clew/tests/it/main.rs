@@ -7,3 +7,4 @@ mod interop_otel_zipkin;
 mod lifecycle;
 mod query_api;
 mod read_apis;
+mod user_story;
