@@ -55,3 +55,26 @@ fn hello_world_from_the_rust_client_reaches_the_query_api() {
     let (_, services) = clew.get_json("/api/services");
     assert_eq!(services["data"], json!(["hello-world"]));
 }
+
+#[test]
+fn the_rust_client_http_sender_reaches_the_collector() {
+    let clew = Clew::start(&[]);
+    let (tracer, closer) = clew_client::Config::new("http-client")
+        .sampler(SamplerType::Const, 1.0)
+        .collector_endpoint(clew.url("collector_http", "/api/traces"))
+        .build()
+        .expect("tracer config");
+    let mut span = tracer.span("upload").start();
+    span.set_tag("bytes", 42i64);
+    let trace_id = span.context().trace_id().to_string();
+    span.finish();
+    closer.close();
+    let trace = clew.wait_for_trace(&trace_id, 1);
+    let upload = span_by_op(&trace, "upload");
+    assert!(
+        upload["tags"]
+            .as_array()
+            .is_some_and(|t| t.contains(&json!({"key": "bytes", "type": "int64", "value": 42}))),
+        "{upload}"
+    );
+}
