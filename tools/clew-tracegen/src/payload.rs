@@ -15,7 +15,7 @@ use clew_model::{Process, Span};
 
 use crate::patch::{IdPatch, SENTINEL_HIGH};
 use crate::shape::TraceGenerator;
-use crate::transport::Encoding;
+use crate::transport::{EncodeError, Encoding};
 
 /// Why a pool could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +36,9 @@ pub enum PayloadError {
         /// Spans in the payload.
         spans: usize,
     },
+    /// The encoder refused the generated spans.
+    #[error(transparent)]
+    Encode(#[from] EncodeError),
 }
 
 /// How to cut spans into payloads.
@@ -70,8 +73,8 @@ impl Payload {
         seq_id: i32,
     ) -> Result<Self, PayloadError> {
         let mut bytes = Vec::new();
-        encoding.encode(&process, &spans, seq_id, &mut bytes);
-        let patch = IdPatch::locate(&bytes, encoding.protocol());
+        encoding.encode(&process, &spans, seq_id, &mut bytes)?;
+        let patch = IdPatch::locate(&bytes, encoding.id_form());
         if patch.count() < spans.len() {
             return Err(PayloadError::IdsNotFound {
                 found: patch.count(),
@@ -92,7 +95,13 @@ impl Payload {
     }
 
     /// Encodes the first `n` spans alone, with trace IDs stamped `high`.
-    pub fn encode_prefix(&self, n: usize, high: u64, encoding: Encoding, out: &mut Vec<u8>) {
+    pub fn encode_prefix(
+        &self,
+        n: usize,
+        high: u64,
+        encoding: Encoding,
+        out: &mut Vec<u8>,
+    ) -> Result<(), EncodeError> {
         let mut spans: Vec<Span> = self.spans.iter().take(n).cloned().collect();
         for span in &mut spans {
             span.trace_id.high = high;
@@ -103,7 +112,7 @@ impl Payload {
             }
         }
         out.clear();
-        encoding.encode(&self.process, &spans, 0, out);
+        encoding.encode(&self.process, &spans, 0, out)
     }
 }
 
@@ -199,13 +208,13 @@ fn fitting_spans(
     scratch: &mut Vec<u8>,
 ) -> Result<usize, PayloadError> {
     scratch.clear();
-    encoding.encode(process, &[], 0, scratch);
+    encoding.encode(process, &[], 0, scratch)?;
     // Room for the list header growing from 1 byte to 5 once it has 15+ elements.
     let empty = scratch.len();
     let mut used = empty + 4;
     let mut n = 0;
     for span in spans {
-        let size = span_size(process, span, encoding, empty, scratch);
+        let size = span_size(process, span, encoding, empty, scratch)?;
         if used + size > limit {
             break;
         }
@@ -215,14 +224,14 @@ fn fitting_spans(
     loop {
         if n == 0 {
             scratch.clear();
-            encoding.encode(process, &spans[..1], 0, scratch);
+            encoding.encode(process, &spans[..1], 0, scratch)?;
             return Err(PayloadError::SpanTooLarge {
                 size: scratch.len(),
                 limit,
             });
         }
         scratch.clear();
-        encoding.encode(process, &spans[..n], 0, scratch);
+        encoding.encode(process, &spans[..n], 0, scratch)?;
         if scratch.len() <= limit {
             return Ok(n);
         }
@@ -231,7 +240,7 @@ fn fitting_spans(
 }
 
 /// A span's encoded size. The codec's `encoded_span_size` is exact for the
-/// compact protocol; the binary protocol is measured by encoding.
+/// thrift compact protocol; other encodings are measured by encoding.
 /// `empty` is the size of the same payload with no spans.
 fn span_size(
     process: &Process,
@@ -239,15 +248,13 @@ fn span_size(
     encoding: Encoding,
     empty: usize,
     scratch: &mut Vec<u8>,
-) -> usize {
-    match encoding.protocol() {
-        Protocol::Compact => clew_codec_jaeger::encoded_span_size(span),
-        Protocol::Binary => {
-            scratch.clear();
-            encoding.encode(process, std::slice::from_ref(span), 0, scratch);
-            scratch.len().saturating_sub(empty)
-        }
+) -> Result<usize, PayloadError> {
+    if encoding.protocol() == Some(Protocol::Compact) {
+        return Ok(clew_codec_jaeger::encoded_span_size(span));
     }
+    scratch.clear();
+    encoding.encode(process, std::slice::from_ref(span), 0, scratch)?;
+    Ok(scratch.len().saturating_sub(empty))
 }
 
 #[cfg(test)]

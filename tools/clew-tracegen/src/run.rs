@@ -174,7 +174,13 @@ fn work(
                 payload.stamp(high);
                 &payload.bytes
             } else {
-                payload.encode_prefix(take, high, shared.encoding, &mut scratch);
+                if let Err(e) = payload.encode_prefix(take, high, shared.encoding, &mut scratch) {
+                    // The same spans encoded fine into the pool, so this cannot
+                    // happen; count it rather than panic if it does.
+                    shared.stats.failed(take);
+                    eprintln!("tracegen: worker {worker}: {e}");
+                    return;
+                }
                 &scratch
             };
             match transport.send(bytes) {

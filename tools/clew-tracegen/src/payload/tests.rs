@@ -2,6 +2,7 @@ use bytes::Bytes;
 use clew_codec_jaeger::{
     JaegerBatch, Protocol, decode_batch, decode_emit_batch_args, parse_agent_envelope,
 };
+use clew_model::Span;
 
 use super::*;
 use crate::patch::round_high;
@@ -25,6 +26,21 @@ fn decode(kind: TransportKind, bytes: &[u8]) -> JaegerBatch {
             assert_eq!(env.method, "emitBatch");
             decode_emit_batch_args(&bytes, env.args, p).expect("args decode")
         }
+        other => panic!("{other:?} is not thrift"),
+    }
+}
+
+/// Decodes any payload with the codec the server uses for it.
+fn decode_spans(kind: TransportKind, bytes: &[u8]) -> Vec<Span> {
+    match kind.encoding() {
+        Encoding::OtlpProto => {
+            let decoded = clew_codec_otlp::decode(&Bytes::copy_from_slice(bytes)).expect("otlp");
+            assert_eq!(decoded.rejected.total(), 0);
+            decoded.spans
+        }
+        Encoding::ZipkinJson => clew_codec_zipkin::json_v2::decode(bytes).expect("zipkin json"),
+        Encoding::ZipkinProto => clew_codec_zipkin::proto_v2::decode(bytes).expect("zipkin proto"),
+        Encoding::AgentMessage(_) | Encoding::BareBatch(_) => decode(kind, bytes).spans,
     }
 }
 
@@ -92,21 +108,59 @@ fn stamping_rewrites_every_trace_id_and_nothing_else() {
         let payload = &mut p.payloads[0];
         let high = round_high(2, 5);
         payload.stamp(high);
-        let batch = decode(kind, &payload.bytes);
-        assert_eq!(batch.spans.len(), payload.spans.len());
-        for (got, want) in batch.spans.iter().zip(&payload.spans) {
+        let spans = decode_spans(kind, &payload.bytes);
+        assert_eq!(spans.len(), payload.spans.len(), "{kind}");
+        for (got, want) in spans.iter().zip(&payload.spans) {
             assert_eq!(got.trace_id.high, high, "{kind}");
             assert_eq!(got.trace_id.low, want.trace_id.low);
             assert_eq!(got.span_id, want.span_id);
-            assert_eq!(got.tags, want.tags);
+            assert_eq!(&*got.operation_name, &*want.operation_name, "{kind}");
+            for tag in &want.tags {
+                assert!(got.tags.contains(tag), "{kind}: {tag:?} kept");
+            }
+            assert_eq!(got.parent_span_id(), want.parent_span_id(), "{kind}");
             for r in &got.references {
                 assert_eq!(r.trace_id, got.trace_id, "{kind}: reference re-stamped too");
             }
         }
         // A second round gives different IDs for the same traces.
         payload.stamp(round_high(2, 6));
-        let again = decode(kind, &payload.bytes);
-        assert_ne!(again.spans[0].trace_id, batch.spans[0].trace_id);
+        let again = decode_spans(kind, &payload.bytes);
+        assert_ne!(again[0].trace_id, spans[0].trace_id, "{kind}");
+        assert_eq!(again[0].trace_id.high, round_high(2, 6), "{kind}");
+    }
+}
+
+#[test]
+fn otlp_and_zipkin_payloads_hold_batch_spans_spans() {
+    for kind in [
+        TransportKind::OtlpGrpc,
+        TransportKind::OtlpHttp,
+        TransportKind::ZipkinJson,
+        TransportKind::ZipkinProto,
+    ] {
+        let p = pool(kind, TraceShape::default(), 512, 2_000);
+        assert_eq!(p.spans_per_round(), 2_000, "{kind}");
+        let sizes: Vec<usize> = p.payloads.iter().map(|pl| pl.spans.len()).collect();
+        assert_eq!(sizes, [512, 512, 512, 464], "{kind}");
+        for pl in &p.payloads {
+            assert_eq!(decode_spans(kind, &pl.bytes).len(), pl.spans.len());
+        }
+    }
+}
+
+#[test]
+fn encode_prefix_works_for_every_encoding() {
+    for kind in TransportKind::ALL {
+        let p = pool(kind, TraceShape::default(), 100, 100);
+        let mut out = Vec::new();
+        let high = round_high(1, 3);
+        p.payloads[0]
+            .encode_prefix(7, high, kind.encoding(), &mut out)
+            .expect("encodes");
+        let spans = decode_spans(kind, &out);
+        assert_eq!(spans.len(), 7, "{kind}");
+        assert!(spans.iter().all(|s| s.trace_id.high == high), "{kind}");
     }
 }
 
@@ -117,7 +171,9 @@ fn encode_prefix_sends_only_the_first_spans_stamped() {
     let payload = &p.payloads[0];
     let mut out = Vec::new();
     let high = round_high(0, 9);
-    payload.encode_prefix(20, high, kind.encoding(), &mut out);
+    payload
+        .encode_prefix(20, high, kind.encoding(), &mut out)
+        .expect("encodes");
     let batch = decode(kind, &out);
     assert_eq!(batch.spans.len(), 20);
     assert!(batch.spans.iter().all(|s| s.trace_id.high == high));
@@ -147,10 +203,10 @@ fn a_span_too_large_for_a_datagram_is_an_error_not_a_panic() {
 fn protocol_matches_the_transport() {
     assert_eq!(
         TransportKind::UdpCompact.encoding().protocol(),
-        Protocol::Compact
+        Some(Protocol::Compact)
     );
     assert_eq!(
         TransportKind::UdpBinary.encoding().protocol(),
-        Protocol::Binary
+        Some(Protocol::Binary)
     );
 }

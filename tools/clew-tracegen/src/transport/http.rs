@@ -1,5 +1,7 @@
-//! Collector HTTP: `POST /api/traces` with a thrift binary `Batch`, over one
-//! keep-alive connection per worker (what a Jaeger client's HTTP sender does).
+//! HTTP `POST` of one pre-encoded body per request, over one keep-alive
+//! connection per worker (what Jaeger, OTLP and Zipkin HTTP senders do).
+//! The collector's thrift path lives here; OTLP and Zipkin only pick a
+//! different path and content type ([`super::otlp_http`], [`super::zipkin`]).
 
 use std::io::Read;
 use std::time::Duration;
@@ -16,23 +18,39 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// A blocking HTTP client holding at most one idle connection, so each
 /// worker reuses its own keep-alive connection.
 #[derive(Debug)]
-pub struct HttpThrift {
+pub struct HttpPost {
     agent: ureq::Agent,
     url: String,
+    content_type: &'static str,
     response: Vec<u8>,
 }
 
-impl HttpThrift {
-    /// A client for `target`: `host:port`, `http://host:port` or a full URL.
+/// The Jaeger collector's thrift transport, by its old name.
+pub type HttpThrift = HttpPost;
+
+impl HttpPost {
+    /// A thrift client for `target`: `host:port`, `http://host:port` or a
+    /// full URL (the path defaults to `/api/traces`).
     pub fn new(target: &str) -> Result<Self, TransportError> {
-        let url = collector_url(target)?;
+        Self::with(target, API_TRACES_PATH, THRIFT_CONTENT_TYPE)
+    }
+
+    /// A client posting `content_type` bodies to `target`, whose path
+    /// defaults to `default_path`.
+    pub fn with(
+        target: &str,
+        default_path: &str,
+        content_type: &'static str,
+    ) -> Result<Self, TransportError> {
+        let url = post_url(target, default_path)?;
         let agent = ureq::AgentBuilder::new()
             .max_idle_connections_per_host(1)
             .timeout(REQUEST_TIMEOUT)
             .build();
-        Ok(HttpThrift {
+        Ok(HttpPost {
             agent,
             url,
+            content_type,
             response: Vec::new(),
         })
     }
@@ -43,12 +61,12 @@ impl HttpThrift {
     }
 }
 
-impl Transport for HttpThrift {
+impl Transport for HttpPost {
     fn send(&mut self, payload: &[u8]) -> Result<(), TransportError> {
         let result = self
             .agent
             .post(&self.url)
-            .set("Content-Type", THRIFT_CONTENT_TYPE)
+            .set("Content-Type", self.content_type)
             .send_bytes(payload);
         match result {
             Ok(resp) => {
@@ -71,6 +89,11 @@ impl Transport for HttpThrift {
 
 /// Turns what the user typed into the collector URL.
 pub fn collector_url(target: &str) -> Result<String, TransportError> {
+    post_url(target, API_TRACES_PATH)
+}
+
+/// Turns what the user typed into a URL, with `default_path` when it has none.
+pub fn post_url(target: &str, default_path: &str) -> Result<String, TransportError> {
     if target.starts_with("https://") {
         return Err(TransportError::BadTarget {
             target: target.to_string(),
@@ -86,8 +109,8 @@ pub fn collector_url(target: &str) -> Result<String, TransportError> {
     }
     Ok(match rest.find('/') {
         Some(i) if rest.len() > i + 1 => format!("http://{rest}"),
-        Some(i) => format!("http://{}{API_TRACES_PATH}", &rest[..i]),
-        None => format!("http://{rest}{API_TRACES_PATH}"),
+        Some(i) => format!("http://{}{default_path}", &rest[..i]),
+        None => format!("http://{rest}{default_path}"),
     })
 }
 

@@ -1,19 +1,28 @@
 //! Where payloads go. Each wire path is one module implementing
 //! [`Transport`]; [`TransportKind`] names them on the command line and says
-//! how their payloads are encoded and framed, so adding OTLP or Zipkin later
-//! means one new module and one new variant.
+//! how their payloads are encoded and framed, so adding a protocol means one
+//! new module and one new variant.
 
 mod http;
+mod otlp_grpc;
+mod otlp_http;
 mod udp;
+mod zipkin;
 
 use std::fmt;
 use std::str::FromStr;
 
 use clew_codec_jaeger::Protocol;
 use clew_model::{Process, Span};
+use prost::Message;
 
-pub use http::HttpThrift;
+use crate::patch::IdForm;
+
+pub use http::{HttpPost, HttpThrift, collector_url, post_url};
+pub use otlp_grpc::{EXPORT_PATH, OtlpGrpc};
+pub use otlp_http::{OTLP_TRACES_PATH, PROTOBUF_CONTENT_TYPE, otlp_http};
 pub use udp::UdpAgent;
+pub use zipkin::{JSON_CONTENT_TYPE, ZIPKIN_SPANS_PATH, zipkin_json, zipkin_proto};
 
 /// The largest datagram Jaeger clients and agents use.
 pub const MAX_DATAGRAM_BYTES: usize = 65_000;
@@ -50,6 +59,9 @@ pub enum TransportError {
     /// The HTTP exchange failed below the status line.
     #[error("HTTP: {0}")]
     Http(String),
+    /// The gRPC call failed (transport error or a non-OK status).
+    #[error("gRPC: {0}")]
+    Grpc(String),
 }
 
 /// The wire paths the generator can load.
@@ -61,14 +73,26 @@ pub enum TransportKind {
     UdpBinary,
     /// Collector HTTP `POST /api/traces`, thrift binary `Batch` (port 14268).
     HttpThrift,
+    /// OTLP gRPC `TraceService/Export` (port 4317).
+    OtlpGrpc,
+    /// OTLP HTTP `POST /v1/traces`, `application/x-protobuf` (port 4318).
+    OtlpHttp,
+    /// Zipkin `POST /api/v2/spans`, v2 JSON (port 9411).
+    ZipkinJson,
+    /// Zipkin `POST /api/v2/spans`, proto3 `ListOfSpans` (port 9411).
+    ZipkinProto,
 }
 
 impl TransportKind {
     /// Every kind, in `--help` order.
-    pub const ALL: [TransportKind; 3] = [
+    pub const ALL: [TransportKind; 7] = [
         TransportKind::UdpCompact,
         TransportKind::UdpBinary,
         TransportKind::HttpThrift,
+        TransportKind::OtlpGrpc,
+        TransportKind::OtlpHttp,
+        TransportKind::ZipkinJson,
+        TransportKind::ZipkinProto,
     ];
 
     /// The command-line name.
@@ -77,6 +101,10 @@ impl TransportKind {
             TransportKind::UdpCompact => "udp-compact",
             TransportKind::UdpBinary => "udp-binary",
             TransportKind::HttpThrift => "http-thrift",
+            TransportKind::OtlpGrpc => "otlp-grpc",
+            TransportKind::OtlpHttp => "otlp-http",
+            TransportKind::ZipkinJson => "zipkin-json",
+            TransportKind::ZipkinProto => "zipkin-proto",
         }
     }
 
@@ -86,6 +114,11 @@ impl TransportKind {
             TransportKind::UdpCompact => "127.0.0.1:6831",
             TransportKind::UdpBinary => "127.0.0.1:6832",
             TransportKind::HttpThrift => "http://127.0.0.1:14268/api/traces",
+            TransportKind::OtlpGrpc => "http://127.0.0.1:4317",
+            TransportKind::OtlpHttp => "http://127.0.0.1:4318/v1/traces",
+            TransportKind::ZipkinJson | TransportKind::ZipkinProto => {
+                "http://127.0.0.1:9411/api/v2/spans"
+            }
         }
     }
 
@@ -95,6 +128,9 @@ impl TransportKind {
             TransportKind::UdpCompact => Encoding::AgentMessage(Protocol::Compact),
             TransportKind::UdpBinary => Encoding::AgentMessage(Protocol::Binary),
             TransportKind::HttpThrift => Encoding::BareBatch(Protocol::Binary),
+            TransportKind::OtlpGrpc | TransportKind::OtlpHttp => Encoding::OtlpProto,
+            TransportKind::ZipkinJson => Encoding::ZipkinJson,
+            TransportKind::ZipkinProto => Encoding::ZipkinProto,
         }
     }
 
@@ -102,7 +138,7 @@ impl TransportKind {
     pub fn max_payload_bytes(self) -> Option<usize> {
         match self {
             TransportKind::UdpCompact | TransportKind::UdpBinary => Some(MAX_DATAGRAM_BYTES),
-            TransportKind::HttpThrift => None,
+            _ => None,
         }
     }
 
@@ -113,6 +149,10 @@ impl TransportKind {
                 Box::new(UdpAgent::connect(target)?)
             }
             TransportKind::HttpThrift => Box::new(HttpThrift::new(target)?),
+            TransportKind::OtlpGrpc => Box::new(OtlpGrpc::connect(target)?),
+            TransportKind::OtlpHttp => Box::new(otlp_http(target)?),
+            TransportKind::ZipkinJson => Box::new(zipkin_json(target)?),
+            TransportKind::ZipkinProto => Box::new(zipkin_proto(target)?),
         })
     }
 }
@@ -147,24 +187,68 @@ pub enum Encoding {
     AgentMessage(Protocol),
     /// A bare thrift `Batch`, as `POST /api/traces` takes it.
     BareBatch(Protocol),
+    /// An OTLP `ExportTraceServiceRequest` in protobuf (gRPC message or HTTP body).
+    OtlpProto,
+    /// A Zipkin v2 JSON array of spans.
+    ZipkinJson,
+    /// A Zipkin proto3 `ListOfSpans`.
+    ZipkinProto,
 }
 
+/// An encoder refused the spans (only Zipkin JSON can, through serde).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot encode payload: {0}")]
+pub struct EncodeError(String);
+
 impl Encoding {
-    /// The thrift protocol used.
-    pub fn protocol(self) -> Protocol {
+    /// The thrift protocol used, for the thrift encodings.
+    pub fn protocol(self) -> Option<Protocol> {
         match self {
-            Encoding::AgentMessage(p) | Encoding::BareBatch(p) => p,
+            Encoding::AgentMessage(p) | Encoding::BareBatch(p) => Some(p),
+            Encoding::OtlpProto | Encoding::ZipkinJson | Encoding::ZipkinProto => None,
         }
     }
 
-    /// Appends the payload for `spans` of `process` to `out`.
-    pub fn encode(self, process: &Process, spans: &[Span], seq_id: i32, out: &mut Vec<u8>) {
+    /// How trace IDs look in this encoding, for [`crate::patch`].
+    pub fn id_form(self) -> IdForm {
+        match self {
+            Encoding::AgentMessage(Protocol::Compact) | Encoding::BareBatch(Protocol::Compact) => {
+                IdForm::ZigzagVarint
+            }
+            Encoding::AgentMessage(Protocol::Binary)
+            | Encoding::BareBatch(Protocol::Binary)
+            | Encoding::OtlpProto
+            | Encoding::ZipkinProto => IdForm::BigEndian,
+            Encoding::ZipkinJson => IdForm::Hex,
+        }
+    }
+
+    /// Appends the payload for `spans` to `out`. The thrift encodings write
+    /// `process` once per batch; OTLP and Zipkin take each span's own process.
+    pub fn encode(
+        self,
+        process: &Process,
+        spans: &[Span],
+        seq_id: i32,
+        out: &mut Vec<u8>,
+    ) -> Result<(), EncodeError> {
         match self {
             Encoding::AgentMessage(p) => {
                 clew_codec_jaeger::encode_emit_batch_message(process, spans, seq_id, p, out)
             }
             Encoding::BareBatch(p) => clew_codec_jaeger::encode_batch(process, spans, p, out),
+            Encoding::OtlpProto => {
+                let request = clew_codec_otlp::spans_to_request(spans);
+                // Encoding into a Vec only fails when it lacks capacity, which it grows.
+                request
+                    .encode(out)
+                    .map_err(|e| EncodeError(e.to_string()))?;
+            }
+            Encoding::ZipkinJson => clew_codec_zipkin::json_v2::encode(spans, out)
+                .map_err(|e| EncodeError(e.to_string()))?,
+            Encoding::ZipkinProto => clew_codec_zipkin::proto_v2::encode(spans, out),
         }
+        Ok(())
     }
 }
 
@@ -192,5 +276,18 @@ mod tests {
             TransportKind::HttpThrift.encoding(),
             Encoding::BareBatch(Protocol::Binary)
         );
+        assert_eq!(TransportKind::OtlpGrpc.max_payload_bytes(), None);
+    }
+
+    #[test]
+    fn new_kinds_pick_their_encoding_and_id_form() {
+        use TransportKind as K;
+        assert_eq!(K::OtlpGrpc.encoding(), Encoding::OtlpProto);
+        assert_eq!(K::OtlpHttp.encoding(), Encoding::OtlpProto);
+        assert_eq!(K::ZipkinJson.encoding().id_form(), IdForm::Hex);
+        assert_eq!(K::ZipkinProto.encoding().id_form(), IdForm::BigEndian);
+        assert_eq!(K::UdpCompact.encoding().id_form(), IdForm::ZigzagVarint);
+        assert_eq!(K::OtlpGrpc.encoding().protocol(), None);
+        assert_eq!(K::OtlpGrpc.default_target(), "http://127.0.0.1:4317");
     }
 }
