@@ -12,9 +12,15 @@
 #
 # Knobs (environment):
 #   CASES         cases to run [http-thrift udp-compact-300k udp-compact-max]
-#                 (also: udp-binary-max, http-thrift-1w)
+#                 (also: udp-binary-max, http-thrift-1w, and per protocol
+#                 otlp-grpc, otlp-http, zipkin-json, zipkin-proto; `all` runs
+#                 the three defaults and the four protocol cases)
+#   REPEAT        runs of each case, each with a fresh server [1]
 #   SECONDS_PER_CASE  send time per case [10]
-#   HTTP_WORKERS  tracegen workers for HTTP cases [2]
+#   HTTP_WORKERS  tracegen workers for HTTP and gRPC cases [2]
+#   BATCH_SPANS   spans per request for Jaeger cases [500; Jaeger tracegen's]
+#   OTLP_BATCH_SPANS  spans per request for OTLP and Zipkin cases [512; the
+#                 OpenTelemetry SDKs' default max export batch]
 #   UDP_WORKERS   tracegen workers for UDP cases [1]
 #   UDP_RATE      spans/s cap of the udp-compact-300k case [300000]
 #   MEMORY_MAX_SPANS / MEMORY_MAX_BYTES  store limits, large enough to avoid eviction
@@ -28,8 +34,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 CASES=${CASES:-"http-thrift udp-compact-300k udp-compact-max"}
+if [[ "$CASES" == all ]]; then
+    CASES="http-thrift udp-compact-300k udp-compact-max otlp-grpc otlp-http zipkin-json zipkin-proto"
+fi
+REPEAT=${REPEAT:-1}
 SECONDS_PER_CASE=${SECONDS_PER_CASE:-10}
 HTTP_WORKERS=${HTTP_WORKERS:-2}
+BATCH_SPANS=${BATCH_SPANS:-500}
+OTLP_BATCH_SPANS=${OTLP_BATCH_SPANS:-512}
 UDP_WORKERS=${UDP_WORKERS:-1}
 UDP_RATE=${UDP_RATE:-300000}
 MEMORY_MAX_SPANS=${MEMORY_MAX_SPANS:-20000000}
@@ -116,13 +128,16 @@ wait_drained() {
 json_field() { sed -n "s/.*\"$2\":\([0-9.]*\).*/\1/p" "$1"; }
 
 ROWS=()
+RUN=1
 
-# run_case NAME TRANSPORT READY_KEY WORKERS RATE
+# run_case NAME TRANSPORT READY_KEY WORKERS RATE [BATCH] -- results under
+# $OUT/NAME (or NAME.N when REPEAT > 1, N = $RUN).
 run_case() {
-    local name=$1 transport=$2 key=$3 workers=$4 rate=$5
+    local name=$1 transport=$2 key=$3 workers=$4 rate=$5 batch=${6:-$BATCH_SPANS}
     local dir=$OUT/$name
+    [[ "$REPEAT" -gt 1 ]] && dir=$OUT/$name.$RUN
     mkdir -p "$dir"
-    log "case $name: $transport, $workers worker(s), rate ${rate:-unlimited}, ${SECONDS_PER_CASE}s"
+    log "case $name (run $RUN of $REPEAT): $transport, $workers worker(s), batches of $batch, rate ${rate:-unlimited}, ${SECONDS_PER_CASE}s"
     start_server "$dir"
     local admin target
     admin=$(ready_addr "$dir/ready.json" admin_http)
@@ -138,7 +153,7 @@ run_case() {
     ticks0=$(cpu_ticks "$SERVER_PID")
     local TIMEFORMAT='%U %S %R'
     { time "$TRACEGEN" --transport "$transport" --target "$target" --workers "$workers" \
-        --duration "${SECONDS_PER_CASE}s" --rate "${rate:-0}" --batch-spans 500 \
+        --duration "${SECONDS_PER_CASE}s" --rate "${rate:-0}" --batch-spans "$batch" \
         >"$dir/tracegen.json" 2>"$dir/tracegen.log"; } 2>"$dir/tracegen.time"
     wait_drained "$admin" "$dir"
     ticks1=$(cpu_ticks "$SERVER_PID")
@@ -189,19 +204,25 @@ run_case() {
 }
 
 for case in $CASES; do
-    case $case in
-    http-thrift) run_case "$case" http-thrift collector_http "$HTTP_WORKERS" 0 ;;
-    http-thrift-1w) run_case "$case" http-thrift collector_http 1 0 ;;
-    udp-compact-300k) run_case "$case" udp-compact agent_compact "$UDP_WORKERS" "$UDP_RATE" ;;
-    udp-compact-max) run_case "$case" udp-compact agent_compact "$UDP_WORKERS" 0 ;;
-    udp-binary-max) run_case "$case" udp-binary agent_binary "$UDP_WORKERS" 0 ;;
-    *) log "unknown case $case"; exit 2 ;;
-    esac
+    for RUN in $(seq "$REPEAT"); do
+        case $case in
+        http-thrift) run_case "$case" http-thrift collector_http "$HTTP_WORKERS" 0 ;;
+        http-thrift-1w) run_case "$case" http-thrift collector_http 1 0 ;;
+        udp-compact-300k) run_case "$case" udp-compact agent_compact "$UDP_WORKERS" "$UDP_RATE" ;;
+        udp-compact-max) run_case "$case" udp-compact agent_compact "$UDP_WORKERS" 0 ;;
+        udp-binary-max) run_case "$case" udp-binary agent_binary "$UDP_WORKERS" 0 ;;
+        otlp-grpc) run_case "$case" otlp-grpc otlp_grpc "$HTTP_WORKERS" 0 "$OTLP_BATCH_SPANS" ;;
+        otlp-http) run_case "$case" otlp-http otlp_http "$HTTP_WORKERS" 0 "$OTLP_BATCH_SPANS" ;;
+        zipkin-json) run_case "$case" zipkin-json zipkin_http "$HTTP_WORKERS" 0 "$OTLP_BATCH_SPANS" ;;
+        zipkin-proto) run_case "$case" zipkin-proto zipkin_http "$HTTP_WORKERS" 0 "$OTLP_BATCH_SPANS" ;;
+        *) log "unknown case $case"; exit 2 ;;
+        esac
+    done
 done
 
 {
     echo "<!-- $(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)," \
-        "$(nproc) cores, ${SECONDS_PER_CASE}s per case, CLEW_TOML=${CLEW_TOML:-none} -->"
+        "$(nproc) cores, ${SECONDS_PER_CASE}s per case, x$REPEAT, CLEW_TOML=${CLEW_TOML:-none} -->"
     echo "| case | workers | rate cap (spans/s) | spans offered | offered/s | refused (HTTP 503 or send error) | received | dropped + rejected | stored | evicted | loss % | stored/s | server CPU % | spans per server CPU-s | server peak RSS MiB | client CPU % | datagrams received (dropped) |"
     echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     printf '%s\n' "${ROWS[@]}"

@@ -19,12 +19,15 @@ use crate::transport::TransportKind;
 #[derive(Debug, Parser)]
 #[command(name = "clew-tracegen", version, about, long_about)]
 pub struct Cli {
-    /// Wire path: udp-compact (agent 6831), udp-binary (agent 6832) or
-    /// http-thrift (collector 14268, `POST /api/traces`).
+    /// Wire path: udp-compact (agent 6831), udp-binary (agent 6832),
+    /// http-thrift (collector 14268, `POST /api/traces`), otlp-grpc (4317,
+    /// `TraceService/Export`), otlp-http (4318, `POST /v1/traces` protobuf),
+    /// zipkin-json or zipkin-proto (9411, `POST /api/v2/spans`).
     #[arg(long, default_value = "udp-compact", value_name = "KIND")]
     pub transport: TransportKind,
 
     /// Where to send: `host:port`, or for HTTP also `http://host:port[/path]`
+    /// (gRPC: `http://host:port`)
     /// [default: the transport's standard port on 127.0.0.1].
     #[arg(long, value_name = "ADDR")]
     pub target: Option<String>,
@@ -53,8 +56,9 @@ pub struct Cli {
     #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub services: u32,
 
-    /// Most spans per payload (HTTP request or UDP datagram; datagrams also
-    /// stop at 65,000 bytes).
+    /// Most spans per payload (HTTP request, gRPC call or UDP datagram;
+    /// datagrams also stop at 65,000 bytes). 500 is Jaeger tracegen's
+    /// batch; OpenTelemetry SDKs export 512.
     #[arg(long, default_value_t = 500, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub batch_spans: u32,
 
@@ -186,6 +190,22 @@ mod tests {
         assert_eq!(cfg.target, "127.0.0.1:9");
         assert_eq!((cfg.workers, cfg.rate, cfg.shape.services), (4, 300_000, 3));
         assert_eq!(cfg.stop, Stop::Traces(100));
+    }
+
+    #[test]
+    fn otlp_and_zipkin_kinds_default_to_their_standard_ports() {
+        for (kind, target) in [
+            ("otlp-grpc", "http://127.0.0.1:4317"),
+            ("otlp-http", "http://127.0.0.1:4318/v1/traces"),
+            ("zipkin-json", "http://127.0.0.1:9411/api/v2/spans"),
+            ("zipkin-proto", "http://127.0.0.1:9411/api/v2/spans"),
+        ] {
+            let flag = format!("--transport={kind}");
+            let cli = Cli::try_parse_from(["clew-tracegen", flag.as_str()]).expect("parse");
+            let cfg = cli.to_config();
+            assert_eq!(cfg.transport.name(), kind);
+            assert_eq!(cfg.target, target);
+        }
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! `clew-tracegen`: the load generator behind Clew's ingest benchmarks.
 //!
 //! It produces the load shape of Jaeger's `tracegen` (see [`shape`]), encodes
-//! a pool of payloads with `clew-codec-jaeger` before the clock starts
+//! a pool of payloads (Jaeger thrift, OTLP protobuf or Zipkin JSON/proto3,
+//! with Clew's own codecs) before the clock starts
 //! ([`payload`]), and has worker threads send them through a [`transport`],
 //! re-stamping trace IDs each round ([`patch`]) and pacing to `--rate`
 //! ([`rate`]). The binary prints progress to stderr and a JSON [`Summary`]
