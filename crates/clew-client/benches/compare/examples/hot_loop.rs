@@ -1,0 +1,92 @@
+//! Runs one clew case N times, for instruction counts under callgrind,
+//! which stay comparable on a shared, noisy machine where wall-clock
+//! medians do not:
+//!
+//! ```sh
+//! cargo build --profile bench --example hot_loop
+//! valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.%p \
+//!     target/release/examples/hot_loop unsampled 100000
+//! ```
+//!
+//! Add `--toggle-collect='hot_loop::<case>*'` to count only inside the case
+//! function; the total then divided by N is instructions per operation.
+
+#![allow(clippy::unwrap_used)]
+
+use std::hint::black_box;
+
+use clew_client::Tracer;
+use clew_client::reporter::{RemoteReporter, RemoteReporterOptions};
+use clew_client::sampler::ConstSampler;
+use clew_client::sender::{SendError, Sender};
+
+#[derive(Debug)]
+struct Discard;
+impl Sender for Discard {
+    fn append(&mut self, span: clew_model::Span) -> Result<usize, SendError> {
+        black_box(span);
+        Ok(1)
+    }
+    fn flush(&mut self) -> Result<usize, SendError> {
+        Ok(0)
+    }
+}
+
+fn tracer(sampled: bool) -> Tracer {
+    Tracer::builder("bench")
+        .sampler(ConstSampler(sampled))
+        .reporter(RemoteReporter::new(
+            Discard,
+            RemoteReporterOptions {
+                queue_size: 4096,
+                ..Default::default()
+            },
+        ))
+        .build()
+}
+
+#[inline(never)]
+fn unsampled(t: &Tracer) {
+    let mut s = t.span("op").start();
+    s.set_tag("http.method", "GET");
+    s.finish();
+}
+
+#[inline(never)]
+fn sampled(t: &Tracer) {
+    t.span("op").start().finish();
+}
+
+#[inline(never)]
+fn sampled_3_tags(t: &Tracer) {
+    let mut s = t.span("op").start();
+    s.set_tag("http.method", "GET")
+        .set_tag("http.status_code", 200)
+        .set_tag("error", false);
+    s.finish();
+}
+
+#[inline(never)]
+fn child(t: &Tracer, ctx: &clew_client::SpanContext) {
+    t.span("child").child_of(ctx).start().finish();
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let case = args.next().unwrap_or_else(|| "unsampled".into());
+    let n: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(100_000);
+    let t = tracer(case != "unsampled");
+    let parent = tracer(true).span("parent").start();
+    let ctx = parent.context().clone();
+    for _ in 0..n {
+        match case.as_str() {
+            "unsampled" => unsampled(black_box(&t)),
+            "sampled" => sampled(black_box(&t)),
+            "sampled_3_tags" => sampled_3_tags(black_box(&t)),
+            "child" => child(black_box(&t), black_box(&ctx)),
+            other => panic!("unknown case {other}"),
+        }
+    }
+    // Give the reporter a moment so sampled runs exercise the hand-off.
+    t.flush();
+}
