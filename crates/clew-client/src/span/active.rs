@@ -4,13 +4,18 @@
 //! it. New spans without an explicit parent become children of the top,
 //! unless the builder says `ignore_active_span`.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::marker::PhantomData;
 
 use crate::context::SpanContext;
 
 thread_local! {
     static ACTIVE: RefCell<Vec<SpanContext>> = const { RefCell::new(Vec::new()) };
+    /// `ACTIVE`'s length, mirrored in a cell without a destructor: every
+    /// span start asks whether anything is active, and reading this costs
+    /// one thread-local load, where `ACTIVE` (which must be dropped at
+    /// thread exit) first checks its registration state and borrow flag.
+    static DEPTH: Cell<usize> = const { Cell::new(0) };
 }
 
 /// Keeps a context active on this thread until dropped. Not `Send`: a scope
@@ -30,6 +35,7 @@ impl ActiveScope {
             a.push(context);
             a.len()
         });
+        DEPTH.set(depth);
         ActiveScope {
             depth,
             _not_send: PhantomData,
@@ -44,6 +50,7 @@ impl Drop for ActiveScope {
         let _ = ACTIVE.try_with(|a| {
             if let Ok(mut a) = a.try_borrow_mut() {
                 a.truncate(self.depth.saturating_sub(1));
+                DEPTH.set(a.len());
             }
         });
     }
@@ -60,9 +67,7 @@ pub fn active_context() -> Option<SpanContext> {
 /// True when some context is active (cheaper than cloning it).
 #[inline]
 pub(crate) fn has_active() -> bool {
-    ACTIVE
-        .try_with(|a| a.try_borrow().map(|a| !a.is_empty()).unwrap_or(false))
-        .unwrap_or(false)
+    DEPTH.get() != 0
 }
 
 #[cfg(test)]
@@ -83,5 +88,20 @@ mod tests {
         assert_eq!(active_context(), Some(a));
         drop(sa);
         assert!(active_context().is_none());
+        assert!(!has_active());
+    }
+
+    #[test]
+    fn depth_follows_out_of_order_drops() {
+        let ctx = SpanContext::new(TraceId::new(0, 1), SpanId(1), SpanId(0), 1);
+        let outer = ActiveScope::enter(ctx.clone());
+        let inner = ActiveScope::enter(ctx);
+        assert!(has_active());
+        // Dropping the outer scope first unwinds both.
+        drop(outer);
+        assert!(!has_active());
+        assert!(active_context().is_none());
+        drop(inner);
+        assert!(!has_active());
     }
 }
