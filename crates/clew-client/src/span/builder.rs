@@ -56,6 +56,7 @@ pub struct SpanBuilder<'a> {
 }
 
 impl<'a> SpanBuilder<'a> {
+    #[inline]
     pub(crate) fn new(tracer: &'a Tracer, operation_name: Cow<'static, str>) -> Self {
         SpanBuilder {
             tracer,
@@ -142,11 +143,23 @@ impl<'a> SpanBuilder<'a> {
     /// several for sampled ones, measured).
     #[inline(always)]
     pub fn start(self) -> Span {
-        let inner = self.tracer.inner();
+        // Taken apart into locals so the compiler sees the empty vectors of
+        // a plain builder as empty and drops them for free; dropping the
+        // builder as a whole was an out-of-line call on every span.
+        let SpanBuilder {
+            tracer,
+            operation_name,
+            parent,
+            extra_refs,
+            tags,
+            start_time,
+            ignore_active,
+        } = self;
+        let inner = tracer.inner();
         let active;
-        let parent = match self.parent {
+        let parent = match parent {
             Some(p) => Some(p),
-            None if !self.ignore_active && active::has_active() => {
+            None if !ignore_active && active::has_active() => {
                 active = active::active_context();
                 active.as_ref().map(|c| (RefType::ChildOf, c))
             }
@@ -180,7 +193,7 @@ impl<'a> SpanBuilder<'a> {
                     }
                 }
                 if debug_tag.is_none() && !inner.disabled {
-                    let decision = inner.sampler.sample(trace_id, &self.operation_name);
+                    let decision = inner.sampler.sample(trace_id, &operation_name);
                     if decision.sampled {
                         flags = FLAG_SAMPLED;
                         sampler_tags = Some(decision.tags);
@@ -199,15 +212,15 @@ impl<'a> SpanBuilder<'a> {
 
         let mut record = pool::take();
         record.context = context;
-        record.operation_name = self.operation_name;
-        record.start_time = self.start_time.unwrap_or_else(clock::now_unix_nanos);
-        if !self.tags.is_empty() {
-            record.tags.extend(self.tags);
+        record.operation_name = operation_name;
+        record.start_time = start_time.unwrap_or_else(clock::now_unix_nanos);
+        if !tags.is_empty() {
+            record.tags.extend(tags);
         }
         if let Some(d) = debug_tag {
             record.tags.push(Tag::new(DEBUG_ID_TAG, d));
         }
-        record.references = self.extra_refs;
+        record.references = extra_refs;
         record.parent_ref_type = match parent {
             Some((kind, p)) if p.is_valid() => kind,
             _ => RefType::ChildOf,
