@@ -1,0 +1,33 @@
+//! Profiling driver: decodes the decode bench's tracegen payload (512 spans)
+//! `N` times (first argument, default 200). Deterministic, so instruction
+//! counts compare across changes on a loaded machine:
+//!
+//! `valgrind --tool=callgrind --toggle-collect='clew_codec_otlp::borrowed::decode' target/release/examples/decode_loop`
+//!
+//! Instructions inside `decode` divided by `N × 512` are the decode + map
+//! cost per span; the spans are dropped outside it.
+
+#[path = "../benches/tracegen/mod.rs"]
+mod tracegen;
+
+use bytes::Bytes;
+use prost::Message;
+
+fn main() {
+    let rounds: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(200);
+    let body = Bytes::from(tracegen::tracegen_request().encode_to_vec());
+    let mut spans = 0;
+    for _ in 0..rounds {
+        match clew_codec_otlp::decode(&body) {
+            Ok(d) => spans += std::hint::black_box(d).spans.len(),
+            Err(e) => {
+                eprintln!("decode failed: {e}");
+                std::process::exit(1);
+            }
+        }
+    }
+    println!("{spans} spans decoded ({} per round)", tracegen::SPANS);
+}
