@@ -8,6 +8,27 @@
 
 use crate::error::OtlpError;
 
+/// A malformed-protobuf error: where and what. `Copy` and without drop glue
+/// (unlike [`OtlpError`], which holds `String`s and boxed errors), so the
+/// decoding loops that pass it through every `?` carry no cleanup code; it
+/// becomes [`OtlpError::Wire`] at the API.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct WireError {
+    /// Offset in the body.
+    pub at: usize,
+    /// What was wrong.
+    pub reason: &'static str,
+}
+
+impl From<WireError> for OtlpError {
+    fn from(e: WireError) -> Self {
+        OtlpError::Wire {
+            at: e.at,
+            reason: e.reason,
+        }
+    }
+}
+
 /// How many nested messages prost decodes before refusing (its default
 /// recursion limit); the zero-copy decoder applies the same limit.
 pub(crate) const RECURSION_LIMIT: u32 = 100;
@@ -31,8 +52,8 @@ pub(crate) struct Reader<'a> {
     origin: usize,
 }
 
-fn err(at: usize, reason: &'static str) -> OtlpError {
-    OtlpError::Wire { at, reason }
+fn err(at: usize, reason: &'static str) -> WireError {
+    WireError { at, reason }
 }
 
 impl<'a> Reader<'a> {
@@ -55,7 +76,7 @@ impl<'a> Reader<'a> {
 
     /// The next field's number and wire type.
     #[inline(always)]
-    pub(crate) fn key(&mut self) -> Result<(u32, WireType), OtlpError> {
+    pub(crate) fn key(&mut self) -> Result<(u32, WireType), WireError> {
         let at = self.at();
         let key = self.varint()?;
         if key > u64::from(u32::MAX) {
@@ -79,7 +100,7 @@ impl<'a> Reader<'a> {
 
     /// Most varints in OTLP (keys, lengths, small counts) fit in one byte.
     #[inline(always)]
-    pub(crate) fn varint(&mut self) -> Result<u64, OtlpError> {
+    pub(crate) fn varint(&mut self) -> Result<u64, WireError> {
         match self.buf.get(self.pos) {
             Some(&b) if b < 0x80 => {
                 self.pos += 1;
@@ -90,7 +111,7 @@ impl<'a> Reader<'a> {
     }
 
     #[inline(never)]
-    fn varint_slow(&mut self) -> Result<u64, OtlpError> {
+    fn varint_slow(&mut self) -> Result<u64, WireError> {
         let at = self.at();
         let mut value = 0u64;
         for i in 0..10 {
@@ -109,7 +130,7 @@ impl<'a> Reader<'a> {
         Err(err(at, "varint overflows 64 bits"))
     }
 
-    fn take(&mut self, n: usize) -> Result<&'a [u8], OtlpError> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], WireError> {
         let end = self.pos.checked_add(n).filter(|e| *e <= self.buf.len());
         let Some(end) = end else {
             return Err(err(self.at(), "field runs past the end of its message"));
@@ -120,7 +141,7 @@ impl<'a> Reader<'a> {
     }
 
     #[inline]
-    pub(crate) fn fixed64(&mut self) -> Result<u64, OtlpError> {
+    pub(crate) fn fixed64(&mut self) -> Result<u64, WireError> {
         let s = self.take(8)?;
         let mut b = [0u8; 8];
         b.copy_from_slice(s);
@@ -128,7 +149,7 @@ impl<'a> Reader<'a> {
     }
 
     #[inline]
-    pub(crate) fn fixed32(&mut self) -> Result<u32, OtlpError> {
+    pub(crate) fn fixed32(&mut self) -> Result<u32, WireError> {
         let s = self.take(4)?;
         let mut b = [0u8; 4];
         b.copy_from_slice(s);
@@ -137,7 +158,7 @@ impl<'a> Reader<'a> {
 
     /// A length-delimited field's bytes.
     #[inline(always)]
-    pub(crate) fn bytes(&mut self) -> Result<&'a [u8], OtlpError> {
+    pub(crate) fn bytes(&mut self) -> Result<&'a [u8], WireError> {
         let len = self.varint()?;
         let len = usize::try_from(len).map_err(|_| err(self.at(), "length too large"))?;
         self.take(len)
@@ -145,7 +166,7 @@ impl<'a> Reader<'a> {
 
     /// Reads a field that must have wire type `want`, as prost insists.
     #[inline]
-    pub(crate) fn expect(&self, got: WireType, want: WireType) -> Result<(), OtlpError> {
+    pub(crate) fn expect(&self, got: WireType, want: WireType) -> Result<(), WireError> {
         if got == want {
             Ok(())
         } else {
@@ -154,7 +175,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Skips the value of an unknown field.
-    pub(crate) fn skip(&mut self, wire: WireType, field: u32, depth: u32) -> Result<(), OtlpError> {
+    pub(crate) fn skip(&mut self, wire: WireType, field: u32, depth: u32) -> Result<(), WireError> {
         match wire {
             WireType::Varint => {
                 self.varint()?;
@@ -207,7 +228,7 @@ mod tests {
     fn lengths_past_the_end_are_refused() {
         let mut r = Reader::new(&[0x05, 1, 2], 7);
         match r.bytes() {
-            Err(OtlpError::Wire { at, .. }) => assert_eq!(at, 8),
+            Err(WireError { at, .. }) => assert_eq!(at, 8),
             other => panic!("expected a wire error, got {other:?}"),
         }
     }

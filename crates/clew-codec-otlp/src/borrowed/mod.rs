@@ -18,17 +18,17 @@ use crate::assemble::{self, RawLink, RawSpan};
 use crate::error::OtlpError;
 use crate::intern::{KEYS, KeyTable};
 use crate::reject::Decoded;
-use crate::wire::{RECURSION_LIMIT, Reader, WireType};
+use crate::wire::{RECURSION_LIMIT, Reader, WireError, WireType};
 
 mod values;
 
 /// Decodes a protobuf `ExportTraceServiceRequest` (`POST /v1/traces` with
 /// `application/x-protobuf`, or a gRPC message body) into model spans.
 pub fn decode(body: &Bytes) -> Result<Decoded, OtlpError> {
-    KEYS.with(|keys| decode_with(body, keys))
+    Ok(KEYS.with(|keys| decode_with(body, keys))?)
 }
 
-fn decode_with(body: &Bytes, keys: &RefCell<KeyTable>) -> Result<Decoded, OtlpError> {
+fn decode_with(body: &Bytes, keys: &RefCell<KeyTable>) -> Result<Decoded, WireError> {
     let ctx = Ctx { body, keys };
     let mut out = Decoded::default();
     let mut r = Reader::new(body, 0);
@@ -88,11 +88,11 @@ impl<'a> Ctx<'a> {
     // Inlined so the returned `Str` stays in registers: returned through
     // memory it was read back misaligned, a store-forwarding stall per string.
     #[inline(always)]
-    fn str(&self, s: &'a [u8]) -> Result<Str, OtlpError> {
+    fn str(&self, s: &'a [u8]) -> Result<Str, WireError> {
         if s.is_empty() {
             return Ok(Str::new());
         }
-        Str::try_from(self.body.slice_ref(s)).map_err(|_| OtlpError::Wire {
+        Str::try_from(self.body.slice_ref(s)).map_err(|_| WireError {
             at: self.offset(s),
             reason: "string field is not valid UTF-8",
         })
@@ -100,7 +100,7 @@ impl<'a> Ctx<'a> {
 
     /// An attribute key: interned when possible (see [`crate::intern`]).
     #[inline(always)]
-    fn key(&self, s: &'a [u8]) -> Result<Str, OtlpError> {
+    fn key(&self, s: &'a [u8]) -> Result<Str, WireError> {
         let interned = match self.keys.try_borrow_mut() {
             Ok(mut keys) => keys.get(s),
             Err(_) => None,
@@ -111,7 +111,7 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    fn resource_spans(&self, msg: &'a [u8], out: &mut Decoded) -> Result<(), OtlpError> {
+    fn resource_spans(&self, msg: &'a [u8], out: &mut Decoded) -> Result<(), WireError> {
         let mut r = self.reader(msg);
         let mut attrs = Vec::new();
         let mut dropped = 0u32;
@@ -168,7 +168,7 @@ impl<'a> Ctx<'a> {
         process: &Arc<clew_model::Process>,
         spans: &mut Vec<&'a [u8]>,
         out: &mut Decoded,
-    ) -> Result<(), OtlpError> {
+    ) -> Result<(), WireError> {
         let mut r = self.reader(msg);
         let (mut name, mut version, mut schema_url) = (Str::new(), Str::new(), Str::new());
         let mut attrs = Vec::new();
@@ -228,7 +228,7 @@ impl<'a> Ctx<'a> {
         Ok(())
     }
 
-    fn span(&self, msg: &'a [u8]) -> Result<RawSpan<'a>, OtlpError> {
+    fn span(&self, msg: &'a [u8]) -> Result<RawSpan<'a>, WireError> {
         let mut r = self.reader(msg);
         let mut s = RawSpan {
             // Sized once: room for the attributes and the few tags the
@@ -323,7 +323,7 @@ impl<'a> Ctx<'a> {
         Ok(s)
     }
 
-    fn event(&self, msg: &'a [u8]) -> Result<Log, OtlpError> {
+    fn event(&self, msg: &'a [u8]) -> Result<Log, WireError> {
         let mut r = self.reader(msg);
         let (mut time, mut name, mut dropped) = (0u64, Str::new(), 0u32);
         let mut attrs = Vec::new();
@@ -352,7 +352,7 @@ impl<'a> Ctx<'a> {
         Ok(assemble::event_to_log(time, name, attrs, dropped))
     }
 
-    fn link(&self, msg: &'a [u8]) -> Result<RawLink<'a>, OtlpError> {
+    fn link(&self, msg: &'a [u8]) -> Result<RawLink<'a>, WireError> {
         let mut r = self.reader(msg);
         let mut l = RawLink {
             trace_id: &[],

@@ -5,12 +5,11 @@ use bytes::Bytes;
 use clew_model::{KeyValue, Str, Value};
 
 use super::Ctx;
-use crate::error::OtlpError;
-use crate::wire::WireType;
+use crate::wire::{WireError, WireType};
 
 impl<'a> Ctx<'a> {
     /// A `KeyValue` message; `depth` is the budget left inside it.
-    pub(super) fn key_value(&self, msg: &'a [u8], depth: u32) -> Result<KeyValue, OtlpError> {
+    pub(super) fn key_value(&self, msg: &'a [u8], depth: u32) -> Result<KeyValue, WireError> {
         if depth == 0 {
             return Err(self.too_deep(msg));
         }
@@ -37,8 +36,8 @@ impl<'a> Ctx<'a> {
         })
     }
 
-    fn too_deep(&self, msg: &[u8]) -> OtlpError {
-        OtlpError::Wire {
+    fn too_deep(&self, msg: &[u8]) -> WireError {
+        WireError {
             at: self.offset(msg),
             reason: "recursion limit reached",
         }
@@ -52,7 +51,7 @@ impl<'a> Ctx<'a> {
         msg: &'a [u8],
         value: &mut Option<Value>,
         depth: u32,
-    ) -> Result<(), OtlpError> {
+    ) -> Result<(), WireError> {
         if depth == 0 {
             return Err(self.too_deep(msg));
         }
@@ -128,7 +127,7 @@ impl<'a> Ctx<'a> {
         Ok(())
     }
 
-    fn array(&self, msg: &'a [u8], items: &mut Vec<Value>, depth: u32) -> Result<(), OtlpError> {
+    fn array(&self, msg: &'a [u8], items: &mut Vec<Value>, depth: u32) -> Result<(), WireError> {
         let mut r = self.reader(msg);
         while !r.is_empty() {
             let (field, wire) = r.key()?;
