@@ -192,6 +192,15 @@ impl SpanContext {
         }
     }
 
+    /// Drops the shared parts (baggage, trace state) in place, leaving the
+    /// IDs and flags: what is left needs no drop, so a finished span can be
+    /// forgotten instead of going through its drop glue.
+    #[inline(always)]
+    pub(crate) fn release_shared(&mut self) {
+        self.baggage = None;
+        self.extra = None;
+    }
+
     /// A root context, built in one go.
     #[inline]
     pub(crate) fn root(

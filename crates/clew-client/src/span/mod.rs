@@ -173,11 +173,16 @@ impl Span {
     #[inline(always)]
     pub fn finish(mut self) {
         self.finish_with(None);
+        self.release_finished();
+        // Already finished and released: skip `Drop` and the drop glue.
+        std::mem::forget(self);
     }
 
     /// Finishes the span at an explicit time.
     pub fn finish_at(mut self, at: SystemTime) {
         self.finish_with(Some(clock::system_time_nanos(at)));
+        self.release_finished();
+        std::mem::forget(self);
     }
 
     /// Makes this span's context the thread's active one until the scope is
@@ -186,24 +191,41 @@ impl Span {
         ActiveScope::enter(self.context().clone())
     }
 
-    /// Reports the record if there is one. The check is inlined; moving the
-    /// record out happens only for sampled spans, so finishing an unsampled
-    /// span copies nothing.
+    /// Reports the record if there is one. The check and the `take` are
+    /// inlined, so after it the compiler knows the record is gone and the
+    /// drop glue of `Span` shrinks to the context's two pointer checks: an
+    /// unsampled span is finished and dropped without a call. Moving the
+    /// record out happens only for sampled spans.
     #[inline(always)]
     fn finish_with(&mut self, end: Option<u64>) {
-        if self.record.is_some() {
-            self.report(end);
+        if let Some(record) = self.record.take() {
+            report(record, self.tracer_id, end);
         }
     }
+}
 
-    #[inline(never)]
-    fn report(&mut self, end: Option<u64>) {
-        if let Some(mut r) = self.record.take() {
-            let end = end.unwrap_or_else(clock::now_unix_nanos);
-            r.duration = end.saturating_sub(r.start_time);
-            crate::registry::report(self.tracer_id, r);
-        }
+impl Span {
+    /// Releases what a finished span still owns, so the caller can forget
+    /// it instead of dropping it. The compiler keeps `Span`'s drop glue out
+    /// of line (it may drop a whole record), so letting `finish` fall
+    /// through to it cost an unsampled span a call; here the context's
+    /// shared parts are released in place, inline, and what remains (IDs,
+    /// flags, the tracer ID, a record already taken) needs no drop. Takes
+    /// `&mut self`: each by-value call would copy the span through memory.
+    #[inline(always)]
+    fn release_finished(&mut self) {
+        debug_assert!(self.record.is_none(), "finish_with took the record");
+        self.unsampled.release_shared();
     }
+}
+
+/// Stamps the duration and hands the record to the tracer's reporter; out
+/// of line so unsampled spans do not carry its code.
+#[inline(never)]
+fn report(mut record: Box<FinishedSpan>, tracer_id: u64, end: Option<u64>) {
+    let end = end.unwrap_or_else(clock::now_unix_nanos);
+    record.duration = end.saturating_sub(record.start_time);
+    crate::registry::report(tracer_id, record);
 }
 
 impl Drop for Span {
@@ -223,6 +245,25 @@ mod tests {
     fn spans_are_send() {
         assert_send::<Span>();
         assert_send::<SpanContext>();
+    }
+
+    #[test]
+    fn finishing_releases_shared_context_parts() {
+        use clew_model::{SpanId, TraceId};
+        let ctx = SpanContext::new(TraceId::new(0, 1), SpanId(2), SpanId(0), 0)
+            .with_baggage_item("k", "v")
+            .with_trace_state("a=b");
+        let shared = |c: &SpanContext| c.baggage_arc().map(std::sync::Arc::strong_count);
+        assert_eq!(shared(&ctx), Some(1));
+        let span = Span::unsampled(ctx.clone(), 0);
+        assert_eq!(shared(&ctx), Some(2));
+        span.finish();
+        // `finish` forgets the span: the baggage it shared must be released.
+        assert_eq!(shared(&ctx), Some(1));
+        Span::unsampled(ctx.clone(), 0).finish_at(SystemTime::now());
+        assert_eq!(shared(&ctx), Some(1));
+        drop(Span::unsampled(ctx.clone(), 0));
+        assert_eq!(shared(&ctx), Some(1));
     }
 
     #[test]
