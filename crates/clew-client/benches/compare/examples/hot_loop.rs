@@ -78,13 +78,36 @@ fn main() {
     let t = tracer(case != "unsampled");
     let parent = tracer(true).span("parent").start();
     let ctx = parent.context().clone();
-    for _ in 0..n {
-        match case.as_str() {
-            "unsampled" => unsampled(black_box(&t)),
-            "sampled" => sampled(black_box(&t)),
-            "sampled_3_tags" => sampled_3_tags(black_box(&t)),
-            "child" => child(black_box(&t), black_box(&ctx)),
-            other => panic!("unknown case {other}"),
+    let run = |n: u64| {
+        for _ in 0..n {
+            match case.as_str() {
+                "unsampled" => unsampled(black_box(&t)),
+                "sampled" => sampled(black_box(&t)),
+                "sampled_3_tags" => sampled_3_tags(black_box(&t)),
+                "child" => child(black_box(&t), black_box(&ctx)),
+                other => panic!("unknown case {other}"),
+            }
+        }
+    };
+    // With a third argument R: R rounds of N, printing the fastest and the
+    // median round in ns per op (a quick wall-clock check, noisy when the
+    // machine is shared; instruction counts are the stable measure).
+    match args.next().and_then(|a| a.parse::<usize>().ok()) {
+        None => run(n),
+        Some(rounds) => {
+            let mut per_op: Vec<f64> = (0..rounds)
+                .map(|_| {
+                    let t0 = std::time::Instant::now();
+                    run(n);
+                    t0.elapsed().as_nanos() as f64 / n as f64
+                })
+                .collect();
+            per_op.sort_by(f64::total_cmp);
+            println!(
+                "{case}: fastest {:.2} ns, median {:.2} ns",
+                per_op[0],
+                per_op[rounds / 2]
+            );
         }
     }
     // Give the reporter a moment so sampled runs exercise the hand-off.
