@@ -140,12 +140,28 @@ fn span_id_of(b: &[u8]) -> Option<SpanId> {
     SpanId::from_bytes(b).ok()
 }
 
+/// How many tags [`finish`] appends to a span's attributes (kind, status,
+/// the scope's `scope_tags`, trace state, dropped counts), so a decoder can
+/// allocate the tag vector once at its final size.
+pub(crate) fn appended_tags(raw: &RawSpan<'_>, scope_tags: usize) -> usize {
+    usize::from(kind_name(raw.kind).is_some())
+        + usize::from(matches!(raw.status_code, 1 | 2))
+        + usize::from(!raw.status_message.is_empty())
+        + usize::from(raw.status_code == 2)
+        + scope_tags
+        + usize::from(!raw.trace_state.is_empty())
+        + usize::from(raw.dropped_attributes != 0)
+        + usize::from(raw.dropped_events != 0)
+        + usize::from(raw.dropped_links != 0)
+}
+
 /// Applies the mapping to one span, or says why it is refused.
 pub(crate) fn finish(
     raw: RawSpan<'_>,
     scope_tags: &[KeyValue],
     process: &Arc<Process>,
 ) -> Result<Span, RejectReason> {
+    let extra = appended_tags(&raw, scope_tags.len());
     let trace_id = trace_id_of(raw.trace_id).ok_or(RejectReason::TraceIdLength)?;
     let span_id = span_id_of(raw.span_id).ok_or(RejectReason::SpanIdLength)?;
     let parent = match raw.parent_span_id {
@@ -177,15 +193,6 @@ pub(crate) fn finish(
     let mut tags = raw.attributes;
     let warnings = take_warnings(&mut tags);
     let kind = kind_name(raw.kind);
-    let extra = usize::from(kind.is_some())
-        + usize::from(matches!(raw.status_code, 1 | 2))
-        + usize::from(!raw.status_message.is_empty())
-        + usize::from(raw.status_code == 2)
-        + scope_tags.len()
-        + usize::from(!raw.trace_state.is_empty())
-        + usize::from(raw.dropped_attributes != 0)
-        + usize::from(raw.dropped_events != 0)
-        + usize::from(raw.dropped_links != 0);
     tags.reserve_exact(extra);
     if let Some(kind) = kind {
         tags.push(tag(mkeys::SPAN_KIND, Value::Str(Str::from_static(kind))));

@@ -12,7 +12,7 @@ use std::cell::RefCell;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use clew_model::{Log, Str};
+use clew_model::{KeyValue, Log, Str};
 
 use crate::assemble::{self, RawLink, RawSpan};
 use crate::error::OtlpError;
@@ -50,26 +50,6 @@ fn decode_with(body: &Bytes, keys: &RefCell<KeyTable>) -> Result<Decoded, WireEr
 struct Ctx<'a> {
     body: &'a Bytes,
     keys: &'a RefCell<KeyTable>,
-}
-
-/// Tags the mapping usually appends to a span's attributes (kind, scope
-/// name and version, status); more only cost a reallocation.
-const APPENDED_TAGS: usize = 4;
-
-/// Counts a span's attributes (field 9) with a quick walk over its keys, so
-/// the tag vector is allocated once at its final size. Malformed input stops
-/// the count; the real pass reports the error.
-fn count_attributes(msg: &[u8]) -> usize {
-    let mut r = Reader::new(msg, 0);
-    let mut n = 0;
-    while !r.is_empty() {
-        let Ok((field, wire)) = r.key() else { break };
-        n += usize::from(field == 9);
-        if r.skip(wire, field, 1).is_err() {
-            break;
-        }
-    }
-    n
 }
 
 /// Depth budget left when entering the messages below a span (request,
@@ -218,8 +198,9 @@ impl<'a> Ctx<'a> {
         }
         let scope_tags = assemble::scope_tags(name, version, attrs, dropped, schema_url);
         out.spans.reserve(spans.len());
+        let mut scratch = Vec::new();
         for msg in spans.iter() {
-            let raw = self.span(msg)?;
+            let raw = self.span(msg, &mut scratch, scope_tags.len())?;
             match assemble::finish(raw, &scope_tags, process) {
                 Ok(s) => out.spans.push(s),
                 Err(reason) => out.rejected.add(reason),
@@ -228,14 +209,20 @@ impl<'a> Ctx<'a> {
         Ok(())
     }
 
-    fn span(&self, msg: &'a [u8]) -> Result<RawSpan<'a>, WireError> {
+    /// One span. Its attributes are collected in `scratch` (reused from
+    /// span to span) and then moved into a vector allocated once at its
+    /// final size, attributes plus the tags the mapping appends (kind,
+    /// status, the scope's `scope_tags`…): cheaper than growing it, or than
+    /// a first pass counting attributes.
+    fn span(
+        &self,
+        msg: &'a [u8],
+        scratch: &mut Vec<KeyValue>,
+        scope_tags: usize,
+    ) -> Result<RawSpan<'a>, WireError> {
         let mut r = self.reader(msg);
-        let mut s = RawSpan {
-            // Sized once: room for the attributes and the few tags the
-            // mapping appends (kind, scope, status).
-            attributes: Vec::with_capacity(count_attributes(msg) + APPENDED_TAGS),
-            ..RawSpan::default()
-        };
+        let mut s = RawSpan::default();
+        scratch.clear();
         while !r.is_empty() {
             let (field, wire) = r.key()?;
             match field {
@@ -273,7 +260,7 @@ impl<'a> Ctx<'a> {
                 }
                 9 => {
                     r.expect(wire, WireType::Len)?;
-                    s.attributes.push(self.key_value(r.bytes()?, SPAN_DEPTH)?);
+                    scratch.push(self.key_value(r.bytes()?, SPAN_DEPTH)?);
                 }
                 10 => {
                     r.expect(wire, WireType::Varint)?;
@@ -320,6 +307,8 @@ impl<'a> Ctx<'a> {
                 _ => r.skip(wire, field, SPAN_DEPTH)?,
             }
         }
+        s.attributes = Vec::with_capacity(scratch.len() + assemble::appended_tags(&s, scope_tags));
+        s.attributes.append(scratch);
         Ok(s)
     }
 

@@ -32,7 +32,7 @@ impl<'a> Ctx<'a> {
         }
         Ok(KeyValue {
             key,
-            value: value.unwrap_or(Value::Str(Str::new())),
+            value: value.unwrap_or_else(|| Value::Str(Str::new())),
         })
     }
 
@@ -136,7 +136,7 @@ impl<'a> Ctx<'a> {
                     r.expect(wire, WireType::Len)?;
                     let mut v = None;
                     self.any_value(r.bytes()?, &mut v, depth - 1)?;
-                    items.push(v.unwrap_or(Value::Str(Str::new())));
+                    items.push(v.unwrap_or_else(|| Value::Str(Str::new())));
                 }
                 _ => r.skip(wire, field, depth - 1)?,
             }
