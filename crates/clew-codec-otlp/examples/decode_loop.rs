@@ -2,16 +2,24 @@
 //! `N` times (first argument, default 200). Deterministic, so instruction
 //! counts compare across changes on a loaded machine:
 //!
-//! `valgrind --tool=callgrind --toggle-collect='clew_codec_otlp::borrowed::decode' target/release/examples/decode_loop`
+//! `valgrind --tool=callgrind --toggle-collect='decode_loop::decode_once' target/release/examples/decode_loop`
 //!
-//! Instructions inside `decode` divided by `N × 512` are the decode + map
+//! Instructions inside `decode_once` divided by `N × 512` are the decode + map
 //! cost per span; the spans are dropped outside it.
 
 #[path = "../benches/tracegen/mod.rs"]
 mod tracegen;
 
 use bytes::Bytes;
+use clew_codec_otlp::{Decoded, OtlpError};
 use prost::Message;
+
+/// The measured call, kept out of line so callgrind can toggle on it
+/// whatever the optimiser inlines inside.
+#[inline(never)]
+fn decode_once(body: &Bytes) -> Result<Decoded, OtlpError> {
+    clew_codec_otlp::decode(body)
+}
 
 fn main() {
     let rounds: usize = std::env::args()
@@ -21,7 +29,7 @@ fn main() {
     let body = Bytes::from(tracegen::tracegen_request().encode_to_vec());
     let mut spans = 0;
     for _ in 0..rounds {
-        match clew_codec_otlp::decode(&body) {
+        match decode_once(&body) {
             Ok(d) => spans += std::hint::black_box(d).spans.len(),
             Err(e) => {
                 eprintln!("decode failed: {e}");

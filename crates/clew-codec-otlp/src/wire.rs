@@ -33,15 +33,32 @@ impl From<WireError> for OtlpError {
 /// recursion limit); the zero-copy decoder applies the same limit.
 pub(crate) const RECURSION_LIMIT: u32 = 100;
 
-/// Protobuf wire types.
+/// Protobuf wire types, numbered as on the wire (so converting the low three
+/// bits of a key is a range check, not a jump table).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
 pub(crate) enum WireType {
-    Varint,
-    Fixed64,
-    Len,
-    StartGroup,
-    EndGroup,
-    Fixed32,
+    Varint = 0,
+    Fixed64 = 1,
+    Len = 2,
+    StartGroup = 3,
+    EndGroup = 4,
+    Fixed32 = 5,
+}
+
+impl WireType {
+    #[inline(always)]
+    fn from_bits(bits: u64) -> Option<WireType> {
+        Some(match bits {
+            0 => WireType::Varint,
+            1 => WireType::Fixed64,
+            2 => WireType::Len,
+            3 => WireType::StartGroup,
+            4 => WireType::EndGroup,
+            5 => WireType::Fixed32,
+            _ => return None,
+        })
+    }
 }
 
 /// A cursor over one message's bytes. `origin` is the message's offset in
@@ -74,22 +91,29 @@ impl<'a> Reader<'a> {
         self.pos >= self.buf.len()
     }
 
-    /// The next field's number and wire type.
+    /// The next field's number and wire type. Field numbers below 16 (all
+    /// of OTLP's) make one-byte keys, decoded here without the varint loop.
     #[inline(always)]
     pub(crate) fn key(&mut self) -> Result<(u32, WireType), WireError> {
+        if let Some(&b) = self.buf.get(self.pos)
+            && (8..0x80).contains(&b)
+            && let Some(wire) = WireType::from_bits(u64::from(b & 7))
+        {
+            self.pos += 1;
+            return Ok((u32::from(b >> 3), wire));
+        }
+        self.key_slow()
+    }
+
+    #[inline(never)]
+    fn key_slow(&mut self) -> Result<(u32, WireType), WireError> {
         let at = self.at();
         let key = self.varint()?;
         if key > u64::from(u32::MAX) {
             return Err(err(at, "invalid key value"));
         }
-        let wire = match key & 7 {
-            0 => WireType::Varint,
-            1 => WireType::Fixed64,
-            2 => WireType::Len,
-            3 => WireType::StartGroup,
-            4 => WireType::EndGroup,
-            5 => WireType::Fixed32,
-            _ => return Err(err(at, "invalid wire type")),
+        let Some(wire) = WireType::from_bits(key & 7) else {
+            return Err(err(at, "invalid wire type"));
         };
         let field = (key >> 3) as u32;
         if field == 0 {
