@@ -8,13 +8,16 @@ use clew_model::Process;
 use crate::context::SpanContext;
 use crate::propagation::{Extractor, Injector, Propagator, binary};
 use crate::reporter::{NullReporter, Reporter, ReporterStats};
-use crate::sampler::{ConstSampler, Sampler};
+use crate::sampler::{ConstSampler, Sampler, SamplingDecision};
 use crate::span::{Span, SpanBuilder};
 
 #[derive(Debug)]
 pub(crate) struct TracerInner {
     pub(crate) id: u64,
     pub(crate) sampler: Arc<dyn Sampler>,
+    /// The sampler's [`Sampler::constant_decision`], asked once here so
+    /// root spans skip the call through the trait object.
+    pub(crate) constant_decision: Option<SamplingDecision>,
     pub(crate) reporter: Arc<dyn Reporter>,
     pub(crate) propagator: Arc<dyn Propagator>,
     pub(crate) process: Arc<Process>,
@@ -223,6 +226,7 @@ impl TracerBuilder {
         Tracer {
             inner: Arc::new(TracerInner {
                 id,
+                constant_decision: self.sampler.constant_decision(),
                 sampler: self.sampler,
                 reporter: self.reporter,
                 propagator: self

@@ -240,3 +240,69 @@ fn composite_reporter_gives_every_child_the_span() {
     assert_eq!(a.spans(), b.spans());
     assert_eq!(a.len(), 1);
 }
+
+/// Counts `sample` calls; its constant decision (if any) says "sampled".
+#[derive(Debug, Default)]
+struct CountingSampler {
+    calls: std::sync::atomic::AtomicUsize,
+    constant: bool,
+}
+
+impl clew_client::sampler::Sampler for CountingSampler {
+    fn sample(
+        &self,
+        _trace_id: clew_client::TraceId,
+        _operation: &str,
+    ) -> clew_client::sampler::SamplingDecision {
+        self.calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        clew_client::sampler::SamplingDecision::new(
+            false,
+            clew_client::sampler::SamplerKind::Probabilistic,
+            0.0,
+        )
+    }
+
+    fn constant_decision(&self) -> Option<clew_client::sampler::SamplingDecision> {
+        self.constant.then(|| {
+            clew_client::sampler::SamplingDecision::new(
+                true,
+                clew_client::sampler::SamplerKind::Const,
+                1.0,
+            )
+        })
+    }
+}
+
+#[test]
+fn a_constant_decision_replaces_the_sampler_call() {
+    use std::sync::Arc;
+    use std::sync::atomic::Ordering;
+    for constant in [false, true] {
+        let sampler = Arc::new(CountingSampler {
+            constant,
+            ..Default::default()
+        });
+        let r = InMemoryReporter::new();
+        let t = Tracer::builder("svc")
+            .sampler_arc(sampler.clone())
+            .reporter(r.clone())
+            .build();
+        for _ in 0..3 {
+            let root = t.span("root").start();
+            // Children follow the parent without asking the sampler.
+            t.span("child").child_of(&root).start().finish();
+            assert_eq!(root.is_sampled(), constant);
+            root.finish();
+        }
+        let calls = sampler.calls.load(Ordering::Relaxed);
+        if constant {
+            assert_eq!(calls, 0);
+            let spans = r.take();
+            assert_eq!(spans.len(), 6);
+            assert_eq!(spans[1].sampler.map(|s| s.kind.as_str()), Some("const"));
+        } else {
+            assert_eq!(calls, 3);
+            assert!(r.is_empty());
+        }
+    }
+}

@@ -13,6 +13,10 @@ impl Sampler for ConstSampler {
     fn sample(&self, _trace_id: TraceId, _operation: &str) -> SamplingDecision {
         SamplingDecision::new(self.0, SamplerKind::Const, if self.0 { 1.0 } else { 0.0 })
     }
+
+    fn constant_decision(&self) -> Option<SamplingDecision> {
+        Some(self.sample(TraceId::default(), ""))
+    }
 }
 
 #[cfg(test)]
@@ -36,5 +40,11 @@ mod tests {
         let d = ConstSampler(true).sample(TraceId::new(0, 1), "op");
         assert_eq!(d.tags.kind, "const");
         assert_eq!(d.tags.param, 1.0);
+        for yes in [true, false] {
+            assert_eq!(
+                ConstSampler(yes).constant_decision(),
+                Some(ConstSampler(yes).sample(TraceId::new(0, 7), "x"))
+            );
+        }
     }
 }

@@ -94,6 +94,16 @@ pub trait Sampler: Send + Sync + Debug {
     /// The decision for a trace whose root span has this ID and operation.
     fn sample(&self, trace_id: TraceId, operation: &str) -> SamplingDecision;
 
+    /// The decision this sampler gives for every trace, if it never varies.
+    /// The tracer asks once, when it is built, and then no longer calls
+    /// [`Self::sample`]: each root span saves an indirect call, a fair part
+    /// of the cost of an unsampled span. Return `Some` only when the answer
+    /// depends on nothing: not the trace ID, the operation, the time, or
+    /// configuration that may change later.
+    fn constant_decision(&self) -> Option<SamplingDecision> {
+        None
+    }
+
     /// Stops background work (remote polling). Idempotent.
     fn close(&self) {}
 }

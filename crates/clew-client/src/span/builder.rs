@@ -193,7 +193,10 @@ impl<'a> SpanBuilder<'a> {
                     }
                 }
                 if debug_tag.is_none() && !inner.disabled {
-                    let decision = inner.sampler.sample(trace_id, &operation_name);
+                    let decision = match inner.constant_decision {
+                        Some(d) => d,
+                        None => inner.sampler.sample(trace_id, &operation_name),
+                    };
                     if decision.sampled {
                         flags = FLAG_SAMPLED;
                         sampler_tags = Some(decision.tags);
