@@ -7,11 +7,35 @@ use clew_model::{KeyValue, Str, Value};
 use super::Ctx;
 use crate::wire::{WireError, WireType};
 
+/// Splits the encoding nearly every SDK writes for a string attribute —
+/// exactly `key` (field 1), then `value` (field 2) holding exactly a
+/// `string_value` (field 1), all lengths under 128 — into key and string,
+/// so the common case skips the general field loops. Any other layout is
+/// `None` and goes through them; both give the same result.
+#[inline(always)]
+fn plain_string_attribute(msg: &[u8]) -> Option<(&[u8], &[u8])> {
+    let [0x0a, key_len @ 0..0x80, rest @ ..] = msg else {
+        return None;
+    };
+    let (key, rest) = rest.split_at_checked(usize::from(*key_len))?;
+    let [0x12, value_len @ 0..0x80, 0x0a, str_len @ 0..0x80, s @ ..] = rest else {
+        return None;
+    };
+    let exact = usize::from(*value_len) == s.len() + 2 && usize::from(*str_len) == s.len();
+    exact.then_some((key, s))
+}
+
 impl<'a> Ctx<'a> {
     /// A `KeyValue` message; `depth` is the budget left inside it.
     pub(super) fn key_value(&self, msg: &'a [u8], depth: u32) -> Result<KeyValue, WireError> {
         if depth == 0 {
             return Err(self.too_deep(msg));
+        }
+        if let Some((key, s)) = plain_string_attribute(msg) {
+            return Ok(KeyValue {
+                key: self.key(key)?,
+                value: Value::Str(self.str(s)?),
+            });
         }
         let mut r = self.reader(msg);
         let mut key = Str::new();
@@ -142,5 +166,32 @@ impl<'a> Ctx<'a> {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plain_string_attribute;
+
+    #[test]
+    fn only_the_exact_plain_layout_takes_the_short_cut() {
+        let kv = [0x0a, 1, b'k', 0x12, 4, 0x0a, 2, b'v', b'w'];
+        assert_eq!(plain_string_attribute(&kv), Some((&b"k"[..], &b"vw"[..])));
+        // Empty string value.
+        let empty = [0x0a, 1, b'k', 0x12, 2, 0x0a, 0];
+        assert_eq!(plain_string_attribute(&empty), Some((&b"k"[..], &b""[..])));
+        // Trailing field after the string, value before key, int value,
+        // a short value length and a long string length all fall back.
+        for other in [
+            &[0x0a, 1, b'k', 0x12, 4, 0x0a, 1, b'v', 0x10][..],
+            &[0x0a, 1, b'k', 0x12, 3, 0x0a, 1, b'v', 0x0a, 0][..],
+            &[0x12, 3, 0x0a, 1, b'v', 0x0a, 1, b'k'][..],
+            &[0x0a, 1, b'k', 0x12, 2, 0x18, 5][..],
+            &[0x0a, 1, b'k', 0x12, 3, 0x0a, 2, b'v', b'w'][..],
+            &[0x0a, 1, b'k', 0x12, 3, 0x0a, 0x81, 0x00][..],
+            &[0x0a, 5, b'k'][..],
+        ] {
+            assert_eq!(plain_string_attribute(other), None, "{other:?}");
+        }
     }
 }
