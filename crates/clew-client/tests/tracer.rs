@@ -254,7 +254,8 @@ impl clew_client::sampler::Sampler for CountingSampler {
         _trace_id: clew_client::TraceId,
         _operation: &str,
     ) -> clew_client::sampler::SamplingDecision {
-        self.calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.calls
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         clew_client::sampler::SamplingDecision::new(
             false,
             clew_client::sampler::SamplerKind::Probabilistic,
@@ -305,4 +306,29 @@ fn a_constant_decision_replaces_the_sampler_call() {
             assert!(r.is_empty());
         }
     }
+}
+
+#[test]
+fn explicit_parent_outranks_the_active_one_and_active_unsampled_is_followed() {
+    let (t, r) = tracer(true);
+    let (unsampled_tracer, _) = tracer(false);
+    let explicit = t.span("explicit").start();
+    let quiet = unsampled_tracer.span("quiet").start();
+    {
+        let _scope = quiet.activate();
+        // Under an unsampled active span, new spans stay unsampled...
+        let implicit = t.span("implicit").start();
+        assert!(!implicit.is_sampled());
+        assert_eq!(implicit.context().parent_id(), quiet.context().span_id());
+        implicit.finish();
+        // ...unless given a parent of their own.
+        let child = t.span("child").child_of(&explicit).start();
+        assert!(child.is_sampled());
+        assert_eq!(child.context().parent_id(), explicit.context().span_id());
+        child.finish();
+    }
+    explicit.finish();
+    quiet.finish();
+    let names: Vec<_> = r.take().into_iter().map(|s| s.operation_name).collect();
+    assert_eq!(names, ["child", "explicit"]);
 }

@@ -143,6 +143,41 @@ impl<'a> SpanBuilder<'a> {
     /// several for sampled ones, measured).
     #[inline(always)]
     pub fn start(self) -> Span {
+        if self.parent.is_none() && !self.ignore_active && active::has_active() {
+            return self.start_under_active();
+        }
+        self.start_with_parent()
+    }
+
+    /// Starts the span as a child of the thread's active span. Out of line:
+    /// the active context is cloned and then dropped, code that the common
+    /// cases (explicit parent, or a root) should not carry.
+    #[inline(never)]
+    fn start_under_active(self) -> Span {
+        let active = active::active_context();
+        let SpanBuilder {
+            tracer,
+            operation_name,
+            extra_refs,
+            tags,
+            start_time,
+            ..
+        } = self;
+        SpanBuilder {
+            tracer,
+            operation_name,
+            parent: active.as_ref().map(|c| (RefType::ChildOf, c)),
+            extra_refs,
+            tags,
+            start_time,
+            ignore_active: true,
+        }
+        .start_with_parent()
+    }
+
+    /// Starts the span under the builder's own parent, if any.
+    #[inline(always)]
+    fn start_with_parent(self) -> Span {
         // Taken apart into locals so the compiler sees the empty vectors of
         // a plain builder as empty and drops them for free; dropping the
         // builder as a whole was an out-of-line call on every span.
@@ -153,18 +188,9 @@ impl<'a> SpanBuilder<'a> {
             extra_refs,
             tags,
             start_time,
-            ignore_active,
+            ignore_active: _,
         } = self;
         let inner = tracer.inner();
-        let active;
-        let parent = match parent {
-            Some(p) => Some(p),
-            None if !ignore_active && active::has_active() => {
-                active = active::active_context();
-                active.as_ref().map(|c| (RefType::ChildOf, c))
-            }
-            None => None,
-        };
 
         let mut sampler_tags = None;
         let mut debug_tag = None;
