@@ -108,7 +108,7 @@ impl KeyTable {
     /// The interned key for `bytes`, interning it if there is room.
     /// `None` when the key is not UTF-8 or the table cannot take it; the
     /// caller then slices the body (and reports invalid UTF-8 itself).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn get(&mut self, bytes: &[u8]) -> Option<Str> {
         if bytes.is_empty() {
             return Some(Str::new());
