@@ -72,8 +72,11 @@ impl<'a> Ctx<'a> {
         if s.is_empty() {
             return Ok(Str::new());
         }
-        Str::try_from(self.body.slice_ref(s)).map_err(|_| WireError {
-            at: self.offset(s),
+        // `s` is a sub-slice of the body (every reader walks the body), so
+        // slicing by offset is `slice_ref` without its pointer checks.
+        let at = self.offset(s);
+        Str::try_from(self.body.slice(at..at + s.len())).map_err(|_| WireError {
+            at,
             reason: "string field is not valid UTF-8",
         })
     }
