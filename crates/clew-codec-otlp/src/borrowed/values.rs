@@ -27,15 +27,25 @@ fn plain_string_attribute(msg: &[u8]) -> Option<(&[u8], &[u8])> {
 
 impl<'a> Ctx<'a> {
     /// A `KeyValue` message; `depth` is the budget left inside it.
+    ///
+    /// Inlined into the attribute loops for the plain string layout, so the
+    /// key/value pair is built in place instead of returned through memory.
+    #[inline(always)]
     pub(super) fn key_value(&self, msg: &'a [u8], depth: u32) -> Result<KeyValue, WireError> {
-        if depth == 0 {
-            return Err(self.too_deep(msg));
-        }
-        if let Some((key, s)) = plain_string_attribute(msg) {
-            return Ok(KeyValue {
+        match plain_string_attribute(msg) {
+            Some((key, s)) if depth > 0 => Ok(KeyValue {
                 key: self.key(key)?,
                 value: Value::Str(self.str(s)?),
-            });
+            }),
+            _ => self.any_key_value(msg, depth),
+        }
+    }
+
+    /// [`Self::key_value`] for any layout.
+    #[inline(never)]
+    fn any_key_value(&self, msg: &'a [u8], depth: u32) -> Result<KeyValue, WireError> {
+        if depth == 0 {
+            return Err(self.too_deep(msg));
         }
         let mut r = self.reader(msg);
         let mut key = Str::new();
