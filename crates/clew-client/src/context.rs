@@ -38,6 +38,23 @@ struct Extra {
     trace_state: Option<Arc<str>>,
 }
 
+impl Extra {
+    /// What a child inherits: the trace state, not the debug ID (which only
+    /// marks the root of a forced trace).
+    #[inline(never)]
+    fn for_child(this: &Arc<Extra>) -> Option<Arc<Extra>> {
+        match &this.debug_id {
+            None => Some(this.clone()),
+            Some(_) => this.trace_state.as_ref().map(|ts| {
+                Arc::new(Extra {
+                    debug_id: None,
+                    trace_state: Some(ts.clone()),
+                })
+            }),
+        }
+    }
+}
+
 impl SpanContext {
     /// A context with the given identity and no baggage.
     pub fn new(trace_id: TraceId, span_id: SpanId, parent_id: SpanId, flags: u8) -> Self {
@@ -172,6 +189,9 @@ impl SpanContext {
     }
 
     /// A child context: same trace, flags, baggage and trace state, new span ID.
+    /// Inlined, with the rarely present extras handled out of line: every
+    /// child span starts here.
+    #[inline]
     pub(crate) fn child(&self, span_id: SpanId) -> Self {
         SpanContext {
             trace_id: self.trace_id,
@@ -180,14 +200,8 @@ impl SpanContext {
             flags: self.flags,
             baggage: self.baggage.clone(),
             extra: match &self.extra {
-                Some(e) if e.debug_id.is_none() => Some(e.clone()),
-                Some(e) => e.trace_state.as_ref().map(|ts| {
-                    Arc::new(Extra {
-                        debug_id: None,
-                        trace_state: Some(ts.clone()),
-                    })
-                }),
                 None => None,
+                Some(e) => Extra::for_child(e),
             },
         }
     }
@@ -262,6 +276,27 @@ mod tests {
         assert_eq!(b.baggage_item("k"), Some("w"));
         assert_eq!(b.baggage_items().count(), 2);
         assert_eq!(a.baggage_item("x"), None);
+    }
+
+    #[test]
+    fn child_keeps_trace_state_but_not_the_debug_id() {
+        let p = SpanContext::new(TraceId::new(0, 9), SpanId(5), SpanId(0), 3)
+            .with_trace_state("k=v")
+            .with_debug_id("dbg");
+        let c = p.child(SpanId(6));
+        assert_eq!(c.trace_state(), Some("k=v"));
+        assert_eq!(c.debug_id(), None);
+        let only_debug = SpanContext::new(TraceId::new(0, 9), SpanId(5), SpanId(0), 3)
+            .with_debug_id("dbg")
+            .child(SpanId(7));
+        assert_eq!(
+            only_debug,
+            SpanContext::new(TraceId::new(0, 9), SpanId(7), SpanId(5), 3)
+        );
+        let only_state = SpanContext::new(TraceId::new(0, 9), SpanId(5), SpanId(0), 1)
+            .with_trace_state("a=b")
+            .child(SpanId(8));
+        assert_eq!(only_state.trace_state(), Some("a=b"));
     }
 
     #[test]

@@ -332,3 +332,24 @@ fn explicit_parent_outranks_the_active_one_and_active_unsampled_is_followed() {
     let names: Vec<_> = r.take().into_iter().map(|s| s.operation_name).collect();
     assert_eq!(names, ["child", "explicit"]);
 }
+
+#[test]
+fn child_of_outranks_an_earlier_follows_from_and_empty_contexts_are_ignored() {
+    let (t, r) = tracer(true);
+    let cause = t.span("cause").start();
+    let parent = t.span("parent").start();
+    let empty = SpanContext::default();
+    t.span("effect")
+        .child_of(&empty)
+        .follows_from(&cause)
+        .child_of(&parent)
+        .start()
+        .finish();
+    let s = &r.take()[0];
+    assert_eq!(s.context.parent_id(), parent.context().span_id());
+    assert_eq!(s.context.trace_id(), parent.context().trace_id());
+    assert_eq!(s.parent_ref_type, RefType::ChildOf);
+    assert_eq!(s.references.len(), 1);
+    assert_eq!(s.references[0].ref_type, RefType::FollowsFrom);
+    assert_eq!(s.references[0].span_id, cause.context().span_id());
+}

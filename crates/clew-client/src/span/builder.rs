@@ -72,15 +72,15 @@ impl<'a> SpanBuilder<'a> {
     /// Adds a CHILD_OF reference; the first one becomes the parent. Empty
     /// contexts are ignored, so an extraction that found nothing can be
     /// passed straight in.
-    pub fn child_of<C: AsSpanContext + ?Sized>(mut self, parent: &'a C) -> Self {
-        self.push_ref(RefType::ChildOf, parent.span_context());
-        self
+    #[inline]
+    pub fn child_of<C: AsSpanContext + ?Sized>(self, parent: &'a C) -> Self {
+        self.with_ref(RefType::ChildOf, parent.span_context())
     }
 
     /// Adds a FOLLOWS_FROM reference (the parent when there is no CHILD_OF).
-    pub fn follows_from<C: AsSpanContext + ?Sized>(mut self, cause: &'a C) -> Self {
-        self.push_ref(RefType::FollowsFrom, cause.span_context());
-        self
+    #[inline]
+    pub fn follows_from<C: AsSpanContext + ?Sized>(self, cause: &'a C) -> Self {
+        self.with_ref(RefType::FollowsFrom, cause.span_context())
     }
 
     /// Like [`Self::child_of`] for an optional context.
@@ -91,7 +91,28 @@ impl<'a> SpanBuilder<'a> {
         }
     }
 
-    fn push_ref(&mut self, kind: RefType, ctx: &'a SpanContext) {
+    /// Records a reference. The first one, by far the most common case, is
+    /// inlined and builds the new builder from the old one's fields without
+    /// borrowing it: a borrow (or a call) here kept the whole builder in
+    /// memory, copied at every step of `span().child_of().start()`.
+    #[inline(always)]
+    fn with_ref(self, kind: RefType, ctx: &'a SpanContext) -> Self {
+        if self.parent.is_none() && ctx.is_valid() {
+            SpanBuilder {
+                parent: Some((kind, ctx)),
+                ..self
+            }
+        } else {
+            let mut this = self;
+            this.push_other_ref(kind, ctx);
+            this
+        }
+    }
+
+    /// The rest of [`Self::with_ref`]: empty contexts, and references after
+    /// the first.
+    #[inline(never)]
+    fn push_other_ref(&mut self, kind: RefType, ctx: &'a SpanContext) {
         if ctx.is_empty() {
             return;
         }

@@ -53,6 +53,18 @@ fn unsampled(t: &Tracer) {
 }
 
 #[inline(never)]
+fn unsampled_no_tag(t: &Tracer) {
+    t.span("op").start().finish();
+}
+
+#[inline(never)]
+fn unsampled_child(t: &Tracer, ctx: &clew_client::SpanContext) {
+    let mut s = t.span("op").child_of(ctx).start();
+    s.set_tag("http.method", "GET");
+    s.finish();
+}
+
+#[inline(never)]
 fn sampled(t: &Tracer) {
     t.span("op").start().finish();
 }
@@ -75,13 +87,15 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let case = args.next().unwrap_or_else(|| "unsampled".into());
     let n: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(100_000);
-    let t = tracer(case != "unsampled");
-    let parent = tracer(true).span("parent").start();
+    let t = tracer(!case.starts_with("unsampled"));
+    let parent = tracer(case != "unsampled_child").span("parent").start();
     let ctx = parent.context().clone();
     let run = |n: u64| {
         for _ in 0..n {
             match case.as_str() {
                 "unsampled" => unsampled(black_box(&t)),
+                "unsampled_no_tag" => unsampled_no_tag(black_box(&t)),
+                "unsampled_child" => unsampled_child(black_box(&t), black_box(&ctx)),
                 "sampled" => sampled(black_box(&t)),
                 "sampled_3_tags" => sampled_3_tags(black_box(&t)),
                 "child" => child(black_box(&t), black_box(&ctx)),
