@@ -353,3 +353,24 @@ fn child_of_outranks_an_earlier_follows_from_and_empty_contexts_are_ignored() {
     assert_eq!(s.references[0].ref_type, RefType::FollowsFrom);
     assert_eq!(s.references[0].span_id, cause.context().span_id());
 }
+
+#[test]
+fn references_added_after_start_are_reported_after_the_parent() {
+    let (t, r) = tracer(true);
+    let parent = t.span("parent").start();
+    let cause = t.span("cause").start();
+    let mut s = t.span("effect").child_of(&parent).start();
+    s.add_reference(RefType::FollowsFrom, cause.context())
+        .add_reference(RefType::FollowsFrom, &SpanContext::default());
+    s.finish();
+    let (quiet, _) = tracer(false);
+    let mut u = quiet.span("unsampled").start();
+    u.add_reference(RefType::FollowsFrom, cause.context());
+    u.finish();
+    let spans = r.take();
+    assert_eq!(spans.len(), 1);
+    assert_eq!(spans[0].context.parent_id(), parent.context().span_id());
+    assert_eq!(spans[0].references.len(), 1, "the empty context is ignored");
+    assert_eq!(spans[0].references[0].ref_type, RefType::FollowsFrom);
+    assert_eq!(spans[0].references[0].span_id, cause.context().span_id());
+}

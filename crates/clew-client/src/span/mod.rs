@@ -16,6 +16,7 @@ use std::time::SystemTime;
 use crate::clock;
 use crate::context::SpanContext;
 use crate::tag::{LogRecord, Tag, TagValue};
+use clew_model::RefType;
 
 /// One unit of work in progress. Finishing consumes it; dropping an
 /// unfinished span finishes it at the time of the drop.
@@ -96,6 +97,23 @@ impl Span {
             r.tags.push(Tag {
                 key: key.into(),
                 value: value.into(),
+            });
+        }
+        self
+    }
+
+    /// Adds a reference to another span after the start, e.g. when a
+    /// `tracing` span declares `follows_from` once it exists. The parent
+    /// stays as it was; this becomes one more reference. Ignored on
+    /// unsampled spans and for contexts that name no span.
+    pub fn add_reference(&mut self, ref_type: RefType, other: &SpanContext) -> &mut Self {
+        if other.is_valid()
+            && let Some(r) = self.record()
+        {
+            r.references.push(SpanRef {
+                ref_type,
+                trace_id: other.trace_id(),
+                span_id: other.span_id(),
             });
         }
         self
