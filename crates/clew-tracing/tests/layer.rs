@@ -127,3 +127,70 @@ async fn client_and_server_layers_share_one_trace_over_headers() {
     assert_eq!(s[1].tag("error"), Some(&TagValue::Bool(true)));
     assert_eq!(c[1].tag("http.status_code"), Some(&TagValue::I64(500)));
 }
+
+#[test]
+fn follows_from_becomes_a_follows_from_reference() {
+    let (t, r) = tracer("svc");
+    let subscriber = tracing_subscriber::registry().with(ClewLayer::new(t));
+    tracing::subscriber::with_default(subscriber, || {
+        let cause = tracing::info_span!("cause");
+        let effect = tracing::info_span!("effect");
+        effect.follows_from(&cause);
+        // Following oneself or a span Clew does not know is ignored.
+        effect.follows_from(&effect);
+        effect.follows_from(tracing::Span::none());
+        drop(effect);
+        drop(cause);
+    });
+    let spans = r.take();
+    assert_eq!(spans.len(), 2);
+    let (effect, cause) = (&spans[0], &spans[1]);
+    assert_eq!(effect.operation_name, "effect");
+    assert_eq!(effect.references.len(), 1);
+    assert_eq!(
+        effect.references[0].ref_type,
+        clew_client::RefType::FollowsFrom
+    );
+    assert_eq!(effect.references[0].span_id, cause.context.span_id());
+    assert_eq!(effect.references[0].trace_id, cause.context.trace_id());
+    // A FOLLOWS_FROM added later does not make it a child.
+    assert_eq!(effect.context.parent_id().0, 0);
+}
+
+#[test]
+fn events_outside_spans_are_dropped_unless_asked_for() {
+    let (t, r) = tracer("svc");
+    let subscriber = tracing_subscriber::registry().with(ClewLayer::new(t));
+    tracing::subscriber::with_default(subscriber, || tracing::info!("alone"));
+    assert!(r.take().is_empty());
+
+    let (t, r) = tracer("svc");
+    let layer = ClewLayer::new(t).with_orphan_events(true);
+    let subscriber = tracing_subscriber::registry().with(layer);
+    tracing::subscriber::with_default(subscriber, || {
+        tracing::error!(code = 7, "alone");
+        let _inside = tracing::info_span!("inside").entered();
+        tracing::info!("logged on the span, not a span of its own");
+    });
+    let spans = r.take();
+    assert_eq!(spans.len(), 2, "{spans:#?}");
+    let orphan = &spans[0];
+    assert!(
+        orphan.operation_name.starts_with("event "),
+        "{}",
+        orphan.operation_name
+    );
+    assert_eq!(orphan.duration, 0);
+    assert_eq!(orphan.context.parent_id().0, 0);
+    assert_eq!(orphan.tag("level"), Some(&TagValue::from("ERROR")));
+    assert_eq!(orphan.tag("error"), Some(&TagValue::Bool(true)));
+    assert_eq!(orphan.logs.len(), 1);
+    assert!(
+        orphan.logs[0]
+            .fields
+            .iter()
+            .any(|f| f.key == "code" && f.value == TagValue::I64(7))
+    );
+    assert_eq!(spans[1].operation_name, "inside");
+    assert_eq!(spans[1].logs.len(), 1);
+}
