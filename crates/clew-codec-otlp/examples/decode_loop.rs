@@ -4,8 +4,10 @@
 //!
 //! `valgrind --tool=callgrind --toggle-collect='decode_loop::decode_once' target/release/examples/decode_loop`
 //!
-//! Instructions inside `decode_once` divided by `N × 512` are the decode + map
-//! cost per span; the spans are dropped outside it.
+//! Instructions inside `decode_once` are the decode + map cost; the spans
+//! are dropped outside it. Per span, take the difference of two runs
+//! (e.g. N = 40 and N = 20) divided by `20 × 512`, which leaves out the
+//! one-off costs (key interning, first allocations).
 
 #[path = "../benches/tracegen/mod.rs"]
 mod tracegen;
