@@ -26,4 +26,29 @@ export CLEW_NODE_DIR="$root/crates/clew/tests/interop/node"
 export CLEW_REQUIRE_INTEROP=1
 cargo test --workspace --locked
 
+step "client library against a running clew (UDP, HTTP, OTLP HTTP/gRPC senders, remote sampler)"
+cargo build --locked -p clew
+cargo test --locked -p clew-client --features otlp --no-run
+run_dir=$(mktemp -d)
+target/debug/clew --ready-file "$run_dir/ready.json" --log-level warn \
+  $(for p in query-http admin-http collector-http agent-compact agent-binary agent-zipkin-compact \
+             sampling-http query-grpc zipkin-http collector-grpc otlp-grpc otlp-http; do echo "--$p-port 0"; done) &
+clew_pid=$!
+trap 'kill $clew_pid 2>/dev/null; rm -rf "$run_dir"' EXIT
+for _ in $(seq 200); do [ -s "$run_dir/ready.json" ] && break; sleep 0.05; done
+addr() { "$CLEW_PYTHON" -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$run_dir/ready.json" "$1"; }
+CLEW_QUERY_URL="http://$(addr query_http)" \
+CLEW_AGENT_ADDR="$(addr agent_compact)" \
+CLEW_COLLECTOR_URL="http://$(addr collector_http)/api/traces" \
+CLEW_OTLP_URL="http://$(addr otlp_http)" \
+CLEW_OTLP_GRPC_URL="http://$(addr otlp_grpc)" \
+CLEW_SAMPLING_URL="http://$(addr sampling_http)" \
+  cargo test --locked -p clew-client --features otlp --test server_roundtrip -- --nocapture 2>&1 | tee "$run_dir/roundtrip.log"
+if grep -q "skipped:" "$run_dir/roundtrip.log"; then
+  echo "server round-trip tests were skipped; every address must be set" >&2
+  exit 1
+fi
+kill -TERM $clew_pid
+wait $clew_pid
+
 step "all tests passed"

@@ -16,11 +16,13 @@ use clap::Parser;
 /// mimalloc instead of glibc malloc: ingest allocates and frees millions of
 /// small span parts per second from several threads, where glibc's arena
 /// growth and page faults cost about 40 % of server CPU in the ingest
-/// benchmark (docs/benchmarks.md).
+/// benchmark (docs/benchmarks.md). Transparent huge pages are switched off
+/// at start (see [`disable_transparent_huge_pages`]).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    disable_transparent_huge_pages();
     let cli = cli::Cli::parse();
     let config = match cli.resolve() {
         Ok(config) => config,
@@ -46,6 +48,17 @@ fn main() -> ExitCode {
             eprintln!("clew: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// With THP, every first touch of fresh heap zeroes a whole 2 MiB page:
+/// the kernel's page clearing then took 60–76 % of server CPU under ingest
+/// load, against 24–34 % without (docs/benchmarks.md, "What changed with
+/// mimalloc"). The store grows its heap continuously, so small pages win.
+fn disable_transparent_huge_pages() {
+    #[cfg(target_os = "linux")]
+    if let Err(e) = nix::sys::prctl::set_thp_disable(true) {
+        eprintln!("clew: could not disable transparent huge pages ({e}); ingest may use more CPU");
     }
 }
 
