@@ -34,7 +34,7 @@ target/debug/clew --ready-file "$run_dir/ready.json" --log-level warn \
   $(for p in query-http admin-http collector-http agent-compact agent-binary agent-zipkin-compact \
              sampling-http query-grpc zipkin-http collector-grpc otlp-grpc otlp-http; do echo "--$p-port 0"; done) &
 clew_pid=$!
-trap 'kill $clew_pid 2>/dev/null; rm -rf "$run_dir"' EXIT
+trap 'kill $clew_pid 2>/dev/null || true; rm -rf "$run_dir"' EXIT
 for _ in $(seq 200); do [ -s "$run_dir/ready.json" ] && break; sleep 0.05; done
 addr() { "$CLEW_PYTHON" -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$run_dir/ready.json" "$1"; }
 CLEW_QUERY_URL="http://$(addr query_http)" \
