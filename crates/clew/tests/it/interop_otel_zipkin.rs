@@ -177,6 +177,78 @@ fn assert_zipkin_read(clew: &Clew, sent: &Value, service: &str) {
     assert_eq!(child["kind"], "CLIENT");
 }
 
+/// The same trace through the gRPC query services (16685): api_v2 spans
+/// with Jaeger-mapped tags, api_v3 OTLP spans with typed attributes.
+fn assert_otel_trace_over_query_grpc(clew: &Clew, sent: &Value) {
+    use clew_codec_jaeger::api_v2::pb;
+    use clew_query::grpc::{proto_v2, proto_v3};
+    let trace_hex = id(sent, "traceID");
+    let trace_id: clew_model::TraceId = trace_hex.parse().expect("trace id");
+    let root_id = u64::from_str_radix(&id(sent, "root"), 16).expect("hex span id");
+    let endpoint = clew.url("query_grpc", "");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let mut v2 = proto_v2::query_service_client::QueryServiceClient::connect(endpoint.clone())
+            .await
+            .expect("connect v2");
+        let request = pb::GetTraceRequest {
+            trace_id: trace_id.to_bytes().to_vec().into(),
+            ..Default::default()
+        };
+        let mut stream = v2.get_trace(request).await.expect("GetTrace").into_inner();
+        let mut spans = Vec::new();
+        while let Some(chunk) = stream.message().await.expect("chunk") {
+            spans.extend(chunk.spans);
+        }
+        let child = spans
+            .iter()
+            .find(|s| s.operation_name == "world")
+            .expect("world over api_v2");
+        let tag = |k: &str| child.tags.iter().find(|t| t.key == k).cloned();
+        let status = tag("otel.status_code").expect("otel.status_code");
+        assert_eq!(
+            (status.v_type, status.v_str.as_str()),
+            (pb::ValueType::String as i32, "ERROR")
+        );
+        let error = tag("error").expect("error tag");
+        assert_eq!(
+            (error.v_type, error.v_bool),
+            (pb::ValueType::Bool as i32, true)
+        );
+        assert_eq!(child.references[0].span_id.as_ref(), &root_id.to_be_bytes());
+
+        let mut v3 = proto_v3::query_service_client::QueryServiceClient::connect(endpoint)
+            .await
+            .expect("connect v3");
+        let request = proto_v3::GetTraceRequest {
+            trace_id: trace_hex.clone(),
+            ..Default::default()
+        };
+        let mut stream = v3
+            .get_trace(request)
+            .await
+            .expect("GetTrace v3")
+            .into_inner();
+        let mut found = false;
+        while let Some(data) = stream.message().await.expect("TracesData") {
+            let all = data
+                .resource_spans
+                .iter()
+                .flat_map(|r| &r.scope_spans)
+                .flat_map(|s| &s.spans);
+            for span in all.filter(|s| s.name == "hello") {
+                found = true;
+                assert_eq!(span.kind, 2, "SERVER");
+                assert_eq!(span.events[0].name, "greeting");
+            }
+        }
+        assert!(found, "hello over api_v3");
+    });
+}
+
 #[test]
 fn python_otel_sdk_over_otlp_grpc() {
     let clew = Clew::start(&[]);
@@ -186,6 +258,7 @@ fn python_otel_sdk_over_otlp_grpc() {
     };
     assert_otel_trace_in_jaeger_json(&clew, &sent, "py-otlp-grpc");
     assert_otel_trace_in_api_v3(&clew, &sent);
+    assert_otel_trace_over_query_grpc(&clew, &sent);
     assert_zipkin_read(&clew, &sent, "py-otlp-grpc");
 }
 
@@ -198,6 +271,8 @@ fn python_otel_sdk_over_otlp_http() {
     };
     assert_otel_trace_in_jaeger_json(&clew, &sent, "py-otlp-http");
     assert_otel_trace_in_api_v3(&clew, &sent);
+    assert_otel_trace_over_query_grpc(&clew, &sent);
+    assert_zipkin_read(&clew, &sent, "py-otlp-http");
 }
 
 #[test]
@@ -213,6 +288,8 @@ fn node_otel_sdk_over_otlp_http_protobuf_and_json() {
         };
         assert_otel_trace_in_jaeger_json(&clew, &sent, service);
         assert_otel_trace_in_api_v3(&clew, &sent);
+        assert_otel_trace_over_query_grpc(&clew, &sent);
+        assert_zipkin_read(&clew, &sent, service);
     }
 }
 
