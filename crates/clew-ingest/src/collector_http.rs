@@ -11,13 +11,13 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use clew_codec_jaeger::{Protocol, decode_batch};
 
+use crate::http_common::{count_responses, json_error};
 use crate::metrics::IngestMetrics;
 use crate::pipeline::{DropReason, Pipeline, Submit};
 use crate::sampling::{SamplingStrategies, sampling_handler_proto};
@@ -56,24 +56,7 @@ pub fn collector_http_router(
     let sampling = Router::new()
         .route("/api/sampling", get(sampling_handler_proto))
         .with_state(sampling);
-    traces
-        .merge(sampling)
-        .layer(middleware::from_fn_with_state(metrics, count_status))
-}
-
-/// Counts every response by status (`clew_ingest_http_requests_total`).
-async fn count_status(
-    State(metrics): State<Arc<IngestMetrics>>,
-    req: Request,
-    next: Next,
-) -> Response {
-    let resp = next.run(req).await;
-    metrics.record_http(API, resp.status().as_u16());
-    resp
-}
-
-fn error(status: StatusCode, message: String) -> Response {
-    (status, axum::Json(serde_json::json!({ "error": message }))).into_response()
+    count_responses(traces.merge(sampling), metrics, API)
 }
 
 /// Maps the media type (parameters ignored, case-insensitive) to a protocol.
@@ -106,12 +89,12 @@ async fn post_traces(
 ) -> Response {
     let protocol = match protocol_for(&headers) {
         Ok(p) => p,
-        Err(msg) => return error(StatusCode::BAD_REQUEST, msg),
+        Err(msg) => return json_error(StatusCode::BAD_REQUEST, msg),
     };
     let body = match body {
         Ok(b) => b,
         Err(rejection) => {
-            return error(
+            return json_error(
                 rejection.status(),
                 format!("Unable to process request body: {}", rejection.body_text()),
             );
@@ -126,7 +109,7 @@ async fn post_traces(
     let batch = match decode_batch(&body, protocol) {
         Ok(b) => b,
         Err(e) => {
-            return error(
+            return json_error(
                 StatusCode::BAD_REQUEST,
                 format!("Unable to process request body: {e}"),
             );
@@ -139,7 +122,7 @@ async fn post_traces(
                 DropReason::QueueFull => "ingest queue is full",
                 DropReason::ShuttingDown => "server is shutting down",
             };
-            error(
+            json_error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 format!("{why}; {spans} spans dropped"),
             )

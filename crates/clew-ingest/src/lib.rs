@@ -76,6 +76,7 @@ mod error;
 mod grpc_edge;
 mod grpc_server;
 mod http_body;
+mod http_common;
 pub mod jaeger_grpc;
 mod log_limit;
 mod metrics;

@@ -14,15 +14,15 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use clew_codec_otlp::proto::collector::trace::v1::ExportTraceServiceResponse;
 use prost::Message;
 
 use crate::http_body::{BodyError, content_type_text, decode_body, media_type};
+use crate::http_common::count_responses;
 use crate::metrics::IngestMetrics;
 use crate::pipeline::Pipeline;
 use crate::source::{Format, Source, Transport};
@@ -93,22 +93,11 @@ pub fn otlp_http_router(pipeline: Pipeline, metrics: Arc<IngestMetrics>) -> Rout
         metrics: metrics.clone(),
         limit,
     };
-    Router::new()
+    let router = Router::new()
         .route(OTLP_TRACES_PATH, post(post_traces))
         .layer(DefaultBodyLimit::max(limit))
-        .with_state(state)
-        .layer(middleware::from_fn_with_state(metrics, count_status))
-}
-
-/// Counts every response by status (`clew_ingest_http_requests_total{api="otlp"}`).
-async fn count_status(
-    State(metrics): State<Arc<IngestMetrics>>,
-    req: Request,
-    next: Next,
-) -> Response {
-    let resp = next.run(req).await;
-    metrics.record_http(API, resp.status().as_u16());
-    resp
+        .with_state(state);
+    count_responses(router, metrics, API)
 }
 
 fn reply(encoding: Encoding, status: StatusCode, body: Vec<u8>) -> Response {

@@ -20,13 +20,13 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 
 use crate::http_body::{BodyError, content_type_text, decode_body, media_type};
+use crate::http_common::{count_responses, json_error};
 use crate::metrics::IngestMetrics;
 use crate::pipeline::Pipeline;
 use crate::source::{Format, Source, Transport};
@@ -99,27 +99,12 @@ pub fn zipkin_ingest_router(pipeline: Pipeline, metrics: Arc<IngestMetrics>) -> 
         metrics: metrics.clone(),
         limit,
     };
-    Router::new()
+    let router = Router::new()
         .route(ZIPKIN_V2_SPANS_PATH, post(post_v2))
         .route(ZIPKIN_V1_SPANS_PATH, post(post_v1))
         .layer(DefaultBodyLimit::max(limit))
-        .with_state(state)
-        .layer(middleware::from_fn_with_state(metrics, count_status))
-}
-
-/// Counts every response by status (`clew_ingest_http_requests_total{api="zipkin"}`).
-async fn count_status(
-    State(metrics): State<Arc<IngestMetrics>>,
-    req: Request,
-    next: Next,
-) -> Response {
-    let resp = next.run(req).await;
-    metrics.record_http(API, resp.status().as_u16());
-    resp
-}
-
-fn error(status: StatusCode, message: String) -> Response {
-    (status, axum::Json(serde_json::json!({ "error": message }))).into_response()
+        .with_state(state);
+    count_responses(router, metrics, API)
 }
 
 async fn post_v2(
@@ -146,13 +131,13 @@ fn post_spans(
 ) -> Response {
     let Some(format) = body_format(api, &media_type(&headers)) else {
         let msg = format!("unsupported content type {:?}", content_type_text(&headers));
-        return error(StatusCode::UNSUPPORTED_MEDIA_TYPE, msg);
+        return json_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, msg);
     };
     let body = match body {
         Ok(b) => b,
         Err(rejection) => {
             let msg = format!("cannot read request body: {}", rejection.body_text());
-            return error(rejection.status(), msg);
+            return json_error(rejection.status(), msg);
         }
     };
     let body = match decode_body(&headers, body, st.limit) {
@@ -163,14 +148,14 @@ fn post_spans(
                 BodyError::UnsupportedEncoding(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 BodyError::Gzip(_) => StatusCode::BAD_REQUEST,
             };
-            return error(status, e.to_string());
+            return json_error(status, e.to_string());
         }
     };
     let source = Source::new(Transport::Http, format.format());
     st.metrics.record_bytes(source, body.len());
     let (spans, refusals) = match decode::decode(format, &body) {
         Ok(d) => d,
-        Err(e) => return error(StatusCode::BAD_REQUEST, e.to_string()),
+        Err(e) => return json_error(StatusCode::BAD_REQUEST, e.to_string()),
     };
     match verdict::submit(&st.pipeline, spans, source, refusals) {
         Verdict::Accepted { message: None, .. } => StatusCode::ACCEPTED.into_response(),
@@ -178,7 +163,7 @@ fn post_spans(
             accepted: 0,
             message: Some(msg),
             ..
-        } => error(StatusCode::BAD_REQUEST, msg),
+        } => json_error(StatusCode::BAD_REQUEST, msg),
         Verdict::Accepted {
             accepted,
             rejected,
@@ -192,7 +177,7 @@ fn post_spans(
             })),
         )
             .into_response(),
-        Verdict::Dropped { spans, reason } => error(
+        Verdict::Dropped { spans, reason } => json_error(
             StatusCode::SERVICE_UNAVAILABLE,
             Verdict::drop_message(spans, reason),
         ),
