@@ -3,7 +3,7 @@
 use clew_model::{KeyValue, Log, Process, RefType, Reference, Span, Value};
 use clew_thrift::{ByteCounter, CompactWriter, MessageType, ProtocolWriter, TType};
 
-use crate::EMIT_BATCH;
+use crate::{BatchMeta, ClientStats, EMIT_BATCH};
 
 /// `TagType` values from jaeger.thrift.
 const STRING: i32 = 0;
@@ -13,8 +13,14 @@ const LONG: i32 = 3;
 const BINARY: i32 = 4;
 
 /// Writes a `Batch` struct: `process`, then `spans` (their own `process`
-/// fields are ignored; the batch carries one).
-pub(crate) fn write_batch(w: &mut impl ProtocolWriter, process: &Process, spans: &[Span]) {
+/// fields are ignored; the batch carries one), then `seqNo` and `stats`
+/// when `meta` has them.
+pub(crate) fn write_batch(
+    w: &mut impl ProtocolWriter,
+    process: &Process,
+    spans: &[Span],
+    meta: &BatchMeta,
+) {
     w.write_struct_begin();
     w.write_field_begin(TType::Struct, 1);
     write_process(w, process);
@@ -22,6 +28,14 @@ pub(crate) fn write_batch(w: &mut impl ProtocolWriter, process: &Process, spans:
     w.write_list_begin(TType::Struct, spans.len());
     for s in spans {
         write_span(w, s);
+    }
+    if let Some(seq_no) = meta.seq_no {
+        w.write_field_begin(TType::I64, 3);
+        w.write_i64(seq_no);
+    }
+    if let Some(stats) = &meta.stats {
+        w.write_field_begin(TType::Struct, 4);
+        write_client_stats(w, stats);
     }
     w.write_field_stop();
     w.write_struct_end();
@@ -33,11 +47,24 @@ pub(crate) fn write_emit_batch(
     process: &Process,
     spans: &[Span],
     seq_id: i32,
+    meta: &BatchMeta,
 ) {
     w.write_message_begin(EMIT_BATCH, MessageType::Oneway, seq_id);
     w.write_struct_begin();
     w.write_field_begin(TType::Struct, 1);
-    write_batch(w, process, spans);
+    write_batch(w, process, spans, meta);
+    w.write_field_stop();
+    w.write_struct_end();
+}
+
+fn write_client_stats(w: &mut impl ProtocolWriter, s: &ClientStats) {
+    w.write_struct_begin();
+    w.write_field_begin(TType::I64, 1);
+    w.write_i64(s.full_queue_dropped_spans);
+    w.write_field_begin(TType::I64, 2);
+    w.write_i64(s.too_large_dropped_spans);
+    w.write_field_begin(TType::I64, 3);
+    w.write_i64(s.failed_to_emit_spans);
     w.write_field_stop();
     w.write_struct_end();
 }
@@ -197,7 +224,7 @@ pub(crate) fn compact_span_size(span: &Span) -> usize {
 /// longest span-list header. An upper bound, exact to within a few bytes.
 pub(crate) fn compact_emit_batch_overhead(process: &Process) -> usize {
     let mut w = CompactWriter::new(ByteCounter::default());
-    write_emit_batch(&mut w, process, &[], -1);
+    write_emit_batch(&mut w, process, &[], -1, &BatchMeta::default());
     // `write_emit_batch` wrote a 1-byte empty list header; a long one takes
     // 1 type byte + up to 5 varint bytes.
     w.into_inner().0 + 5

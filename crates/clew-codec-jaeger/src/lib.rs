@@ -112,11 +112,43 @@ pub fn decode_batch(body: &Bytes, protocol: Protocol) -> Result<JaegerBatch, Dec
     }
 }
 
+/// The optional `Batch` fields a client adds about itself: `seqNo` (field 3)
+/// and `stats` (field 4). `None` fields are not written.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct BatchMeta {
+    /// The client's batch sequence number (Jaeger clients count up from 1).
+    pub seq_no: Option<i64>,
+    /// The client's cumulative drop counters.
+    pub stats: Option<ClientStats>,
+}
+
+/// The most bytes a [`BatchMeta`] adds to a `Batch` in either protocol, for
+/// any values: senders add it to their size budget so a datagram stays under
+/// [`MAX_DATAGRAM_BYTES`] whatever the counters grow to.
+///
+/// Binary is the larger: `seqNo` = 3-byte field header + 8; `stats` = 3 +
+/// three × (3 + 8) + 1 stop byte; 11 + 37 = 48. Compact needs at most 46
+/// (1-byte field headers, varints of up to 10 bytes).
+pub const BATCH_META_MAX_BYTES: usize = 48;
+
 /// Appends a `Batch` struct (the HTTP body form) to `out`.
 pub fn encode_batch(process: &Process, spans: &[Span], protocol: Protocol, out: &mut Vec<u8>) {
+    encode_batch_with(process, spans, &BatchMeta::default(), protocol, out)
+}
+
+/// Appends a `Batch` struct carrying `meta` (the HTTP body form) to `out`.
+pub fn encode_batch_with(
+    process: &Process,
+    spans: &[Span],
+    meta: &BatchMeta,
+    protocol: Protocol,
+    out: &mut Vec<u8>,
+) {
     match protocol {
-        Protocol::Compact => encode::write_batch(&mut CompactWriter::new(out), process, spans),
-        Protocol::Binary => encode::write_batch(&mut BinaryWriter::new(out), process, spans),
+        Protocol::Compact => {
+            encode::write_batch(&mut CompactWriter::new(out), process, spans, meta)
+        }
+        Protocol::Binary => encode::write_batch(&mut BinaryWriter::new(out), process, spans, meta),
     }
 }
 
@@ -128,12 +160,24 @@ pub fn encode_emit_batch_message(
     protocol: Protocol,
     out: &mut Vec<u8>,
 ) {
+    encode_emit_batch_message_with(process, spans, seq_id, &BatchMeta::default(), protocol, out)
+}
+
+/// Appends a whole agent datagram whose `Batch` carries `meta` to `out`.
+pub fn encode_emit_batch_message_with(
+    process: &Process,
+    spans: &[Span],
+    seq_id: i32,
+    meta: &BatchMeta,
+    protocol: Protocol,
+    out: &mut Vec<u8>,
+) {
     match protocol {
         Protocol::Compact => {
-            encode::write_emit_batch(&mut CompactWriter::new(out), process, spans, seq_id)
+            encode::write_emit_batch(&mut CompactWriter::new(out), process, spans, seq_id, meta)
         }
         Protocol::Binary => {
-            encode::write_emit_batch(&mut BinaryWriter::new(out), process, spans, seq_id)
+            encode::write_emit_batch(&mut BinaryWriter::new(out), process, spans, seq_id, meta)
         }
     }
 }
@@ -148,6 +192,7 @@ pub fn encoded_span_size(span: &Span) -> usize {
 /// Bytes a compact `emitBatch` datagram for `process` needs besides its
 /// spans (an upper bound, exact to within a few bytes): a batch fits in one
 /// datagram when `emit_batch_overhead(p) + Σ encoded_span_size(s) <= MAX_DATAGRAM_BYTES`.
+/// It excludes [`BatchMeta`]; add [`BATCH_META_MAX_BYTES`] when sending one.
 pub fn emit_batch_overhead(process: &Process) -> usize {
     encode::compact_emit_batch_overhead(process)
 }
