@@ -122,6 +122,9 @@ pub struct RemoteReporter {
 impl RemoteReporter {
     /// Starts the background thread.
     pub fn new(sender: impl Sender + 'static, options: RemoteReporterOptions) -> Self {
+        let mut sender: Box<dyn Sender> = Box::new(sender);
+        let queue_dropped = Arc::new(AtomicU64::new(0));
+        sender.set_queue_drop_counter(queue_dropped.clone());
         let ring_capacity = options.queue_size.max(2);
         let (wake, wake_rx) = bounded(1);
         let (control, control_rx) = unbounded();
@@ -144,7 +147,8 @@ impl RemoteReporter {
         });
         let worker = Worker {
             shared: shared.clone(),
-            sender: Box::new(sender),
+            sender,
+            queue_dropped,
             wake: wake_rx,
             control: control_rx,
             interval: options.flush_interval.max(Duration::from_millis(1)),
@@ -279,6 +283,9 @@ impl Drop for RemoteReporter {
 struct Worker {
     shared: Arc<Shared>,
     sender: Box<dyn Sender>,
+    /// Every span the reporter dropped so far (the `dropped` of
+    /// [`ReporterStats`]), refreshed on each drain for the sender to report.
+    queue_dropped: Arc<AtomicU64>,
     wake: Receiver<()>,
     control: Receiver<Control>,
     interval: Duration,
@@ -336,6 +343,14 @@ impl Worker {
                 }
                 keep
             });
+            // Under the rings lock, so no count is moving between a ring
+            // and `dropped_other` while summing.
+            let live: u64 = rings
+                .iter()
+                .map(|r| r.dropped.load(Ordering::Relaxed))
+                .sum();
+            let total = live + shared.dropped_other.load(Ordering::Relaxed);
+            self.queue_dropped.store(total, Ordering::Relaxed);
         }
         if !batch.is_empty() {
             self.process(batch);

@@ -86,9 +86,10 @@ fn flush_interval_sends_without_being_asked() {
 
 #[test]
 fn full_queue_drops_and_counts_instead_of_blocking() {
-    /// A sender that never returns from the first append until released.
+    /// A sender that never returns from the first append until released,
+    /// and keeps the drop counter the reporter hands it.
     #[derive(Debug)]
-    struct Stuck(Receiver<()>);
+    struct Stuck(Receiver<()>, Arc<Mutex<Option<Arc<AtomicU64>>>>);
     impl Sender for Stuck {
         fn append(&mut self, _s: clew_model::Span) -> Result<usize, SendError> {
             let _ = self.0.recv_timeout(Duration::from_secs(10));
@@ -97,10 +98,14 @@ fn full_queue_drops_and_counts_instead_of_blocking() {
         fn flush(&mut self) -> Result<usize, SendError> {
             Ok(0)
         }
+        fn set_queue_drop_counter(&mut self, counter: Arc<AtomicU64>) {
+            *self.1.lock() = Some(counter);
+        }
     }
     let (release, rx) = bounded(1000);
+    let counter = Arc::new(Mutex::new(None));
     let reporter = RemoteReporter::new(
-        Stuck(rx),
+        Stuck(rx, counter.clone()),
         RemoteReporterOptions {
             queue_size: 2,
             flush_interval: Duration::from_secs(60),
@@ -119,6 +124,14 @@ fn full_queue_drops_and_counts_instead_of_blocking() {
         let _ = release.try_send(());
     }
     tracer.close();
+    // The sender saw the queue drops as of the last drain (on close).
+    let seen = counter
+        .lock()
+        .as_ref()
+        .expect("reporter handed over its drop counter")
+        .load(Ordering::Relaxed);
+    assert_eq!(seen, tracer.reporter_stats().dropped);
+    assert!(seen >= stats.dropped, "{seen} < {stats:?}");
     tracer.span("late").start().finish();
     assert!(tracer.reporter_stats().dropped > stats.dropped);
 }

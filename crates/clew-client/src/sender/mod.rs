@@ -18,6 +18,8 @@ pub use otlp_grpc::OtlpGrpcSender;
 pub use udp::{MAX_UDP_PACKET, UdpSender};
 
 use std::fmt::Debug;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 
 /// Why spans could not be sent. Carries how many spans were lost so the
 /// reporter can count them.
@@ -62,6 +64,14 @@ pub trait Sender: Send + Debug {
     fn close(&mut self) -> Result<usize, SendError> {
         self.flush()
     }
+
+    /// Hands the sender the reporter's running count of spans it dropped
+    /// because its queue was full, so senders whose wire format reports
+    /// client drops (Jaeger's `Batch.stats`) can include it. The reporter
+    /// keeps the counter current; senders only read it. Ignored by default.
+    fn set_queue_drop_counter(&mut self, counter: Arc<AtomicU64>) {
+        let _ = counter;
+    }
 }
 
 impl Sender for Box<dyn Sender> {
@@ -73,5 +83,8 @@ impl Sender for Box<dyn Sender> {
     }
     fn close(&mut self) -> Result<usize, SendError> {
         (**self).close()
+    }
+    fn set_queue_drop_counter(&mut self, counter: Arc<AtomicU64>) {
+        (**self).set_queue_drop_counter(counter)
     }
 }

@@ -1,10 +1,18 @@
 //! UDP sender: thrift compact `emitBatch` datagrams to a Jaeger agent.
+//!
+//! Like Jaeger's clients, every datagram's `Batch` carries `seqNo` (1, 2,
+//! ... per datagram, so the agent can spot lost packets) and `stats`: the
+//! cumulative counts of spans dropped because the reporter queue was full,
+//! because a span alone was too large for a datagram, and because a send
+//! failed.
 
 use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use clew_codec_jaeger::{
-    Protocol, emit_batch_overhead, encode_emit_batch_message, encoded_span_size,
+    BATCH_META_MAX_BYTES, BatchMeta, ClientStats, Protocol, emit_batch_overhead,
+    encode_emit_batch_message_with, encoded_span_size,
 };
 use clew_model::{Process, Span};
 
@@ -21,9 +29,16 @@ pub struct UdpSender {
     max_packet: usize,
     spans: Vec<Span>,
     process: Option<Arc<Process>>,
+    /// Envelope, process and [`BATCH_META_MAX_BYTES`]: everything but spans.
     overhead: usize,
     bytes: usize,
     seq: i32,
+    /// `Batch.seqNo` of the last datagram sent.
+    batch_seq_no: i64,
+    /// The reporter's full-queue drop count, once it has handed it over.
+    queue_dropped: Option<Arc<AtomicU64>>,
+    too_large: u64,
+    failed: u64,
     buf: Vec<u8>,
 }
 
@@ -56,6 +71,10 @@ impl UdpSender {
             overhead: 0,
             bytes: 0,
             seq: 0,
+            batch_seq_no: 0,
+            queue_dropped: None,
+            too_large: 0,
+            failed: 0,
             buf: Vec::with_capacity(max_packet),
         })
     }
@@ -63,6 +82,20 @@ impl UdpSender {
     /// The agent address.
     pub fn peer_addr(&self) -> std::io::Result<SocketAddr> {
         self.socket.peer_addr()
+    }
+
+    /// The counters the next datagram reports (saturating at `i64::MAX`).
+    fn client_stats(&self) -> ClientStats {
+        let wire = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        ClientStats {
+            full_queue_dropped_spans: wire(
+                self.queue_dropped
+                    .as_ref()
+                    .map_or(0, |c| c.load(Ordering::Relaxed)),
+            ),
+            too_large_dropped_spans: wire(self.too_large),
+            failed_to_emit_spans: wire(self.failed),
+        }
     }
 }
 
@@ -75,11 +108,12 @@ impl Sender for UdpSender {
             .is_some_and(|p| Arc::ptr_eq(p, &span.process) || **p == *span.process);
         if !same_process {
             sent += self.flush()?;
-            self.overhead = emit_batch_overhead(&span.process);
+            self.overhead = emit_batch_overhead(&span.process) + BATCH_META_MAX_BYTES;
             self.process = Some(span.process.clone());
         }
         let size = encoded_span_size(&span);
         if self.overhead + size > self.max_packet {
+            self.too_large += 1;
             return Err(SendError {
                 spans_lost: 1,
                 kind: SendErrorKind::TooLarge {
@@ -106,10 +140,16 @@ impl Sender for UdpSender {
         }
         self.buf.clear();
         self.seq = self.seq.wrapping_add(1);
-        encode_emit_batch_message(
+        self.batch_seq_no = self.batch_seq_no.wrapping_add(1);
+        let meta = BatchMeta {
+            seq_no: Some(self.batch_seq_no),
+            stats: Some(self.client_stats()),
+        };
+        encode_emit_batch_message_with(
             process,
             &self.spans,
             self.seq,
+            &meta,
             Protocol::Compact,
             &mut self.buf,
         );
@@ -117,17 +157,25 @@ impl Sender for UdpSender {
         self.bytes = 0;
         match self.socket.send(&self.buf) {
             Ok(_) => Ok(n),
-            Err(e) => Err(SendError {
-                spans_lost: n,
-                kind: SendErrorKind::Io(e),
-            }),
+            Err(e) => {
+                self.failed += n as u64;
+                Err(SendError {
+                    spans_lost: n,
+                    kind: SendErrorKind::Io(e),
+                })
+            }
         }
+    }
+
+    fn set_queue_drop_counter(&mut self, counter: Arc<AtomicU64>) {
+        self.queue_dropped = Some(counter);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clew_codec_jaeger::JaegerBatch;
     use clew_model::{Bytes, KeyValue, SpanId, TraceId};
     use std::time::Duration;
 
@@ -137,7 +185,15 @@ mod tests {
         s
     }
 
-    fn receive_all(sock: &UdpSocket) -> Vec<Vec<Span>> {
+    fn stats(full_queue: i64, too_large: i64, failed: i64) -> Option<ClientStats> {
+        Some(ClientStats {
+            full_queue_dropped_spans: full_queue,
+            too_large_dropped_spans: too_large,
+            failed_to_emit_spans: failed,
+        })
+    }
+
+    fn receive_all(sock: &UdpSocket) -> Vec<JaegerBatch> {
         sock.set_read_timeout(Some(Duration::from_millis(300)))
             .expect("timeout");
         let mut out = Vec::new();
@@ -156,7 +212,7 @@ mod tests {
                 clew_codec_jaeger::Protocol::Compact,
             )
             .expect("batch");
-            out.push(batch.spans);
+            out.push(batch);
         }
         out
     }
@@ -178,9 +234,61 @@ mod tests {
             "expected a split, got {}",
             batches.len()
         );
-        let ids: Vec<u64> = batches.iter().flatten().map(|s| s.span_id.0).collect();
+        let ids: Vec<u64> = batches
+            .iter()
+            .flat_map(|b| &b.spans)
+            .map(|s| s.span_id.0)
+            .collect();
         assert_eq!(ids, (1..=40).collect::<Vec<_>>());
-        assert_eq!(&*batches[0][0].process.service_name, "svc");
+        assert_eq!(&*batches[0].spans[0].process.service_name, "svc");
+        let seq_nos: Vec<Option<i64>> = batches.iter().map(|b| b.seq_no).collect();
+        let expected: Vec<Option<i64>> = (1..=batches.len() as i64).map(Some).collect();
+        assert_eq!(seq_nos, expected);
+        assert!(batches.iter().all(|b| b.stats == stats(0, 0, 0)));
+    }
+
+    #[test]
+    fn full_datagrams_leave_room_for_the_largest_meta() {
+        let p = Arc::new(Process::new("svc"));
+        let bare = |i: u64| Span::new(TraceId::new(0, i + 1), SpanId(i + 1), "op", p.clone());
+        let size = encoded_span_size(&bare(0));
+        assert!(size < BATCH_META_MAX_BYTES, "span of {size} bytes");
+        // Room for exactly `per` spans plus the widest meta.
+        let per = 20;
+        let limit = emit_batch_overhead(&p) + BATCH_META_MAX_BYTES + per * size;
+        let agent = UdpSocket::bind("127.0.0.1:0").expect("bind");
+        let mut s =
+            UdpSender::with_max_packet(agent.local_addr().expect("addr"), limit).expect("sender");
+        // Counters as wide as they can encode.
+        s.set_queue_drop_counter(Arc::new(AtomicU64::new(u64::MAX)));
+        s.too_large = u64::MAX;
+        s.failed = u64::MAX;
+        s.batch_seq_no = i64::MIN;
+        for i in 0..(3 * per as u64) {
+            // Same-size IDs (one varint byte each) keep every span `size` bytes.
+            s.append(bare(i % 50)).expect("append");
+        }
+        s.flush().expect("flush");
+        agent
+            .set_read_timeout(Some(Duration::from_millis(300)))
+            .expect("timeout");
+        let mut buf = vec![0u8; 70_000];
+        let mut sizes = Vec::new();
+        while let Ok(n) = agent.recv(&mut buf) {
+            let batch = clew_codec_jaeger::decode_emit_batch_args(
+                &Bytes::copy_from_slice(&buf[..n]),
+                clew_codec_jaeger::parse_agent_envelope(&buf[..n], Protocol::Compact)
+                    .expect("envelope")
+                    .args,
+                Protocol::Compact,
+            )
+            .expect("batch");
+            assert_eq!(batch.spans.len(), per);
+            assert_eq!(batch.stats, stats(i64::MAX, i64::MAX, i64::MAX));
+            sizes.push(n);
+        }
+        assert_eq!(sizes.len(), 3);
+        assert!(sizes.iter().all(|&n| n <= limit), "{sizes:?} > {limit}");
     }
 
     #[test]
@@ -188,12 +296,51 @@ mod tests {
         let agent = UdpSocket::bind("127.0.0.1:0").expect("bind");
         let mut s =
             UdpSender::with_max_packet(agent.local_addr().expect("addr"), 2_000).expect("sender");
+        s.set_queue_drop_counter(Arc::new(AtomicU64::new(7)));
         let p = Arc::new(Process::new("svc"));
         let err = s.append(span(1, &p, 5_000)).expect_err("too large");
         assert_eq!(err.spans_lost, 1);
         assert!(matches!(err.kind, SendErrorKind::TooLarge { .. }));
         s.append(span(2, &p, 10)).expect("small span");
         assert_eq!(s.flush().expect("flush"), 1);
-        assert_eq!(receive_all(&agent).concat().len(), 1);
+        let batches = receive_all(&agent);
+        assert_eq!(batches.len(), 1);
+        assert_eq!(batches[0].spans.len(), 1);
+        assert_eq!(batches[0].seq_no, Some(1));
+        assert_eq!(batches[0].stats, stats(7, 1, 0));
+    }
+
+    #[test]
+    fn failed_sends_are_counted_in_later_datagrams() {
+        // A port nobody listens on: the kernel's ICMP "port unreachable"
+        // makes a later send on the connected socket fail.
+        let addr = UdpSocket::bind("127.0.0.1:0")
+            .expect("bind")
+            .local_addr()
+            .expect("addr");
+        let mut s = UdpSender::new(addr).expect("sender");
+        let p = Arc::new(Process::new("svc"));
+        let mut lost = 0;
+        for i in 0..50 {
+            s.append(span(i, &p, 10)).expect("append");
+            s.append(span(i + 100, &p, 10)).expect("append");
+            match s.flush() {
+                Ok(_) => std::thread::sleep(Duration::from_millis(10)),
+                Err(e) => {
+                    assert!(matches!(e.kind, SendErrorKind::Io(_)));
+                    lost += e.spans_lost;
+                    break;
+                }
+            }
+        }
+        assert_eq!(lost, 2, "no send failed");
+        let attempts = s.batch_seq_no;
+        let agent = UdpSocket::bind(addr).expect("rebind the agent port");
+        s.append(span(999, &p, 10)).expect("append");
+        s.flush().expect("flush");
+        let batches = receive_all(&agent);
+        assert_eq!(batches.len(), 1);
+        assert_eq!(batches[0].seq_no, Some(attempts + 1));
+        assert_eq!(batches[0].stats, stats(0, 0, 2));
     }
 }
