@@ -27,7 +27,7 @@ use crate::config::Config;
 /// Runs until SIGINT/SIGTERM.
 pub async fn run(config: Config, ready_file: Option<PathBuf>) -> Result<()> {
     let bound = Bound::bind(&config.listen)?;
-    let addrs = bound.addresses()?;
+    let addrs = bound.addrs;
 
     let mut registry = Registry::with_prefix("clew");
     let store = Arc::new(MemoryStore::new(MemoryStoreConfig {
@@ -47,9 +47,8 @@ pub async fn run(config: Config, ready_file: Option<PathBuf>) -> Result<()> {
             )
         })?,
     );
-    let ingest_config = config.ingest.clone();
     let writer: Arc<dyn TraceWriter> = store.clone();
-    let (pipeline, pipeline_task) = Pipeline::start(&ingest_config, writer, ingest_metrics.clone());
+    let (pipeline, pipeline_task) = Pipeline::start(&config.ingest, writer, ingest_metrics.clone());
 
     let shutdown = CancellationToken::new();
     let reload = sampling.spawn_reload(

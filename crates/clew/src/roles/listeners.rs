@@ -33,60 +33,60 @@ pub struct Bound {
     pub otlp_grpc: TcpListener,
     /// OTLP HTTP (4318).
     pub otlp_http: TcpListener,
+    /// Listener name → bound address, recorded while binding, for the log
+    /// and the ready file.
+    pub addrs: BTreeMap<&'static str, SocketAddr>,
 }
 
-fn tcp(host: &str, port: u16, name: &str) -> Result<TcpListener> {
-    let l = TcpListener::bind((host, port))
-        .with_context(|| format!("cannot bind {name} on {host}:{port}"))?;
-    l.set_nonblocking(true)
-        .with_context(|| format!("cannot configure {name}"))?;
-    Ok(l)
+/// Binds sockets on one host and remembers each bound address under its
+/// listener name, so the names are written once.
+struct Binder<'a> {
+    host: &'a str,
+    addrs: BTreeMap<&'static str, SocketAddr>,
 }
 
-fn udp(host: &str, port: u16, name: &str) -> Result<UdpSocket> {
-    UdpSocket::bind((host, port))
-        .with_context(|| format!("cannot bind {name} on {host}:{port}/udp"))
+impl Binder<'_> {
+    fn tcp(&mut self, port: u16, name: &'static str) -> Result<TcpListener> {
+        let host = self.host;
+        let l = TcpListener::bind((host, port))
+            .with_context(|| format!("cannot bind {name} on {host}:{port}"))?;
+        l.set_nonblocking(true)
+            .with_context(|| format!("cannot configure {name}"))?;
+        self.addrs.insert(name, l.local_addr()?);
+        Ok(l)
+    }
+
+    fn udp(&mut self, port: u16, name: &'static str) -> Result<UdpSocket> {
+        let host = self.host;
+        let s = UdpSocket::bind((host, port))
+            .with_context(|| format!("cannot bind {name} on {host}:{port}/udp"))?;
+        self.addrs.insert(name, s.local_addr()?);
+        Ok(s)
+    }
 }
 
 impl Bound {
     /// Binds every listener of the config.
     pub fn bind(l: &crate::config::ListenConfig) -> Result<Bound> {
-        let h = l.host.as_str();
+        let mut b = Binder {
+            host: &l.host,
+            addrs: BTreeMap::new(),
+        };
         Ok(Bound {
-            query_http: tcp(h, l.query_http, "query_http")?,
-            admin_http: tcp(h, l.admin_http, "admin_http")?,
-            collector_http: tcp(h, l.collector_http, "collector_http")?,
-            sampling_http: tcp(h, l.sampling_http, "sampling_http")?,
-            agent_compact: udp(h, l.agent_compact, "agent_compact")?,
-            agent_binary: udp(h, l.agent_binary, "agent_binary")?,
-            agent_zipkin_compact: udp(h, l.agent_zipkin_compact, "agent_zipkin_compact")?,
-            query_grpc: tcp(h, l.query_grpc, "query_grpc")?,
-            zipkin_http: tcp(h, l.zipkin_http, "zipkin_http")?,
-            collector_grpc: tcp(h, l.collector_grpc, "collector_grpc")?,
-            otlp_grpc: tcp(h, l.otlp_grpc, "otlp_grpc")?,
-            otlp_http: tcp(h, l.otlp_http, "otlp_http")?,
+            query_http: b.tcp(l.query_http, "query_http")?,
+            admin_http: b.tcp(l.admin_http, "admin_http")?,
+            collector_http: b.tcp(l.collector_http, "collector_http")?,
+            sampling_http: b.tcp(l.sampling_http, "sampling_http")?,
+            agent_compact: b.udp(l.agent_compact, "agent_compact")?,
+            agent_binary: b.udp(l.agent_binary, "agent_binary")?,
+            agent_zipkin_compact: b.udp(l.agent_zipkin_compact, "agent_zipkin_compact")?,
+            query_grpc: b.tcp(l.query_grpc, "query_grpc")?,
+            zipkin_http: b.tcp(l.zipkin_http, "zipkin_http")?,
+            collector_grpc: b.tcp(l.collector_grpc, "collector_grpc")?,
+            otlp_grpc: b.tcp(l.otlp_grpc, "otlp_grpc")?,
+            otlp_http: b.tcp(l.otlp_http, "otlp_http")?,
+            addrs: b.addrs,
         })
-    }
-
-    /// Names and bound addresses, for the log and the ready file.
-    pub fn addresses(&self) -> Result<BTreeMap<&'static str, SocketAddr>> {
-        let mut m = BTreeMap::new();
-        m.insert("query_http", self.query_http.local_addr()?);
-        m.insert("admin_http", self.admin_http.local_addr()?);
-        m.insert("collector_http", self.collector_http.local_addr()?);
-        m.insert("sampling_http", self.sampling_http.local_addr()?);
-        m.insert("agent_compact", self.agent_compact.local_addr()?);
-        m.insert("agent_binary", self.agent_binary.local_addr()?);
-        m.insert(
-            "agent_zipkin_compact",
-            self.agent_zipkin_compact.local_addr()?,
-        );
-        m.insert("query_grpc", self.query_grpc.local_addr()?);
-        m.insert("zipkin_http", self.zipkin_http.local_addr()?);
-        m.insert("collector_grpc", self.collector_grpc.local_addr()?);
-        m.insert("otlp_grpc", self.otlp_grpc.local_addr()?);
-        m.insert("otlp_http", self.otlp_http.local_addr()?);
-        Ok(m)
     }
 }
 

@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use crate::harness::{Clew, process_of, span_by_op, tag};
 
-pub(crate) fn tool(var: &str) -> Option<String> {
+fn tool(var: &str) -> Option<String> {
     match std::env::var(var) {
         Ok(v) if !v.is_empty() => Some(v),
         _ => {
@@ -28,11 +28,34 @@ pub(crate) fn tool(var: &str) -> Option<String> {
     }
 }
 
-pub(crate) fn interop_dir() -> PathBuf {
+fn interop_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop")
 }
 
-pub(crate) fn run_json(cmd: &mut Command) -> Value {
+/// Runs `tests/interop/python/<script> args…` with `CLEW_PYTHON`; `None`
+/// (test skipped) when it is not set.
+pub(crate) fn python(script_and_args: &[&str]) -> Option<Value> {
+    let python = tool("CLEW_PYTHON")?;
+    let (script, args) = script_and_args.split_first().expect("a script name");
+    let script = interop_dir().join("python").join(script);
+    Some(run_json(Command::new(python).arg(script).args(args)))
+}
+
+/// Runs `tests/interop/node/<script> args…` with the modules of
+/// `CLEW_NODE_DIR`; `None` (test skipped) when it is not set.
+pub(crate) fn node(script_and_args: &[&str]) -> Option<Value> {
+    let dir = tool("CLEW_NODE_DIR")?;
+    let (script, args) = script_and_args.split_first().expect("a script name");
+    let script = interop_dir().join("node").join(script);
+    Some(run_json(
+        Command::new("node")
+            .arg(script)
+            .args(args)
+            .env("NODE_PATH", PathBuf::from(dir).join("node_modules")),
+    ))
+}
+
+fn run_json(cmd: &mut Command) -> Value {
     let out = cmd.output().expect("run client");
     assert!(
         out.status.success(),
@@ -157,16 +180,10 @@ fn assert_known_trace(trace: &Value, sent: &Value, service: &str, numbers: Numbe
 }
 
 fn python_to(clew: &Clew, listener: &str, service: &str) {
-    let Some(python) = tool("CLEW_PYTHON") else {
+    let port = clew.addr(listener).port().to_string();
+    let Some(sent) = python(&["jaeger_client_trace.py", "127.0.0.1", &port, service]) else {
         return;
     };
-    let port = clew.addr(listener).port().to_string();
-    let script = interop_dir().join("python/jaeger_client_trace.py");
-    let sent = run_json(
-        Command::new(python)
-            .arg(script)
-            .args(["127.0.0.1", &port, service]),
-    );
     let (trace_id, ..) = ids(&sent);
     let trace = clew.wait_for_trace(&trace_id, 3);
     assert_known_trace(&trace, &sent, service, Numbers::Typed);
@@ -191,22 +208,17 @@ fn python_jaeger_client_over_legacy_udp_5775() {
     python_to(&clew, "agent_zipkin_compact", "py-5775");
 }
 
-fn node(args: &[&str]) -> Option<Value> {
-    let dir = tool("CLEW_NODE_DIR")?;
-    let script = interop_dir().join("node/jaeger_client_trace.js");
-    Some(run_json(
-        Command::new("node")
-            .arg(script)
-            .args(args)
-            .env("NODE_PATH", PathBuf::from(dir).join("node_modules")),
-    ))
-}
-
 #[test]
 fn node_jaeger_client_over_udp_binary_6832() {
     let clew = Clew::start(&[]);
     let port = clew.addr("agent_binary").port().to_string();
-    let Some(sent) = node(&["udp", "127.0.0.1", &port, "node-udp"]) else {
+    let Some(sent) = node(&[
+        "jaeger_client_trace.js",
+        "udp",
+        "127.0.0.1",
+        &port,
+        "node-udp",
+    ]) else {
         return;
     };
     let (trace_id, ..) = ids(&sent);
@@ -222,7 +234,7 @@ fn node_jaeger_client_over_udp_binary_6832() {
 fn node_jaeger_client_over_http_14268() {
     let clew = Clew::start(&[]);
     let url = clew.url("collector_http", "/api/traces");
-    let Some(sent) = node(&["http", &url, "node-http"]) else {
+    let Some(sent) = node(&["jaeger_client_trace.js", "http", &url, "node-http"]) else {
         return;
     };
     let (trace_id, ..) = ids(&sent);

@@ -3,30 +3,10 @@
 //! Jaeger HTTP API, API v3 (OTLP JSON) and Zipkin's read API with the
 //! OTLP ↔ Jaeger mapping applied field by field.
 
-use std::path::PathBuf;
-use std::process::Command;
-
 use serde_json::{Value, json};
 
 use crate::harness::{Clew, process_of, span_by_op, tag};
-use crate::interop::{interop_dir, run_json, tool};
-
-fn python(args: &[&str]) -> Option<Value> {
-    let python = tool("CLEW_PYTHON")?;
-    let script = interop_dir().join("python").join(args[0]);
-    Some(run_json(Command::new(python).arg(script).args(&args[1..])))
-}
-
-fn node(args: &[&str]) -> Option<Value> {
-    let dir = tool("CLEW_NODE_DIR")?;
-    let script = interop_dir().join("node").join(args[0]);
-    Some(run_json(
-        Command::new("node")
-            .arg(script)
-            .args(&args[1..])
-            .env("NODE_PATH", PathBuf::from(dir).join("node_modules")),
-    ))
-}
+use crate::interop::{node, python};
 
 fn id(v: &Value, key: &str) -> String {
     v[key]
