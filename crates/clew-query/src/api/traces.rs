@@ -5,26 +5,17 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use clew_model::Trace;
 
-use crate::QueryState;
-use crate::adjust::adjust;
 use crate::api::{now_ns, store_error};
 use crate::envelope::{ApiError, Envelope, error_response, json_response, wants_pretty};
 use crate::jaeger_json::{TraceDto, render_trace};
 use crate::params::{Params, TraceRequest, check_time_hints, parse_trace_id, parse_trace_request};
+use crate::{QueryState, fetch};
 
 /// Jaeger's text for a missing trace.
 pub const TRACE_NOT_FOUND: &str = "trace not found";
 
-fn render_all(traces: Vec<Trace>, raw: bool) -> Vec<TraceDto> {
-    traces
-        .into_iter()
-        .map(|mut t| {
-            if !raw {
-                adjust(&mut t);
-            }
-            render_trace(&t)
-        })
-        .collect()
+fn render_all(traces: &[Trace]) -> Vec<TraceDto> {
+    traces.iter().map(render_trace).collect()
 }
 
 /// Search by service/operation/tags/durations/window, or fetch the traces
@@ -39,7 +30,7 @@ pub async fn search(State(state): State<QueryState>, RawQuery(q): RawQuery) -> R
         Err(e) => return error_response(StatusCode::BAD_REQUEST, &e.0),
     };
     let (traces, errors) = match request {
-        TraceRequest::Search(query) => match state.reader.find_traces(&query).await {
+        TraceRequest::Search(query) => match fetch::search(&*state.reader, &query, raw).await {
             Ok(t) => (t, None),
             Err(e) => return store_error(&e),
         },
@@ -47,7 +38,7 @@ pub async fn search(State(state): State<QueryState>, RawQuery(q): RawQuery) -> R
             let mut found = Vec::with_capacity(ids.len());
             let mut missing = Vec::new();
             for id in ids {
-                match state.reader.get_trace(id).await {
+                match fetch::trace(&*state.reader, id, raw).await {
                     Ok(Some(t)) => found.push(t),
                     Ok(None) => missing.push(ApiError {
                         code: 0,
@@ -60,7 +51,7 @@ pub async fn search(State(state): State<QueryState>, RawQuery(q): RawQuery) -> R
             (found, (!missing.is_empty()).then_some(missing))
         }
     };
-    let mut envelope = Envelope::data(render_all(traces, raw), 0);
+    let mut envelope = Envelope::data(render_all(&traces), 0);
     envelope.errors = errors;
     json_response(&envelope, pretty)
 }
@@ -79,9 +70,9 @@ pub async fn get_trace(
     if let Err(e) = check_time_hints(&p) {
         return error_response(StatusCode::BAD_REQUEST, &e.0);
     }
-    match state.reader.get_trace(id).await {
+    match fetch::trace(&*state.reader, id, p.flag("raw")).await {
         Ok(Some(trace)) => {
-            let data = render_all(vec![trace], p.flag("raw"));
+            let data = render_all(std::slice::from_ref(&trace));
             json_response(&Envelope::data(data, 0), wants_pretty(p.get("prettyPrint")))
         }
         Ok(None) => error_response(StatusCode::NOT_FOUND, TRACE_NOT_FOUND),
