@@ -1,0 +1,212 @@
+//! Byte-level primitives: an appending sink and a bounds-checked cursor.
+//!
+//! Every read checks the bytes that remain, so a corrupt or hostile block
+//! yields [`SegmentError`], never a panic or a huge allocation.
+
+use crate::SegmentError;
+
+/// Appends little-endian fixed-width integers and LEB128 varints.
+pub(crate) trait Sink {
+    fn put_u8(&mut self, v: u8);
+    fn put_u32(&mut self, v: u32);
+    fn put_u64(&mut self, v: u64);
+    fn put_var(&mut self, v: u64);
+    fn put_bytes(&mut self, b: &[u8]);
+    /// A varint length followed by the bytes.
+    fn put_blob(&mut self, b: &[u8]) {
+        self.put_var(b.len() as u64);
+        self.put_bytes(b);
+    }
+    fn put_zigzag(&mut self, v: i64) {
+        self.put_var(((v << 1) ^ (v >> 63)) as u64);
+    }
+}
+
+impl Sink for Vec<u8> {
+    fn put_u8(&mut self, v: u8) {
+        self.push(v);
+    }
+    fn put_u32(&mut self, v: u32) {
+        self.extend_from_slice(&v.to_le_bytes());
+    }
+    fn put_u64(&mut self, v: u64) {
+        self.extend_from_slice(&v.to_le_bytes());
+    }
+    fn put_var(&mut self, mut v: u64) {
+        while v >= 0x80 {
+            self.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        self.push(v as u8);
+    }
+    fn put_bytes(&mut self, b: &[u8]) {
+        self.extend_from_slice(b);
+    }
+}
+
+/// Reads what a [`Sink`] wrote, checking every length against what remains.
+#[derive(Clone, Copy)]
+pub(crate) struct Cursor<'a> {
+    buf: &'a [u8],
+    pos: usize,
+    what: &'static str,
+}
+
+impl<'a> Cursor<'a> {
+    pub(crate) fn new(buf: &'a [u8], what: &'static str) -> Self {
+        Cursor { buf, pos: 0, what }
+    }
+
+    pub(crate) fn remaining(&self) -> usize {
+        self.buf.len() - self.pos
+    }
+
+    pub(crate) fn position(&self) -> usize {
+        self.pos
+    }
+
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.remaining() == 0
+    }
+
+    pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8], SegmentError> {
+        if n > self.remaining() {
+            return Err(SegmentError::Truncated(self.what));
+        }
+        let out = &self.buf[self.pos..self.pos + n];
+        self.pos += n;
+        Ok(out)
+    }
+
+    pub(crate) fn u8(&mut self) -> Result<u8, SegmentError> {
+        Ok(self.take(1)?[0])
+    }
+
+    pub(crate) fn u32(&mut self) -> Result<u32, SegmentError> {
+        let b = self.take(4)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    pub(crate) fn u64(&mut self) -> Result<u64, SegmentError> {
+        let b = self.take(8)?;
+        let mut a = [0u8; 8];
+        a.copy_from_slice(b);
+        Ok(u64::from_le_bytes(a))
+    }
+
+    pub(crate) fn var(&mut self) -> Result<u64, SegmentError> {
+        let mut out = 0u64;
+        for shift in (0..64).step_by(7) {
+            let b = self.u8()?;
+            out |= u64::from(b & 0x7f) << shift;
+            if b < 0x80 {
+                return Ok(out);
+            }
+        }
+        Err(SegmentError::Corrupt(self.what))
+    }
+
+    /// A varint that must fit `usize` and is used as a count of items each
+    /// taking at least `min_item_bytes` of the remaining input, so a lying
+    /// count cannot make the caller reserve more than the input can hold.
+    pub(crate) fn count(&mut self, min_item_bytes: usize) -> Result<usize, SegmentError> {
+        let n = self.var()?;
+        let max = self.remaining() / min_item_bytes.max(1);
+        if n > max as u64 {
+            return Err(SegmentError::Corrupt(self.what));
+        }
+        Ok(n as usize)
+    }
+
+    pub(crate) fn zigzag(&mut self) -> Result<i64, SegmentError> {
+        let v = self.var()?;
+        Ok(((v >> 1) as i64) ^ -((v & 1) as i64))
+    }
+
+    pub(crate) fn blob(&mut self) -> Result<&'a [u8], SegmentError> {
+        let n = self.var()?;
+        if n > self.remaining() as u64 {
+            return Err(SegmentError::Truncated(self.what));
+        }
+        self.take(n as usize)
+    }
+}
+
+/// CRC-32 (IEEE) of a section, as stored beside it.
+pub(crate) fn crc(bytes: &[u8]) -> u32 {
+    crc32fast::hash(bytes)
+}
+
+/// Compresses a section with zstd.
+pub(crate) fn compress(raw: &[u8], level: i32) -> Vec<u8> {
+    // Compressing an in-memory buffer into a Vec cannot fail for I/O reasons;
+    // fall back to storing nothing would lose data, so keep the raw bytes
+    // behind a marker instead.
+    match zstd::bulk::compress(raw, level) {
+        Ok(c) => {
+            let mut out = Vec::with_capacity(c.len() + 1);
+            out.push(1);
+            out.extend_from_slice(&c);
+            out
+        }
+        Err(_) => {
+            let mut out = Vec::with_capacity(raw.len() + 1);
+            out.push(0);
+            out.extend_from_slice(raw);
+            out
+        }
+    }
+}
+
+/// Undoes [`compress`]; `raw_len` (from the index) bounds the output.
+pub(crate) fn decompress(stored: &[u8], raw_len: usize) -> Result<Vec<u8>, SegmentError> {
+    match stored.split_first() {
+        Some((0, raw)) => Ok(raw.to_vec()),
+        Some((1, c)) => {
+            // A ratio cap stops a corrupt raw_len from asking for gigabytes.
+            if raw_len > c.len().saturating_mul(1024).max(1 << 16) {
+                return Err(SegmentError::Corrupt("section length"));
+            }
+            let out = zstd::bulk::decompress(c, raw_len)
+                .map_err(|e| SegmentError::Decompress(e.to_string()))?;
+            if out.len() != raw_len {
+                return Err(SegmentError::Corrupt("section length"));
+            }
+            Ok(out)
+        }
+        _ => Err(SegmentError::Corrupt("compression marker")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn varints_and_zigzag_round_trip() {
+        let mut b = Vec::new();
+        for v in [0u64, 1, 127, 128, 300, u64::MAX] {
+            b.put_var(v);
+        }
+        for v in [0i64, -1, 1, i64::MIN, i64::MAX] {
+            b.put_zigzag(v);
+        }
+        let mut c = Cursor::new(&b, "test");
+        for v in [0u64, 1, 127, 128, 300, u64::MAX] {
+            assert_eq!(c.var().ok(), Some(v));
+        }
+        for v in [0i64, -1, 1, i64::MIN, i64::MAX] {
+            assert_eq!(c.zigzag().ok(), Some(v));
+        }
+        assert!(c.is_empty());
+    }
+
+    #[test]
+    fn a_lying_count_is_rejected() {
+        let mut b = Vec::new();
+        b.put_var(1_000_000);
+        b.put_u8(0);
+        assert!(Cursor::new(&b, "t").count(1).is_err());
+    }
+}

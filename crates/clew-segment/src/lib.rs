@@ -1,0 +1,58 @@
+//! Clew's on-disk block format, sans-I/O.
+//!
+//! A *block* is an immutable file holding whole traces, written once and
+//! read by byte ranges, so the same bytes serve from a local directory or
+//! an object store. Its layout (docs/storage-format.md has every byte):
+//!
+//! ```text
+//! "CLEWBLK\0" | page 0 | page 1 | … | tables | index | footer (36 bytes)
+//! ```
+//!
+//! * **Pages** hold runs of whole traces sorted by trace ID, each span split
+//!   into columns (span IDs, parent-as-index, start deltas, durations,
+//!   process, operation, tags, logs, references…), zstd-compressed.
+//! * **Tables** hold every distinct string and process of the block once;
+//!   columns refer to them by index.
+//! * The **index** lists time range, services, operations with span kinds,
+//!   attribute keys, a Bloom filter of trace IDs and one of `key=value`
+//!   pairs, and where each page and the tables are, with their CRCs.
+//! * The **footer** names the format version and where the index is.
+//!
+//! A reader fetches the footer, then the index, decides from the index
+//! whether the block can match, and only then fetches tables and pages.
+//!
+//! ```
+//! use clew_segment::{BlockOptions, TraceSpans, decode_block, write_block};
+//! use clew_model::{Process, Span, SpanId, TraceId};
+//! use std::sync::Arc;
+//! let p = Arc::new(Process::new("frontend"));
+//! let span = Span::new(TraceId::new(0, 1), SpanId(1), "GET /", p);
+//! let block = write_block(
+//!     vec![TraceSpans { id: span.trace_id, spans: vec![span.clone()] }],
+//!     &BlockOptions::default(),
+//! );
+//! let back = decode_block(&block.bytes).expect("valid block");
+//! assert_eq!(back.traces[0].spans, vec![span]);
+//! ```
+
+mod batch;
+mod codec;
+mod error;
+mod filter;
+mod index;
+mod page;
+mod read;
+mod tables;
+mod write;
+
+pub use batch::{decode_batch, encode_batch};
+pub use error::SegmentError;
+pub use filter::{BloomFilter, tag_hash, trace_hash};
+pub use index::{
+    BLOCK_MAGIC, BlockIndex, FOOTER_LEN, FOOTER_MAGIC, FORMAT_VERSION, Footer, IndexedOperation,
+    PageRef, SectionRef,
+};
+pub use page::{TraceSpans, group_by_trace};
+pub use read::{DecodedBlock, decode_block, read_index, read_page, read_tables};
+pub use tables::Tables;
+pub use write::{BlockOptions, EncodedBlock, write_block};

@@ -1,0 +1,370 @@
+//! Pages: the columns of a run of whole traces.
+//!
+//! A page holds complete traces (never half of one), one after another,
+//! each span's fields split into streams ("columns") so similar values sit
+//! together and compress well:
+//!
+//! * trace ID stored once per trace, not per span;
+//! * the parent as an index *within the trace* when the span has exactly one
+//!   plain CHILD_OF reference to a span of the same trace (the common case),
+//!   other references spelled out in their own stream;
+//! * start times as deltas from the trace start, and both starts and
+//!   durations in microseconds when every value of the page allows it;
+//! * strings and processes as indexes into the block's [`Tables`].
+//!
+//! The stream order is part of the format (docs/storage-format.md, "Page").
+
+use std::collections::HashMap;
+
+use clew_model::{RefType, Reference, Span, SpanId, TraceId};
+
+use crate::SegmentError;
+use crate::codec::{Cursor, Sink};
+use crate::tables::{TableBuilder, Tables};
+
+/// All stored spans of one trace within a page, in arrival order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TraceSpans {
+    /// The trace.
+    pub id: TraceId,
+    /// Its spans, in the order they were written.
+    pub spans: Vec<Span>,
+}
+
+const S_TRACES: usize = 0;
+const S_SPAN_IDS: usize = 1;
+const S_PARENTS: usize = 2;
+const S_STARTS: usize = 3;
+const S_DURATIONS: usize = 4;
+const S_PROCESSES: usize = 5;
+const S_OPERATIONS: usize = 6;
+const S_FLAGS: usize = 7;
+const S_TAGS: usize = 8;
+const S_LOGS: usize = 9;
+const S_REFS: usize = 10;
+const S_WARNINGS: usize = 11;
+/// Streams in a v1 page. Readers ignore streams past the ones they know, so
+/// a later minor revision can append one (for example a scope column).
+const STREAMS: usize = 12;
+
+/// Page header flag: starts and durations are in microseconds.
+const FLAG_MICROS: u64 = 1;
+
+// Parent stream values: 0 = no references, 1 = references in the refs
+// stream, n >= 2 = one CHILD_OF to span n - 2 of the same trace.
+const PARENT_NONE: u64 = 0;
+const PARENT_EXPLICIT: u64 = 1;
+const PARENT_INDEX_BASE: u64 = 2;
+
+fn trace_start(spans: &[Span]) -> u64 {
+    spans.iter().map(|s| s.start_time).min().unwrap_or(0)
+}
+
+/// Encodes traces into a raw (uncompressed) page, adding their strings and
+/// processes to `tables`.
+pub(crate) fn encode<'a>(traces: &[&'a TraceSpans], tables: &mut TableBuilder<'a>) -> Vec<u8> {
+    let micros = traces
+        .iter()
+        .flat_map(|t| t.spans.iter())
+        .all(|s| s.start_time % 1000 == 0 && s.duration % 1000 == 0);
+    let unit = if micros { 1000 } else { 1 };
+    let span_count: usize = traces.iter().map(|t| t.spans.len()).sum();
+    let mut st: Vec<Vec<u8>> = (0..STREAMS).map(|_| Vec::new()).collect();
+    st[S_SPAN_IDS].reserve(span_count * 8);
+    for &t in traces {
+        let start = trace_start(&t.spans);
+        let traces_s = &mut st[S_TRACES];
+        traces_s.put_u64(t.id.high);
+        traces_s.put_u64(t.id.low);
+        traces_s.put_var(t.spans.len() as u64);
+        traces_s.put_var(start / unit);
+        let mut first_index: HashMap<u64, usize> = HashMap::with_capacity(t.spans.len());
+        for (i, s) in t.spans.iter().enumerate() {
+            first_index.entry(s.span_id.0).or_insert(i);
+        }
+        for s in &t.spans {
+            st[S_SPAN_IDS].put_u64(s.span_id.0);
+            let parent = match s.references.as_slice() {
+                [] => PARENT_NONE,
+                [r] if r.ref_type == RefType::ChildOf
+                    && r.trace_id == t.id
+                    && r.tags.is_empty() =>
+                {
+                    match first_index.get(&r.span_id.0) {
+                        Some(&i) => PARENT_INDEX_BASE + i as u64,
+                        None => PARENT_EXPLICIT,
+                    }
+                }
+                _ => PARENT_EXPLICIT,
+            };
+            st[S_PARENTS].put_var(parent);
+            if parent == PARENT_EXPLICIT {
+                let refs = &mut st[S_REFS];
+                refs.put_var(s.references.len() as u64);
+                for r in &s.references {
+                    refs.put_u8(match r.ref_type {
+                        RefType::ChildOf => 0,
+                        RefType::FollowsFrom => 1,
+                    });
+                    refs.put_u64(r.trace_id.high);
+                    refs.put_u64(r.trace_id.low);
+                    refs.put_u64(r.span_id.0);
+                    tables.put_kvs(refs, &r.tags);
+                }
+            }
+            st[S_STARTS].put_var((s.start_time - start) / unit);
+            st[S_DURATIONS].put_var(s.duration / unit);
+            let p = tables.process(&s.process);
+            st[S_PROCESSES].put_var(u64::from(p));
+            let op = tables.string(&s.operation_name);
+            st[S_OPERATIONS].put_var(u64::from(op));
+            st[S_FLAGS].put_var(u64::from(s.flags));
+            let mut tags = std::mem::take(&mut st[S_TAGS]);
+            tables.put_kvs(&mut tags, &s.tags);
+            st[S_TAGS] = tags;
+            let logs = &mut st[S_LOGS];
+            logs.put_var(s.logs.len() as u64);
+            for l in &s.logs {
+                logs.put_zigzag(l.timestamp.wrapping_sub(s.start_time) as i64);
+                tables.put_kvs(logs, &l.fields);
+            }
+            let w = &mut st[S_WARNINGS];
+            w.put_var(s.warnings.len() as u64);
+            for text in &s.warnings {
+                w.put_var(u64::from(tables.string(text)));
+            }
+        }
+    }
+    let total: usize = st.iter().map(|s| s.len() + 5).sum();
+    let mut out = Vec::with_capacity(total + 16);
+    out.put_var(if micros { FLAG_MICROS } else { 0 });
+    out.put_var(traces.len() as u64);
+    out.put_var(STREAMS as u64);
+    for s in &st {
+        out.put_blob(s);
+    }
+    out
+}
+
+/// Decodes a raw page; only traces for which `want` is true are built into
+/// spans (the others are skipped over, which costs far less).
+pub(crate) fn decode(
+    raw: &[u8],
+    tables: &Tables,
+    want: &dyn Fn(TraceId) -> bool,
+) -> Result<Vec<TraceSpans>, SegmentError> {
+    let mut c = Cursor::new(raw, "page");
+    let flags = c.var()?;
+    let unit = if flags & FLAG_MICROS != 0 { 1000 } else { 1 };
+    let trace_count = c.count(17)?;
+    let streams = c.var()? as usize;
+    if streams < STREAMS {
+        return Err(SegmentError::Corrupt("page stream count"));
+    }
+    let mut st: Vec<Cursor<'_>> = Vec::with_capacity(STREAMS);
+    for i in 0..streams {
+        let b = c.blob()?;
+        if i < STREAMS {
+            st.push(Cursor::new(b, "page stream"));
+        }
+    }
+    let mut out = Vec::new();
+    for _ in 0..trace_count {
+        let t = &mut st[S_TRACES];
+        let id = TraceId::new(t.u64()?, t.u64()?);
+        let n = t.var()?;
+        let start = t.var()?.saturating_mul(unit);
+        // Every span takes at least 8 bytes of span IDs.
+        if n > (st[S_SPAN_IDS].remaining() / 8) as u64 {
+            return Err(SegmentError::Corrupt("span count"));
+        }
+        let n = n as usize;
+        if want(id) {
+            let mut spans: Vec<Span> = Vec::with_capacity(n);
+            for _ in 0..n {
+                let s = decode_span(&mut st, tables, id, start, unit, &spans)?;
+                spans.push(s);
+            }
+            out.push(TraceSpans { id, spans });
+        } else {
+            for _ in 0..n {
+                skip_span(&mut st)?;
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn decode_span(
+    st: &mut [Cursor<'_>],
+    tables: &Tables,
+    trace: TraceId,
+    trace_start: u64,
+    unit: u64,
+    earlier: &[Span],
+) -> Result<Span, SegmentError> {
+    let span_id = SpanId(st[S_SPAN_IDS].u64()?);
+    let parent = st[S_PARENTS].var()?;
+    let references = match parent {
+        PARENT_NONE => Vec::new(),
+        PARENT_EXPLICIT => {
+            let r = &mut st[S_REFS];
+            let n = r.count(25)?;
+            let mut refs = Vec::with_capacity(n);
+            for _ in 0..n {
+                let ref_type = match r.u8()? {
+                    0 => RefType::ChildOf,
+                    1 => RefType::FollowsFrom,
+                    _ => return Err(SegmentError::Corrupt("reference type")),
+                };
+                let trace_id = TraceId::new(r.u64()?, r.u64()?);
+                let span_id = SpanId(r.u64()?);
+                let tags = tables.kvs(r, 0)?;
+                refs.push(Reference {
+                    ref_type,
+                    trace_id,
+                    span_id,
+                    tags,
+                });
+            }
+            refs
+        }
+        i => {
+            // The index may point forward (a child written before its
+            // parent); the span ID then comes from the span-ID stream.
+            let i = (i - PARENT_INDEX_BASE) as usize;
+            let pid = match earlier.get(i) {
+                Some(p) => p.span_id,
+                None if i == earlier.len() => span_id,
+                None => span_id_ahead(&st[S_SPAN_IDS], i - earlier.len() - 1)?,
+            };
+            vec![Reference::child_of(trace, pid)]
+        }
+    };
+    let start_time = trace_start.saturating_add(st[S_STARTS].var()?.saturating_mul(unit));
+    let duration = st[S_DURATIONS].var()?.saturating_mul(unit);
+    let process = tables.process(&mut st[S_PROCESSES])?;
+    let op = tables.string(&mut st[S_OPERATIONS])?;
+    let flags = st[S_FLAGS].var()? as u32;
+    let tags = tables.kvs(&mut st[S_TAGS], 0)?;
+    let l = &mut st[S_LOGS];
+    let n = l.count(2)?;
+    let mut logs = Vec::with_capacity(n);
+    for _ in 0..n {
+        let timestamp = start_time.wrapping_add(l.zigzag()? as u64);
+        let fields = tables.kvs(l, 0)?;
+        logs.push(clew_model::Log { timestamp, fields });
+    }
+    let w = &mut st[S_WARNINGS];
+    let n = w.count(1)?;
+    let mut warnings = Vec::with_capacity(n);
+    for _ in 0..n {
+        warnings.push(tables.string(w)?.to_string());
+    }
+    let mut span = Span::new(trace, span_id, op, process);
+    span.references = references;
+    span.flags = flags;
+    span.start_time = start_time;
+    span.duration = duration;
+    span.tags = tags;
+    span.logs = logs;
+    span.warnings = warnings;
+    Ok(span)
+}
+
+/// The span ID `ahead` entries past the cursor's position (the cursor has
+/// already consumed the current span's ID).
+fn span_id_ahead(ids: &Cursor<'_>, ahead: usize) -> Result<SpanId, SegmentError> {
+    let mut c = *ids;
+    c.take(
+        ahead
+            .checked_mul(8)
+            .ok_or(SegmentError::Corrupt("parent index"))?,
+    )?;
+    Ok(SpanId(c.u64()?))
+}
+
+/// Advances every stream past one span without building it.
+fn skip_span(st: &mut [Cursor<'_>]) -> Result<(), SegmentError> {
+    st[S_SPAN_IDS].take(8)?;
+    if st[S_PARENTS].var()? == PARENT_EXPLICIT {
+        let r = &mut st[S_REFS];
+        let n = r.count(25)?;
+        for _ in 0..n {
+            r.take(25)?;
+            skip_kvs(r, 0)?;
+        }
+    }
+    st[S_STARTS].var()?;
+    st[S_DURATIONS].var()?;
+    st[S_PROCESSES].var()?;
+    st[S_OPERATIONS].var()?;
+    st[S_FLAGS].var()?;
+    skip_kvs(&mut st[S_TAGS], 0)?;
+    let l = &mut st[S_LOGS];
+    let n = l.count(2)?;
+    for _ in 0..n {
+        l.var()?;
+        skip_kvs(l, 0)?;
+    }
+    let w = &mut st[S_WARNINGS];
+    let n = w.count(1)?;
+    for _ in 0..n {
+        w.var()?;
+    }
+    Ok(())
+}
+
+fn skip_kvs(c: &mut Cursor<'_>, depth: u32) -> Result<(), SegmentError> {
+    let n = c.count(2)?;
+    for _ in 0..n {
+        c.var()?;
+        skip_value(c, depth)?;
+    }
+    Ok(())
+}
+
+fn skip_value(c: &mut Cursor<'_>, depth: u32) -> Result<(), SegmentError> {
+    if depth > 32 {
+        return Err(SegmentError::Corrupt("value nesting"));
+    }
+    match c.u8()? {
+        0 | 3 => {
+            c.var()?;
+        }
+        1 | 2 => {}
+        4 => {
+            c.take(8)?;
+        }
+        5 => {
+            c.blob()?;
+        }
+        6 => {
+            let n = c.count(1)?;
+            for _ in 0..n {
+                skip_value(c, depth + 1)?;
+            }
+        }
+        7 => skip_kvs(c, depth + 1)?,
+        _ => return Err(SegmentError::Corrupt("value type")),
+    }
+    Ok(())
+}
+
+/// Groups spans by trace in first-appearance order, keeping arrival order
+/// within each trace.
+pub fn group_by_trace(spans: Vec<Span>) -> Vec<TraceSpans> {
+    let mut out: Vec<TraceSpans> = Vec::new();
+    let mut index: HashMap<TraceId, usize> = HashMap::new();
+    for s in spans {
+        let slot = *index.entry(s.trace_id).or_insert_with(|| {
+            out.push(TraceSpans {
+                id: s.trace_id,
+                spans: Vec::new(),
+            });
+            out.len() - 1
+        });
+        out[slot].spans.push(s);
+    }
+    out
+}

@@ -1,0 +1,100 @@
+//! Reading a block, one byte range at a time (sans-I/O).
+//!
+//! The caller owns the I/O: it fetches [`Footer::range`], then the index
+//! range the footer names, then only the page ranges a query needs. The same
+//! calls work over a local file, an object store or a byte slice.
+
+use bytes::Bytes;
+use clew_model::TraceId;
+
+use crate::SegmentError;
+use crate::codec::{crc, decompress};
+use crate::index::{BlockIndex, Footer, PageRef, SectionRef};
+use crate::page::{self, TraceSpans};
+use crate::tables::Tables;
+
+/// Checks and decodes the index bytes the footer points at.
+pub fn read_index(footer: &Footer, bytes: &[u8]) -> Result<BlockIndex, SegmentError> {
+    if bytes.len() != footer.index.len as usize {
+        return Err(SegmentError::Truncated("index"));
+    }
+    if crc(bytes) != footer.index.crc {
+        return Err(SegmentError::Checksum("index"));
+    }
+    BlockIndex::decode(bytes)
+}
+
+fn section(
+    section: &SectionRef,
+    stored: &[u8],
+    what: &'static str,
+) -> Result<Vec<u8>, SegmentError> {
+    if stored.len() != section.len as usize {
+        return Err(SegmentError::Truncated(what));
+    }
+    if crc(stored) != section.crc {
+        return Err(SegmentError::Checksum(what));
+    }
+    decompress(stored, section.raw_len as usize)
+}
+
+/// Checks and decodes the tables section ([`BlockIndex::tables`]).
+pub fn read_tables(index: &BlockIndex, stored: &[u8]) -> Result<Tables, SegmentError> {
+    let raw = section(&index.tables, stored, "tables")?;
+    Tables::decode(Bytes::from(raw))
+}
+
+/// Checks and decodes one page; only traces `want` accepts are built.
+pub fn read_page(
+    page: &PageRef,
+    stored: &[u8],
+    tables: &Tables,
+    want: &dyn Fn(TraceId) -> bool,
+) -> Result<Vec<TraceSpans>, SegmentError> {
+    let raw = section(&page.section, stored, "page")?;
+    page::decode(&raw, tables, want)
+}
+
+/// A whole block decoded from its bytes (for tools and tests; the store
+/// reads ranges instead).
+#[derive(Clone, Debug)]
+pub struct DecodedBlock {
+    /// The footer.
+    pub footer: Footer,
+    /// The index.
+    pub index: BlockIndex,
+    /// Every trace, in trace-ID order.
+    pub traces: Vec<TraceSpans>,
+}
+
+fn slice(bytes: &[u8], r: std::ops::Range<u64>) -> Result<&[u8], SegmentError> {
+    let (s, e) = (r.start as usize, r.end as usize);
+    if r.end > bytes.len() as u64 || s > e {
+        return Err(SegmentError::Truncated("section outside the file"));
+    }
+    Ok(&bytes[s..e])
+}
+
+/// Decodes and verifies every section of a block held in memory.
+pub fn decode_block(bytes: &[u8]) -> Result<DecodedBlock, SegmentError> {
+    if bytes.get(..8) != Some(crate::BLOCK_MAGIC.as_slice()) {
+        return Err(SegmentError::BadMagic("block header"));
+    }
+    let footer = Footer::decode(slice(bytes, Footer::range(bytes.len() as u64)?)?)?;
+    let index = read_index(&footer, slice(bytes, footer.index.range())?)?;
+    let tables = read_tables(&index, slice(bytes, index.tables.range())?)?;
+    let mut traces = Vec::new();
+    for p in &index.pages {
+        traces.extend(read_page(
+            p,
+            slice(bytes, p.section.range())?,
+            &tables,
+            &|_| true,
+        )?);
+    }
+    Ok(DecodedBlock {
+        footer,
+        index,
+        traces,
+    })
+}

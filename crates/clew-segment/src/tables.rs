@@ -1,0 +1,227 @@
+//! A block's shared tables: every distinct string once (operation names,
+//! service names, attribute keys and string values, warnings) and every
+//! distinct process once. Columns refer to them by index, which is what
+//! makes a trace-aware block small: a repeated `attr_17=val_431` costs two
+//! small integers, not two strings.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use clew_model::{KeyValue, Process, Str, Value};
+
+use crate::SegmentError;
+use crate::codec::{Cursor, Sink};
+
+/// Deepest nesting of array/map values accepted when decoding.
+const MAX_VALUE_DEPTH: u32 = 32;
+
+// Value type tags in the byte format (docs/storage-format.md, "Values").
+const V_STR: u8 = 0;
+const V_FALSE: u8 = 1;
+const V_TRUE: u8 = 2;
+const V_I64: u8 = 3;
+const V_F64: u8 = 4;
+const V_BINARY: u8 = 5;
+const V_ARRAY: u8 = 6;
+const V_MAP: u8 = 7;
+
+/// Builds the tables while columns are encoded.
+#[derive(Default)]
+pub(crate) struct TableBuilder<'a> {
+    strings: HashMap<&'a str, u32>,
+    string_order: Vec<&'a str>,
+    processes: HashMap<Vec<u8>, u32>,
+    process_order: Vec<Vec<u8>>,
+    process_by_ptr: HashMap<*const Process, u32>,
+}
+
+impl<'a> TableBuilder<'a> {
+    pub(crate) fn string(&mut self, s: &'a str) -> u32 {
+        if let Some(&id) = self.strings.get(s) {
+            return id;
+        }
+        let id = self.string_order.len() as u32;
+        self.strings.insert(s, id);
+        self.string_order.push(s);
+        id
+    }
+
+    pub(crate) fn process(&mut self, p: &'a Arc<Process>) -> u32 {
+        let ptr = Arc::as_ptr(p);
+        if let Some(&id) = self.process_by_ptr.get(&ptr) {
+            return id;
+        }
+        let mut enc = Vec::new();
+        enc.put_var(u64::from(self.string(&p.service_name)));
+        self.put_kvs(&mut enc, &p.tags);
+        let next = self.process_order.len() as u32;
+        let id = *self.processes.entry(enc.clone()).or_insert(next);
+        if id == next {
+            self.process_order.push(enc);
+        }
+        self.process_by_ptr.insert(ptr, id);
+        id
+    }
+
+    pub(crate) fn put_kvs(&mut self, out: &mut Vec<u8>, kvs: &'a [KeyValue]) {
+        out.put_var(kvs.len() as u64);
+        for kv in kvs {
+            out.put_var(u64::from(self.string(&kv.key)));
+            self.put_value(out, &kv.value);
+        }
+    }
+
+    fn put_value(&mut self, out: &mut Vec<u8>, v: &'a Value) {
+        match v {
+            Value::Str(s) => {
+                out.put_u8(V_STR);
+                out.put_var(u64::from(self.string(s)));
+            }
+            Value::Bool(false) => out.put_u8(V_FALSE),
+            Value::Bool(true) => out.put_u8(V_TRUE),
+            Value::I64(i) => {
+                out.put_u8(V_I64);
+                out.put_zigzag(*i);
+            }
+            Value::F64(f) => {
+                out.put_u8(V_F64);
+                out.put_u64(f.to_bits());
+            }
+            Value::Binary(b) => {
+                out.put_u8(V_BINARY);
+                out.put_blob(b);
+            }
+            Value::Array(items) => {
+                out.put_u8(V_ARRAY);
+                out.put_var(items.len() as u64);
+                for item in items {
+                    self.put_value(out, item);
+                }
+            }
+            Value::Map(kvs) => {
+                out.put_u8(V_MAP);
+                self.put_kvs(out, kvs);
+            }
+        }
+    }
+
+    /// The tables section: strings, then processes.
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let bytes: usize = self.string_order.iter().map(|s| s.len() + 2).sum();
+        let mut out = Vec::with_capacity(bytes + 16);
+        out.put_var(self.string_order.len() as u64);
+        for s in &self.string_order {
+            out.put_blob(s.as_bytes());
+        }
+        out.put_var(self.process_order.len() as u64);
+        for p in &self.process_order {
+            out.put_blob(p);
+        }
+        out
+    }
+}
+
+/// Decoded tables. Strings are slices of one shared buffer, so a decoded
+/// span's strings cost a reference count, not an allocation.
+#[derive(Debug, Clone, Default)]
+pub struct Tables {
+    pub(crate) strings: Vec<Str>,
+    pub(crate) processes: Vec<Arc<Process>>,
+}
+
+impl Tables {
+    /// Decodes a tables section.
+    pub fn decode(raw: Bytes) -> Result<Tables, SegmentError> {
+        let mut c = Cursor::new(&raw, "tables");
+        let n = c.count(1)?;
+        let mut strings = Vec::with_capacity(n);
+        for _ in 0..n {
+            let len = c.var()? as usize;
+            let start = c.position();
+            c.take(len)?;
+            let s = Str::try_from(raw.slice(start..start + len))
+                .map_err(|_| SegmentError::Corrupt("string is not UTF-8"))?;
+            strings.push(s);
+        }
+        let mut tables = Tables {
+            strings,
+            processes: Vec::new(),
+        };
+        let n = c.count(2)?;
+        let mut processes = Vec::with_capacity(n);
+        for _ in 0..n {
+            let mut p = Cursor::new(c.blob()?, "process");
+            let service_name = tables.string(&mut p)?;
+            let tags = tables.kvs(&mut p, 0)?;
+            processes.push(Arc::new(Process { service_name, tags }));
+        }
+        tables.processes = processes;
+        Ok(tables)
+    }
+
+    /// Number of distinct strings.
+    pub fn string_count(&self) -> usize {
+        self.strings.len()
+    }
+
+    /// Number of distinct processes.
+    pub fn process_count(&self) -> usize {
+        self.processes.len()
+    }
+
+    pub(crate) fn string(&self, c: &mut Cursor<'_>) -> Result<Str, SegmentError> {
+        let id = c.var()?;
+        self.strings
+            .get(id as usize)
+            .cloned()
+            .ok_or(SegmentError::Corrupt("string index"))
+    }
+
+    pub(crate) fn process(&self, c: &mut Cursor<'_>) -> Result<Arc<Process>, SegmentError> {
+        let id = c.var()?;
+        self.processes
+            .get(id as usize)
+            .cloned()
+            .ok_or(SegmentError::Corrupt("process index"))
+    }
+
+    pub(crate) fn kvs(
+        &self,
+        c: &mut Cursor<'_>,
+        depth: u32,
+    ) -> Result<Vec<KeyValue>, SegmentError> {
+        let n = c.count(2)?;
+        let mut out = Vec::with_capacity(n);
+        for _ in 0..n {
+            let key = self.string(c)?;
+            let value = self.value(c, depth)?;
+            out.push(KeyValue { key, value });
+        }
+        Ok(out)
+    }
+
+    fn value(&self, c: &mut Cursor<'_>, depth: u32) -> Result<Value, SegmentError> {
+        if depth > MAX_VALUE_DEPTH {
+            return Err(SegmentError::Corrupt("value nesting"));
+        }
+        Ok(match c.u8()? {
+            V_STR => Value::Str(self.string(c)?),
+            V_FALSE => Value::Bool(false),
+            V_TRUE => Value::Bool(true),
+            V_I64 => Value::I64(c.zigzag()?),
+            V_F64 => Value::F64(f64::from_bits(c.u64()?)),
+            V_BINARY => Value::Binary(Bytes::copy_from_slice(c.blob()?)),
+            V_ARRAY => {
+                let n = c.count(1)?;
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    items.push(self.value(c, depth + 1)?);
+                }
+                Value::Array(items)
+            }
+            V_MAP => Value::Map(self.kvs(c, depth + 1)?),
+            _ => return Err(SegmentError::Corrupt("value type")),
+        })
+    }
+}

@@ -1,0 +1,236 @@
+//! The block format's promises: what is written reads back equal, a golden
+//! v1 block stays readable, and corruption is an error, never a panic.
+
+use std::sync::Arc;
+
+use clew_model::{KeyValue, Log, Process, Reference, Span, SpanId, TraceId, Value};
+use clew_segment::{
+    BlockOptions, Footer, SegmentError, TraceSpans, decode_batch, decode_block, encode_batch,
+    group_by_trace, tag_hash, trace_hash, write_block,
+};
+use proptest::prelude::*;
+
+const T0: u64 = 1_700_000_000_000_000_000;
+const GOLDEN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/v1/small.clewblk");
+
+/// A small fixture touching every column: parents by index and explicit,
+/// links with attributes, logs, every value type, warnings, two processes.
+fn fixture() -> Vec<Span> {
+    let fe = Arc::new(Process {
+        service_name: "frontend".into(),
+        tags: vec![KeyValue::string("hostname", "h1"), KeyValue::i64("pid", 42)],
+    });
+    let be = Arc::new(Process::new("backend"));
+    let t1 = TraceId::new(0, 1);
+    let t2 = TraceId::new(0xabcd, 2);
+    let mut root = Span::new(t1, SpanId(10), "GET /", fe.clone());
+    root.start_time = T0;
+    root.duration = 5_000_000;
+    root.flags = 1;
+    root.tags = vec![
+        KeyValue::string("span.kind", "server"),
+        KeyValue::bool("error", true),
+        KeyValue::f64("ratio", 0.25),
+        KeyValue::binary("raw", vec![1u8, 2, 3]),
+        KeyValue::new(
+            "list",
+            Value::Array(vec![Value::I64(-1), Value::Str("x".into())]),
+        ),
+        KeyValue::new("map", Value::Map(vec![KeyValue::bool("k", false)])),
+    ];
+    root.logs = vec![Log {
+        timestamp: T0 + 1_234,
+        fields: vec![KeyValue::string("event", "retry")],
+    }];
+    // Child written before its parent would be: parent index points ahead.
+    let mut early = Span::new(t1, SpanId(12), "query", be.clone());
+    early.start_time = T0 + 2_000_000;
+    early.duration = 1_000_000;
+    early.references = vec![Reference::child_of(t1, SpanId(11))];
+    let mut mid = Span::new(t1, SpanId(11), "call", fe.clone());
+    mid.start_time = T0 + 1_000_000;
+    mid.duration = 3_000_000;
+    mid.references = vec![Reference::child_of(t1, SpanId(10))];
+    mid.warnings = vec!["clock skew adjusted".into()];
+    let mut linked = Span::new(t2, SpanId(20), "consume", be);
+    linked.start_time = T0 + 7;
+    linked.duration = 3;
+    let mut link = Reference::follows_from(t1, SpanId(10));
+    link.tags = vec![KeyValue::string("link.kind", "batch")];
+    linked.references = vec![link, Reference::child_of(t2, SpanId(99))];
+    vec![root, early, mid, linked]
+}
+
+fn spans_of(traces: &[TraceSpans]) -> Vec<Span> {
+    traces.iter().flat_map(|t| t.spans.clone()).collect()
+}
+
+#[test]
+fn a_block_reads_back_the_spans_it_was_written_with() {
+    let block = write_block(group_by_trace(fixture()), &BlockOptions::default());
+    let back = decode_block(&block.bytes).expect("decodes");
+    assert_eq!(back.index, block.index);
+    let mut want = fixture();
+    want.sort_by_key(|s| s.trace_id);
+    assert_eq!(spans_of(&back.traces), want);
+    assert_eq!(back.index.services, vec!["backend", "frontend"]);
+    assert_eq!(back.index.span_count, 4);
+    assert_eq!(back.index.trace_count, 2);
+    assert!(
+        back.index
+            .trace_filter
+            .may_contain(trace_hash(TraceId::new(0xabcd, 2)))
+    );
+    assert!(back.index.tag_filter.may_contain(tag_hash("error", "true")));
+    assert!(back.index.tag_filter.may_contain(tag_hash("pid", "42")));
+    assert!(back.index.tag_keys.contains(&"link.kind".to_string()));
+    let kinds: Vec<(&str, &str)> = back
+        .index
+        .operations
+        .iter()
+        .map(|o| (o.name.as_str(), o.span_kind.as_str()))
+        .collect();
+    assert!(kinds.contains(&("GET /", "server")));
+}
+
+#[test]
+fn the_golden_v1_block_stays_readable() {
+    if std::env::var_os("CLEW_BLESS").is_some() {
+        let block = write_block(group_by_trace(fixture()), &BlockOptions::default());
+        std::fs::write(GOLDEN, &block.bytes).expect("write golden");
+    }
+    let bytes = std::fs::read(GOLDEN).expect("golden block present (CLEW_BLESS=1 writes it)");
+    let back = decode_block(&bytes).expect("golden decodes");
+    assert_eq!(back.footer.version, 1);
+    let mut want = fixture();
+    want.sort_by_key(|s| s.trace_id);
+    assert_eq!(spans_of(&back.traces), want);
+}
+
+#[test]
+fn pages_split_between_traces_and_each_holds_whole_traces() {
+    let p = Arc::new(Process::new("svc"));
+    let spans: Vec<Span> = (0..100u64)
+        .flat_map(|t| {
+            let p = p.clone();
+            (0..3u64).map(move |i| {
+                let mut s = Span::new(TraceId::new(0, t + 1), SpanId(i + 1), "op", p.clone());
+                s.start_time = T0 + t * 1000;
+                s
+            })
+        })
+        .collect();
+    let opts = BlockOptions {
+        page_spans: 10,
+        ..BlockOptions::default()
+    };
+    let block = write_block(group_by_trace(spans), &opts);
+    assert_eq!(block.index.pages.len(), 25);
+    assert!(
+        block
+            .index
+            .pages
+            .iter()
+            .all(|p| p.spans == 12 && p.traces == 4)
+    );
+    let hits: Vec<usize> = block
+        .index
+        .pages_for(TraceId::new(0, 50))
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(hits, vec![12]);
+}
+
+#[test]
+fn every_flipped_byte_is_an_error_not_a_panic_or_wrong_data() {
+    let block = write_block(group_by_trace(fixture()), &BlockOptions::default());
+    let good = decode_block(&block.bytes).expect("decodes");
+    for i in 0..block.bytes.len() {
+        let mut bad = block.bytes.clone();
+        bad[i] ^= 0x5a;
+        if let Ok(b) = decode_block(&bad) {
+            // Only bytes no checksum covers may be flipped harmlessly
+            // (the footer's reserved word), and then the data is intact.
+            assert_eq!(b.traces, good.traces, "byte {i} changed data silently");
+        }
+    }
+}
+
+#[test]
+fn a_truncated_block_is_reported() {
+    let block = write_block(group_by_trace(fixture()), &BlockOptions::default());
+    let cut = &block.bytes[..block.bytes.len() - 3];
+    assert!(decode_block(cut).is_err());
+    assert!(matches!(Footer::range(10), Err(SegmentError::Truncated(_))));
+}
+
+#[test]
+fn a_batch_round_trips_with_arrival_order_per_trace() {
+    let traces = group_by_trace(fixture());
+    let bytes = encode_batch(&traces);
+    let back = decode_batch(bytes.into()).expect("decodes");
+    assert_eq!(back, traces);
+}
+
+fn arb_value() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        ".{0,8}".prop_map(|s| Value::Str(s.into())),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::I64),
+        any::<u64>().prop_map(|b| Value::F64(f64::from_bits(b & !(0x7ff << 52)))),
+        proptest::collection::vec(any::<u8>(), 0..4).prop_map(|b| Value::Binary(b.into())),
+    ];
+    leaf.prop_recursive(2, 8, 3, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..3).prop_map(Value::Array),
+            proptest::collection::vec(("[a-c]{1,2}", inner), 0..3).prop_map(|kvs| Value::Map(
+                kvs.into_iter().map(|(k, v)| KeyValue::new(k, v)).collect()
+            )),
+        ]
+    })
+}
+
+prop_compose! {
+    fn arb_span()(
+        trace in 1u64..4, id in 1u64..6, parent in proptest::option::of(1u64..6),
+        op in "[a-d]{1,3}", svc in "[a-b]", start in any::<u32>(), dur in any::<u32>(),
+        micros in any::<bool>(),
+        tags in proptest::collection::vec(("[k-m]{1,2}", arb_value()), 0..4),
+        log in proptest::option::of(any::<i32>()),
+    ) -> Span {
+        let mut s = Span::new(TraceId::new(trace % 2, trace), SpanId(id), op, Arc::new(Process::new(svc)));
+        let scale = if micros { 1000 } else { 1 };
+        s.start_time = T0 + u64::from(start) * scale;
+        s.duration = u64::from(dur) * scale;
+        if let Some(p) = parent {
+            s.references.push(Reference::child_of(s.trace_id, SpanId(p)));
+        }
+        s.tags = tags.into_iter().map(|(k, v)| KeyValue::new(k, v)).collect();
+        if let Some(d) = log {
+            s.logs.push(Log { timestamp: s.start_time.wrapping_add(d as u64), fields: vec![KeyValue::string("event", "e")] });
+        }
+        s
+    }
+}
+
+proptest! {
+    #[test]
+    fn any_spans_round_trip_through_a_block(spans in proptest::collection::vec(arb_span(), 0..30), page in 1usize..8) {
+        let opts = BlockOptions { page_spans: page, ..BlockOptions::default() };
+        let traces = group_by_trace(spans);
+        let block = write_block(traces.clone(), &opts);
+        let back = decode_block(&block.bytes).expect("decodes");
+        let mut want = traces;
+        want.sort_by_key(|t| t.id);
+        prop_assert_eq!(back.traces, want);
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+        let _ = decode_block(&bytes);
+        let _ = decode_batch(bytes.clone().into());
+        let mut framed = b"CLEWBLK\0".to_vec();
+        framed.extend_from_slice(&bytes);
+        let _ = decode_block(&framed);
+    }
+}
