@@ -1,0 +1,467 @@
+// The trace timeline: a minimap, a time ruler and the span rows, all drawn
+// on canvas. Only the rows in view are drawn (a few dozen per frame,
+// whatever the trace size); scrolling is native (a sticky canvas over a
+// spacer as tall as all rows), and every redraw is batched into one
+// animation frame.
+
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { FLAG_ERROR, TraceModel } from '../model/types';
+import { fmtDuration, serviceColor } from '../lib/format';
+
+export const ROW_H = 24;
+const MINIMAP_H = 56;
+const RULER_H = 28;
+
+export interface TimelineProps {
+  model: TraceModel;
+  rows: Int32Array;
+  collapsed: Set<number>;
+  onToggle: (span: number) => void;
+  selected: number;
+  onSelect: (span: number) => void;
+  matches: Uint8Array | null;
+  /** Current find match (span index), scrolled into view. */
+  focus: number;
+  range: [number, number];
+  onRange: (r: [number, number]) => void;
+  showCritical: boolean;
+  theme: string;
+  onKey?: (e: KeyboardEvent) => boolean;
+}
+
+function cssVar(name: string) {
+  return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+}
+
+function niceTicks(t0: number, t1: number, count: number): number[] {
+  const span = t1 - t0;
+  if (span <= 0) return [t0];
+  const raw = span / count;
+  const mag = Math.pow(10, Math.floor(Math.log10(raw)));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? raw;
+  const out: number[] = [];
+  for (let v = Math.ceil(t0 / step) * step; v <= t1 + 1e-9; v += step) out.push(v);
+  return out;
+}
+
+export function Timeline(p: TimelineProps) {
+  const { model, rows } = p;
+  const wrap = useRef<HTMLDivElement>(null);
+  const scroller = useRef<HTMLDivElement>(null);
+  const canvas = useRef<HTMLCanvasElement>(null);
+  const mini = useRef<HTMLCanvasElement>(null);
+  const ruler = useRef<HTMLCanvasElement>(null);
+  const [size, setSize] = useState({ w: 800, h: 400 });
+  const hover = useRef(-1);
+  const frame = useRef(0);
+  const props = useRef(p);
+  props.current = p;
+
+  const colors = useMemo(() => model.services.map((s) => serviceColor(s)), [model]);
+  // Critical-path segments per span (CSR over the segment triples).
+  const segIndex = useMemo(() => {
+    const segs = model.criticalSegments;
+    const bySpan = new Map<number, number[]>();
+    for (let k = 0; k < segs.length; k += 3) {
+      const i = segs[k];
+      let l = bySpan.get(i);
+      if (!l) bySpan.set(i, (l = []));
+      l.push(segs[k + 1], segs[k + 2]);
+    }
+    return bySpan;
+  }, [model]);
+
+  useLayoutEffect(() => {
+    const el = scroller.current!;
+    const ro = new ResizeObserver(() => setSize({ w: el.clientWidth, h: el.clientHeight }));
+    ro.observe(el);
+    setSize({ w: el.clientWidth, h: el.clientHeight });
+    return () => ro.disconnect();
+  }, []);
+
+  const nameW = Math.round(Math.min(420, Math.max(220, size.w * 0.3)));
+
+  const draw = () => {
+    frame.current = 0;
+    const pr = props.current;
+    const c = canvas.current;
+    if (!c) return;
+    const dpr = window.devicePixelRatio || 1;
+    const w = size.w, h = size.h;
+    if (c.width !== Math.round(w * dpr) || c.height !== Math.round(h * dpr)) {
+      c.width = Math.round(w * dpr);
+      c.height = Math.round(h * dpr);
+      c.style.width = `${w}px`;
+      c.style.height = `${h}px`;
+    }
+    const ctx = c.getContext('2d')!;
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    const bg = cssVar('--panel'), text = cssVar('--text'), muted = cssVar('--muted'), border = cssVar('--border');
+    const sel = cssVar('--select'), hov = cssVar('--hover'), find = cssVar('--find'), err = cssVar('--error'), crit = cssVar('--critical');
+    ctx.fillStyle = bg;
+    ctx.fillRect(0, 0, w, h);
+    const top = scroller.current!.scrollTop;
+    const first = Math.max(0, Math.floor(top / ROW_H));
+    const last = Math.min(pr.rows.length, Math.ceil((top + h) / ROW_H));
+    const [t0, t1] = pr.range;
+    const tw = w - nameW - 12;
+    const sx = (t: number) => nameW + ((t - t0) / (t1 - t0)) * tw;
+    // Grid lines at the ruler's ticks.
+    ctx.strokeStyle = border;
+    ctx.lineWidth = 1;
+    for (const t of niceTicks(t0, t1, 6)) {
+      const x = Math.round(sx(t)) + 0.5;
+      ctx.beginPath();
+      ctx.moveTo(x, 0);
+      ctx.lineTo(x, h);
+      ctx.stroke();
+    }
+    ctx.font = `12px ${cssVar('--font')}`;
+    ctx.textBaseline = 'middle';
+    for (let r = first; r < last; r++) {
+      const i = pr.rows[r];
+      const y = r * ROW_H - top;
+      const isSel = i === pr.selected;
+      const isMatch = pr.matches && pr.matches[i];
+      if (isSel || isMatch || i === hover.current) {
+        ctx.fillStyle = isSel ? sel : isMatch ? find : hov;
+        ctx.fillRect(0, y, w, ROW_H);
+      }
+      if (i === pr.focus) {
+        ctx.strokeStyle = cssVar('--accent');
+        ctx.strokeRect(1.5, y + 1.5, w - 3, ROW_H - 3);
+      }
+      // Name column.
+      const depth = model.depth[i];
+      const indent = Math.min(depth * 14, nameW - 140) + 8;
+      const color = colors[model.service[i]];
+      ctx.fillStyle = color;
+      ctx.fillRect(indent + 14, y + 5, 3, ROW_H - 10);
+      if (model.childCount[i] > 0) {
+        ctx.fillStyle = muted;
+        ctx.fillText(pr.collapsed.has(i) ? '▸' : '▾', indent, y + ROW_H / 2);
+      }
+      ctx.save();
+      ctx.beginPath();
+      ctx.rect(0, y, nameW - 8, ROW_H);
+      ctx.clip();
+      let x = indent + 22;
+      if (model.flags[i] & FLAG_ERROR) {
+        ctx.fillStyle = err;
+        ctx.beginPath();
+        ctx.arc(x + 5, y + ROW_H / 2, 5, 0, Math.PI * 2);
+        ctx.fill();
+        ctx.fillStyle = '#fff';
+        ctx.font = `bold 9px ${cssVar('--font')}`;
+        ctx.fillText('!', x + 3.5, y + ROW_H / 2 + 0.5);
+        x += 14;
+      }
+      const svc = model.services[model.service[i]];
+      ctx.font = `600 12px ${cssVar('--font')}`;
+      ctx.fillStyle = text;
+      ctx.fillText(svc, x, y + ROW_H / 2);
+      x += ctx.measureText(svc).width + 6;
+      ctx.font = `12px ${cssVar('--font')}`;
+      ctx.fillStyle = muted;
+      const op = model.operations[model.operation[i]];
+      ctx.fillText(op, x, y + ROW_H / 2);
+      if (pr.collapsed.has(i)) {
+        x += ctx.measureText(op).width + 6;
+        ctx.fillText(`(+${model.descendants[i]})`, x, y + ROW_H / 2);
+      }
+      ctx.restore();
+      // Bar.
+      const s = model.start[i], d = model.duration_[i];
+      const bx = sx(s);
+      const bw = Math.max(1, (d / (t1 - t0)) * tw);
+      ctx.fillStyle = color;
+      ctx.fillRect(bx, y + 6, bw, ROW_H - 12);
+      if (model.flags[i] & FLAG_ERROR) {
+        ctx.strokeStyle = err;
+        ctx.lineWidth = 1.5;
+        ctx.strokeRect(bx, y + 6, bw, ROW_H - 12);
+        ctx.lineWidth = 1;
+      }
+      if (pr.showCritical) {
+        const segs = segIndex.get(i);
+        if (segs) {
+          ctx.fillStyle = crit;
+          for (let k = 0; k < segs.length; k += 2) {
+            const a = sx(segs[k]), b = sx(segs[k + 1]);
+            ctx.fillRect(a, y + ROW_H / 2 - 1.5, Math.max(1, b - a), 3);
+          }
+        }
+      }
+      // Duration label beside the bar.
+      ctx.fillStyle = muted;
+      ctx.font = `11px ${cssVar('--font')}`;
+      const label = fmtDuration(d);
+      const lw = ctx.measureText(label).width;
+      if (bx + bw + 6 + lw < w) ctx.fillText(label, bx + bw + 6, y + ROW_H / 2);
+      else if (bx - 6 - lw > nameW) ctx.fillText(label, bx - 6 - lw, y + ROW_H / 2);
+      ctx.font = `12px ${cssVar('--font')}`;
+    }
+    // Column divider.
+    ctx.fillStyle = border;
+    ctx.fillRect(nameW - 1, 0, 1, h);
+    drawRuler();
+    drawMiniOverlay();
+  };
+
+  const schedule = () => {
+    if (!frame.current) frame.current = requestAnimationFrame(draw);
+  };
+
+  // ---- ruler ----
+  const drawRuler = () => {
+    const c = ruler.current;
+    if (!c) return;
+    const pr = props.current;
+    const dpr = window.devicePixelRatio || 1;
+    const w = size.w;
+    c.width = Math.round(w * dpr);
+    c.height = Math.round(RULER_H * dpr);
+    c.style.width = `${w}px`;
+    c.style.height = `${RULER_H}px`;
+    const ctx = c.getContext('2d')!;
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.fillStyle = cssVar('--panel-2');
+    ctx.fillRect(0, 0, w, RULER_H);
+    ctx.fillStyle = cssVar('--muted');
+    ctx.font = `600 11px ${cssVar('--font')}`;
+    ctx.textBaseline = 'middle';
+    ctx.fillText('SERVICE & OPERATION', 12, RULER_H / 2);
+    const [t0, t1] = pr.range;
+    const tw = w - nameW - 12;
+    ctx.font = `11px ${cssVar('--font')}`;
+    for (const t of niceTicks(t0, t1, 6)) {
+      const x = nameW + ((t - t0) / (t1 - t0)) * tw;
+      ctx.fillRect(Math.round(x), RULER_H - 6, 1, 6);
+      const label = fmtDuration(t);
+      const lw = ctx.measureText(label).width;
+      ctx.fillText(label, Math.min(Math.max(x - lw / 2, nameW + 2), w - lw - 2), RULER_H / 2 - 2);
+    }
+    ctx.fillStyle = cssVar('--border');
+    ctx.fillRect(nameW - 1, 0, 1, RULER_H);
+  };
+
+  // ---- minimap: every span, drawn once into an image, then overlays ----
+  const miniImage = useRef<ImageData | null>(null);
+  useEffect(() => {
+    const c = mini.current;
+    if (!c) return;
+    const dpr = window.devicePixelRatio || 1;
+    const W = Math.max(1, Math.round(size.w * dpr)), H = Math.round(MINIMAP_H * dpr);
+    const img = new ImageData(W, H);
+    const data = img.data;
+    const rgb = colors.map((c) => [parseInt(c.slice(1, 3), 16), parseInt(c.slice(3, 5), 16), parseInt(c.slice(5, 7), 16)]);
+    const n = model.n;
+    const dur = model.duration || 1;
+    const rowsPer = H / Math.max(n, 1);
+    for (let j = 0; j < n; j++) {
+      const i = model.order[j];
+      const y0 = Math.floor(j * rowsPer);
+      const y1 = Math.max(y0 + 1, Math.floor((j + 1) * rowsPer) - (rowsPer > 3 ? 1 : 0));
+      const x0 = Math.floor((model.start[i] / dur) * (W - 1));
+      const x1 = Math.max(x0 + 1, Math.ceil(((model.start[i] + model.duration_[i]) / dur) * (W - 1)));
+      const [r, g, b] = rgb[model.service[i]];
+      for (let y = y0; y < y1 && y < H; y++) {
+        let o = (y * W + x0) * 4;
+        for (let x = x0; x < x1 && x < W; x++) {
+          data[o] = r;
+          data[o + 1] = g;
+          data[o + 2] = b;
+          data[o + 3] = 255;
+          o += 4;
+        }
+      }
+    }
+    miniImage.current = img;
+    schedule();
+  }, [model, size.w]);
+
+  const drawMiniOverlay = () => {
+    const c = mini.current;
+    const img = miniImage.current;
+    if (!c || !img) return;
+    const pr = props.current;
+    const dpr = window.devicePixelRatio || 1;
+    if (c.width !== img.width || c.height !== img.height) {
+      c.width = img.width;
+      c.height = img.height;
+      c.style.width = `${size.w}px`;
+      c.style.height = `${MINIMAP_H}px`;
+    }
+    const ctx = c.getContext('2d')!;
+    ctx.putImageData(img, 0, 0);
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    const w = size.w;
+    const dur = model.duration || 1;
+    const [t0, t1] = pr.range;
+    const a = (t0 / dur) * w, b = (t1 / dur) * w;
+    ctx.fillStyle = 'rgba(120,120,140,0.35)';
+    ctx.fillRect(0, 0, a, MINIMAP_H);
+    ctx.fillRect(b, 0, w - b, MINIMAP_H);
+    ctx.strokeStyle = cssVar('--accent');
+    ctx.lineWidth = 1.5;
+    ctx.strokeRect(a + 0.75, 0.75, Math.max(1, b - a - 1.5), MINIMAP_H - 1.5);
+    // The rows in view (when nothing is collapsed, rows map to DFS positions).
+    const top = scroller.current?.scrollTop ?? 0;
+    const first = Math.floor(top / ROW_H);
+    const lastRow = Math.min(pr.rows.length - 1, Math.ceil((top + size.h) / ROW_H));
+    if (pr.rows.length) {
+      const pa = model.pos[pr.rows[first] ?? 0] / model.n, pb = (model.pos[pr.rows[lastRow] ?? 0] + 1) / model.n;
+      ctx.fillStyle = 'rgba(91,91,214,0.18)';
+      ctx.fillRect(0, pa * MINIMAP_H, w, Math.max(2, (pb - pa) * MINIMAP_H));
+    }
+    if (drag.current && drag.current.mode === 'select') {
+      const { x0, x1 } = drag.current;
+      ctx.fillStyle = 'rgba(91,91,214,0.25)';
+      ctx.fillRect(Math.min(x0, x1), 0, Math.abs(x1 - x0), MINIMAP_H);
+    }
+  };
+
+  const drag = useRef<{ mode: 'select' | 'pan'; x0: number; x1: number; r0: [number, number] } | null>(null);
+  const miniX = (e: MouseEvent) => e.clientX - mini.current!.getBoundingClientRect().left;
+  const onMiniDown = (e: MouseEvent) => {
+    const x = miniX(e);
+    const dur = model.duration || 1;
+    const [t0, t1] = props.current.range;
+    const zoomed = t0 > 0 || t1 < dur;
+    const inWindow = x >= (t0 / dur) * size.w && x <= (t1 / dur) * size.w;
+    drag.current = { mode: zoomed && inWindow ? 'pan' : 'select', x0: x, x1: x, r0: [t0, t1] };
+    const move = (ev: MouseEvent) => {
+      const d = drag.current!;
+      d.x1 = miniX(ev);
+      if (d.mode === 'pan') {
+        const dt = ((d.x1 - d.x0) / size.w) * dur;
+        const len = d.r0[1] - d.r0[0];
+        const s = Math.min(Math.max(0, d.r0[0] + dt), dur - len);
+        props.current.onRange([s, s + len]);
+      }
+      schedule();
+    };
+    const up = () => {
+      window.removeEventListener('mousemove', move);
+      window.removeEventListener('mouseup', up);
+      const d = drag.current!;
+      drag.current = null;
+      if (d.mode === 'select') {
+        if (Math.abs(d.x1 - d.x0) > 3) {
+          const a = (Math.min(d.x0, d.x1) / size.w) * dur, b = (Math.max(d.x0, d.x1) / size.w) * dur;
+          props.current.onRange([Math.max(0, a), Math.min(dur, b)]);
+        } else {
+          // A click scrolls to the rows at that height.
+          const y = e.clientY - mini.current!.getBoundingClientRect().top;
+          const j = Math.floor((y / MINIMAP_H) * model.n);
+          const i = model.order[Math.min(model.n - 1, Math.max(0, j))];
+          const r = props.current.rows.indexOf(i);
+          if (r >= 0) scroller.current!.scrollTop = Math.max(0, r * ROW_H - size.h / 3);
+        }
+      }
+      schedule();
+    };
+    window.addEventListener('mousemove', move);
+    window.addEventListener('mouseup', up);
+  };
+
+  // Scroll the selected / focused row into view.
+  const scrollTo = (span: number) => {
+    const r = props.current.rows.indexOf(span);
+    const el = scroller.current;
+    if (r < 0 || !el) return;
+    const y = r * ROW_H;
+    if (y < el.scrollTop) el.scrollTop = y;
+    else if (y + ROW_H > el.scrollTop + el.clientHeight) el.scrollTop = y - el.clientHeight + ROW_H * 2;
+  };
+  useEffect(() => {
+    if (p.focus >= 0) scrollTo(p.focus);
+  }, [p.focus]);
+  useEffect(() => {
+    if (p.selected >= 0) scrollTo(p.selected);
+  }, [p.selected]);
+
+  useEffect(schedule);
+
+  const rowAt = (e: MouseEvent) => {
+    const rect = canvas.current!.getBoundingClientRect();
+    const y = e.clientY - rect.top + scroller.current!.scrollTop;
+    const r = Math.floor(y / ROW_H);
+    return { r, x: e.clientX - rect.left, i: r >= 0 && r < props.current.rows.length ? props.current.rows[r] : -1 };
+  };
+
+  const onClick = (e: MouseEvent) => {
+    const { i, x } = rowAt(e);
+    if (i < 0) return;
+    const indent = Math.min(model.depth[i] * 14, nameW - 140) + 8;
+    if (model.childCount[i] > 0 && x >= indent - 4 && x <= indent + 12) p.onToggle(i);
+    else p.onSelect(i === p.selected ? -1 : i);
+    wrap.current?.focus();
+  };
+  const onMove = (e: MouseEvent) => {
+    const { i } = rowAt(e);
+    if (i !== hover.current) {
+      hover.current = i;
+      canvas.current!.style.cursor = i >= 0 ? 'pointer' : 'default';
+      schedule();
+    }
+  };
+
+  const onKeyDown = (e: KeyboardEvent) => {
+    if ((e.target as HTMLElement).tagName === 'INPUT') return;
+    if (p.onKey?.(e)) return;
+    const rows = p.rows;
+    const r = p.selected >= 0 ? rows.indexOf(p.selected) : -1;
+    const sel = (k: number) => {
+      e.preventDefault();
+      if (k >= 0 && k < rows.length) p.onSelect(rows[k]);
+    };
+    switch (e.key) {
+      case 'ArrowDown':
+      case 'j':
+        return sel(r + 1);
+      case 'ArrowUp':
+      case 'k':
+        return sel(Math.max(0, r - 1));
+      case 'PageDown':
+        return sel(Math.min(rows.length - 1, r + Math.floor(size.h / ROW_H)));
+      case 'PageUp':
+        return sel(Math.max(0, r - Math.floor(size.h / ROW_H)));
+      case 'Home':
+        return sel(0);
+      case 'End':
+        return sel(rows.length - 1);
+      case 'ArrowLeft':
+      case 'h':
+        e.preventDefault();
+        if (p.selected < 0) return;
+        if (model.childCount[p.selected] > 0 && !p.collapsed.has(p.selected)) p.onToggle(p.selected);
+        else if (model.parent[p.selected] >= 0) p.onSelect(model.parent[p.selected]);
+        return;
+      case 'ArrowRight':
+      case 'l':
+        e.preventDefault();
+        if (p.selected >= 0 && p.collapsed.has(p.selected)) p.onToggle(p.selected);
+        return;
+      case 'Enter':
+      case ' ':
+        e.preventDefault();
+        if (p.selected >= 0 && model.childCount[p.selected] > 0) p.onToggle(p.selected);
+        return;
+      case 'Escape':
+        return p.onSelect(-1);
+    }
+  };
+
+  const totalH = rows.length * ROW_H;
+  return (
+    <div class="timeline" ref={wrap} tabIndex={0} onKeyDown={onKeyDown} data-testid="timeline">
+      <canvas ref={mini} class="minimap" onMouseDown={onMiniDown} onDblClick={() => p.onRange([0, model.duration])} title="Drag to zoom · drag the window to pan · double-click to reset · click to scroll" data-testid="minimap" />
+      <canvas ref={ruler} class="ruler" />
+      <div class="scroller" ref={scroller} onScroll={schedule}>
+        <canvas ref={canvas} onClick={onClick} onMouseMove={onMove} onMouseLeave={() => ((hover.current = -1), schedule())} data-testid="timeline-canvas" />
+        <div style={{ height: `${Math.max(0, totalH - size.h)}px` }} />
+      </div>
+    </div>
+  );
+}
