@@ -69,6 +69,7 @@ pub(crate) fn take_model(span: &mut FinishedSpan, process: &Arc<Process>) -> cle
         tags,
         logs,
         process: process.clone(),
+        scope: None,
         warnings: Vec::new(),
     }
 }

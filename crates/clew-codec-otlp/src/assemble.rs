@@ -239,6 +239,7 @@ pub(crate) fn finish(
         tags,
         logs: raw.logs,
         process: process.clone(),
+        scope: None,
         warnings,
     })
 }

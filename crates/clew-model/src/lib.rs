@@ -23,14 +23,16 @@
 //! assert_eq!(span.trace_id.to_string(), "0000000000000001");
 //! ```
 
+mod gofmt;
 mod ids;
 mod span;
 mod validate;
 mod value;
 
 pub use bytes::Bytes;
+pub use gofmt::{GoFloat, write_base64, write_go_json_string};
 pub use ids::{IdParseError, SpanId, TraceId};
-pub use span::{Flags, Log, Process, RefType, Reference, Span, SpanBatch, SpanKind, Trace};
+pub use span::{Flags, Log, Process, RefType, Reference, Scope, Span, SpanBatch, SpanKind, Trace};
 pub use validate::{ValidationError, validate_span};
 pub use value::{KeyValue, Str, Value, ValueType};
 

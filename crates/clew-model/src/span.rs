@@ -34,6 +34,30 @@ impl Process {
     }
 }
 
+/// The OpenTelemetry instrumentation scope (library) that recorded a span.
+///
+/// The scope's name and version travel as the `otel.scope.name` and
+/// `otel.scope.version` tags, because Jaeger's JSON shows them that way; what
+/// has no Jaeger tag form lives here. Jaeger v2 matches a tag search against
+/// scope attributes too, so the store must keep them. Spans of one OTLP
+/// `ScopeSpans` share one `Arc<Scope>`; spans from Jaeger or Zipkin have none.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Scope {
+    /// Instrumentation-scope attributes.
+    pub attributes: Vec<KeyValue>,
+}
+
+impl Scope {
+    /// Rough heap footprint in bytes.
+    pub fn estimated_size(&self) -> usize {
+        32 + self
+            .attributes
+            .iter()
+            .map(KeyValue::estimated_size)
+            .sum::<usize>()
+    }
+}
+
 /// How a span relates to the span a reference points at.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum RefType {
@@ -170,6 +194,8 @@ pub struct Span {
     pub logs: Vec<Log>,
     /// The emitting process, shared by all spans of a batch.
     pub process: Arc<Process>,
+    /// The OpenTelemetry instrumentation scope's attributes, if it had any.
+    pub scope: Option<Arc<Scope>>,
     /// Problems found while ingesting or adjusting the span.
     pub warnings: Vec<String>,
 }
@@ -193,6 +219,7 @@ impl Span {
             tags: Vec::new(),
             logs: Vec::new(),
             process,
+            scope: None,
             warnings: Vec::new(),
         }
     }
@@ -244,16 +271,22 @@ impl Span {
     }
 
     /// Rough heap footprint in bytes, for memory accounting. The process is
-    /// shared and not counted here.
+    /// shared and not counted here; a scope is counted with every span that
+    /// shares it (an overestimate, and scopes are small).
     pub fn estimated_size(&self) -> usize {
-        let refs = self.references.len() * 64;
+        let refs: usize = self
+            .references
+            .iter()
+            .map(|r| 64 + r.tags.iter().map(KeyValue::estimated_size).sum::<usize>())
+            .sum();
+        let scope = self.scope.as_deref().map_or(0, Scope::estimated_size);
         let tags: usize = self.tags.iter().map(KeyValue::estimated_size).sum();
         let logs: usize = self
             .logs
             .iter()
             .map(|l| 32 + l.fields.iter().map(KeyValue::estimated_size).sum::<usize>())
             .sum();
-        200 + self.operation_name.len() + refs + tags + logs
+        200 + self.operation_name.len() + refs + tags + logs + scope
     }
 }
 

@@ -84,44 +84,55 @@ impl Value {
         }
     }
 
-    /// The value's text form, as Jaeger search compares values: strings as
-    /// is, numbers and bools in their usual decimal form, binary as hex,
-    /// arrays and maps as JSON-ish text.
+    /// The value's text form, as Jaeger (v2, and OpenTelemetry's
+    /// `pcommon.Value.AsString`) prints it and as its tag search compares
+    /// it: strings as is, integers and bools in decimal, floats as Go's JSON
+    /// writes them (`42`, `72.5`, `1e+21`, `1e-7`; see [`crate::GoFloat`]),
+    /// binary as standard base64, arrays and maps as Go's JSON text (map keys
+    /// sorted, HTML-safe escapes).
     pub fn to_text(&self) -> String {
         let mut out = String::new();
-        self.write_text(&mut out, false);
+        match self {
+            Value::Str(s) => out.push_str(s),
+            Value::Array(_) | Value::Map(_) if !self.is_json_encodable() => {
+                // Go's json.Marshal fails on NaN/Inf, and AsString then
+                // yields the empty string.
+            }
+            _ => self.write_text(&mut out, false),
+        }
         out
+    }
+
+    /// False when the value is, or holds, a NaN or infinite float, which
+    /// Go's `encoding/json` refuses.
+    fn is_json_encodable(&self) -> bool {
+        match self {
+            Value::F64(f) => f.is_finite(),
+            Value::Array(items) => items.iter().all(Value::is_json_encodable),
+            Value::Map(kvs) => kvs.iter().all(|kv| kv.value.is_json_encodable()),
+            _ => true,
+        }
     }
 
     fn write_text(&self, out: &mut String, quoted: bool) {
         use std::fmt::Write;
         match self {
-            Value::Str(s) if quoted => {
-                out.push('"');
-                for c in s.chars() {
-                    match c {
-                        '"' => out.push_str("\\\""),
-                        '\\' => out.push_str("\\\\"),
-                        '\n' => out.push_str("\\n"),
-                        c if (c as u32) < 0x20 => {
-                            let _ = write!(out, "\\u{:04x}", c as u32);
-                        }
-                        c => out.push(c),
-                    }
-                }
-                out.push('"');
-            }
+            Value::Str(s) if quoted => crate::write_go_json_string(out, s),
             Value::Str(s) => out.push_str(s),
             Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
             Value::I64(v) => {
                 let _ = write!(out, "{v}");
             }
             Value::F64(v) => {
-                let _ = write!(out, "{v}");
+                let _ = write!(out, "{}", crate::GoFloat(*v));
             }
             Value::Binary(b) => {
-                for byte in b.iter() {
-                    let _ = write!(out, "{byte:02x}");
+                if quoted {
+                    out.push('"');
+                }
+                crate::write_base64(out, b);
+                if quoted {
+                    out.push('"');
                 }
             }
             Value::Array(items) => {
@@ -135,12 +146,22 @@ impl Value {
                 out.push(']');
             }
             Value::Map(kvs) => {
+                // Go marshals a map with its keys sorted (bytewise); when a
+                // key repeats, the last value wins, as in a Go map.
+                let mut sorted: Vec<&KeyValue> = Vec::with_capacity(kvs.len());
+                for kv in kvs {
+                    match sorted.iter().position(|k| k.key == kv.key) {
+                        Some(i) => sorted[i] = kv,
+                        None => sorted.push(kv),
+                    }
+                }
+                sorted.sort_by(|a, b| a.key.as_bytes().cmp(b.key.as_bytes()));
                 out.push('{');
-                for (i, kv) in kvs.iter().enumerate() {
+                for (i, kv) in sorted.iter().enumerate() {
                     if i > 0 {
                         out.push(',');
                     }
-                    Value::Str(kv.key.clone()).write_text(out, true);
+                    crate::write_go_json_string(out, &kv.key);
                     out.push(':');
                     kv.value.write_text(out, true);
                 }
@@ -214,14 +235,29 @@ mod tests {
         assert_eq!(Value::Bool(true).to_text(), "true");
         assert_eq!(Value::I64(-5).to_text(), "-5");
         assert_eq!(Value::F64(1.5).to_text(), "1.5");
+        assert_eq!(Value::F64(42.0).to_text(), "42");
+        assert_eq!(Value::F64(1e21).to_text(), "1e+21");
+        assert_eq!(Value::F64(-0.0).to_text(), "-0");
+        assert_eq!(Value::F64(f64::NAN).to_text(), "NaN");
         assert_eq!(
-            Value::Binary(Bytes::from_static(&[0xab, 1])).to_text(),
-            "ab01"
+            Value::Binary(Bytes::from_static(&[0, 0, 0x30, 0x39])).to_text(),
+            "AAAwOQ=="
         );
-        let arr = Value::Array(vec![Value::Str("a\"b".into()), Value::I64(1)]);
-        assert_eq!(arr.to_text(), r#"["a\"b",1]"#);
-        let map = Value::Map(vec![KeyValue::bool("k", false)]);
-        assert_eq!(map.to_text(), r#"{"k":false}"#);
+        let arr = Value::Array(vec![
+            Value::Str("a\"b<".into()),
+            Value::I64(1),
+            Value::F64(2.0),
+            Value::Binary(Bytes::from_static(b"f")),
+        ]);
+        assert_eq!(arr.to_text(), r#"["a\"b\u003c",1,2,"Zg=="]"#);
+        let map = Value::Map(vec![
+            KeyValue::bool("k", false),
+            KeyValue::i64("a", 1),
+            KeyValue::i64("k", 2),
+        ]);
+        assert_eq!(map.to_text(), r#"{"a":1,"k":2}"#);
+        let bad = Value::Array(vec![Value::F64(f64::INFINITY)]);
+        assert_eq!(bad.to_text(), "");
     }
 
     #[test]

@@ -173,6 +173,7 @@ fn span(s: pb::Span, fallback: &Arc<Process>, procs: &mut Processes) -> Result<S
         tags,
         logs,
         process,
+        scope: None,
         warnings,
     })
 }

@@ -60,6 +60,7 @@ impl<'a, R: ProtocolReader<'a>> Decoder<'a, R> {
             tags,
             logs,
             process: Arc::clone(process),
+            scope: None,
             warnings: std::mem::take(&mut self.warnings),
         })
     }
