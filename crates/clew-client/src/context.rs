@@ -26,6 +26,10 @@ pub struct SpanContext {
     span_id: SpanId,
     parent_id: SpanId,
     flags: u8,
+    /// The sender made no sampling decision (B3 without a sampling state,
+    /// X-Ray `Sampled=?`): the first span started under this context asks
+    /// the local sampler. Lives in padding, so contexts do not grow.
+    deferred: bool,
     baggage: Option<Arc<Baggage>>,
     /// Rarely present, so kept behind one pointer to keep contexts small
     /// (they are copied into every span).
@@ -103,6 +107,25 @@ impl SpanContext {
         self.flags & FLAG_DEBUG != 0
     }
 
+    /// True when the sender left the sampling decision to the receiver (B3
+    /// `{trace}-{span}` without a sampling state, X-Ray `Sampled=?`). Such a
+    /// context is neither sampled nor unsampled: a span started under it
+    /// asks this tracer's sampler, as OpenTelemetry's samplers decide for a
+    /// parent without a decision, and its children inherit that decision.
+    pub fn is_sampling_deferred(&self) -> bool {
+        self.deferred
+    }
+
+    /// A context whose sender made no sampling decision (see
+    /// [`Self::is_sampling_deferred`]). Flags are cleared: a deferred
+    /// context is not sampled until a local sampler says so.
+    pub fn deferred(trace_id: TraceId, span_id: SpanId, parent_id: SpanId) -> Self {
+        SpanContext {
+            deferred: true,
+            ..SpanContext::new(trace_id, span_id, parent_id, 0)
+        }
+    }
+
     /// True when both IDs are set, i.e. the context names a real span.
     pub fn is_valid(&self) -> bool {
         !self.trace_id.is_zero() && !self.span_id.is_zero()
@@ -158,9 +181,11 @@ impl SpanContext {
         self
     }
 
-    /// Replaces the flags.
+    /// Replaces the flags; a context given flags carries a decision, so it
+    /// is no longer deferred.
     pub fn with_flags(mut self, flags: u8) -> Self {
         self.flags = flags;
+        self.deferred = false;
         self
     }
 
@@ -190,7 +215,8 @@ impl SpanContext {
 
     /// A child context: same trace, flags, baggage and trace state, new span ID.
     /// Inlined, with the rarely present extras handled out of line: every
-    /// child span starts here.
+    /// child span starts here. A child is never deferred: the span that
+    /// starts under a deferred parent decides (and sets the flags).
     #[inline]
     pub(crate) fn child(&self, span_id: SpanId) -> Self {
         SpanContext {
@@ -198,6 +224,7 @@ impl SpanContext {
             span_id,
             parent_id: self.span_id,
             flags: self.flags,
+            deferred: false,
             baggage: self.baggage.clone(),
             extra: match &self.extra {
                 None => None,
@@ -228,6 +255,7 @@ impl SpanContext {
             span_id,
             parent_id: SpanId(0),
             flags,
+            deferred: false,
             baggage,
             extra: None,
         }

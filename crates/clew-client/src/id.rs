@@ -23,11 +23,38 @@ pub(crate) fn new_span_id() -> SpanId {
     SpanId(random_nonzero())
 }
 
-/// A new trace ID; 128-bit when asked, else with a zero high half.
+/// How new trace IDs are made.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum TraceIdKind {
+    /// 64 random bits (Jaeger clients' default); the high half is zero.
+    #[default]
+    Random64,
+    /// 128 random bits.
+    Random128,
+    /// AWS X-Ray's form: 128 bits whose first 32 are the start time in
+    /// Unix seconds and the other 96 random (`Root=1-{8 hex time}-{24 hex}`).
+    /// The X-Ray service rejects trace IDs whose time is far from now.
+    XRay,
+}
+
+/// A new trace ID of this kind.
 #[inline]
-pub(crate) fn new_trace_id(bits128: bool) -> TraceId {
-    let high = if bits128 { fastrand::u64(..) } else { 0 };
+pub(crate) fn new_trace_id(kind: TraceIdKind) -> TraceId {
+    let high = match kind {
+        TraceIdKind::Random64 => 0,
+        TraceIdKind::Random128 => fastrand::u64(..),
+        TraceIdKind::XRay => xray_high(),
+    };
     TraceId::new(high, random_nonzero())
+}
+
+/// Epoch seconds in the top 32 bits, random below. Out of line: X-Ray IDs
+/// are opt-in and read the clock.
+#[inline(never)]
+fn xray_high() -> u64 {
+    let secs = crate::clock::now_unix_nanos() / 1_000_000_000;
+    // u32 seconds last until 2106, as X-Ray's 8 hex digits do.
+    (secs & 0xffff_ffff) << 32 | u64::from(fastrand::u32(..))
 }
 
 /// A random version-4 UUID in its canonical text form (for `client-uuid`).
@@ -54,10 +81,22 @@ mod tests {
     fn ids_are_nonzero_and_sized_as_asked() {
         for _ in 0..1000 {
             assert!(!new_span_id().is_zero());
-            assert_eq!(new_trace_id(false).high, 0);
-            assert_ne!(new_trace_id(false).low, 0);
+            assert_eq!(new_trace_id(TraceIdKind::Random64).high, 0);
+            assert_ne!(new_trace_id(TraceIdKind::Random64).low, 0);
         }
-        assert!((0..100).any(|_| new_trace_id(true).high != 0));
+        assert!((0..100).any(|_| new_trace_id(TraceIdKind::Random128).high != 0));
+    }
+
+    #[test]
+    fn xray_ids_start_with_the_time() {
+        let now = crate::clock::system_time_nanos(std::time::SystemTime::now()) / 1_000_000_000;
+        let t = new_trace_id(TraceIdKind::XRay);
+        let secs = t.high >> 32;
+        assert!(secs.abs_diff(now) <= 2, "{secs} vs {now}");
+        assert_ne!(t.low, 0);
+        // Different traces in the same second still differ in the random bits.
+        let u = new_trace_id(TraceIdKind::XRay);
+        assert_ne!((t.high & 0xffff_ffff, t.low), (u.high & 0xffff_ffff, u.low));
     }
 
     #[test]

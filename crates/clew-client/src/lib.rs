@@ -54,6 +54,7 @@ mod tracer;
 pub use config::{Closer, Config};
 pub use context::{Baggage, FLAG_DEBUG, FLAG_FIREHOSE, FLAG_SAMPLED, SpanContext};
 pub use convert::to_model;
+pub use id::TraceIdKind;
 pub use registry::orphaned_spans;
 pub use span::{
     ActiveScope, AsSpanContext, FinishedSpan, INLINE_TAGS, Span, SpanBuilder, SpanRef, Tags,

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use clew_model::Process;
 
 use crate::context::SpanContext;
+use crate::id::TraceIdKind;
 use crate::propagation::{Extractor, Injector, Propagator, binary};
 use crate::reporter::{NullReporter, Reporter, ReporterStats};
 use crate::sampler::{ConstSampler, Sampler, SamplingDecision};
@@ -21,7 +22,7 @@ pub(crate) struct TracerInner {
     pub(crate) reporter: Arc<dyn Reporter>,
     pub(crate) propagator: Arc<dyn Propagator>,
     pub(crate) process: Arc<Process>,
-    pub(crate) trace_id_128bit: bool,
+    pub(crate) trace_ids: TraceIdKind,
     pub(crate) disabled: bool,
 }
 
@@ -77,6 +78,11 @@ impl Tracer {
     /// The service name spans are reported under.
     pub fn service_name(&self) -> &str {
         &self.inner.process.service_name
+    }
+
+    /// How this tracer makes trace IDs.
+    pub fn trace_id_kind(&self) -> TraceIdKind {
+        self.inner.trace_ids
     }
 
     /// The process (service name and tracer tags) spans are reported with.
@@ -135,6 +141,7 @@ pub struct TracerBuilder {
     reporter: Arc<dyn Reporter>,
     propagator: Option<Arc<dyn Propagator>>,
     trace_id_128bit: bool,
+    xray_trace_ids: Option<bool>,
     disabled: bool,
     standard_tags: bool,
 }
@@ -147,6 +154,7 @@ impl TracerBuilder {
             reporter: Arc::new(NullReporter),
             propagator: None,
             trace_id_128bit: false,
+            xray_trace_ids: None,
             disabled: false,
             standard_tags: true,
         }
@@ -201,6 +209,15 @@ impl TracerBuilder {
         self
     }
 
+    /// Make trace IDs AWS X-Ray accepts: 128 bits whose first 32 are the
+    /// start time in Unix seconds ([`TraceIdKind::XRay`]). Default: on when
+    /// the propagator writes X-Ray headers
+    /// ([`Propagator::needs_xray_trace_ids`]), off otherwise.
+    pub fn xray_trace_ids(mut self, yes: bool) -> Self {
+        self.xray_trace_ids = Some(yes);
+        self
+    }
+
     /// A disabled tracer starts only unsampled spans.
     pub fn disabled(mut self, yes: bool) -> Self {
         self.disabled = yes;
@@ -223,17 +240,28 @@ impl TracerBuilder {
         let process = Arc::new(process);
         self.reporter.set_process(process.clone());
         let id = crate::registry::register(&self.reporter);
+        let propagator = self
+            .propagator
+            .unwrap_or_else(|| Arc::new(crate::propagation::JaegerPropagator::default()));
+        let trace_ids = if self
+            .xray_trace_ids
+            .unwrap_or_else(|| propagator.needs_xray_trace_ids())
+        {
+            TraceIdKind::XRay
+        } else if self.trace_id_128bit {
+            TraceIdKind::Random128
+        } else {
+            TraceIdKind::Random64
+        };
         Tracer {
             inner: Arc::new(TracerInner {
                 id,
                 constant_decision: self.sampler.constant_decision(),
                 sampler: self.sampler,
                 reporter: self.reporter,
-                propagator: self
-                    .propagator
-                    .unwrap_or_else(|| Arc::new(crate::propagation::JaegerPropagator::default())),
+                propagator,
                 process,
-                trace_id_128bit: self.trace_id_128bit,
+                trace_ids,
                 disabled: self.disabled,
             }),
         }

@@ -4,52 +4,17 @@
 //! Needs `CLEW_PYTHON` pointing at a Python with those packages (the test
 //! command sets it to the project's venv); skipped with a message otherwise.
 
+mod common;
+
 use std::collections::HashMap;
-use std::io::Write;
-use std::process::{Command, Stdio};
 
 use clew_client::propagation::{
     B3MultiPropagator, CompositePropagator, JaegerPropagator, Propagator, TraceContextPropagator,
     W3cBaggagePropagator,
 };
 use clew_client::{SpanContext, SpanId, TraceId};
+use common::{driver, python};
 use serde_json::{Value, json};
-
-fn python() -> Option<String> {
-    match std::env::var("CLEW_PYTHON") {
-        Ok(p) if !p.is_empty() => Some(p),
-        _ => {
-            eprintln!(
-                "skipped: set CLEW_PYTHON to a Python with jaeger-client and opentelemetry-api"
-            );
-            None
-        }
-    }
-}
-
-fn driver(py: &str, format: &str, op: &str, input: &Value) -> Value {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/propagation.py");
-    let mut child = Command::new(py)
-        .args([script, format, op])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start python");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input.to_string().as_bytes())
-        .expect("write");
-    let out = child.wait_with_output().expect("python");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("json from driver")
-}
 
 fn context() -> SpanContext {
     SpanContext::new(

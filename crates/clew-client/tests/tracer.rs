@@ -374,3 +374,103 @@ fn references_added_after_start_are_reported_after_the_parent() {
     assert_eq!(spans[0].references[0].ref_type, RefType::FollowsFrom);
     assert_eq!(spans[0].references[0].span_id, cause.context().span_id());
 }
+
+/// B3 without a sampling state (and X-Ray `Sampled=?`) defers the decision:
+/// this tracer's sampler decides, and the decision sticks for the children.
+#[test]
+fn deferred_parent_lets_the_local_sampler_decide() {
+    use clew_client::propagation::{B3SinglePropagator, XRayPropagator};
+    let b3: HashMap<String, String> = [(
+        "b3".to_string(),
+        "80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1".to_string(),
+    )]
+    .into();
+    let xray: HashMap<String, String> = [(
+        "X-Amzn-Trace-Id".to_string(),
+        "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=?".to_string(),
+    )]
+    .into();
+    let parents = [
+        B3SinglePropagator.extract(&b3).expect("b3"),
+        XRayPropagator.extract(&xray).expect("xray"),
+    ];
+    for parent in &parents {
+        assert!(parent.is_sampling_deferred());
+        let (t, r) = tracer(true);
+        let span = t.span("server").child_of(parent).start();
+        assert!(span.is_sampled(), "an always-on sampler keeps the trace");
+        assert!(!span.context().is_sampling_deferred());
+        assert_eq!(span.context().trace_id(), parent.trace_id());
+        assert_eq!(span.context().parent_id(), parent.span_id());
+        let child = t.span("child").child_of(&span).start();
+        assert!(child.is_sampled());
+        child.finish();
+        span.finish();
+        let spans = r.take();
+        assert_eq!(spans.len(), 2);
+        // The span that decided carries the sampler tags, as a root does.
+        assert_eq!(spans[1].sampler.map(|s| s.kind.as_str()), Some("const"));
+
+        let (t, r) = tracer(false);
+        let span = t.span("server").child_of(parent).start();
+        assert!(!span.is_sampled() && !span.context().is_sampling_deferred());
+        assert_eq!(span.context().trace_id(), parent.trace_id());
+        let child = t.span("child").child_of(&span).start();
+        assert!(!child.is_sampled());
+        child.finish();
+        span.finish();
+        assert!(r.is_empty());
+
+        let off = Tracer::builder("off").disabled(true).build();
+        assert!(!off.span("x").child_of(parent).start().is_sampled());
+    }
+}
+
+#[test]
+fn xray_propagator_selects_xray_trace_ids() {
+    use clew_client::propagation::{PropagationFormat, XRayPropagator};
+    use clew_client::{Config, TraceIdKind};
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    let t = Tracer::builder("x").propagator(XRayPropagator).build();
+    assert_eq!(t.trace_id_kind(), TraceIdKind::XRay);
+    let id = t.span("root").start().context().trace_id();
+    assert!((id.high >> 32).abs_diff(now) <= 2, "{id:?}");
+    // Inside a composite too, and off when asked.
+    let (t, _c) = Config::new("x")
+        .propagation(vec![
+            PropagationFormat::TraceContext,
+            PropagationFormat::XRay,
+        ])
+        .build()
+        .expect("config");
+    assert_eq!(t.trace_id_kind(), TraceIdKind::XRay);
+    let (t, _c) = Config::new("x")
+        .propagation(vec![PropagationFormat::XRay])
+        .xray_trace_ids(false)
+        .build()
+        .expect("config");
+    assert_eq!(t.trace_id_kind(), TraceIdKind::Random64);
+    let (t, _c) = Config::new("x")
+        .xray_trace_ids(true)
+        .build()
+        .expect("config");
+    assert_eq!(t.trace_id_kind(), TraceIdKind::XRay);
+    let env = Config::from_env_with(|k| {
+        match k {
+            "OTEL_SERVICE_NAME" => Some("e"),
+            "OTEL_PROPAGATORS" => Some("xray"),
+            "CLEW_XRAY_TRACE_IDS" => Some("false"),
+            _ => None,
+        }
+        .map(str::to_owned)
+    })
+    .expect("env");
+    assert_eq!(env.xray_trace_ids, Some(false));
+    assert_eq!(
+        Tracer::builder("j").build().trace_id_kind(),
+        TraceIdKind::Random64
+    );
+}

@@ -60,6 +60,9 @@ impl Config {
             .trace_id_128bit(self.trace_id_128bit)
             .propagator_arc(self.propagator())
             .sampler_arc(self.build_sampler());
+        if let Some(x) = self.xray_trace_ids {
+            b = b.xray_trace_ids(x);
+        }
         for (k, v) in &self.tags {
             b = b.tag(k, v.clone());
         }

@@ -98,6 +98,9 @@ pub(super) fn apply(c: &mut Config, get: Get<'_>) -> Result<(), ConfigError> {
     if let Some(v) = non_empty(get, "JAEGER_TRACEID_128BIT") {
         c.trace_id_128bit = parse_bool("JAEGER_TRACEID_128BIT", &v)?;
     }
+    if let Some(v) = non_empty(get, "CLEW_XRAY_TRACE_IDS") {
+        c.xray_trace_ids = Some(parse_bool("CLEW_XRAY_TRACE_IDS", &v)?);
+    }
     apply_sampler(c, get)?;
     apply_reporter(c, get)?;
     // Propagation.

@@ -175,6 +175,10 @@ pub struct Config {
     pub tags: Vec<(String, String)>,
     /// Generate 128-bit trace IDs.
     pub trace_id_128bit: bool,
+    /// Generate trace IDs the AWS X-Ray service accepts (128 bits starting
+    /// with the time in seconds). `None`: on when the X-Ray format is among
+    /// [`Self::propagation`]. Env: `CLEW_XRAY_TRACE_IDS`.
+    pub xray_trace_ids: Option<bool>,
     /// Sampler.
     pub sampler: SamplerConfig,
     /// Reporter.
@@ -191,6 +195,7 @@ impl Config {
             disabled: false,
             tags: Vec::new(),
             trace_id_128bit: false,
+            xray_trace_ids: None,
             sampler: SamplerConfig::default(),
             reporter: ReporterConfig::default(),
             propagation: Vec::new(),
@@ -256,6 +261,13 @@ impl Config {
     /// Adds a tracer tag.
     pub fn tag(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.tags.push((key.into(), value.into()));
+        self
+    }
+
+    /// Forces X-Ray-compatible trace IDs on or off (default: on with the
+    /// X-Ray propagation format).
+    pub fn xray_trace_ids(mut self, yes: bool) -> Self {
+        self.xray_trace_ids = Some(yes);
         self
     }
 

@@ -74,13 +74,23 @@ impl Injector for http::HeaderMap {
     }
 }
 
+/// A header value as text. Any UTF-8 is returned, not only the visible
+/// ASCII that `HeaderValue::to_str` accepts: a `HashMap` carrier holds
+/// such values too, and the two must read the same context (a baggage
+/// header with one non-ASCII member keeps its valid members, as the
+/// parsers decide member by member). Values that are not UTF-8 at all
+/// cannot be in a `String` map either and are skipped.
+fn header_text(v: &http::HeaderValue) -> Option<&str> {
+    std::str::from_utf8(v.as_bytes()).ok()
+}
+
 impl Extractor for http::HeaderMap {
     fn get(&self, key: &str) -> Option<&str> {
-        http::HeaderMap::get(self, key).and_then(|v| v.to_str().ok())
+        http::HeaderMap::get(self, key).and_then(header_text)
     }
     fn for_each(&self, f: &mut dyn FnMut(&str, &str)) {
         for (k, v) in self {
-            if let Ok(v) = v.to_str() {
+            if let Some(v) = header_text(v) {
                 f(k.as_str(), v);
             }
         }
@@ -101,5 +111,20 @@ mod tests {
         assert_eq!(Extractor::get(&h, "x-b3-traceid"), Some("abc"));
         Injector::set(&mut h, "bad header", "v".into());
         assert_eq!(h.len(), 1);
+    }
+
+    #[test]
+    fn header_map_returns_utf8_values_like_string_maps() {
+        let mut h = http::HeaderMap::new();
+        Injector::set(&mut h, "baggage", "a=1,b=caf\u{e9}".into());
+        assert_eq!(Extractor::get(&h, "baggage"), Some("a=1,b=caf\u{e9}"));
+        h.insert(
+            "x-latin1",
+            http::HeaderValue::from_bytes(b"caf\xe9").expect("obs-text is allowed"),
+        );
+        assert_eq!(Extractor::get(&h, "x-latin1"), None);
+        let mut seen = Vec::new();
+        Extractor::for_each(&h, &mut |k, v| seen.push(format!("{k}={v}")));
+        assert_eq!(seen, ["baggage=a=1,b=caf\u{e9}"]);
     }
 }

@@ -8,6 +8,19 @@ use crate::context::{FLAG_SAMPLED, SpanContext};
 /// The Cloud Trace header.
 pub const HEADER: &str = "x-cloud-trace-context";
 
+/// `o={number}`: a bit field whose bit 0 is "sampled" (`o=1`, `o=01`, `o=3`
+/// are all sampled). Anything else reads as not sampled.
+fn sampled_option(options: &str) -> bool {
+    let Some(n) = options.trim().strip_prefix("o=") else {
+        return false;
+    };
+    let n = n.trim();
+    // Only the last digit decides the parity, so any length is fine.
+    !n.is_empty()
+        && n.bytes().all(|b| b.is_ascii_digit())
+        && n.bytes().last().is_some_and(|d| (d - b'0') & 1 == 1)
+}
+
 /// The Google Cloud Trace format (span IDs are decimal there).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct CloudTracePropagator;
@@ -40,8 +53,11 @@ impl Propagator for CloudTracePropagator {
             .then(|| hex::trace_id(t))
             .flatten()
             .filter(|t| !t.is_zero());
-        let span = s.parse::<u64>().ok().filter(|s| *s != 0);
-        let sampled = matches!(options.map(str::trim), Some("o=1"));
+        let span = (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse::<u64>().ok())
+            .flatten()
+            .filter(|s| *s != 0);
+        let sampled = options.is_some_and(sampled_option);
         match (trace, span) {
             (Some(trace), Some(span)) => Some(SpanContext::new(
                 trace,
@@ -76,7 +92,25 @@ mod tests {
         let mut out = HashMap::new();
         CloudTracePropagator.inject(&c, &mut out);
         assert_eq!(out[HEADER], m[HEADER]);
+        for (o, sampled) in [
+            ("o=1", true),
+            ("o=01", true),
+            ("o=3", true),
+            ("o=2", false),
+            ("o=0", false),
+            ("o=x", false),
+            ("", false),
+        ] {
+            let m: HashMap<String, String> = [(
+                "X-Cloud-Trace-Context".to_string(),
+                format!("105445aa7843bc8bf206b12000100000/7;{o}"),
+            )]
+            .into();
+            let c = CloudTracePropagator.extract(&m).expect("ctx");
+            assert_eq!(c.is_sampled(), sampled, "{o}");
+        }
         for bad in [
+            "105445aa7843bc8bf206b12000100000/+1",
             "abc",
             "105445aa7843bc8bf206b12000100000/x",
             "zz/1;o=1",

@@ -106,6 +106,10 @@ impl Propagator for CompositePropagator {
         }
     }
 
+    fn needs_xray_trace_ids(&self) -> bool {
+        self.parts.iter().any(|p| p.needs_xray_trace_ids())
+    }
+
     fn extract(&self, carrier: &dyn Extractor) -> Option<SpanContext> {
         let mut found: Option<SpanContext> = None;
         let mut extra = SpanContext::default();

@@ -43,6 +43,14 @@ pub trait Propagator: Send + Sync + Debug {
     fn fields(&self) -> &'static [&'static str] {
         &[]
     }
+
+    /// True when this format carries AWS X-Ray trace IDs, which the X-Ray
+    /// service accepts only with a time in their first 32 bits: a tracer
+    /// built with such a propagator then makes [`crate::TraceIdKind::XRay`]
+    /// IDs unless told otherwise.
+    fn needs_xray_trace_ids(&self) -> bool {
+        false
+    }
 }
 
 /// Logs why a header was ignored; returns `None` for `?`-style chaining.

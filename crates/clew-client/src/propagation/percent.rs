@@ -56,6 +56,38 @@ pub(crate) fn decode(s: &str, plus: bool) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
+/// Like [`decode`], but never fails, as URL decoders in the OpenTelemetry
+/// SDKs do (Python's `unquote_plus`): an invalid escape is kept as written
+/// and bytes that are not UTF-8 become U+FFFD.
+pub(crate) fn decode_lossy(s: &str, plus: bool) -> String {
+    if let Some(d) = decode(s, plus) {
+        return d;
+    }
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escape = (bytes[i] == b'%')
+            .then(|| Some(hex_val(*bytes.get(i + 1)?)? << 4 | hex_val(*bytes.get(i + 2)?)?))
+            .flatten();
+        match (escape, bytes[i]) {
+            (Some(b), _) => {
+                out.push(b);
+                i += 3;
+            }
+            (None, b'+') if plus => {
+                out.push(b' ');
+                i += 1;
+            }
+            (None, b) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,6 +101,8 @@ mod tests {
         assert_eq!(decode("%zz", false), None);
         assert_eq!(decode("%4", false), None);
         assert_eq!(decode("%ff", false), None);
+        assert_eq!(decode_lossy("a%zz+b%4", true), "a%zz b%4");
+        assert_eq!(decode_lossy("%ff%41", false), "\u{fffd}A");
     }
 
     proptest! {

@@ -11,6 +11,21 @@ use crate::tag::{Tag, TagValue};
 use crate::tracer::Tracer;
 use clew_model::RefType;
 
+/// The local sampler's decision for a span whose remote parent deferred the
+/// decision; the sampler tags when it samples. Out of line: rare.
+#[inline(never)]
+fn decide_deferred(
+    inner: &crate::tracer::TracerInner,
+    parent: &SpanContext,
+    operation: &str,
+) -> Option<crate::sampler::SamplerTags> {
+    let decision = match inner.constant_decision {
+        Some(d) => d,
+        None => inner.sampler.sample(parent.trace_id(), operation),
+    };
+    decision.sampled.then_some(decision.tags)
+}
+
 /// Tag Jaeger clients put on a root span forced by `jaeger-debug-id`.
 pub const DEBUG_ID_TAG: &str = "jaeger-debug-id";
 
@@ -218,12 +233,22 @@ impl<'a> SpanBuilder<'a> {
         let context = match parent {
             Some((_, p)) if p.is_valid() => {
                 if !p.is_sampled() || inner.disabled {
-                    return Span::unsampled(p.child(id::new_span_id()), inner.id);
+                    if !p.is_sampling_deferred() || inner.disabled {
+                        return Span::unsampled(p.child(id::new_span_id()), inner.id);
+                    }
+                    match decide_deferred(inner, p, &operation_name) {
+                        None => return Span::unsampled(p.child(id::new_span_id()), inner.id),
+                        Some(tags) => {
+                            sampler_tags = Some(tags);
+                            p.child(id::new_span_id()).with_flags(FLAG_SAMPLED)
+                        }
+                    }
+                } else {
+                    p.child(id::new_span_id())
                 }
-                p.child(id::new_span_id())
             }
             _ => {
-                let trace_id = id::new_trace_id(inner.trace_id_128bit);
+                let trace_id = id::new_trace_id(inner.trace_ids);
                 let span_id = clew_model::SpanId(trace_id.low);
                 // Decide everything first and build the context once: a
                 // context patched after construction is copied around with
