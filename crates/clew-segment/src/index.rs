@@ -103,6 +103,9 @@ pub struct BlockIndex {
     /// Opaque watermark the writer uses (the store: the highest WAL segment
     /// whose records are all in this block, so replay can skip them).
     pub source_seq: u64,
+    /// Traces of this block that also had spans in the blocks written just
+    /// before it (so store-wide trace counts can subtract them).
+    pub shared_traces: u64,
     /// IDs of blocks whose spans this block holds (set by compaction, so a
     /// reader that still lists them knows to ignore them).
     pub replaces: Vec<u64>,
@@ -156,6 +159,7 @@ impl BlockIndex {
         out.put_u64(self.max_end);
         out.put_var(u64::from(self.level));
         out.put_var(self.source_seq);
+        out.put_var(self.shared_traces);
         out.put_var(self.replaces.len() as u64);
         for r in &self.replaces {
             out.put_u64(*r);
@@ -201,6 +205,7 @@ impl BlockIndex {
         let max_end = c.u64()?;
         let level = u32::try_from(c.var()?).map_err(|_| SegmentError::Corrupt("level"))?;
         let source_seq = c.var()?;
+        let shared_traces = c.var()?;
         let n = c.count(8)?;
         let mut replaces = Vec::with_capacity(n);
         for _ in 0..n {
@@ -258,6 +263,7 @@ impl BlockIndex {
             max_end,
             level,
             source_seq,
+            shared_traces,
             replaces,
             services,
             operations,

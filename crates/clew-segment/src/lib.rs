@@ -53,6 +53,8 @@ pub use index::{
     PageRef, SectionRef,
 };
 pub use page::{TraceSpans, group_by_trace};
-pub use read::{DecodedBlock, decode_block, read_index, read_page, read_tables};
+pub use read::{
+    DecodedBlock, decode_block, read_index, read_page, read_page_trace_ids, read_tables,
+};
 pub use tables::Tables;
 pub use write::{BlockOptions, EncodedBlock, write_block};

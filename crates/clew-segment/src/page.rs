@@ -43,9 +43,10 @@ const S_TAGS: usize = 8;
 const S_LOGS: usize = 9;
 const S_REFS: usize = 10;
 const S_WARNINGS: usize = 11;
+const S_SCOPES: usize = 12;
 /// Streams in a v1 page. Readers ignore streams past the ones they know, so
-/// a later minor revision can append one (for example a scope column).
-const STREAMS: usize = 12;
+/// a later revision can append one without breaking them.
+const STREAMS: usize = 13;
 
 /// Page header flag: starts and durations are in microseconds.
 const FLAG_MICROS: u64 = 1;
@@ -128,6 +129,11 @@ pub(crate) fn encode<'a>(traces: &[&'a TraceSpans], tables: &mut TableBuilder<'a
                 logs.put_zigzag(l.timestamp.wrapping_sub(s.start_time) as i64);
                 tables.put_kvs(logs, &l.fields);
             }
+            let scope = s
+                .scope
+                .as_ref()
+                .map_or(0, |sc| u64::from(tables.scope(sc)) + 1);
+            st[S_SCOPES].put_var(scope);
             let w = &mut st[S_WARNINGS];
             w.put_var(s.warnings.len() as u64);
             for text in &s.warnings {
@@ -261,7 +267,9 @@ fn decode_span(
     for _ in 0..n {
         warnings.push(tables.string(w)?.to_string());
     }
+    let scope = tables.scope(&mut st[S_SCOPES])?;
     let mut span = Span::new(trace, span_id, op, process);
+    span.scope = scope;
     span.references = references;
     span.flags = flags;
     span.start_time = start_time;
@@ -282,6 +290,22 @@ fn span_id_ahead(ids: &Cursor<'_>, ahead: usize) -> Result<SpanId, SegmentError>
             .ok_or(SegmentError::Corrupt("parent index"))?,
     )?;
     Ok(SpanId(c.u64()?))
+}
+
+/// The trace IDs of a raw page, in page order, without decoding spans.
+pub(crate) fn trace_ids(raw: &[u8]) -> Result<Vec<TraceId>, SegmentError> {
+    let mut c = Cursor::new(raw, "page");
+    let _flags = c.var()?;
+    let trace_count = c.count(17)?;
+    let _streams = c.var()?;
+    let mut t = Cursor::new(c.blob()?, "page stream");
+    let mut out = Vec::with_capacity(trace_count);
+    for _ in 0..trace_count {
+        out.push(TraceId::new(t.u64()?, t.u64()?));
+        t.var()?;
+        t.var()?;
+    }
+    Ok(out)
 }
 
 /// Advances every stream past one span without building it.
@@ -312,6 +336,7 @@ fn skip_span(st: &mut [Cursor<'_>]) -> Result<(), SegmentError> {
     for _ in 0..n {
         w.var()?;
     }
+    st[S_SCOPES].var()?;
     Ok(())
 }
 

@@ -55,6 +55,12 @@ pub fn read_page(
     page::decode(&raw, tables, want)
 }
 
+/// Checks a page and lists its trace IDs without decoding its spans.
+pub fn read_page_trace_ids(page: &PageRef, stored: &[u8]) -> Result<Vec<TraceId>, SegmentError> {
+    let raw = section(&page.section, stored, "page")?;
+    page::trace_ids(&raw)
+}
+
 /// A whole block decoded from its bytes (for tools and tests; the store
 /// reads ranges instead).
 #[derive(Clone, Debug)]

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use clew_model::{KeyValue, Process, Str, Value};
+use clew_model::{KeyValue, Process, Scope, Str, Value};
 
 use crate::SegmentError;
 use crate::codec::{Cursor, Sink};
@@ -34,6 +34,9 @@ pub(crate) struct TableBuilder<'a> {
     processes: HashMap<Vec<u8>, u32>,
     process_order: Vec<Vec<u8>>,
     process_by_ptr: HashMap<*const Process, u32>,
+    scopes: HashMap<Vec<u8>, u32>,
+    scope_order: Vec<Vec<u8>>,
+    scope_by_ptr: HashMap<*const Scope, u32>,
 }
 
 impl<'a> TableBuilder<'a> {
@@ -61,6 +64,22 @@ impl<'a> TableBuilder<'a> {
             self.process_order.push(enc);
         }
         self.process_by_ptr.insert(ptr, id);
+        id
+    }
+
+    pub(crate) fn scope(&mut self, s: &'a Arc<Scope>) -> u32 {
+        let ptr = Arc::as_ptr(s);
+        if let Some(&id) = self.scope_by_ptr.get(&ptr) {
+            return id;
+        }
+        let mut enc = Vec::new();
+        self.put_kvs(&mut enc, &s.attributes);
+        let next = self.scope_order.len() as u32;
+        let id = *self.scopes.entry(enc.clone()).or_insert(next);
+        if id == next {
+            self.scope_order.push(enc);
+        }
+        self.scope_by_ptr.insert(ptr, id);
         id
     }
 
@@ -106,7 +125,7 @@ impl<'a> TableBuilder<'a> {
         }
     }
 
-    /// The tables section: strings, then processes.
+    /// The tables section: strings, processes, scopes.
     pub(crate) fn encode(&self) -> Vec<u8> {
         let bytes: usize = self.string_order.iter().map(|s| s.len() + 2).sum();
         let mut out = Vec::with_capacity(bytes + 16);
@@ -116,6 +135,10 @@ impl<'a> TableBuilder<'a> {
         }
         out.put_var(self.process_order.len() as u64);
         for p in &self.process_order {
+            out.put_blob(p);
+        }
+        out.put_var(self.scope_order.len() as u64);
+        for p in &self.scope_order {
             out.put_blob(p);
         }
         out
@@ -128,6 +151,7 @@ impl<'a> TableBuilder<'a> {
 pub struct Tables {
     pub(crate) strings: Vec<Str>,
     pub(crate) processes: Vec<Arc<Process>>,
+    pub(crate) scopes: Vec<Arc<Scope>>,
 }
 
 impl Tables {
@@ -147,6 +171,7 @@ impl Tables {
         let mut tables = Tables {
             strings,
             processes: Vec::new(),
+            scopes: Vec::new(),
         };
         let n = c.count(2)?;
         let mut processes = Vec::with_capacity(n);
@@ -157,6 +182,14 @@ impl Tables {
             processes.push(Arc::new(Process { service_name, tags }));
         }
         tables.processes = processes;
+        let n = c.count(1)?;
+        let mut scopes = Vec::with_capacity(n);
+        for _ in 0..n {
+            let mut p = Cursor::new(c.blob()?, "scope");
+            let attributes = tables.kvs(&mut p, 0)?;
+            scopes.push(Arc::new(Scope { attributes }));
+        }
+        tables.scopes = scopes;
         Ok(tables)
     }
 
@@ -184,6 +217,19 @@ impl Tables {
             .get(id as usize)
             .cloned()
             .ok_or(SegmentError::Corrupt("process index"))
+    }
+
+    /// A scope reference: 0 = none, n = scope n - 1.
+    pub(crate) fn scope(&self, c: &mut Cursor<'_>) -> Result<Option<Arc<Scope>>, SegmentError> {
+        match c.var()? {
+            0 => Ok(None),
+            n => self
+                .scopes
+                .get((n - 1) as usize)
+                .cloned()
+                .map(Some)
+                .ok_or(SegmentError::Corrupt("scope index")),
+        }
     }
 
     pub(crate) fn kvs(

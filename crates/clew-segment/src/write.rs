@@ -26,6 +26,9 @@ pub struct BlockOptions {
     pub source_seq: u64,
     /// Blocks this one replaces ([`BlockIndex::replaces`]).
     pub replaces: Vec<u64>,
+    /// Trace IDs the writer already stored elsewhere; traces of this block
+    /// among them are counted in [`BlockIndex::shared_traces`].
+    pub known_traces: Option<std::sync::Arc<HashSet<TraceId>>>,
 }
 
 impl Default for BlockOptions {
@@ -36,6 +39,7 @@ impl Default for BlockOptions {
             level: 0,
             source_seq: 0,
             replaces: Vec::new(),
+            known_traces: None,
         }
     }
 }
@@ -84,11 +88,15 @@ fn add_keys<'a>(kvs: &'a [KeyValue], keys: &mut BTreeSet<&'a str>) {
 /// Encodes traces as one block.
 pub fn write_block(traces: Vec<TraceSpans>, opts: &BlockOptions) -> EncodedBlock {
     let traces = normalise(traces);
+    let shared_traces = opts.known_traces.as_ref().map_or(0, |known| {
+        traces.iter().filter(|t| known.contains(&t.id)).count() as u64
+    });
     let spans = || traces.iter().flat_map(|t| t.spans.iter());
     let mut index = BlockIndex {
         level: opts.level,
         source_seq: opts.source_seq,
         replaces: opts.replaces.clone(),
+        shared_traces,
         trace_count: traces.len() as u64,
         span_count: spans().count() as u64,
         min_start: spans().map(|s| s.start_time).min().unwrap_or(0),
@@ -114,6 +122,10 @@ pub fn write_block(traces: Vec<TraceSpans>, opts: &BlockOptions) -> EncodedBlock
         for r in &s.references {
             add_keys(&r.tags, &mut keys);
             add_tag_hashes(&r.tags, &mut tag_hashes);
+        }
+        if let Some(scope) = &s.scope {
+            add_keys(&scope.attributes, &mut keys);
+            add_tag_hashes(&scope.attributes, &mut tag_hashes);
         }
         if seen_process.insert(std::sync::Arc::as_ptr(&s.process)) {
             add_keys(&s.process.tags, &mut keys);

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use clew_model::{KeyValue, Log, Process, Reference, Span, SpanId, TraceId, Value};
+use clew_model::{KeyValue, Log, Process, Reference, Scope, Span, SpanId, TraceId, Value};
 use clew_segment::{
     BlockOptions, Footer, SegmentError, TraceSpans, decode_batch, decode_block, encode_batch,
     group_by_trace, tag_hash, trace_hash, write_block,
@@ -52,6 +52,9 @@ fn fixture() -> Vec<Span> {
     mid.duration = 3_000_000;
     mid.references = vec![Reference::child_of(t1, SpanId(10))];
     mid.warnings = vec!["clock skew adjusted".into()];
+    mid.scope = Some(Arc::new(Scope {
+        attributes: vec![KeyValue::string("library.language", "rust")],
+    }));
     let mut linked = Span::new(t2, SpanId(20), "consume", be);
     linked.start_time = T0 + 7;
     linked.duration = 3;
@@ -84,6 +87,16 @@ fn a_block_reads_back_the_spans_it_was_written_with() {
     assert!(back.index.tag_filter.may_contain(tag_hash("error", "true")));
     assert!(back.index.tag_filter.may_contain(tag_hash("pid", "42")));
     assert!(back.index.tag_keys.contains(&"link.kind".to_string()));
+    assert!(
+        back.index
+            .tag_keys
+            .contains(&"library.language".to_string())
+    );
+    assert!(
+        back.index
+            .tag_filter
+            .may_contain(tag_hash("library.language", "rust"))
+    );
     let kinds: Vec<(&str, &str)> = back
         .index
         .operations
@@ -197,6 +210,7 @@ prop_compose! {
         micros in any::<bool>(),
         tags in proptest::collection::vec(("[k-m]{1,2}", arb_value()), 0..4),
         log in proptest::option::of(any::<i32>()),
+        scope in proptest::option::of(("[s-t]", arb_value())),
     ) -> Span {
         let mut s = Span::new(TraceId::new(trace % 2, trace), SpanId(id), op, Arc::new(Process::new(svc)));
         let scale = if micros { 1000 } else { 1 };
@@ -206,6 +220,9 @@ prop_compose! {
             s.references.push(Reference::child_of(s.trace_id, SpanId(p)));
         }
         s.tags = tags.into_iter().map(|(k, v)| KeyValue::new(k, v)).collect();
+        if let Some((k, v)) = scope {
+            s.scope = Some(Arc::new(Scope { attributes: vec![KeyValue::new(k, v)] }));
+        }
         if let Some(d) = log {
             s.logs.push(Log { timestamp: s.start_time.wrapping_add(d as u64), fields: vec![KeyValue::string("event", "e")] });
         }

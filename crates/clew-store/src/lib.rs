@@ -11,6 +11,7 @@
 //! Backends: [`MemoryStore`] (bounded by span count and bytes, evicting the
 //! oldest traces first).
 
+mod disk;
 mod error;
 mod matcher;
 mod memory;
@@ -18,10 +19,13 @@ mod query;
 #[cfg(any(test, feature = "testsuite"))]
 pub mod testsuite;
 
+pub use disk::{DiskStore, DiskStoreConfig, OpenReport, WAL_MAGIC, WalSync, default_data_dir};
 pub use error::StoreError;
 pub use matcher::span_matches;
 pub use memory::{MemoryStore, MemoryStoreConfig};
-pub use query::{DependencyLink, Operation, StoreStats, TagFilter, TraceQuery};
+pub use query::{
+    DependencyLink, Operation, PersistenceStats, StoreStats, TagFilter, TraceQuery, TraceSummary,
+};
 
 use async_trait::async_trait;
 use clew_model::{Span, Trace, TraceId};
@@ -61,4 +65,24 @@ pub trait TraceReader: Send + Sync + 'static {
 
     /// Counts for `/metrics`.
     fn stats(&self) -> StoreStats;
+
+    /// Summaries of the traces [`TraceReader::find_traces`] would return,
+    /// in the same order. Backends with indexes answer without building
+    /// whole traces for everything that matched; this default builds them.
+    async fn find_trace_summaries(
+        &self,
+        query: &TraceQuery,
+    ) -> Result<Vec<TraceSummary>, StoreError> {
+        let traces = self.find_traces(query).await?;
+        Ok(traces
+            .iter()
+            .filter_map(|t| TraceSummary::of(&t.spans))
+            .collect())
+    }
+
+    /// Block, WAL and maintenance counts of a persistent backend (`None`
+    /// for in-memory ones).
+    fn persistence_stats(&self) -> Option<PersistenceStats> {
+        None
+    }
 }

@@ -66,3 +66,85 @@ pub struct StoreStats {
     /// Spans evicted since start to respect limits or retention.
     pub evicted_spans: u64,
 }
+
+/// What a search result list shows for one trace, computed without the
+/// caller needing the spans (API v3 `trace-summaries`, the web UI).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TraceSummary {
+    /// The trace.
+    pub trace_id: clew_model::TraceId,
+    /// Service of the root span (the earliest span without a parent in the
+    /// trace; the earliest span when every span has one).
+    pub root_service: String,
+    /// Operation of the root span.
+    pub root_operation: String,
+    /// Earliest span start, Unix nanoseconds.
+    pub start: u64,
+    /// From the earliest start to the latest end, nanoseconds.
+    pub duration: u64,
+    /// Spans stored for the trace.
+    pub span_count: u64,
+    /// Spans with `error=true`.
+    pub error_count: u64,
+    /// Distinct services, sorted.
+    pub services: Vec<String>,
+}
+
+impl TraceSummary {
+    /// The summary of a trace's spans (`None` for no spans).
+    pub fn of(spans: &[clew_model::Span]) -> Option<Self> {
+        let first = spans.first()?;
+        let ids: std::collections::HashSet<clew_model::SpanId> =
+            spans.iter().map(|s| s.span_id).collect();
+        let root = spans
+            .iter()
+            .filter(|s| s.parent_span_id().is_none_or(|p| !ids.contains(&p)))
+            .min_by_key(|s| s.start_time)
+            .or_else(|| spans.iter().min_by_key(|s| s.start_time))
+            .unwrap_or(first);
+        let start = spans.iter().map(|s| s.start_time).min().unwrap_or(0);
+        let end = spans.iter().map(|s| s.end_time()).max().unwrap_or(0);
+        let mut services: Vec<String> = spans
+            .iter()
+            .map(|s| s.process.service_name.to_string())
+            .collect();
+        services.sort();
+        services.dedup();
+        Some(TraceSummary {
+            trace_id: first.trace_id,
+            root_service: root.process.service_name.to_string(),
+            root_operation: root.operation_name.to_string(),
+            start,
+            duration: end.saturating_sub(start),
+            span_count: spans.len() as u64,
+            error_count: spans.iter().filter(|s| s.is_error()).count() as u64,
+            services,
+        })
+    }
+}
+
+/// Counts a persistent backend reports on `/metrics` beside [`StoreStats`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PersistenceStats {
+    /// Immutable blocks currently listed.
+    pub blocks: u64,
+    /// Bytes of those blocks.
+    pub block_bytes: u64,
+    /// Bytes in write-ahead-log segments.
+    pub wal_bytes: u64,
+    /// Spans in the in-memory head (not yet in a block).
+    pub head_spans: u64,
+    /// Blocks written by cutting the head, since start.
+    pub blocks_cut: u64,
+    /// Compactions finished since start.
+    pub compactions: u64,
+    /// Blocks deleted by retention since start.
+    pub retention_deleted_blocks: u64,
+    /// Block reads that failed a checksum or could not be decoded (the
+    /// block was skipped and the rest served), since start.
+    pub corrupt_block_reads: u64,
+    /// Torn or corrupt WAL tails truncated during replay, since start.
+    pub wal_truncations: u64,
+    /// Writes refused because the WAL could not be written (disk full…).
+    pub wal_write_errors: u64,
+}

@@ -1,0 +1,168 @@
+//! One immutable block as the store sees it: its name, size and index,
+//! read through [`ObjectStore`] by byte ranges only.
+//!
+//! Names are `blocks/<min start ns, 20 digits>-<max start ns>-<id, 16 hex>.blk`
+//! so a listing alone (of a directory or a bucket prefix) finds every block
+//! and its time range; the index says the rest.
+
+use std::sync::Arc;
+
+use clew_model::{Span, TraceId};
+use clew_segment::{BlockIndex, Footer, SegmentError, Tables, TraceSpans, trace_hash};
+use object_store::path::Path;
+use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
+
+/// Where blocks live under the store's root.
+pub(crate) const BLOCKS_PREFIX: &str = "blocks";
+const BLOCK_SUFFIX: &str = ".blk";
+
+/// Why a block could not be read.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum BlockError {
+    #[error("object store: {0}")]
+    Store(#[from] object_store::Error),
+    #[error("block format: {0}")]
+    Format(#[from] SegmentError),
+}
+
+impl BlockError {
+    /// The block was deleted (by retention or compaction) under a reader.
+    pub(crate) fn is_gone(&self) -> bool {
+        matches!(
+            self,
+            BlockError::Store(object_store::Error::NotFound { .. })
+        )
+    }
+}
+
+/// The object path of a block.
+pub(crate) fn block_path(index: &BlockIndex, id: u64) -> Path {
+    Path::from(format!(
+        "{BLOCKS_PREFIX}/{:020}-{:020}-{id:016x}{BLOCK_SUFFIX}",
+        index.min_start, index.max_start
+    ))
+}
+
+/// The block ID in a block's file name, if the name is a block's.
+pub(crate) fn block_id(path: &Path) -> Option<u64> {
+    let name = path.filename()?.strip_suffix(BLOCK_SUFFIX)?;
+    let hex = name.rsplit('-').next()?;
+    u64::from_str_radix(hex, 16).ok()
+}
+
+/// A listed block with its index loaded.
+pub(crate) struct Block {
+    pub(crate) id: u64,
+    pub(crate) path: Path,
+    pub(crate) size: u64,
+    pub(crate) index: BlockIndex,
+    tables: tokio::sync::OnceCell<Arc<Tables>>,
+    trace_ids: tokio::sync::OnceCell<Arc<Vec<TraceId>>>,
+}
+
+impl Block {
+    /// A block just written (its index is already known).
+    pub(crate) fn new(id: u64, path: Path, size: u64, index: BlockIndex) -> Block {
+        Block {
+            id,
+            path,
+            size,
+            index,
+            tables: tokio::sync::OnceCell::new(),
+            trace_ids: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// Reads the footer and index of a listed block.
+    pub(crate) async fn open(
+        store: &dyn ObjectStore,
+        meta: &ObjectMeta,
+    ) -> Result<Block, BlockError> {
+        let id = block_id(&meta.location).ok_or(SegmentError::BadMagic("block name"))?;
+        let footer_bytes = store
+            .get_range(&meta.location, Footer::range(meta.size)?)
+            .await?;
+        let footer = Footer::decode(&footer_bytes)?;
+        if footer.index.range().end > meta.size {
+            return Err(SegmentError::Truncated("index outside the file").into());
+        }
+        let index_bytes = store
+            .get_range(&meta.location, footer.index.range())
+            .await?;
+        let index = clew_segment::read_index(&footer, &index_bytes)?;
+        Ok(Block::new(id, meta.location.clone(), meta.size, index))
+    }
+
+    async fn tables(&self, store: &dyn ObjectStore) -> Result<Arc<Tables>, BlockError> {
+        self.tables
+            .get_or_try_init(|| async {
+                let bytes = store
+                    .get_range(&self.path, self.index.tables.range())
+                    .await?;
+                Ok::<_, BlockError>(Arc::new(clew_segment::read_tables(&self.index, &bytes)?))
+            })
+            .await
+            .cloned()
+    }
+
+    /// Decodes page `i`; only traces `want` accepts are built.
+    pub(crate) async fn page(
+        &self,
+        store: &dyn ObjectStore,
+        i: usize,
+        want: &(dyn Fn(TraceId) -> bool + Sync),
+    ) -> Result<Vec<TraceSpans>, BlockError> {
+        let Some(page) = self.index.pages.get(i) else {
+            return Ok(Vec::new());
+        };
+        let tables = self.tables(store).await?;
+        let bytes = store.get_range(&self.path, page.section.range()).await?;
+        Ok(clew_segment::read_page(page, &bytes, &tables, want)?)
+    }
+
+    /// The spans of one trace in this block (empty when it has none).
+    pub(crate) async fn trace(
+        &self,
+        store: &dyn ObjectStore,
+        id: TraceId,
+    ) -> Result<Vec<Span>, BlockError> {
+        if !self.index.trace_filter.may_contain(trace_hash(id)) {
+            return Ok(Vec::new());
+        }
+        let pages: Vec<usize> = self.index.pages_for(id).map(|(i, _)| i).collect();
+        let mut out = Vec::new();
+        for i in pages {
+            for t in self.page(store, i, &|t| t == id).await? {
+                out.extend(t.spans);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The block's trace IDs (read once, then cached).
+    pub(crate) async fn trace_ids(
+        &self,
+        store: &dyn ObjectStore,
+    ) -> Result<Arc<Vec<TraceId>>, BlockError> {
+        self.trace_ids
+            .get_or_try_init(|| async {
+                let mut ids = Vec::with_capacity(self.index.trace_count as usize);
+                for p in &self.index.pages {
+                    let bytes = store.get_range(&self.path, p.section.range()).await?;
+                    ids.extend(clew_segment::read_page_trace_ids(p, &bytes)?);
+                }
+                Ok::<_, BlockError>(Arc::new(ids))
+            })
+            .await
+            .cloned()
+    }
+
+    /// Every trace of the block.
+    pub(crate) async fn all(&self, store: &dyn ObjectStore) -> Result<Vec<TraceSpans>, BlockError> {
+        let mut out = Vec::new();
+        for i in 0..self.index.pages.len() {
+            out.extend(self.page(store, i, &|_| true).await?);
+        }
+        Ok(out)
+    }
+}

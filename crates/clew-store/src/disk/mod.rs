@@ -1,0 +1,528 @@
+//! The embedded, crash-safe store: WAL → head → immutable blocks.
+//!
+//! ```text
+//! write_spans ─► encode batch ─► WAL (group commit, fsync) ─► ack
+//!                      └─► decode from the record ─► head (sharded)
+//! every tick:  head too big/old ─► freeze + rotate WAL ─► block (clew-segment)
+//!              ─► ObjectStore::put ─► listed ─► WAL segments deleted
+//!              small blocks ─► compaction; old/oversize blocks ─► retention
+//! reads:       head + frozen heads + blocks (index → byte ranges)
+//! ```
+//!
+//! Files under the data directory: `wal/<seq>.wal` (local files, the only
+//! thing that must be local) and `blocks/*.blk` (through [`ObjectStore`], so
+//! the same code serves a bucket later). Replay after a crash reads the WAL
+//! segments newer than the newest block's watermark; a block that lists
+//! others in `replaces` hides them (compaction interrupted by a crash).
+
+mod block;
+mod head;
+mod maintenance;
+mod search;
+#[cfg(test)]
+mod tests;
+mod wal;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use clew_model::{Span, Trace, TraceId};
+use clew_segment::{decode_batch, encode_batch, group_by_trace};
+use futures::TryStreamExt;
+use object_store::ObjectStore;
+use object_store::local::LocalFileSystem;
+use object_store::path::Path as ObjectPath;
+use parking_lot::RwLock;
+
+pub use wal::{WAL_MAGIC, WalSync};
+
+use crate::query::{
+    DependencyLink, Operation, PersistenceStats, StoreStats, TraceQuery, TraceSummary,
+};
+use crate::{StoreError, TraceReader, TraceWriter};
+use block::{BLOCKS_PREFIX, Block};
+use head::Head;
+
+/// Settings of a [`DiskStore`]; `DiskStoreConfig::new(dir)` gives defaults.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DiskStoreConfig {
+    /// Root directory (`wal/` and `blocks/` live under it).
+    pub data_dir: PathBuf,
+    /// When the WAL fsyncs ([`WalSync::Always`]: before every ack).
+    pub wal_sync: WalSync,
+    /// Cut the head into a block once it holds this many spans…
+    pub head_max_spans: u64,
+    /// …or once its oldest write is this old.
+    pub head_max_age: Duration,
+    /// Delete blocks whose newest span ended longer ago than this.
+    pub retention: Option<Duration>,
+    /// Delete the oldest blocks while all blocks take more bytes than this.
+    pub max_bytes: Option<u64>,
+    /// Merge small blocks once at least this many are adjacent in time.
+    pub compaction_min_blocks: usize,
+    /// A block with fewer spans than this counts as small; merged blocks
+    /// stay under it.
+    pub compaction_max_spans: u64,
+    /// Spans per page in new blocks.
+    pub page_spans: usize,
+    /// zstd level for blocks.
+    pub zstd_level: i32,
+    /// How often the background task checks cut, compaction, retention
+    /// (`None`: never; tests call [`DiskStore::flush`] and friends).
+    pub maintenance_interval: Option<Duration>,
+}
+
+impl DiskStoreConfig {
+    /// Defaults for a data directory.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        DiskStoreConfig {
+            data_dir: data_dir.into(),
+            wal_sync: WalSync::Always,
+            head_max_spans: 250_000,
+            head_max_age: Duration::from_secs(120),
+            retention: Some(Duration::from_secs(7 * 24 * 3600)),
+            max_bytes: None,
+            compaction_min_blocks: 4,
+            compaction_max_spans: 4_000_000,
+            page_spans: 4096,
+            zstd_level: 3,
+            maintenance_interval: Some(Duration::from_secs(1)),
+        }
+    }
+}
+
+#[derive(Default)]
+struct Counters {
+    blocks_cut: AtomicU64,
+    compactions: AtomicU64,
+    retention_deleted_blocks: AtomicU64,
+    retention_deleted_spans: AtomicU64,
+    corrupt_block_reads: AtomicU64,
+    replay_wal_truncations: AtomicU64,
+}
+
+/// What readers see: the active head, heads being cut, and the blocks.
+#[derive(Clone)]
+struct State {
+    head: Arc<Head>,
+    /// Frozen heads with the last WAL segment each covers, oldest first.
+    frozen: Vec<(Arc<Head>, u64)>,
+    /// Blocks, oldest first by start time.
+    blocks: Arc<Vec<Arc<Block>>>,
+}
+
+struct Inner {
+    config: DiskStoreConfig,
+    objects: Arc<dyn ObjectStore>,
+    wal: wal::Wal,
+    /// Writers hold it shared from WAL append to head insert; a cut holds
+    /// it exclusively to rotate the WAL and swap the head as one step.
+    gate: tokio::sync::RwLock<()>,
+    state: RwLock<State>,
+    /// One cut/compaction/retention pass at a time.
+    maintenance: tokio::sync::Mutex<()>,
+    counters: Counters,
+    next_block_id: AtomicU64,
+    /// Blocks replaced or expired, deleted after a grace period so readers
+    /// holding an older snapshot can finish.
+    graveyard: parking_lot::Mutex<Vec<(std::time::Instant, ObjectPath)>>,
+    wake: tokio::sync::Notify,
+}
+
+/// The embedded persistent store. See the module docs for the design.
+pub struct DiskStore {
+    inner: Arc<Inner>,
+    task: parking_lot::Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+fn io_err(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Io(std::io::Error::other(e.to_string()))
+}
+
+fn now_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
+
+/// Startup facts for logs and `clew storage`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OpenReport {
+    /// Blocks listed and loaded.
+    pub blocks: usize,
+    /// Blocks skipped because their footer or index is unreadable.
+    pub unreadable_blocks: Vec<String>,
+    /// Blocks hidden because a compacted block replaces them.
+    pub replaced_blocks: usize,
+    /// WAL records replayed into the head.
+    pub replayed_records: usize,
+    /// Spans replayed into the head.
+    pub replayed_spans: u64,
+    /// Torn/corrupt WAL tails truncated: (segment, offset, bytes dropped).
+    pub wal_truncations: Vec<(u64, u64, u64)>,
+    /// Time taken to open, replay included.
+    pub elapsed: Duration,
+}
+
+impl DiskStore {
+    /// Opens (or creates) a store: loads block indexes, replays the WAL,
+    /// starts the background maintenance task if configured.
+    pub async fn open(config: DiskStoreConfig) -> Result<DiskStore, StoreError> {
+        Ok(Self::open_with_report(config).await?.0)
+    }
+
+    /// [`DiskStore::open`] from synchronous code that runs inside a Tokio
+    /// runtime (test factories); blocks the calling thread while opening.
+    pub fn open_blocking(config: DiskStoreConfig) -> Result<DiskStore, StoreError> {
+        futures::executor::block_on(Self::open(config))
+    }
+
+    /// Opens and reports what replay found.
+    pub async fn open_with_report(
+        config: DiskStoreConfig,
+    ) -> Result<(DiskStore, OpenReport), StoreError> {
+        let started = std::time::Instant::now();
+        let mut report = OpenReport::default();
+        std::fs::create_dir_all(config.data_dir.join(BLOCKS_PREFIX))?;
+        let wal_dir = config.data_dir.join("wal");
+        std::fs::create_dir_all(&wal_dir)?;
+        let objects: Arc<dyn ObjectStore> = Arc::new(
+            LocalFileSystem::new_with_prefix(&config.data_dir)
+                .map_err(io_err)?
+                .with_fsync(true),
+        );
+        let counters = Counters::default();
+        let (blocks, replaced) = load_blocks(objects.as_ref(), &mut report).await?;
+        for p in replaced {
+            report.replaced_blocks += 1;
+            if let Err(e) = object_store::ObjectStoreExt::delete(objects.as_ref(), &p).await {
+                tracing::warn!(block = %p, error = %e, "could not delete replaced block");
+            }
+        }
+        report.blocks = blocks.len();
+        let watermark = blocks.iter().map(|b| b.index.source_seq).max().unwrap_or(0);
+        let replay = wal::replay(&wal_dir, watermark)?;
+        let head = Head::default();
+        let mut last_seq = watermark;
+        for (seq, offset, dropped) in &replay.truncated {
+            tracing::warn!(
+                segment = seq,
+                offset,
+                dropped_bytes = dropped,
+                "WAL tail was torn or corrupt; truncated it (records after it were never acknowledged)"
+            );
+        }
+        counters
+            .replay_wal_truncations
+            .store(replay.truncated.len() as u64, Ordering::Relaxed);
+        report.wal_truncations = replay.truncated.clone();
+        for rec in replay.records {
+            last_seq = last_seq.max(rec.seq);
+            let len = rec.payload.len() as u64;
+            match decode_batch(rec.payload) {
+                Ok(traces) => {
+                    report.replayed_records += 1;
+                    report.replayed_spans +=
+                        traces.iter().map(|t| t.spans.len() as u64).sum::<u64>();
+                    head.insert(traces, len);
+                }
+                Err(e) => {
+                    tracing::error!(segment = rec.seq, error = %e, "WAL record passed its checksum but does not decode; skipped");
+                }
+            }
+        }
+        for (seq, _) in wal::list_segments(&wal_dir)? {
+            last_seq = last_seq.max(seq);
+        }
+        let wal = wal::Wal::start(&wal_dir, last_seq + 1, config.wal_sync)?;
+        let max_id = blocks.iter().map(|b| b.id).max().unwrap_or(0);
+        let inner = Arc::new(Inner {
+            objects,
+            wal,
+            gate: tokio::sync::RwLock::new(()),
+            state: RwLock::new(State {
+                head: Arc::new(head),
+                frozen: Vec::new(),
+                blocks: Arc::new(blocks),
+            }),
+            maintenance: tokio::sync::Mutex::new(()),
+            counters,
+            next_block_id: AtomicU64::new(max_id.max(now_ns() / 1000)),
+            graveyard: parking_lot::Mutex::new(Vec::new()),
+            wake: tokio::sync::Notify::new(),
+            config,
+        });
+        let task = inner.config.maintenance_interval.map(|every| {
+            let weak = Arc::downgrade(&inner);
+            tokio::spawn(async move {
+                loop {
+                    let Some(inner) = weak.upgrade() else { break };
+                    let _ = tokio::time::timeout(every, inner.wake.notified()).await;
+                    inner.maintain().await;
+                }
+            })
+        });
+        report.elapsed = started.elapsed();
+        Ok((
+            DiskStore {
+                inner,
+                task: parking_lot::Mutex::new(task),
+            },
+            report,
+        ))
+    }
+
+    /// The store's configuration.
+    pub fn config(&self) -> &DiskStoreConfig {
+        &self.inner.config
+    }
+
+    /// Cuts the head into a block now (and retries any earlier cut that
+    /// failed). Returns the number of blocks written.
+    pub async fn flush(&self) -> Result<usize, StoreError> {
+        let _m = self.inner.maintenance.lock().await;
+        self.inner.cut().await
+    }
+
+    /// Runs one compaction step now; returns true if blocks were merged.
+    pub async fn compact(&self) -> Result<bool, StoreError> {
+        let _m = self.inner.maintenance.lock().await;
+        self.inner.compact_once().await
+    }
+
+    /// Applies retention now; returns the number of blocks deleted.
+    pub async fn apply_retention(&self) -> Result<usize, StoreError> {
+        let _m = self.inner.maintenance.lock().await;
+        let n = self.inner.retention(now_ns()).await;
+        self.inner.empty_graveyard(Duration::ZERO).await;
+        Ok(n)
+    }
+
+    /// Stops background work and closes the WAL (everything acknowledged
+    /// is already durable; this only joins the threads).
+    pub async fn close(&self) {
+        if let Some(t) = self.task.lock().take() {
+            t.abort();
+        }
+        let _m = self.inner.maintenance.lock().await;
+        self.inner.wal.close();
+    }
+}
+
+impl Drop for DiskStore {
+    fn drop(&mut self) {
+        if let Some(t) = self.task.lock().take() {
+            t.abort();
+        }
+    }
+}
+
+async fn load_blocks(
+    objects: &dyn ObjectStore,
+    report: &mut OpenReport,
+) -> Result<(Vec<Arc<Block>>, Vec<ObjectPath>), StoreError> {
+    let metas: Vec<object_store::ObjectMeta> = objects
+        .list(Some(&ObjectPath::from(BLOCKS_PREFIX)))
+        .try_collect()
+        .await
+        .map_err(io_err)?;
+    let mut blocks = Vec::new();
+    for meta in metas {
+        if block::block_id(&meta.location).is_none() {
+            continue;
+        }
+        match Block::open(objects, &meta).await {
+            Ok(b) => blocks.push(Arc::new(b)),
+            Err(e) => {
+                tracing::error!(block = %meta.location, error = %e, "unreadable block skipped");
+                report.unreadable_blocks.push(meta.location.to_string());
+            }
+        }
+    }
+    let replaced: std::collections::HashSet<u64> = blocks
+        .iter()
+        .flat_map(|b| b.index.replaces.iter().copied())
+        .collect();
+    let (keep, gone): (Vec<_>, Vec<_>) =
+        blocks.into_iter().partition(|b| !replaced.contains(&b.id));
+    let mut keep = keep;
+    keep.sort_by_key(|b| (b.index.min_start, b.id));
+    Ok((keep, gone.into_iter().map(|b| b.path.clone()).collect()))
+}
+
+impl Inner {
+    fn snapshot(&self) -> State {
+        self.state.read().clone()
+    }
+
+    fn block_failed(&self, b: &Block, e: &block::BlockError) {
+        if e.is_gone() {
+            return;
+        }
+        self.counters
+            .corrupt_block_reads
+            .fetch_add(1, Ordering::Relaxed);
+        tracing::error!(block = %b.path, error = %e, "block read failed; skipped, serving the rest");
+    }
+
+    async fn trace(&self, id: TraceId) -> Vec<Span> {
+        let st = self.snapshot();
+        let mut spans = Vec::new();
+        for b in st.blocks.iter() {
+            match b.trace(self.objects.as_ref(), id).await {
+                Ok(s) => spans.extend(s),
+                Err(e) => self.block_failed(b, &e),
+            }
+        }
+        for (h, _) in &st.frozen {
+            spans.extend(h.get(id).unwrap_or_default());
+        }
+        spans.extend(st.head.get(id).unwrap_or_default());
+        spans
+    }
+}
+
+#[async_trait]
+impl TraceWriter for DiskStore {
+    async fn write_spans(&self, spans: Vec<Span>) -> Result<(), StoreError> {
+        if spans.is_empty() {
+            return Ok(());
+        }
+        let payload = Bytes::from(encode_batch(&group_by_trace(spans)));
+        // Decoded from the record, so the head holds compact owned columns'
+        // worth of strings, not the request body the spans came from.
+        let traces = decode_batch(payload.clone()).map_err(io_err)?;
+        let inner = &self.inner;
+        let _gate = inner.gate.read().await;
+        let len = payload.len() as u64;
+        inner
+            .wal
+            .append(payload)
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("write-ahead log: {e}")))?;
+        let head = inner.state.read().head.clone();
+        head.insert(traces, len);
+        if head.span_count() >= inner.config.head_max_spans {
+            inner.wake.notify_one();
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl TraceReader for DiskStore {
+    async fn get_trace(&self, id: TraceId) -> Result<Option<Trace>, StoreError> {
+        let spans = self.inner.trace(id).await;
+        Ok((!spans.is_empty()).then(|| Trace {
+            spans,
+            warnings: Vec::new(),
+        }))
+    }
+
+    async fn find_traces(&self, query: &TraceQuery) -> Result<Vec<Trace>, StoreError> {
+        let hits = self.inner.search(query).await;
+        let mut out = Vec::with_capacity(hits.len());
+        for (_, id) in hits {
+            let spans = self.inner.trace(id).await;
+            if !spans.is_empty() {
+                out.push(Trace {
+                    spans,
+                    warnings: Vec::new(),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    async fn find_trace_summaries(
+        &self,
+        query: &TraceQuery,
+    ) -> Result<Vec<TraceSummary>, StoreError> {
+        let hits = self.inner.search(query).await;
+        let mut out = Vec::with_capacity(hits.len());
+        for (_, id) in hits {
+            if let Some(s) = TraceSummary::of(&self.inner.trace(id).await) {
+                out.push(s);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn services(&self) -> Result<Vec<String>, StoreError> {
+        Ok(self.inner.services().into_iter().collect())
+    }
+
+    async fn operations(
+        &self,
+        service: &str,
+        span_kind: Option<&str>,
+    ) -> Result<Vec<Operation>, StoreError> {
+        Ok(self
+            .inner
+            .operations(service)
+            .into_iter()
+            .filter(|op| span_kind.is_none_or(|k| op.span_kind == k))
+            .collect())
+    }
+
+    async fn dependencies(&self, start: u64, end: u64) -> Result<Vec<DependencyLink>, StoreError> {
+        Ok(self.inner.dependencies(start, end).await)
+    }
+
+    fn stats(&self) -> StoreStats {
+        let st = self.inner.snapshot();
+        let heads = std::iter::once(&st.head).chain(st.frozen.iter().map(|(h, _)| h));
+        let (mut spans, mut traces) = (0, 0);
+        for h in heads {
+            spans += h.span_count();
+            traces += h.trace_count();
+        }
+        for b in st.blocks.iter() {
+            spans += b.index.span_count;
+            traces += b.index.trace_count.saturating_sub(b.index.shared_traces);
+        }
+        let block_bytes: u64 = st.blocks.iter().map(|b| b.size).sum();
+        let head_bytes: u64 =
+            st.head.bytes() + st.frozen.iter().map(|(h, _)| h.bytes()).sum::<u64>();
+        StoreStats {
+            spans,
+            traces,
+            // On disk (blocks + WAL) plus the head's records in memory.
+            bytes: block_bytes + self.inner.wal.counters.bytes.load(Ordering::Relaxed) + head_bytes,
+            evicted_spans: self
+                .inner
+                .counters
+                .retention_deleted_spans
+                .load(Ordering::Relaxed),
+        }
+    }
+
+    fn persistence_stats(&self) -> Option<PersistenceStats> {
+        let st = self.inner.snapshot();
+        let c = &self.inner.counters;
+        let w = &self.inner.wal.counters;
+        let head_spans =
+            st.head.span_count() + st.frozen.iter().map(|(h, _)| h.span_count()).sum::<u64>();
+        Some(PersistenceStats {
+            blocks: st.blocks.len() as u64,
+            block_bytes: st.blocks.iter().map(|b| b.size).sum(),
+            wal_bytes: w.bytes.load(Ordering::Relaxed),
+            head_spans,
+            blocks_cut: c.blocks_cut.load(Ordering::Relaxed),
+            compactions: c.compactions.load(Ordering::Relaxed),
+            retention_deleted_blocks: c.retention_deleted_blocks.load(Ordering::Relaxed),
+            corrupt_block_reads: c.corrupt_block_reads.load(Ordering::Relaxed),
+            wal_truncations: c.replay_wal_truncations.load(Ordering::Relaxed),
+            wal_write_errors: w.write_errors.load(Ordering::Relaxed),
+        })
+    }
+}
+
+/// Where `clew` keeps its data unless told otherwise (as Prometheus uses `./data`).
+pub fn default_data_dir() -> &'static Path {
+    Path::new("./clew-data")
+}

@@ -1,0 +1,222 @@
+//! Search, services, operations and dependencies over head and blocks.
+//!
+//! A search asks each block's index first (time range, services,
+//! operations, attribute keys, `key=value` Bloom filter) and reads pages
+//! only of blocks that can match, newest blocks first, stopping once `limit`
+//! traces are known that start after anything older blocks could hold.
+//! Results are sorted by trace start (most recent first) and *then*
+//! truncated to the limit (the order Jaeger's tag search got wrong,
+//! jaegertracing/jaeger#166); whole traces are read only for the results.
+
+use std::collections::{BTreeSet, HashMap};
+
+use clew_model::{Span, SpanId, TraceId};
+use clew_segment::{BlockIndex, tag_hash};
+
+use super::Inner;
+use crate::query::{DependencyLink, Operation, TraceQuery};
+use crate::span_matches;
+
+/// Can any span of a block with this index match the query?
+fn block_may_match(idx: &BlockIndex, q: &TraceQuery) -> bool {
+    if idx.span_count == 0 || idx.max_start < q.start_min || idx.min_start > q.start_max {
+        return false;
+    }
+    match (&q.service, &q.operation) {
+        (Some(svc), op) => {
+            let Ok(si) = idx.services.binary_search(svc) else {
+                return false;
+            };
+            if let Some(op) = op
+                && !idx
+                    .operations
+                    .iter()
+                    .any(|o| o.service as usize == si && &o.name == op)
+            {
+                return false;
+            }
+        }
+        (None, Some(op)) => {
+            if !idx.operations.iter().any(|o| &o.name == op) {
+                return false;
+            }
+        }
+        (None, None) => {}
+    }
+    q.tags.iter().all(|t| {
+        idx.tag_keys.binary_search(&t.key).is_ok()
+            && idx.tag_filter.may_contain(tag_hash(&t.key, &t.value))
+    })
+}
+
+fn trace_start(spans: &[Span]) -> u64 {
+    spans.iter().map(|s| s.start_time).min().unwrap_or(0)
+}
+
+fn note(found: &mut HashMap<TraceId, u64>, id: TraceId, start: u64) {
+    let e = found.entry(id).or_insert(start);
+    *e = (*e).min(start);
+}
+
+/// Most recent first, ties by ID (descending), as the memory store orders.
+fn ranked(found: HashMap<TraceId, u64>, limit: usize) -> Vec<(u64, TraceId)> {
+    let mut v: Vec<(u64, TraceId)> = found.into_iter().map(|(id, s)| (s, id)).collect();
+    v.sort_unstable_by(|a, b| b.cmp(a));
+    v.truncate(limit);
+    v
+}
+
+impl Inner {
+    /// Matching trace IDs with their start, sorted and limited.
+    pub(super) async fn search(&self, q: &TraceQuery) -> Vec<(u64, TraceId)> {
+        let limit = if q.limit == 0 { usize::MAX } else { q.limit };
+        let st = self.snapshot();
+        let mut found: HashMap<TraceId, u64> = HashMap::new();
+        let heads = std::iter::once(&st.head).chain(st.frozen.iter().map(|(h, _)| h));
+        for h in heads {
+            if h.start_range()
+                .is_none_or(|(min, max)| max < q.start_min || min > q.start_max)
+            {
+                continue;
+            }
+            h.for_each(|id, spans| {
+                if spans.iter().any(|s| span_matches(s, q)) {
+                    note(&mut found, id, trace_start(spans));
+                }
+            });
+        }
+        let mut blocks: Vec<_> = st
+            .blocks
+            .iter()
+            .filter(|b| block_may_match(&b.index, q))
+            .cloned()
+            .collect();
+        blocks.sort_by_key(|b| std::cmp::Reverse(b.index.max_start));
+        for b in blocks {
+            if found.len() >= limit {
+                let mut starts: Vec<u64> = found.values().copied().collect();
+                starts.sort_unstable_by(|a, b| b.cmp(a));
+                // A trace found in this block starts no later than the
+                // block's latest span start.
+                if starts[limit - 1] > b.index.max_start {
+                    break;
+                }
+            }
+            for (i, page) in b.index.pages.iter().enumerate() {
+                if page.max_start < q.start_min || page.min_start > q.start_max {
+                    continue;
+                }
+                match b.page(self.objects.as_ref(), i, &|_| true).await {
+                    Ok(traces) => {
+                        for t in traces {
+                            if t.spans.iter().any(|s| span_matches(s, q)) {
+                                note(&mut found, t.id, trace_start(&t.spans));
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        self.block_failed(&b, &e);
+                        break;
+                    }
+                }
+            }
+        }
+        ranked(found, limit)
+    }
+
+    pub(super) fn services(&self) -> BTreeSet<String> {
+        let st = self.snapshot();
+        let mut out = BTreeSet::new();
+        st.head.add_services(&mut out);
+        for (h, _) in &st.frozen {
+            h.add_services(&mut out);
+        }
+        for b in st.blocks.iter() {
+            out.extend(b.index.services.iter().cloned());
+        }
+        out
+    }
+
+    pub(super) fn operations(&self, service: &str) -> BTreeSet<Operation> {
+        let st = self.snapshot();
+        let mut out = BTreeSet::new();
+        st.head.add_operations(service, &mut out);
+        for (h, _) in &st.frozen {
+            h.add_operations(service, &mut out);
+        }
+        for b in st.blocks.iter() {
+            let Ok(si) = b
+                .index
+                .services
+                .binary_search_by(|s| s.as_str().cmp(service))
+            else {
+                continue;
+            };
+            out.extend(
+                b.index
+                    .operations
+                    .iter()
+                    .filter(|o| o.service as usize == si)
+                    .map(|o| Operation {
+                        name: o.name.clone(),
+                        span_kind: o.span_kind.clone(),
+                    }),
+            );
+        }
+        out
+    }
+
+    pub(super) async fn dependencies(&self, start: u64, end: u64) -> Vec<DependencyLink> {
+        let st = self.snapshot();
+        let mut counts: HashMap<(String, String), u64> = HashMap::new();
+        let heads = std::iter::once(&st.head).chain(st.frozen.iter().map(|(h, _)| h));
+        for h in heads {
+            h.for_each(|_, spans| edges(spans, start, end, &mut counts));
+        }
+        for b in st.blocks.iter() {
+            if b.index.max_start < start || b.index.min_start > end {
+                continue;
+            }
+            match b.all(self.objects.as_ref()).await {
+                Ok(traces) => {
+                    for t in traces {
+                        edges(&t.spans, start, end, &mut counts);
+                    }
+                }
+                Err(e) => self.block_failed(b, &e),
+            }
+        }
+        let mut out: Vec<DependencyLink> = counts
+            .into_iter()
+            .map(|((parent, child), call_count)| DependencyLink {
+                parent,
+                child,
+                call_count,
+            })
+            .collect();
+        out.sort();
+        out
+    }
+}
+
+/// Parent→child service edges of one trace's spans starting in the window.
+fn edges(spans: &[Span], start: u64, end: u64, counts: &mut HashMap<(String, String), u64>) {
+    let mut by_id: HashMap<SpanId, &str> = HashMap::with_capacity(spans.len());
+    for s in spans {
+        by_id.entry(s.span_id).or_insert(&s.process.service_name);
+    }
+    for s in spans {
+        if s.start_time < start || s.start_time > end {
+            continue;
+        }
+        let Some(parent) = s.parent_span_id().and_then(|p| by_id.get(&p)) else {
+            continue;
+        };
+        let child: &str = &s.process.service_name;
+        if *parent != child {
+            *counts
+                .entry((parent.to_string(), child.to_string()))
+                .or_default() += 1;
+        }
+    }
+}

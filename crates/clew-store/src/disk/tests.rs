@@ -1,0 +1,415 @@
+//! The disk store against the conformance suite (head only, blocks only,
+//! compacted blocks), plus its own durability and maintenance stories.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use async_trait::async_trait;
+use clew_model::{Span, Trace, TraceId};
+
+use super::{DiskStore, DiskStoreConfig, WalSync};
+use crate::query::{DependencyLink, Operation, StoreStats, TraceQuery};
+use crate::testsuite::{self, MS, T0, process, query_all, span};
+use crate::{StoreError, TraceReader, TraceWriter};
+
+/// Fresh data directories under one temporary root.
+struct Dirs {
+    root: tempfile::TempDir,
+    n: AtomicUsize,
+}
+
+impl Dirs {
+    fn new() -> Self {
+        Dirs {
+            root: tempfile::tempdir().expect("temp dir"),
+            n: AtomicUsize::new(0),
+        }
+    }
+    fn config(&self) -> DiskStoreConfig {
+        let n = self.n.fetch_add(1, Ordering::Relaxed);
+        let mut c = DiskStoreConfig::new(self.root.path().join(n.to_string()));
+        c.maintenance_interval = None;
+        c.wal_sync = WalSync::Never;
+        c
+    }
+}
+
+/// A disk store that cuts its head into a block after every write (and
+/// optionally compacts), so reads exercise the block path.
+struct Flushing {
+    store: DiskStore,
+    compact: bool,
+}
+
+#[async_trait]
+impl TraceWriter for Flushing {
+    async fn write_spans(&self, spans: Vec<Span>) -> Result<(), StoreError> {
+        self.store.write_spans(spans).await?;
+        self.store.flush().await?;
+        if self.compact {
+            while self.store.compact().await? {}
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl TraceReader for Flushing {
+    async fn get_trace(&self, id: TraceId) -> Result<Option<Trace>, StoreError> {
+        self.store.get_trace(id).await
+    }
+    async fn find_traces(&self, q: &TraceQuery) -> Result<Vec<Trace>, StoreError> {
+        self.store.find_traces(q).await
+    }
+    async fn services(&self) -> Result<Vec<String>, StoreError> {
+        self.store.services().await
+    }
+    async fn operations(&self, s: &str, k: Option<&str>) -> Result<Vec<Operation>, StoreError> {
+        self.store.operations(s, k).await
+    }
+    async fn dependencies(&self, a: u64, b: u64) -> Result<Vec<DependencyLink>, StoreError> {
+        self.store.dependencies(a, b).await
+    }
+    fn stats(&self) -> StoreStats {
+        self.store.stats()
+    }
+}
+
+fn open(c: DiskStoreConfig) -> DiskStore {
+    DiskStore::open_blocking(c).expect("open store")
+}
+
+#[tokio::test]
+async fn conforms_with_spans_in_the_head() {
+    let dirs = Dirs::new();
+    testsuite::run_conformance(|| open(dirs.config())).await;
+}
+
+#[tokio::test]
+async fn conforms_with_spans_in_blocks() {
+    let dirs = Dirs::new();
+    testsuite::run_conformance(|| Flushing {
+        store: open(dirs.config()),
+        compact: false,
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn conforms_with_spans_in_compacted_blocks() {
+    let dirs = Dirs::new();
+    testsuite::run_conformance(|| {
+        let mut c = dirs.config();
+        c.compaction_min_blocks = 2;
+        Flushing {
+            store: open(c),
+            compact: true,
+        }
+    })
+    .await;
+}
+
+fn ids(t: Option<Trace>) -> Vec<u64> {
+    t.map(|t| t.spans.iter().map(|s| s.span_id.0).collect())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn acknowledged_spans_survive_reopen_from_wal_and_blocks() {
+    let dirs = Dirs::new();
+    let mut c = dirs.config();
+    c.wal_sync = WalSync::Always;
+    let p = process("svc", vec![]);
+    {
+        let s = open(c.clone());
+        s.write_spans(vec![span(1, 1, "a", &p, 0, 1)])
+            .await
+            .expect("write");
+        s.flush().await.expect("flush");
+        s.write_spans(vec![span(1, 2, "b", &p, 1, 1), span(2, 1, "c", &p, 2, 1)])
+            .await
+            .expect("write");
+        s.close().await;
+    }
+    let (s, report) = DiskStore::open_with_report(c).await.expect("reopen");
+    assert_eq!(report.blocks, 1);
+    assert_eq!(report.replayed_spans, 2);
+    assert_eq!(
+        ids(s.get_trace(TraceId::new(0, 1)).await.expect("get")),
+        vec![1, 2]
+    );
+    assert_eq!(
+        ids(s.get_trace(TraceId::new(0, 2)).await.expect("get")),
+        vec![1]
+    );
+    // A flush after replay does not duplicate what the block already has.
+    s.flush().await.expect("flush");
+    drop(s);
+    let s = open(dirs_config_of(&dirs, 0));
+    assert_eq!(
+        ids(s.get_trace(TraceId::new(0, 1)).await.expect("get")),
+        vec![1, 2]
+    );
+}
+
+fn dirs_config_of(dirs: &Dirs, n: usize) -> DiskStoreConfig {
+    let mut c = DiskStoreConfig::new(dirs.root.path().join(n.to_string()));
+    c.maintenance_interval = None;
+    c
+}
+
+#[tokio::test]
+async fn a_torn_wal_tail_is_truncated_and_reported() {
+    let dirs = Dirs::new();
+    let c = dirs.config();
+    let p = process("svc", vec![]);
+    {
+        let s = open(c.clone());
+        s.write_spans(vec![span(1, 1, "a", &p, 0, 1)])
+            .await
+            .expect("write");
+        s.write_spans(vec![span(2, 1, "b", &p, 0, 1)])
+            .await
+            .expect("write");
+        s.close().await;
+    }
+    let wal_dir = c.data_dir.join("wal");
+    let (_, path) = super::wal::list_segments(&wal_dir)
+        .expect("list")
+        .into_iter()
+        .last()
+        .expect("a segment");
+    let len = std::fs::metadata(&path).expect("meta").len();
+    // Tear the last record: drop its final bytes, as a crash mid-write would.
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .expect("open");
+    f.set_len(len - 3).expect("truncate");
+    drop(f);
+    let (s, report) = DiskStore::open_with_report(c.clone())
+        .await
+        .expect("reopen");
+    assert_eq!(report.wal_truncations.len(), 1, "{report:?}");
+    assert_eq!(
+        ids(s.get_trace(TraceId::new(0, 1)).await.expect("get")),
+        vec![1]
+    );
+    assert!(
+        s.get_trace(TraceId::new(0, 2))
+            .await
+            .expect("get")
+            .is_none()
+    );
+    assert_eq!(s.persistence_stats().map(|p| p.wal_truncations), Some(1));
+    // Writes after recovery land after the cut point and survive.
+    s.write_spans(vec![span(3, 1, "c", &p, 0, 1)])
+        .await
+        .expect("write");
+    s.close().await;
+    drop(s);
+    let (s, report) = DiskStore::open_with_report(c).await.expect("reopen");
+    assert!(report.wal_truncations.is_empty(), "{report:?}");
+    assert_eq!(
+        ids(s.get_trace(TraceId::new(0, 3)).await.expect("get")),
+        vec![1]
+    );
+}
+
+#[tokio::test]
+async fn a_corrupt_block_is_skipped_with_an_error_and_the_rest_served() {
+    let dirs = Dirs::new();
+    let c = dirs.config();
+    let p = process("svc", vec![]);
+    let s = open(c.clone());
+    s.write_spans(vec![span(1, 1, "a", &p, 0, 1)])
+        .await
+        .expect("write");
+    s.flush().await.expect("flush");
+    s.write_spans(vec![span(2, 1, "b", &p, 10, 1)])
+        .await
+        .expect("write");
+    s.flush().await.expect("flush");
+    s.close().await;
+    drop(s);
+    // Flip a byte inside the first page of the older block.
+    let mut blocks: Vec<_> = std::fs::read_dir(c.data_dir.join("blocks"))
+        .expect("blocks dir")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    blocks.sort();
+    let mut bytes = std::fs::read(&blocks[0]).expect("read block");
+    bytes[10] ^= 0xff;
+    std::fs::write(&blocks[0], bytes).expect("write block");
+    let s = open(c);
+    assert!(
+        s.get_trace(TraceId::new(0, 1))
+            .await
+            .expect("get")
+            .is_none()
+    );
+    assert_eq!(
+        ids(s.get_trace(TraceId::new(0, 2)).await.expect("get")),
+        vec![1]
+    );
+    let found = s.find_traces(&query_all()).await.expect("find");
+    assert_eq!(found.len(), 1);
+    assert!(s.persistence_stats().map_or(0, |p| p.corrupt_block_reads) >= 1);
+}
+
+#[tokio::test]
+async fn retention_deletes_whole_old_blocks_and_prunes_services() {
+    let dirs = Dirs::new();
+    let mut c = dirs.config();
+    c.retention = Some(std::time::Duration::from_secs(3600));
+    let s = open(c);
+    let old = process("old-service", vec![]);
+    let new = process("new-service", vec![]);
+    // T0 is 2023: far older than an hour.
+    s.write_spans(vec![span(1, 1, "a", &old, 0, 1)])
+        .await
+        .expect("write");
+    s.flush().await.expect("flush");
+    let mut fresh = span(2, 1, "b", &new, 0, 1);
+    fresh.start_time = super::now_ns();
+    s.write_spans(vec![fresh]).await.expect("write");
+    s.flush().await.expect("flush");
+    assert_eq!(s.services().await.expect("services").len(), 2);
+    assert_eq!(s.apply_retention().await.expect("retention"), 1);
+    assert_eq!(s.services().await.expect("services"), vec!["new-service"]);
+    assert!(
+        s.get_trace(TraceId::new(0, 1))
+            .await
+            .expect("get")
+            .is_none()
+    );
+    assert_eq!(s.stats().evicted_spans, 1);
+}
+
+#[tokio::test]
+async fn retention_by_size_deletes_oldest_blocks_first() {
+    let dirs = Dirs::new();
+    let mut c = dirs.config();
+    c.retention = None;
+    let p = process("svc", vec![]);
+    let s = open(c.clone());
+    for t in 1..=4 {
+        s.write_spans(vec![span(t, 1, "op", &p, t * 10, 1)])
+            .await
+            .expect("write");
+        s.flush().await.expect("flush");
+    }
+    let per_block = s.persistence_stats().map_or(0, |p| p.block_bytes) / 4;
+    drop(s);
+    c.max_bytes = Some(per_block * 2 + per_block / 2);
+    let s = open(c);
+    assert_eq!(s.apply_retention().await.expect("retention"), 2);
+    let found: Vec<u64> = s
+        .find_traces(&query_all())
+        .await
+        .expect("find")
+        .iter()
+        .filter_map(|t| t.trace_id().map(|i| i.low))
+        .collect();
+    assert_eq!(found, vec![4, 3]);
+}
+
+#[tokio::test]
+async fn compaction_merges_blocks_and_groups_a_trace_written_minutes_apart() {
+    let dirs = Dirs::new();
+    let mut c = dirs.config();
+    c.compaction_min_blocks = 3;
+    let s = open(c.clone());
+    let p = process("svc", vec![]);
+    for i in 0..3 {
+        s.write_spans(vec![span(7, i + 1, "op", &p, i * 60_000, 1)])
+            .await
+            .expect("write");
+        s.flush().await.expect("flush");
+    }
+    assert_eq!(s.persistence_stats().map(|p| p.blocks), Some(3));
+    assert!(s.compact().await.expect("compact"));
+    let st = s.persistence_stats().expect("stats");
+    assert_eq!((st.blocks, st.compactions), (1, 1));
+    assert_eq!(
+        ids(s.get_trace(TraceId::new(0, 7)).await.expect("get")),
+        vec![1, 2, 3]
+    );
+    drop(s);
+    // Reopen before the replaced blocks were deleted: they stay hidden.
+    let (s, report) = DiskStore::open_with_report(c).await.expect("reopen");
+    assert_eq!((report.blocks, report.replaced_blocks), (1, 3));
+    assert_eq!(
+        ids(s.get_trace(TraceId::new(0, 7)).await.expect("get")),
+        vec![1, 2, 3]
+    );
+}
+
+#[tokio::test]
+async fn summaries_come_sorted_before_the_limit_is_applied() {
+    // jaegertracing/jaeger#166: the limit must keep the most recent
+    // matching traces, wherever they are stored.
+    let dirs = Dirs::new();
+    let s = open(dirs.config());
+    let fe = process("frontend", vec![]);
+    let be = process("backend", vec![]);
+    for t in 1..=5u64 {
+        let mut root = span(t, 1, "GET /", &fe, t * 100, 50);
+        root.tags
+            .push(clew_model::KeyValue::string("http.method", "GET"));
+        let mut child = span(t, 2, "query", &be, t * 100 + 1, 10);
+        child.references.push(clew_model::Reference::child_of(
+            TraceId::new(0, t),
+            clew_model::SpanId(1),
+        ));
+        if t % 2 == 0 {
+            child.tags.push(clew_model::KeyValue::bool("error", true));
+        }
+        s.write_spans(vec![child, root]).await.expect("write");
+        if t == 2 || t == 4 {
+            s.flush().await.expect("flush");
+        }
+    }
+    let mut q = query_all();
+    q.tags = vec![crate::TagFilter {
+        key: "http.method".into(),
+        value: "GET".into(),
+    }];
+    q.limit = 3;
+    let sums = s.find_trace_summaries(&q).await.expect("summaries");
+    let got: Vec<u64> = sums.iter().map(|x| x.trace_id.low).collect();
+    assert_eq!(got, vec![5, 4, 3]);
+    let four = &sums[1];
+    assert_eq!(four.root_service, "frontend");
+    assert_eq!(four.root_operation, "GET /");
+    assert_eq!((four.span_count, four.error_count), (2, 1));
+    assert_eq!(four.services, vec!["backend", "frontend"]);
+    assert_eq!(four.start, T0 + 400 * MS);
+    assert_eq!(four.duration, 50 * MS);
+}
+
+#[tokio::test]
+async fn concurrent_writers_all_land() {
+    let dirs = Dirs::new();
+    let mut c = dirs.config();
+    c.wal_sync = WalSync::Always;
+    let s = Arc::new(open(c));
+    let p = process("svc", vec![]);
+    let mut tasks = Vec::new();
+    for w in 0..8u64 {
+        let s = s.clone();
+        let p = p.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..50u64 {
+                let t = w * 1000 + i + 1;
+                s.write_spans(vec![span(t, 1, "op", &p, i, 1)])
+                    .await
+                    .expect("write");
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("task");
+    }
+    assert_eq!(s.stats().spans, 400);
+}
