@@ -24,6 +24,7 @@
 //! # Ok::<(), clew_codec_zipkin::ZipkinError>(())
 //! ```
 
+pub mod agent;
 mod error;
 mod json_common;
 pub mod json_v1;
