@@ -19,7 +19,10 @@ mod query;
 #[cfg(any(test, feature = "testsuite"))]
 pub mod testsuite;
 
-pub use disk::{DiskStore, DiskStoreConfig, OpenReport, WAL_MAGIC, WalSync, default_data_dir};
+pub use disk::{
+    BlockInfo, BlockSummary, DataDirReport, DiskStore, DiskStoreConfig, OpenReport, WAL_MAGIC,
+    WalSegmentInfo, WalSync, default_data_dir, inspect_dir, verify_dir,
+};
 pub use error::StoreError;
 pub use matcher::span_matches;
 pub use memory::{MemoryStore, MemoryStoreConfig};

@@ -17,6 +17,7 @@
 
 mod block;
 mod head;
+mod inspect;
 mod maintenance;
 mod search;
 #[cfg(test)]
@@ -38,6 +39,9 @@ use object_store::local::LocalFileSystem;
 use object_store::path::Path as ObjectPath;
 use parking_lot::RwLock;
 
+pub use inspect::{
+    BlockInfo, BlockSummary, DataDirReport, WalSegmentInfo, inspect_dir, verify_dir,
+};
 pub use wal::{WAL_MAGIC, WalSync};
 
 use crate::query::{

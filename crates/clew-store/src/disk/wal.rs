@@ -103,6 +103,52 @@ pub(crate) struct Replay {
     pub(crate) truncated: Vec<(u64, u64, u64)>,
 }
 
+/// What one segment holds: its whole records, and where (if anywhere) a
+/// torn or corrupt tail starts.
+pub(crate) struct SegmentScan {
+    pub(crate) records: Vec<Bytes>,
+    /// Length of the valid prefix (header + whole records).
+    pub(crate) valid_len: u64,
+    /// Total file length.
+    pub(crate) file_len: u64,
+    /// The file does not start with [`WAL_MAGIC`].
+    pub(crate) bad_header: bool,
+}
+
+/// Reads a segment without changing it.
+pub(crate) fn scan_segment(path: &Path) -> io::Result<SegmentScan> {
+    let mut data = Vec::new();
+    File::open(path)?.read_to_end(&mut data)?;
+    let data = Bytes::from(data);
+    let mut out = SegmentScan {
+        records: Vec::new(),
+        valid_len: 0,
+        file_len: data.len() as u64,
+        bad_header: true,
+    };
+    if data.len() < WAL_MAGIC.len() || &data[..WAL_MAGIC.len()] != WAL_MAGIC {
+        return Ok(out);
+    }
+    out.bad_header = false;
+    let mut pos = WAL_MAGIC.len();
+    while data.len() - pos >= FRAME_HEADER {
+        let len =
+            u32::from_le_bytes([data[pos], data[pos + 1], data[pos + 2], data[pos + 3]]) as usize;
+        let crc = u32::from_le_bytes([data[pos + 4], data[pos + 5], data[pos + 6], data[pos + 7]]);
+        let body = pos + FRAME_HEADER;
+        if len > MAX_RECORD || data.len() - body < len {
+            break;
+        }
+        if crc32fast::hash(&data[body..body + len]) != crc {
+            break;
+        }
+        out.records.push(data.slice(body..body + len));
+        pos = body + len;
+    }
+    out.valid_len = pos as u64;
+    Ok(out)
+}
+
 /// Reads every segment with `seq > skip_through`, truncating torn tails;
 /// deletes segments at or below `skip_through` (their records are in blocks).
 pub(crate) fn replay(dir: &Path, skip_through: u64) -> io::Result<Replay> {
@@ -115,50 +161,24 @@ pub(crate) fn replay(dir: &Path, skip_through: u64) -> io::Result<Replay> {
             fs::remove_file(&path)?;
             continue;
         }
-        let mut data = Vec::new();
-        File::open(&path)?.read_to_end(&mut data)?;
-        let data = Bytes::from(data);
-        let mut pos = 0usize;
-        if data.len() >= WAL_MAGIC.len() && &data[..WAL_MAGIC.len()] == WAL_MAGIC {
-            pos = WAL_MAGIC.len();
-            while data.len() - pos >= FRAME_HEADER {
-                let len =
-                    u32::from_le_bytes([data[pos], data[pos + 1], data[pos + 2], data[pos + 3]])
-                        as usize;
-                let crc = u32::from_le_bytes([
-                    data[pos + 4],
-                    data[pos + 5],
-                    data[pos + 6],
-                    data[pos + 7],
-                ]);
-                let body = pos + FRAME_HEADER;
-                if len > MAX_RECORD || data.len() - body < len {
-                    break;
-                }
-                if crc32fast::hash(&data[body..body + len]) != crc {
-                    break;
-                }
-                out.records.push(Replayed {
-                    seq,
-                    payload: data.slice(body..body + len),
-                });
-                pos = body + len;
-            }
-        }
-        if pos < data.len() || pos == 0 {
-            let dropped = (data.len() - pos) as u64;
-            out.truncated.push((seq, pos as u64, dropped));
-            let f = OpenOptions::new().write(true).open(&path)?;
-            if pos == 0 {
+        let scan = scan_segment(&path)?;
+        out.records.extend(
+            scan.records
+                .into_iter()
+                .map(|payload| Replayed { seq, payload }),
+        );
+        if scan.bad_header || scan.valid_len < scan.file_len {
+            out.truncated
+                .push((seq, scan.valid_len, scan.file_len - scan.valid_len));
+            let mut f = OpenOptions::new().write(true).open(&path)?;
+            if scan.bad_header {
                 // Not even a header: rewrite one so the segment is valid.
                 f.set_len(0)?;
-                let mut f = f;
                 f.write_all(WAL_MAGIC)?;
-                f.sync_all()?;
             } else {
-                f.set_len(pos as u64)?;
-                f.sync_all()?;
+                f.set_len(scan.valid_len)?;
             }
+            f.sync_all()?;
         }
     }
     Ok(out)
