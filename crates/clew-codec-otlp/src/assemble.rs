@@ -7,7 +7,8 @@
 use std::sync::Arc;
 
 use clew_model::{
-    KeyValue, Log, Process, RefType, Reference, Span, SpanId, Str, TraceId, Value, keys as mkeys,
+    KeyValue, Log, Process, RefType, Reference, Scope, Span, SpanId, Str, TraceId, Value,
+    keys as mkeys,
 };
 
 use crate::keys;
@@ -52,23 +53,35 @@ pub(crate) fn process_from(
     }
 }
 
-/// The tags every span of a scope gets.
+/// What every span of one `ScopeSpans` gets: the tags Jaeger shows for the
+/// scope (`otel.scope.name`, `otel.scope.version`, dropped count, schema URL)
+/// and the scope's attributes, shared by all its spans.
+pub(crate) struct ScopeTags {
+    tags: Vec<KeyValue>,
+    scope: Option<Arc<Scope>>,
+}
+
+impl ScopeTags {
+    /// How many tags [`finish`] appends for the scope.
+    pub(crate) fn len(&self) -> usize {
+        self.tags.len()
+    }
+}
+
+/// The scope part of every span of a `ScopeSpans`.
 pub(crate) fn scope_tags(
     name: Str,
     version: Str,
     attributes: Vec<KeyValue>,
     dropped: u32,
     schema_url: Str,
-) -> Vec<KeyValue> {
+) -> ScopeTags {
     let mut tags = Vec::new();
     if !name.is_empty() {
         tags.push(tag(keys::SCOPE_NAME, Value::Str(name)));
     }
     if !version.is_empty() {
         tags.push(tag(keys::SCOPE_VERSION, Value::Str(version)));
-    }
-    if !attributes.is_empty() {
-        tags.push(tag(keys::SCOPE_ATTRIBUTES, Value::Map(attributes)));
     }
     if dropped != 0 {
         tags.push(tag(
@@ -79,7 +92,8 @@ pub(crate) fn scope_tags(
     if !schema_url.is_empty() {
         tags.push(tag(keys::SCOPE_SCHEMA_URL, Value::Str(schema_url)));
     }
-    tags
+    let scope = (!attributes.is_empty()).then(|| Arc::new(Scope { attributes }));
+    ScopeTags { tags, scope }
 }
 
 /// An event becomes a log whose first field is `event` = name (when named).
@@ -158,7 +172,7 @@ pub(crate) fn appended_tags(raw: &RawSpan<'_>, scope_tags: usize) -> usize {
 /// Applies the mapping to one span, or says why it is refused.
 pub(crate) fn finish(
     raw: RawSpan<'_>,
-    scope_tags: &[KeyValue],
+    scope_tags: &ScopeTags,
     process: &Arc<Process>,
 ) -> Result<Span, RejectReason> {
     let extra = appended_tags(&raw, scope_tags.len());
@@ -214,7 +228,7 @@ pub(crate) fn finish(
     if raw.status_code == 2 {
         tags.push(tag(mkeys::ERROR, Value::Bool(true)));
     }
-    tags.extend_from_slice(scope_tags);
+    tags.extend_from_slice(&scope_tags.tags);
     if !raw.trace_state.is_empty() {
         tags.push(tag(keys::TRACE_STATE, Value::Str(raw.trace_state)));
     }
@@ -239,7 +253,7 @@ pub(crate) fn finish(
         tags,
         logs: raw.logs,
         process: process.clone(),
-        scope: None,
+        scope: scope_tags.scope.clone(),
         warnings,
     })
 }

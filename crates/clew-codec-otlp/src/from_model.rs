@@ -106,11 +106,11 @@ fn span_to_pb(span: &Span) -> (ScopeKey, pb::Span) {
 
     let scope_name = take_last(&mut tags, keys::SCOPE_NAME, as_string).unwrap_or_default();
     let scope_version = take_last(&mut tags, keys::SCOPE_VERSION, as_string).unwrap_or_default();
-    let scope_attrs = take_last(&mut tags, keys::SCOPE_ATTRIBUTES, |v| match v {
-        Value::Map(kvs) => Some(attributes_to_pb(kvs)),
-        _ => None,
-    })
-    .unwrap_or_default();
+    let scope_attrs = span
+        .scope
+        .as_deref()
+        .map(|s| attributes_to_pb(&s.attributes))
+        .unwrap_or_default();
     let scope_dropped = take_last(&mut tags, keys::SCOPE_DROPPED_ATTRIBUTES, as_u32).unwrap_or(0);
     let scope_schema = take_last(&mut tags, keys::SCOPE_SCHEMA_URL, as_string).unwrap_or_default();
     let scope = common::InstrumentationScope {

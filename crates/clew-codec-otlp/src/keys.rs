@@ -5,6 +5,8 @@
 //! span's own attributes, under the keys below, and the encoder takes the
 //! *last* tag with each key back out. Jaeger's own translator uses the first
 //! group of keys; the rest are Clew's, chosen so a round trip loses nothing.
+//! Scope attributes are not tags: they live in [`clew_model::Span::scope`],
+//! so search finds them and Jaeger's JSON leaves them out, as Jaeger does.
 
 /// Span status code tag: `OK` or `ERROR` (absent when unset). Jaeger's key.
 pub const STATUS_CODE: &str = "otel.status_code";
@@ -24,8 +26,6 @@ pub const REF_CHILD_OF: &str = "child_of";
 /// Jaeger's attribute carrying span warnings through OTLP.
 pub const WARNINGS: &str = "@jaeger@warnings";
 
-/// Instrumentation scope attributes, as one map-valued tag.
-pub const SCOPE_ATTRIBUTES: &str = "otel.scope.attributes";
 /// Dropped attribute count of the instrumentation scope.
 pub const SCOPE_DROPPED_ATTRIBUTES: &str = "otel.scope.dropped_attributes_count";
 /// Schema URL of the scope's spans.

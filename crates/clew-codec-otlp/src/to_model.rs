@@ -61,7 +61,7 @@ pub fn resource_spans_to_model(resource_spans: Vec<pb::ResourceSpans>) -> Decode
 
 fn span_to_model(
     span: pb::Span,
-    scope_tags: &[clew_model::KeyValue],
+    scope_tags: &assemble::ScopeTags,
     process: &Arc<clew_model::Process>,
 ) -> Result<clew_model::Span, crate::RejectReason> {
     let pb::Span {

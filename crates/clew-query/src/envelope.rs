@@ -61,16 +61,10 @@ pub fn wants_pretty(value: Option<&str>) -> bool {
     value.is_some_and(|v| !v.is_empty() && v != "false")
 }
 
-/// Serialises `value`, indented by four spaces when `pretty`.
+/// Serialises `value`, indented by four spaces when `pretty`, with floats
+/// in Go's form ([`crate::jaeger_json::to_go_json`]).
 pub fn to_json<T: Serialize>(value: &T, pretty: bool) -> Result<Vec<u8>, serde_json::Error> {
-    if !pretty {
-        return serde_json::to_vec(value);
-    }
-    let mut out = Vec::new();
-    let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
-    let mut ser = serde_json::Serializer::with_formatter(&mut out, fmt);
-    value.serialize(&mut ser)?;
-    Ok(out)
+    crate::jaeger_json::to_go_json(value, pretty)
 }
 
 /// A 200 `application/json` response.

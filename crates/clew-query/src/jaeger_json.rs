@@ -4,12 +4,19 @@
 //! the same order and with the same omission rules: `flags` only when
 //! non-zero, `warnings` as `null` when empty, arrays never `null`, processes
 //! deduplicated into `p1`, `p2`, … in order of first appearance.
+//!
+//! Numbers must read as Go writes them, too: a float64 tag `42.0` is `42`,
+//! `1e21` is `1e+21` ([`clew_model::GoFloat`]). serde_json prints `42.0`, so
+//! every JSON reply is written through [`GoFormatter`]. Go's `encoding/json`
+//! refuses NaN and ±Inf — Jaeger then fails the whole request with a 500 —
+//! so Clew writes them as the strings `"NaN"`, `"+Inf"`, `"-Inf"` (the text
+//! Jaeger's own OTLP/JSON writer uses) and the trace stays readable.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use base64::Engine;
-use clew_model::{KeyValue, Log, Process, Reference, Span, Trace, Value};
+use clew_model::{GoFloat, KeyValue, Log, Process, Reference, Span, Trace, Value};
 use clew_store::DependencyLink;
 use serde::Serialize;
 use serde_json::Value as Json;
@@ -120,9 +127,10 @@ fn value_json(v: &Value) -> Json {
         Value::Bool(b) => Json::Bool(*b),
         Value::I64(i) if (-MAX_SAFE_INTEGER..=MAX_SAFE_INTEGER).contains(i) => Json::from(*i),
         Value::I64(i) => Json::String(i.to_string()),
-        // JSON has no NaN or infinities; text keeps the value visible.
+        // JSON has no NaN or infinities; Go's text keeps the value visible.
+        // Finite floats print through `GoFormatter`.
         Value::F64(f) => serde_json::Number::from_f64(*f)
-            .map_or_else(|| Json::String(f.to_string()), Json::Number),
+            .map_or_else(|| Json::String(GoFloat(*f).to_string()), Json::Number),
         Value::Binary(b) => Json::String(base64::engine::general_purpose::STANDARD.encode(b)),
         Value::Array(_) | Value::Map(_) => Json::String(v.to_text()),
     }
@@ -216,6 +224,102 @@ pub fn render_trace(trace: &Trace) -> TraceDto {
         processes,
         warnings: none_if_empty(&trace.warnings),
     }
+}
+
+/// A serde_json formatter that writes floats as Go's `encoding/json` does
+/// (`42`, `0.1`, `1e+21`, `1e-7`) and otherwise behaves as `inner` (compact
+/// or pretty). serde_json writes non-finite floats as `null` without asking
+/// the formatter, so callers turn those into strings first.
+pub struct GoFormatter<F>(pub F);
+
+impl GoFormatter<serde_json::ser::CompactFormatter> {
+    /// Compact output.
+    pub fn compact() -> Self {
+        GoFormatter(serde_json::ser::CompactFormatter)
+    }
+}
+
+impl GoFormatter<serde_json::ser::PrettyFormatter<'static>> {
+    /// Output indented by four spaces (Jaeger's `prettyPrint`).
+    pub fn pretty() -> Self {
+        GoFormatter(serde_json::ser::PrettyFormatter::with_indent(b"    "))
+    }
+}
+
+impl<F: serde_json::ser::Formatter> serde_json::ser::Formatter for GoFormatter<F> {
+    fn write_f64<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        value: f64,
+    ) -> std::io::Result<()> {
+        write!(w, "{}", GoFloat(value))
+    }
+    fn write_f32<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        value: f32,
+    ) -> std::io::Result<()> {
+        write!(w, "{}", GoFloat(f64::from(value)))
+    }
+    fn begin_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_array(w)
+    }
+    fn end_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_array(w)
+    }
+    fn begin_array_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.0.begin_array_value(w, first)
+    }
+    fn end_array_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_array_value(w)
+    }
+    fn begin_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_object(w)
+    }
+    fn end_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object(w)
+    }
+    fn begin_object_key<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.0.begin_object_key(w, first)
+    }
+    fn end_object_key<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object_key(w)
+    }
+    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_object_value(w)
+    }
+    fn end_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object_value(w)
+    }
+}
+
+/// Serialises `value` as Go would: floats in Go's form, indented by four
+/// spaces when `pretty`.
+pub fn to_go_json<T: Serialize + ?Sized>(
+    value: &T,
+    pretty: bool,
+) -> Result<Vec<u8>, serde_json::Error> {
+    let mut out = Vec::new();
+    if pretty {
+        value.serialize(&mut serde_json::Serializer::with_formatter(
+            &mut out,
+            GoFormatter::pretty(),
+        ))?;
+    } else {
+        value.serialize(&mut serde_json::Serializer::with_formatter(
+            &mut out,
+            GoFormatter::compact(),
+        ))?;
+    }
+    Ok(out)
 }
 
 /// Renders dependency links.

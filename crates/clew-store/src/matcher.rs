@@ -38,9 +38,16 @@ fn kv_matches(kvs: &[KeyValue], filter: &TagFilter) -> bool {
         .any(|kv| &*kv.key == filter.key.as_str() && kv.value.to_text() == filter.value)
 }
 
-/// Jaeger's rule: span tags, then process tags, then any log's fields.
+/// Jaeger v2's rule: a filter matches span tags, the scope's attributes,
+/// process (resource) tags, any log (event) field, or any reference's (link's)
+/// attributes, compared by text form ([`clew_model::Value::to_text`]).
 fn tag_matches(span: &Span, filter: &TagFilter) -> bool {
     kv_matches(&span.tags, filter)
+        || span
+            .scope
+            .as_deref()
+            .is_some_and(|s| kv_matches(&s.attributes, filter))
         || kv_matches(&span.process.tags, filter)
         || span.logs.iter().any(|l| kv_matches(&l.fields, filter))
+        || span.references.iter().any(|r| kv_matches(&r.tags, filter))
 }

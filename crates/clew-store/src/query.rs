@@ -1,8 +1,10 @@
 //! Query parameters and answers shared by every backend.
 
 /// One `key=value` condition. It matches a span when the span's tags, its
-/// process's tags, or any of its log fields hold `key` with a value whose
-/// text form ([`clew_model::Value::to_text`]) equals `value` (Jaeger's rule).
+/// instrumentation scope's attributes, its process's tags, any of its log
+/// fields or any of its references' (OTLP links') attributes hold `key` with a
+/// value whose text form ([`clew_model::Value::to_text`]) equals `value`
+/// (Jaeger v2's rule: a float `42.0` is found by `42`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TagFilter {
     /// Tag key.

@@ -25,14 +25,18 @@ use params::{SearchRequest, flag, parse_search, time_hint};
 /// The 404 message of a search that found nothing.
 pub const NO_TRACES_FOUND: &str = "No traces found";
 
+/// A JSON reply; floats print as Go's (and so Jaeger's) OTLP/JSON writer
+/// prints them (`42`, not `42.0`).
 fn json_body(status: StatusCode, value: &serde_json::Value) -> Response {
+    // Serialising a `serde_json::Value` cannot fail.
+    let body = crate::jaeger_json::to_go_json(value, false).unwrap_or_default();
     (
         status,
         [(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         )],
-        value.to_string(),
+        body,
     )
         .into_response()
 }

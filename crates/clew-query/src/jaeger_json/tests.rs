@@ -164,3 +164,69 @@ fn dependencies_render_with_call_count() {
         r#"[{"parent":"a","child":"b","callCount":3}]"#
     );
 }
+
+/// A Node client's `42` arrives as float64 and must read `42`, as Go's
+/// `encoding/json` writes it; exponent forms and negative zero too.
+#[test]
+fn float_tags_print_exactly_as_go() {
+    let p = Arc::new(Process::new("svc"));
+    let mut s = Span::new(TraceId::new(0, 1), SpanId(1), "op", p);
+    s.tags = [42.0, 72.5, -0.0, 1e21, 1e-7, 0.000001, 123456789.0, 1e20]
+        .iter()
+        .map(|v| KeyValue::f64("f", *v))
+        .chain([
+            KeyValue::f64("nan", f64::NAN),
+            KeyValue::f64("inf", f64::INFINITY),
+            KeyValue::f64("ninf", f64::NEG_INFINITY),
+        ])
+        .collect();
+    let trace = Trace {
+        spans: vec![s],
+        warnings: vec![],
+    };
+    let text = String::from_utf8(to_go_json(&render_trace(&trace), false).expect("renders"))
+        .expect("utf-8");
+    let values: Vec<&str> = text
+        .split(r#""value":"#)
+        .skip(1)
+        .map(|rest| rest.split('}').next().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        values,
+        [
+            "42",
+            "72.5",
+            "-0",
+            "1e+21",
+            "1e-7",
+            "0.000001",
+            "123456789",
+            "100000000000000000000",
+            r#""NaN""#,
+            r#""+Inf""#,
+            r#""-Inf""#
+        ],
+        "{text}"
+    );
+    let pretty = String::from_utf8(to_go_json(&render_trace(&trace), true).expect("renders"))
+        .expect("utf-8");
+    assert!(
+        pretty.contains("\n                    \"value\": 42\n"),
+        "{pretty}"
+    );
+}
+
+/// Scope attributes are searchable but, as in Jaeger's translator, not tags.
+#[test]
+fn scope_attributes_are_not_rendered_as_tags() {
+    let p = Arc::new(Process::new("svc"));
+    let mut s = Span::new(TraceId::new(0, 1), SpanId(1), "op", p);
+    s.scope = Some(Arc::new(clew_model::Scope {
+        attributes: vec![KeyValue::string("lib.attr", "x")],
+    }));
+    let trace = Trace {
+        spans: vec![s],
+        warnings: vec![],
+    };
+    assert_eq!(json(&trace)["spans"][0]["tags"], serde_json::json!([]));
+}
