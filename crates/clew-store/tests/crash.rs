@@ -41,7 +41,8 @@ fn batch(round: u64, n: u64, process: &Arc<Process>) -> Vec<Span> {
             let mut s = Span::new(id, SpanId(i + 1), format!("op-{i}"), process.clone());
             s.start_time = 1_700_000_000_000_000_000 + (n * 1000 + i) * 1_000_000;
             s.duration = 1_000_000;
-            s.tags.push(KeyValue::string("attr", format!("v{}", (n + i) % 7)));
+            s.tags
+                .push(KeyValue::string("attr", format!("v{}", (n + i) % 7)));
             if i > 0 {
                 s.references.push(Reference::child_of(id, SpanId(1)));
             }
@@ -94,7 +95,10 @@ async fn kill_9_at_any_moment_loses_no_acknowledged_span() {
         let mut last = None;
         for line in BufReader::new(stdout).lines() {
             let Ok(line) = line else { break };
-            if let Some(n) = line.strip_prefix("ACK ").and_then(|n| n.parse::<u64>().ok()) {
+            if let Some(n) = line
+                .strip_prefix("ACK ")
+                .and_then(|n| n.parse::<u64>().ok())
+            {
                 last = Some(n);
                 if n >= kill_after {
                     child.kill().expect("SIGKILL");
