@@ -306,13 +306,17 @@ impl DiskStore {
         Ok(n)
     }
 
-    /// Stops background work and closes the WAL (everything acknowledged
-    /// is already durable; this only joins the threads).
+    /// Stops background work, cuts the head into a block (so the next
+    /// start replays nothing) and closes the WAL. Everything acknowledged
+    /// is durable already; a failed cut is logged and left to replay.
     pub async fn close(&self) {
         if let Some(t) = self.task.lock().take() {
             t.abort();
         }
         let _m = self.inner.maintenance.lock().await;
+        if let Err(e) = self.inner.cut().await {
+            tracing::warn!(error = %e, "could not cut the head at shutdown; the WAL will be replayed");
+        }
         self.inner.wal.close();
     }
 }

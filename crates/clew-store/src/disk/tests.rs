@@ -129,7 +129,6 @@ async fn acknowledged_spans_survive_reopen_from_wal_and_blocks() {
         s.write_spans(vec![span(1, 2, "b", &p, 1, 1), span(2, 1, "c", &p, 2, 1)])
             .await
             .expect("write");
-        s.close().await;
     }
     let (s, report) = DiskStore::open_with_report(c).await.expect("reopen");
     assert_eq!(report.blocks, 1);
@@ -171,7 +170,6 @@ async fn a_torn_wal_tail_is_truncated_and_reported() {
         s.write_spans(vec![span(2, 1, "b", &p, 0, 1)])
             .await
             .expect("write");
-        s.close().await;
     }
     let wal_dir = c.data_dir.join("wal");
     let (_, path) = super::wal::list_segments(&wal_dir)
@@ -206,7 +204,7 @@ async fn a_torn_wal_tail_is_truncated_and_reported() {
     s.write_spans(vec![span(3, 1, "c", &p, 0, 1)])
         .await
         .expect("write");
-    s.close().await;
+
     drop(s);
     let (s, report) = DiskStore::open_with_report(c).await.expect("reopen");
     assert!(report.wal_truncations.is_empty(), "{report:?}");
@@ -230,7 +228,7 @@ async fn a_corrupt_block_is_skipped_with_an_error_and_the_rest_served() {
         .await
         .expect("write");
     s.flush().await.expect("flush");
-    s.close().await;
+
     drop(s);
     // Flip a byte inside the first page of the older block.
     let mut blocks: Vec<_> = std::fs::read_dir(c.data_dir.join("blocks"))
@@ -427,7 +425,7 @@ async fn inspect_lists_blocks_and_verify_finds_a_flipped_byte() {
     s.write_spans(vec![span(3, 1, "c", &p, 9, 1)])
         .await
         .expect("write");
-    s.close().await;
+
     drop(s);
     let r = super::inspect_dir(&c.data_dir).await.expect("inspect");
     assert_eq!(r.blocks.len(), 1);
