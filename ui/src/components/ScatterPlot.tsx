@@ -40,8 +40,8 @@ export function ScatterPlot({ traces }: { traces: TraceSummary[] }) {
             </text>
           </g>
         ))}
-        {xTicks.map((v) => (
-          <text x={sx(v)} y={H - 6} text-anchor="middle">
+        {xTicks.map((v, k) => (
+          <text x={sx(v)} y={H - 6} text-anchor={k === 0 ? 'start' : k === xTicks.length - 1 ? 'end' : 'middle'}>
             {fmtClock(v)}
           </text>
         ))}

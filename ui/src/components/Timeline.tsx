@@ -208,8 +208,11 @@ export function Timeline(p: TimelineProps) {
     drawMiniOverlay();
   };
 
+  // The frame runs the latest render's draw (current size, props, model).
+  const drawRef = useRef(draw);
+  drawRef.current = draw;
   const schedule = () => {
-    if (!frame.current) frame.current = requestAnimationFrame(draw);
+    if (!frame.current) frame.current = requestAnimationFrame(() => drawRef.current());
   };
 
   // ---- ruler ----

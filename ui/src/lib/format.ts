@@ -81,8 +81,8 @@ export const fmtTags = (o: Record<string, string>) =>
     .join(' ');
 
 export const PALETTE = [
-  '#17B8BE', '#F8DCA1', '#B7885E', '#FFCB99', '#F89570', '#829AE3', '#E79FD5', '#1E96BE', '#89DAC1', '#B3AD9E',
-  '#12939A', '#DDB27C', '#88572C', '#FF9833', '#EF5D28', '#162A65', '#DA70BF', '#125C77', '#4DC19C', '#776E57',
+  '#4f6bed', '#17a2b8', '#e8833a', '#2fa86b', '#c2459e', '#8a63d2', '#d4a017', '#3c8dbc', '#e05d5d', '#5aa02c',
+  '#b5651d', '#1f9e89', '#d8578a', '#6574cd', '#a0522d', '#26a69a', '#ef6c00', '#7e57c2', '#9e9d24', '#00838f',
 ];
 
 const assigned = new Map<string, string>();

@@ -31,7 +31,9 @@ function call<T>(msg: any, transfer: Transferable[] = []): Promise<T> {
   });
 }
 
-export const loadTrace = (key: string, url: string) => call<{ model: TraceModel; timings: LoadTimings }>({ type: 'load', key, url });
+// Relative API paths resolve against <base href> here: in the worker they would resolve against the script's URL.
+export const loadTrace = (key: string, url: string) =>
+  call<{ model: TraceModel; timings: LoadTimings }>({ type: 'load', key, url: new URL(url, document.baseURI).href });
 export const openTrace = (key: string) => call<{ model: TraceModel; timings: LoadTimings }>({ type: 'open', key });
 export const parseFile = (text: string, prefix: string) =>
   call<{ key: string; traceID: string; spanCount: number }[]>({ type: 'parse', text, prefix });

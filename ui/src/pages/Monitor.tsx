@@ -90,7 +90,12 @@ export function MonitorPage({ query }: { query: URLSearchParams }) {
   useEffect(() => {
     const base = { service: service || '_', endTs: String(Date.now()), lookback: String(window_), step: '60000', ratePer: '600000', spanKind: kind };
     setState('loading');
-    Promise.all([
+    // One probe first: without a metrics store every call answers 501.
+    fetchMetrics('latencies', { ...base, quantile: '0.95' })
+      .then((probe) =>
+        probe === null
+          ? null
+          : Promise.all([
       fetchMetrics('latencies', { ...base, quantile: '0.5' }),
       fetchMetrics('latencies', { ...base, quantile: '0.75' }),
       fetchMetrics('latencies', { ...base, quantile: '0.95' }),
@@ -99,9 +104,11 @@ export function MonitorPage({ query }: { query: URLSearchParams }) {
       fetchMetrics('latencies', { ...base, quantile: '0.95', groupByOperation: 'true' }),
       fetchMetrics('calls', { ...base, groupByOperation: 'true' }),
       fetchMetrics('errors', { ...base, groupByOperation: 'true' }),
-    ])
-      .then(([p50, p75, p95, calls, errors, opLat, opCalls, opErr]) => {
-        if ([p50, p75, p95, calls, errors].some((x) => x === null)) return setState('disabled');
+            ]),
+      )
+      .then((all) => {
+        if (!all || all.slice(0, 5).some((x) => x === null)) return setState('disabled');
+        const [p50, p75, p95, calls, errors, opLat, opCalls, opErr] = all;
         setData({ p50, p75, p95, calls, errors, opLat, opCalls, opErr });
         setState('ready');
       })

@@ -228,7 +228,9 @@ export function SearchPage({ query }: { query: URLSearchParams }) {
         ) : (
           <form onSubmit={submit} style={{ display: 'contents' }}>
             <label class="field">
-              Service <span class="hint">({services?.length ?? 0})</span>
+              <span class="label-line">
+                Service <span class="hint">({services?.length ?? 0})</span>
+              </span>
               <select value={form.service} onChange={set('service')} name="service">
                 {!services?.length && <option value="">{servicesError || 'No services yet'}</option>}
                 {services?.map((s) => (
@@ -237,7 +239,9 @@ export function SearchPage({ query }: { query: URLSearchParams }) {
               </select>
             </label>
             <label class="field">
-              Operation <span class="hint">({operations.length})</span>
+              <span class="label-line">
+                Operation <span class="hint">({operations.length})</span>
+              </span>
               <select value={form.operation} onChange={set('operation')} name="operation">
                 <option value="">all</option>
                 {operations.map((o) => (

@@ -203,12 +203,13 @@ function TraceView({ model, traceKey, view, setView, query, theme, upload }: { m
             Errors<b style={model.errorCount ? { color: 'var(--error)' } : undefined}>{model.errorCount}</b>
           </span>
           <span style={{ display: 'inline-flex', gap: 6, flexWrap: 'wrap' }}>
-            {model.services.slice(0, 12).map((s) => (
+            {model.services.slice(0, 6).map((s) => (
               <span class="badge">
                 <span class="swatch" style={{ background: serviceColor(s) }} />
                 {s}
               </span>
             ))}
+            {model.services.length > 6 && <span class="badge" title={model.services.slice(6).join(', ')}>+{model.services.length - 6} more</span>}
           </span>
         </div>
         {model.skew.adjusted > 0 && (
@@ -255,7 +256,7 @@ function TraceView({ model, traceKey, view, setView, query, theme, upload }: { m
                 }}
                 aria-label="Find in trace"
               />
-              <span class="muted" style={{ fontSize: 13, minWidth: 70 }} data-testid="find-count">
+              <span class="muted" style={{ fontSize: 13 }} data-testid="find-count">
                 {matches ? (matches.length ? `${Math.min(matchPos, matches.length - 1) + 1} of ${matches.length}` : 'no match') : ''}
               </span>
               <button class="small icon-btn" onClick={() => step(-1)} disabled={!matches?.length} aria-label="Previous match">

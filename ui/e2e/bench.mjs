@@ -1,0 +1,123 @@
+// The UI benchmark: generated traces of 10k, 100k and 1M spans (20
+// services, fan-out 1–8, 4 tags per span, logs on 10% of spans — the shape
+// Jaeger UI 1.76 was measured with) opened in headless Chromium.
+//
+// The page and its assets come from a real clew; a small proxy in front of
+// it answers `api/ui/traces/bench-*` with the generated trace in the compact
+// format (what clew's own endpoint returns for that trace), so the numbers
+// are the UI's: transfer over loopback, JSON parse and tree building in the
+// worker, first timeline paint, scrolling, memory.
+//
+// Usage: node e2e/bench.mjs [sizes…]   e.g. node e2e/bench.mjs 10000 100000
+
+import { createServer } from 'node:http';
+import { readFileSync, readdirSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+import { ROOT, launchBrowser, startClew } from './clew.mjs';
+
+const sizes = process.argv.slice(2).map(Number).filter(Boolean);
+if (!sizes.length) sizes.push(10_000, 100_000, 1_000_000);
+
+// The generator is TypeScript (shared with the unit tests): bundle it for Node.
+const out = join(mkdtempSync(join(tmpdir(), 'clew-bench-')), 'generate.mjs');
+await build({ entryPoints: [join(ROOT, 'ui/src/gen/generate.ts')], bundle: true, format: 'esm', platform: 'node', outfile: out, logLevel: 'error' });
+const { generateCompact } = await import(out);
+
+const clew = await startClew();
+const bodies = new Map();
+const proxy = createServer(async (req, res) => {
+  const m = req.url.match(/\/api\/ui\/traces\/(bench-\d+)/);
+  if (m && bodies.has(m[1])) {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(bodies.get(m[1]));
+    return;
+  }
+  const r = await fetch(clew.url + req.url, { headers: { 'accept-encoding': req.headers['accept-encoding'] ?? '' } });
+  const headers = {};
+  r.headers.forEach((v, k) => (headers[k] = v));
+  delete headers['content-length'];
+  const buf = Buffer.from(await r.arrayBuffer());
+  // fetch() decoded the body already.
+  delete headers['content-encoding'];
+  res.writeHead(r.status, headers);
+  res.end(buf);
+});
+await new Promise((r) => proxy.listen(0, '127.0.0.1', r));
+const base = `http://127.0.0.1:${proxy.address().port}`;
+
+function rendererRssMb() {
+  let total = 0;
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (!cmd.includes('--type=renderer') || !cmd.includes('clew-ui-chromium')) continue;
+      const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+) kB/);
+      if (m) total = Math.max(total, Number(m[1]) / 1024);
+    } catch {}
+  }
+  return total;
+}
+
+const rows = [];
+for (const n of sizes) {
+  const t0 = Date.now();
+  const doc = generateCompact({ spans: n, seed: 42 });
+  const id = `bench-${n}`;
+  const body = JSON.stringify(doc);
+  bodies.set(id, body);
+  console.log(`generated ${n} spans (${(body.length / 1e6).toFixed(1)} MB compact JSON) in ${Date.now() - t0} ms`);
+  const browser = await launchBrowser();
+  const page = await browser.context.newPage();
+  await page.goto(`${base}/search`);
+  await page.waitForSelector('.search-form');
+  const tNav = Date.now();
+  await page.goto(`${base}/trace/${id}`);
+  await page.waitForFunction(() => window.__clewTimings?.firstPaintMs !== undefined, null, { timeout: 120_000, polling: 50 });
+  const wall = Date.now() - tNav;
+  const timings = await page.evaluate(() => window.__clewTimings);
+  // Scroll for 3 s, one step per frame, and count frames.
+  const scroll = await page.evaluate(
+    () =>
+      new Promise((resolve) => {
+        const el = document.querySelector('.scroller');
+        const frames = [];
+        const t0 = performance.now();
+        const step = (t) => {
+          frames.push(t);
+          el.scrollTop += 48;
+          if (t - t0 < 3000) requestAnimationFrame(step);
+          else {
+            const gaps = frames.slice(1).map((f, i) => f - frames[i]);
+            gaps.sort((a, b) => a - b);
+            resolve({ fps: (frames.length - 1) / ((frames[frames.length - 1] - frames[0]) / 1000), p95FrameMs: gaps[Math.floor(gaps.length * 0.95)] ?? 0 });
+          }
+        };
+        requestAnimationFrame(step);
+      }),
+  );
+  const heap = await page.evaluate(() => performance.memory?.usedJSHeapSize ?? 0);
+  const rss = rendererRssMb();
+  await page.screenshot({ path: join(ROOT, `ui/e2e/artifacts/bench-${n}.png`) });
+  const row = {
+    spans: n,
+    mb: +(body.length / 1e6).toFixed(1),
+    firstPaintMs: Math.round(timings.firstPaintMs),
+    fetchMs: Math.round(timings.fetchMs),
+    parseMs: Math.round(timings.parseMs),
+    buildMs: Math.round(timings.buildMs),
+    wallMs: wall,
+    fps: +scroll.fps.toFixed(0),
+    p95FrameMs: +scroll.p95FrameMs.toFixed(1),
+    mainHeapMb: Math.round(heap / 1e6),
+    rendererRssMb: Math.round(rss),
+  };
+  rows.push(row);
+  console.log(JSON.stringify(row));
+  await browser.close();
+  bodies.delete(id);
+}
+writeFileSync(join(ROOT, 'ui/e2e/artifacts/bench.json'), JSON.stringify(rows, null, 2));
+proxy.close();
+await clew.stop();
