@@ -55,14 +55,14 @@ impl SectionRef {
     }
 }
 
-/// One page: a run of whole traces, sorted by trace ID.
+/// One page: a run of whole traces, in order of trace start.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PageRef {
     /// Where its bytes are.
     pub section: SectionRef,
-    /// Smallest trace ID in the page.
+    /// Smallest trace ID in the page (a bound, not the first trace).
     pub first_trace: TraceId,
-    /// Largest trace ID in the page.
+    /// Largest trace ID in the page (a bound, not the last trace).
     pub last_trace: TraceId,
     /// Spans in the page.
     pub spans: u32,
@@ -123,8 +123,12 @@ pub struct BlockIndex {
     pub tag_filter: BloomFilter,
     /// The shared tables (strings, processes).
     pub tables: SectionRef,
-    /// Pages in trace-ID order.
+    /// Pages in order of trace start (oldest first).
     pub pages: Vec<PageRef>,
+    /// Which page holds each trace: `(upper 32 bits of trace_hash, page)`,
+    /// sorted. Trace-by-ID binary-searches it and reads only the pages
+    /// listed (a false match needs equal 32-bit hashes).
+    pub trace_table: Vec<(u32, u32)>,
 }
 
 fn put_str(out: &mut Vec<u8>, s: &str) {
@@ -136,12 +140,23 @@ fn get_str(c: &mut Cursor<'_>) -> Result<String, SegmentError> {
 }
 
 impl BlockIndex {
-    /// Pages that may hold `id` (by their first/last IDs).
-    pub fn pages_for(&self, id: TraceId) -> impl Iterator<Item = (usize, &PageRef)> {
-        self.pages
+    /// Pages that may hold `id`.
+    pub fn pages_for(&self, id: TraceId) -> Vec<usize> {
+        let h = (crate::trace_hash(id) >> 32) as u32;
+        let from = self.trace_table.partition_point(|&(x, _)| x < h);
+        let mut out: Vec<usize> = self.trace_table[from..]
             .iter()
-            .enumerate()
-            .filter(move |(_, p)| p.first_trace <= id && id <= p.last_trace)
+            .take_while(|&&(x, _)| x == h)
+            .map(|&(_, p)| p as usize)
+            .filter(|&p| {
+                self.pages
+                    .get(p)
+                    .is_some_and(|pg| pg.first_trace <= id && id <= pg.last_trace)
+            })
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
     }
 
     /// Stored bytes of all sections the index points at.
@@ -192,6 +207,11 @@ impl BlockIndex {
             out.put_var(u64::from(p.traces));
             out.put_u64(p.min_start);
             out.put_u64(p.max_start);
+        }
+        out.put_var(self.trace_table.len() as u64);
+        for &(h, page) in &self.trace_table {
+            out.put_u32(h);
+            out.put_var(u64::from(page));
         }
         out
     }
@@ -255,7 +275,18 @@ impl BlockIndex {
                 max_start: c.u64()?,
             });
         }
+        let n = c.count(5)?;
+        let mut trace_table = Vec::with_capacity(n);
+        for _ in 0..n {
+            let h = c.u32()?;
+            let page = u32::try_from(c.var()?).map_err(|_| SegmentError::Corrupt("trace table"))?;
+            if page as usize >= pages.len() {
+                return Err(SegmentError::Corrupt("trace table page"));
+            }
+            trace_table.push((h, page));
+        }
         Ok(BlockIndex {
+            trace_table,
             span_count,
             trace_count,
             min_start,

@@ -53,8 +53,10 @@ pub struct EncodedBlock {
     pub index: BlockIndex,
 }
 
-/// Sorts traces by ID and merges entries of the same trace (keeping the
-/// spans' relative order), so a trace is stored once per block.
+/// Merges entries of the same trace (keeping the spans' relative order),
+/// so a trace is stored once per block, then orders traces by start time
+/// (ties by ID): pages then cover narrow time ranges, which lets a search
+/// skip pages outside its window and read the newest first.
 fn normalise(mut traces: Vec<TraceSpans>) -> Vec<TraceSpans> {
     traces.sort_by_key(|t| t.id);
     let mut out: Vec<TraceSpans> = Vec::with_capacity(traces.len());
@@ -65,6 +67,7 @@ fn normalise(mut traces: Vec<TraceSpans>) -> Vec<TraceSpans> {
             _ => out.push(t),
         }
     }
+    out.sort_by_cached_key(|t| (t.spans.iter().map(|s| s.start_time).min(), t.id));
     out
 }
 
@@ -166,10 +169,16 @@ pub fn write_block(traces: Vec<TraceSpans>, opts: &BlockOptions) -> EncodedBlock
         let raw = page::encode(&run, &mut tables);
         let section = append_section(&mut bytes, &raw, opts.zstd_level);
         let page_spans = || run.iter().flat_map(|t| t.spans.iter());
+        let page_no = index.pages.len() as u32;
+        for t in &run {
+            index
+                .trace_table
+                .push(((trace_hash(t.id) >> 32) as u32, page_no));
+        }
         index.pages.push(PageRef {
             section,
-            first_trace: run.first().map_or(TraceId::default(), |t| t.id),
-            last_trace: run.last().map_or(TraceId::default(), |t| t.id),
+            first_trace: run.iter().map(|t| t.id).min().unwrap_or_default(),
+            last_trace: run.iter().map(|t| t.id).max().unwrap_or_default(),
             spans: n as u32,
             traces: run.len() as u32,
             min_start: page_spans().map(|s| s.start_time).min().unwrap_or(0),
@@ -177,6 +186,7 @@ pub fn write_block(traces: Vec<TraceSpans>, opts: &BlockOptions) -> EncodedBlock
         });
         start = end;
     }
+    index.trace_table.sort_unstable();
     index.tables = append_section(&mut bytes, &tables.encode(), opts.zstd_level);
 
     let raw_index = index.encode();

@@ -129,7 +129,7 @@ impl Block {
         if !self.index.trace_filter.may_contain(trace_hash(id)) {
             return Ok(Vec::new());
         }
-        let pages: Vec<usize> = self.index.pages_for(id).map(|(i, _)| i).collect();
+        let pages = self.index.pages_for(id);
         let mut out = Vec::new();
         for i in pages {
             for t in self.page(store, i, &|t| t == id).await? {

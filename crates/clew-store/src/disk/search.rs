@@ -92,19 +92,33 @@ impl Inner {
             .cloned()
             .collect();
         blocks.sort_by_key(|b| std::cmp::Reverse(b.index.max_start));
-        for b in blocks {
-            if found.len() >= limit {
-                let mut starts: Vec<u64> = found.values().copied().collect();
-                starts.sort_unstable_by(|a, b| b.cmp(a));
-                // A trace found in this block starts no later than the
-                // block's latest span start.
-                if starts[limit - 1] > b.index.max_start {
-                    break;
-                }
+        // The limit-th most recent start found so far: nothing that starts
+        // no later than a block's (or page's) latest span can displace it.
+        let kth = |found: &HashMap<TraceId, u64>| -> Option<u64> {
+            if found.len() < limit {
+                return None;
             }
-            for (i, page) in b.index.pages.iter().enumerate() {
-                if page.max_start < q.start_min || page.min_start > q.start_max {
-                    continue;
+            let mut starts: Vec<u64> = found.values().copied().collect();
+            starts.sort_unstable_by(|a, b| b.cmp(a));
+            Some(starts[limit - 1])
+        };
+        for b in blocks {
+            if kth(&found).is_some_and(|k| k > b.index.max_start) {
+                break;
+            }
+            // Pages hold traces in start order: newest pages first.
+            let mut pages: Vec<usize> = (0..b.index.pages.len())
+                .filter(|&i| {
+                    let p = &b.index.pages[i];
+                    p.max_start >= q.start_min && p.min_start <= q.start_max
+                })
+                .collect();
+            pages.sort_by_key(|&i| std::cmp::Reverse(b.index.pages[i].max_start));
+            let mut floor = kth(&found);
+            for i in pages {
+                let page = &b.index.pages[i];
+                if floor.is_some_and(|k| k > page.max_start) {
+                    break;
                 }
                 match b.page(self.objects.as_ref(), i, &|_| true).await {
                     Ok(traces) => {
@@ -113,6 +127,7 @@ impl Inner {
                                 note(&mut found, t.id, trace_start(&t.spans));
                             }
                         }
+                        floor = kth(&found);
                     }
                     Err(e) => {
                         self.block_failed(&b, &e);
