@@ -1,6 +1,7 @@
 //! Agent datagrams: the thrift message envelope around `emitBatch` args.
 
 use bytes::Bytes;
+use clew_model::DecodeBudget;
 use clew_thrift::{BinaryReader, CompactReader, MessageType, ProtocolReader};
 
 use crate::decode::Decoder;
@@ -60,11 +61,21 @@ pub fn decode_emit_batch_args(
     args: &[u8],
     protocol: Protocol,
 ) -> Result<JaegerBatch, DecodeError> {
+    decode_emit_batch_args_with(datagram, args, protocol, &mut DecodeBudget::default())
+}
+
+/// [`decode_emit_batch_args`] charging every decoded value to `budget`.
+pub fn decode_emit_batch_args_with(
+    datagram: &Bytes,
+    args: &[u8],
+    protocol: Protocol,
+    budget: &mut DecodeBudget<'_>,
+) -> Result<JaegerBatch, DecodeError> {
     match offset_in(datagram, args) {
-        Some(start) => decode_args(datagram, start, args.len(), protocol),
+        Some(start) => decode_args(datagram, start, args.len(), protocol, budget),
         None => {
             let owned = Bytes::copy_from_slice(args);
-            decode_args(&owned, 0, owned.len(), protocol)
+            decode_args(&owned, 0, owned.len(), protocol, budget)
         }
     }
 }
@@ -74,11 +85,12 @@ fn decode_args(
     start: usize,
     len: usize,
     protocol: Protocol,
+    budget: &mut DecodeBudget<'_>,
 ) -> Result<JaegerBatch, DecodeError> {
     let slice = &buf[start..start + len];
     match protocol {
-        Protocol::Compact => Decoder::new(CompactReader::new(slice), buf).emit_batch_args(),
-        Protocol::Binary => Decoder::new(BinaryReader::new(slice), buf).emit_batch_args(),
+        Protocol::Compact => Decoder::new(CompactReader::new(slice), buf, budget).emit_batch_args(),
+        Protocol::Binary => Decoder::new(BinaryReader::new(slice), buf, budget).emit_batch_args(),
     }
 }
 

@@ -16,6 +16,9 @@ pub enum DecodeError {
     /// A field Jaeger requires (and without which the payload means nothing) is absent.
     #[error("missing required field {0}")]
     MissingField(&'static str),
+    /// The payload decodes into more than the caller's budget allows.
+    #[error("{0}")]
+    Budget(#[from] clew_model::BudgetError),
     /// The datagram's envelope is not one the agent accepts.
     #[error("bad agent message: {0}")]
     BadEnvelope(&'static str),

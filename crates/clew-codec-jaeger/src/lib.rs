@@ -59,11 +59,12 @@ mod envelope;
 mod error;
 
 use bytes::Bytes;
-use clew_model::{Process, Span};
+use clew_model::{DecodeBudget, Process, Span};
 use clew_thrift::{BinaryReader, BinaryWriter, CompactReader, CompactWriter};
 
 pub use envelope::{
-    AgentEnvelope, EMIT_BATCH, EMIT_ZIPKIN_BATCH, decode_emit_batch_args, parse_agent_envelope,
+    AgentEnvelope, EMIT_BATCH, EMIT_ZIPKIN_BATCH, decode_emit_batch_args,
+    decode_emit_batch_args_with, parse_agent_envelope,
 };
 pub use error::DecodeError;
 
@@ -106,9 +107,20 @@ pub struct JaegerBatch {
 /// Decodes the body of HTTP `POST /api/traces`: a bare `Batch` struct, no envelope.
 /// Bytes after the struct are ignored.
 pub fn decode_batch(body: &Bytes, protocol: Protocol) -> Result<JaegerBatch, DecodeError> {
+    decode_batch_with(body, protocol, &mut DecodeBudget::default())
+}
+
+/// [`decode_batch`] charging every decoded value to `budget` first, so a
+/// small body that declares millions of elements fails fast instead of
+/// allocating (see [`clew_model::DecodeBudget`]).
+pub fn decode_batch_with(
+    body: &Bytes,
+    protocol: Protocol,
+    budget: &mut DecodeBudget<'_>,
+) -> Result<JaegerBatch, DecodeError> {
     match protocol {
-        Protocol::Compact => Decoder::new(CompactReader::new(body), body).batch(),
-        Protocol::Binary => Decoder::new(BinaryReader::new(body), body).batch(),
+        Protocol::Compact => Decoder::new(CompactReader::new(body), body, budget).batch(),
+        Protocol::Binary => Decoder::new(BinaryReader::new(body), body, budget).batch(),
     }
 }
 

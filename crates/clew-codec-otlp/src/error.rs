@@ -17,6 +17,9 @@ pub enum OtlpError {
         /// What was wrong.
         reason: &'static str,
     },
+    /// The payload decodes into more than the caller's budget allows.
+    #[error("{0}")]
+    Budget(#[from] clew_model::BudgetError),
     /// Malformed OTLP/JSON.
     #[error("invalid OTLP JSON: {0}")]
     Json(#[from] serde_json::Error),

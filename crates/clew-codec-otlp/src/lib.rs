@@ -43,6 +43,7 @@ mod from_model;
 mod intern;
 pub mod json;
 pub mod keys;
+mod limits;
 mod reject;
 mod to_model;
 mod value;
@@ -51,6 +52,7 @@ mod wire;
 pub use borrowed::decode;
 pub use error::OtlpError;
 pub use from_model::{spans_to_request, spans_to_resource_spans};
+pub use limits::{decode_json_with_budget, decode_with_budget};
 pub use reject::{Decoded, RejectReason, Rejections};
 pub use to_model::{decode_prost, request_to_model, resource_spans_to_model};
 

@@ -118,7 +118,10 @@ mod tests {
         // field 1 as i32 (delta 1, compact type 5), value 0, stop.
         let datagram = Bytes::from_static(&[0x15, 0x00, 0x00]);
         let err = decode_emit_zipkin_batch_args(&datagram, &datagram).expect_err("refused");
-        assert!(matches!(err, ZipkinError::Field { field: "spans", .. }), "{err}");
+        assert!(
+            matches!(err, ZipkinError::Field { field: "spans", .. }),
+            "{err}"
+        );
     }
 
     #[test]

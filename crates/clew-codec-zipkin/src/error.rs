@@ -26,6 +26,9 @@ pub enum ZipkinError {
         /// What was wrong with it.
         source: IdParseError,
     },
+    /// The payload decodes into more than the caller's budget allows.
+    #[error("{0}")]
+    Budget(#[from] clew_model::BudgetError),
     /// A string field that must be UTF-8 is not.
     #[error("{field} is not valid UTF-8")]
     Utf8 {

@@ -29,6 +29,7 @@ mod error;
 mod json_common;
 pub mod json_v1;
 pub mod json_v2;
+pub mod limits;
 pub mod mapping;
 pub mod proto;
 pub mod proto_v2;

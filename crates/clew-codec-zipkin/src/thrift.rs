@@ -7,7 +7,9 @@
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use bytes::Bytes;
-use clew_model::{Span, SpanId, Str, TraceId, Value};
+use std::mem::size_of;
+
+use clew_model::{DecodeBudget, Span, SpanId, Str, TraceId, Value};
 use clew_thrift::{
     BinaryReader, BinaryWriter, CompactReader, CompactWriter, ProtocolReader, ProtocolWriter, TType,
 };
@@ -46,9 +48,20 @@ pub fn decode_span_list(
     list: &[u8],
     protocol: Protocol,
 ) -> Result<Vec<Span>, ZipkinError> {
+    decode_span_list_with(buf, list, protocol, &mut DecodeBudget::default())
+}
+
+/// [`decode_span_list`] charging every decoded value to `budget` before it
+/// is built (see [`clew_model::DecodeBudget`]).
+pub fn decode_span_list_with(
+    buf: &Bytes,
+    list: &[u8],
+    protocol: Protocol,
+    budget: &mut DecodeBudget<'_>,
+) -> Result<Vec<Span>, ZipkinError> {
     match protocol {
-        Protocol::Compact => read_span_list(buf, &mut CompactReader::new(list)),
-        Protocol::Binary => read_span_list(buf, &mut BinaryReader::new(list)),
+        Protocol::Compact => read_span_list(buf, &mut CompactReader::new(list), budget),
+        Protocol::Binary => read_span_list(buf, &mut BinaryReader::new(list), budget),
     }
 }
 
@@ -58,19 +71,36 @@ pub fn decode_span_list(
 pub fn read_span_list<'a, R: ProtocolReader<'a>>(
     buf: &Bytes,
     r: &mut R,
+    budget: &mut DecodeBudget<'_>,
 ) -> Result<Vec<Span>, ZipkinError> {
     Ok(mapping::to_model(
-        read_v1_list(buf, r)?
+        read_v1_list(buf, r, budget)?
             .into_iter()
             .flat_map(V1Span::into_v2)
             .collect(),
     ))
 }
 
-/// Reads the list as v1 spans, before any conversion.
+/// What one v1 span may cost on its way to the model: itself, the (up to
+/// two) v2 spans it splits into, and their model spans and processes.
+const SPAN_COST: usize = size_of::<V1Span>()
+    + 2 * size_of::<crate::ZipkinSpan>()
+    + size_of::<Span>()
+    + 2 * size_of::<clew_model::Process>();
+/// What one annotation may cost: itself, its v2 form and its model log.
+const ANNOTATION_COST: usize =
+    size_of::<V1Annotation>() + size_of::<crate::Annotation>() + size_of::<clew_model::Log>() + 64;
+/// What one binary annotation may cost: itself, a v2 tag and a model tag.
+const BINARY_ANNOTATION_COST: usize =
+    size_of::<V1BinaryAnnotation>() + 2 * size_of::<clew_model::KeyValue>() + 64;
+/// Most elements reserved up front, whatever a list header declares.
+const MAX_RESERVE: usize = 1024;
+
+/// Reads the list as v1 spans, before any conversion, charging `budget`.
 pub fn read_v1_list<'a, R: ProtocolReader<'a>>(
     buf: &Bytes,
     r: &mut R,
+    budget: &mut DecodeBudget<'_>,
 ) -> Result<Vec<V1Span>, ZipkinError> {
     let h = r.read_list_begin()?;
     if h.elem != TType::Struct {
@@ -79,9 +109,12 @@ pub fn read_v1_list<'a, R: ProtocolReader<'a>>(
             reason: format!("list of {:?}, expected structs", h.elem),
         });
     }
-    let mut spans = Vec::with_capacity(h.size);
+    budget.check_spans(h.size)?;
+    let mut spans = Vec::with_capacity(h.size.min(MAX_RESERVE));
     for _ in 0..h.size {
-        spans.push(read_span(buf, r)?);
+        budget.charge_span()?;
+        budget.charge(SPAN_COST)?;
+        spans.push(read_span(buf, r, budget)?);
     }
     Ok(spans)
 }
@@ -107,7 +140,11 @@ fn non_negative(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)
 }
 
-fn read_span<'a, R: ProtocolReader<'a>>(buf: &Bytes, r: &mut R) -> Result<V1Span, ZipkinError> {
+fn read_span<'a, R: ProtocolReader<'a>>(
+    buf: &Bytes,
+    r: &mut R,
+    budget: &mut DecodeBudget<'_>,
+) -> Result<V1Span, ZipkinError> {
     let (mut low, mut high) = (0u64, 0u64);
     let mut span = V1Span {
         trace_id: TraceId::default(),
@@ -137,8 +174,9 @@ fn read_span<'a, R: ProtocolReader<'a>>(buf: &Bytes, r: &mut R) -> Result<V1Span
                     skip_elems(r, h.elem, h.size)?;
                     continue;
                 }
-                span.annotations.reserve(h.size);
+                span.annotations.reserve(h.size.min(MAX_RESERVE));
                 for _ in 0..h.size {
+                    budget.charge(ANNOTATION_COST)?;
                     span.annotations.push(read_annotation(buf, r)?);
                 }
             }
@@ -148,8 +186,9 @@ fn read_span<'a, R: ProtocolReader<'a>>(buf: &Bytes, r: &mut R) -> Result<V1Span
                     skip_elems(r, h.elem, h.size)?;
                     continue;
                 }
-                span.binary_annotations.reserve(h.size);
+                span.binary_annotations.reserve(h.size.min(MAX_RESERVE));
                 for _ in 0..h.size {
+                    budget.charge(BINARY_ANNOTATION_COST)?;
                     span.binary_annotations
                         .push(read_binary_annotation(buf, r)?);
                 }

@@ -4,22 +4,27 @@
 //! The protocol comes from the media type (`?format=` is ignored, as Jaeger
 //! does). Answers: 202 with an empty body when queued; JSON
 //! `{"error": "…"}` with 400 (bad content type or body), 413 (body over
-//! `http_max_body_bytes`) or 503 (queue full or shutting down: the client may retry).
+//! `http_max_body_bytes`, or a batch that decodes into more spans or bytes
+//! than one request may ever hold) or 503 + `Retry-After` (queue or
+//! in-flight memory full, or shutting down: the client may retry). The body
+//! is read and decoded under the in-flight budget ([`crate::budget`]), and
+//! decoded on the blocking pool.
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::body::Body;
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use clew_codec_jaeger::{Protocol, decode_batch};
+use clew_codec_jaeger::{DecodeError, Protocol, decode_batch_with};
+use clew_model::DecodeBudget;
 
-use crate::http_common::{count_responses, json_error};
+use crate::http_body::{budget_status, read_body};
+use crate::http_common::{count_responses, drop_status, json_error};
 use crate::metrics::IngestMetrics;
-use crate::pipeline::{DropReason, Pipeline, Submit};
+use crate::pipeline::{Pipeline, Submit};
 use crate::sampling::{SamplingStrategies, sampling_handler_proto};
 use crate::source::{Format, Source, Transport};
 
@@ -44,14 +49,12 @@ pub fn collector_http_router(
     metrics: Arc<IngestMetrics>,
     sampling: Arc<SamplingStrategies>,
 ) -> Router {
-    let limit = pipeline.config().http_max_body_bytes;
     let state = CollectorState {
         pipeline,
         metrics: metrics.clone(),
     };
     let traces = Router::new()
         .route(TRACES_PATH, post(post_traces))
-        .layer(DefaultBodyLimit::max(limit))
         .with_state(state);
     let sampling = Router::new()
         .route("/api/sampling", get(sampling_handler_proto))
@@ -82,22 +85,16 @@ fn protocol_for(headers: &HeaderMap) -> Result<Protocol, String> {
     }
 }
 
-async fn post_traces(
-    State(st): State<CollectorState>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
+async fn post_traces(State(st): State<CollectorState>, headers: HeaderMap, body: Body) -> Response {
     let protocol = match protocol_for(&headers) {
         Ok(p) => p,
         Err(msg) => return json_error(StatusCode::BAD_REQUEST, msg),
     };
-    let body = match body {
+    let limit = st.pipeline.config().http_max_body_bytes;
+    let (body, mut reservation) = match read_body(&st.pipeline, &headers, body, limit).await {
         Ok(b) => b,
-        Err(rejection) => {
-            return json_error(
-                rejection.status(),
-                format!("Unable to process request body: {}", rejection.body_text()),
-            );
+        Err(e) => {
+            return json_error(e.status(), format!("Unable to process request body: {e}"));
         }
     };
     let format = match protocol {
@@ -106,8 +103,27 @@ async fn post_traces(
     };
     let source = Source::new(Transport::Http, format);
     st.metrics.record_bytes(source, body.len());
-    let batch = match decode_batch(&body, protocol) {
+    let limits = st.pipeline.decode_limits();
+    let decoded = st
+        .pipeline
+        .off_reactor(move || {
+            let mut budget = DecodeBudget::with_grant(limits, &mut reservation);
+            let batch = decode_batch_with(&body, protocol, &mut budget);
+            (batch, reservation)
+        })
+        .await;
+    let Some((batch, reservation)) = decoded else {
+        return json_error(StatusCode::INTERNAL_SERVER_ERROR, "decoder failed".into());
+    };
+    let batch = match batch {
         Ok(b) => b,
+        Err(DecodeError::Budget(e)) => {
+            st.metrics.record_memory_refused(e);
+            return json_error(
+                budget_status(e),
+                format!("Unable to process request body: {e}"),
+            );
+        }
         Err(e) => {
             return json_error(
                 StatusCode::BAD_REQUEST,
@@ -115,18 +131,15 @@ async fn post_traces(
             );
         }
     };
-    match st.pipeline.submit(batch.spans, source) {
+    match st
+        .pipeline
+        .submit_reserved(batch.spans, source, reservation)
+    {
         Submit::Queued { .. } => StatusCode::ACCEPTED.into_response(),
-        Submit::Dropped { spans, reason, .. } => {
-            let why = match reason {
-                DropReason::QueueFull => "ingest queue is full",
-                DropReason::ShuttingDown => "server is shutting down",
-            };
-            json_error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                format!("{why}; {spans} spans dropped"),
-            )
-        }
+        Submit::Dropped { spans, reason, .. } => json_error(
+            drop_status(reason),
+            format!("{}; {spans} spans dropped", reason.describe()),
+        ),
     }
 }
 

@@ -23,6 +23,32 @@ pub struct IngestConfig {
     pub udp_queue_datagrams: usize,
     /// Decoder threads per agent UDP port (0 = decode on the reader thread).
     pub agent_decode_threads: usize,
+    /// Bytes ingest may hold at once on behalf of clients: request bodies
+    /// being read or decompressed, what they decode into, and decoded batches
+    /// until the store has written them. Requests that would go over wait
+    /// for 503 + `Retry-After` / `RESOURCE_EXHAUSTED`. This bounds ingest memory.
+    pub inflight_max_bytes: usize,
+    /// Most spans one request (HTTP body, gRPC message, datagram) may carry;
+    /// more → 413 / `INVALID_ARGUMENT` (never retryable).
+    pub max_spans_per_request: usize,
+    /// Most bytes one request may decode into (spans, tags, logs…); more →
+    /// 413 / `INVALID_ARGUMENT`. Guards against small bodies that declare
+    /// millions of empty elements.
+    pub max_request_decoded_bytes: usize,
+    /// Longest service name kept, in bytes; longer ones are truncated.
+    pub max_service_name_bytes: usize,
+    /// Longest operation name kept, in bytes; longer ones are truncated.
+    pub max_operation_name_bytes: usize,
+    /// Longest tag, attribute or log-field key kept, in bytes.
+    pub max_tag_key_bytes: usize,
+    /// Longest string or binary tag value kept, in bytes.
+    pub max_tag_value_bytes: usize,
+    /// Most tags kept per span (and per process, per log, per link).
+    pub max_tags_per_span: usize,
+    /// Most logs (events) kept per span.
+    pub max_logs_per_span: usize,
+    /// Most elements kept in one array or map value.
+    pub max_array_elements: usize,
     /// Largest accepted HTTP body (collector, OTLP, Zipkin), compressed and
     /// again after decompression; bigger ones get 413.
     pub http_max_body_bytes: usize,
@@ -47,12 +73,81 @@ impl Default for IngestConfig {
             udp_recv_buffer_bytes: 16 * 1024 * 1024,
             udp_queue_datagrams: 1_000,
             agent_decode_threads: 1,
-            http_max_body_bytes: 64 * 1024 * 1024,
-            grpc_max_message_bytes: 64 * 1024 * 1024,
+            inflight_max_bytes: 256 * 1024 * 1024,
+            max_spans_per_request: 50_000,
+            max_request_decoded_bytes: 128 * 1024 * 1024,
+            max_service_name_bytes: 1024,
+            max_operation_name_bytes: 4096,
+            max_tag_key_bytes: 1024,
+            max_tag_value_bytes: 64 * 1024,
+            max_tags_per_span: 1024,
+            max_logs_per_span: 1024,
+            max_array_elements: 1024,
+            http_max_body_bytes: 16 * 1024 * 1024,
+            grpc_max_message_bytes: 16 * 1024 * 1024,
             sampling_strategies_file: None,
             default_sampling_probability: 1.0,
             sampling_reload_interval_secs: 5,
         }
+    }
+}
+
+/// The per-field size limits applied to every span before it is queued.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FieldLimits {
+    /// See [`IngestConfig::max_service_name_bytes`].
+    pub service_name_bytes: usize,
+    /// See [`IngestConfig::max_operation_name_bytes`].
+    pub operation_name_bytes: usize,
+    /// See [`IngestConfig::max_tag_key_bytes`].
+    pub tag_key_bytes: usize,
+    /// See [`IngestConfig::max_tag_value_bytes`].
+    pub tag_value_bytes: usize,
+    /// See [`IngestConfig::max_tags_per_span`].
+    pub tags: usize,
+    /// See [`IngestConfig::max_logs_per_span`].
+    pub logs: usize,
+    /// See [`IngestConfig::max_array_elements`].
+    pub array_elements: usize,
+}
+
+impl IngestConfig {
+    /// The per-field limits, gathered.
+    pub fn field_limits(&self) -> FieldLimits {
+        FieldLimits {
+            service_name_bytes: self.max_service_name_bytes,
+            operation_name_bytes: self.max_operation_name_bytes,
+            tag_key_bytes: self.max_tag_key_bytes,
+            tag_value_bytes: self.max_tag_value_bytes,
+            tags: self.max_tags_per_span,
+            logs: self.max_logs_per_span,
+            array_elements: self.max_array_elements,
+        }
+    }
+
+    /// The first setting whose value makes no sense (a zero limit), as
+    /// `(key, why)`, for a one-line configuration error.
+    pub fn invalid_setting(&self) -> Option<(&'static str, &'static str)> {
+        let must_be_positive = [
+            ("queue_max_spans", self.queue_max_spans),
+            ("writer_batch_spans", self.writer_batch_spans),
+            ("inflight_max_bytes", self.inflight_max_bytes),
+            ("max_spans_per_request", self.max_spans_per_request),
+            ("max_request_decoded_bytes", self.max_request_decoded_bytes),
+            ("max_service_name_bytes", self.max_service_name_bytes),
+            ("max_operation_name_bytes", self.max_operation_name_bytes),
+            ("max_tag_key_bytes", self.max_tag_key_bytes),
+            ("max_tag_value_bytes", self.max_tag_value_bytes),
+            ("max_tags_per_span", self.max_tags_per_span),
+            ("max_logs_per_span", self.max_logs_per_span),
+            ("max_array_elements", self.max_array_elements),
+            ("http_max_body_bytes", self.http_max_body_bytes),
+            ("grpc_max_message_bytes", self.grpc_max_message_bytes),
+        ];
+        must_be_positive
+            .into_iter()
+            .find(|(_, v)| *v == 0)
+            .map(|(k, _)| (k, "must be greater than 0"))
     }
 }
 

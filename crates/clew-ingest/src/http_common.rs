@@ -28,7 +28,19 @@ pub(crate) fn count_responses(
     }))
 }
 
-/// `{"error": message}` with `status`.
+/// `{"error": message}` with `status` (and `Retry-After` when it is 503).
 pub(crate) fn json_error(status: StatusCode, message: String) -> Response {
-    (status, axum::Json(serde_json::json!({ "error": message }))).into_response()
+    crate::http_body::retry_after(
+        (status, axum::Json(serde_json::json!({ "error": message }))).into_response(),
+    )
+}
+
+/// The status for a batch the pipeline dropped: 413 when it can never fit,
+/// 503 (retry later) otherwise.
+pub(crate) fn drop_status(reason: crate::pipeline::DropReason) -> StatusCode {
+    if reason.is_retryable() {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::PAYLOAD_TOO_LARGE
+    }
 }

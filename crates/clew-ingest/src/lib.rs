@@ -70,6 +70,7 @@
 //! ```
 
 pub mod agent;
+pub mod budget;
 mod collector_http;
 mod config;
 mod error;
@@ -89,7 +90,7 @@ mod zipkin_http;
 
 pub use agent::{AgentPort, spawn_agent_udp};
 pub use collector_http::{COLLECTOR_HTTP_PORT, TRACES_PATH, collector_http_router};
-pub use config::IngestConfig;
+pub use config::{FieldLimits, IngestConfig};
 pub use error::IngestError;
 pub use grpc_edge::GrpcEdge;
 pub use grpc_server::{

@@ -44,6 +44,16 @@ struct PortReasonLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabels {
+    reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct FieldLabels {
+    field: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct GrpcLabels {
     service: &'static str,
     code: i32,
@@ -74,6 +84,10 @@ pub struct IngestMetrics {
     udp_recv_buffer: Family<PortLabels, Gauge>,
     http_requests: Family<HttpLabels, Counter>,
     grpc_requests: Family<GrpcLabels, Counter>,
+    inflight_bytes: Gauge,
+    inflight_capacity: Gauge,
+    memory_refused: Family<ReasonLabels, Counter>,
+    fields_truncated: Family<FieldLabels, Counter>,
 }
 
 impl IngestMetrics {
@@ -134,6 +148,26 @@ impl IngestMetrics {
             m.queue_capacity_spans.clone(),
         );
         r.register(
+            "ingest_memory_inflight_bytes",
+            "Bytes reserved in the in-flight budget (bodies, decoded batches, the queue)",
+            m.inflight_bytes.clone(),
+        );
+        r.register(
+            "ingest_memory_capacity_bytes",
+            "Size of the in-flight budget (inflight_max_bytes)",
+            m.inflight_capacity.clone(),
+        );
+        r.register(
+            "ingest_memory_refused",
+            "Requests refused by the in-flight budget: exhausted (retry later), too_large or too_many_spans (never fits)",
+            m.memory_refused.clone(),
+        );
+        r.register(
+            "span_fields_truncated",
+            "Span fields cut to the configured size limits, by field",
+            m.fields_truncated.clone(),
+        );
+        r.register(
             "agent_datagrams",
             "UDP datagrams received by the agent listeners",
             m.datagrams_received.clone(),
@@ -169,6 +203,43 @@ impl IngestMetrics {
     /// Metrics not attached to any registry (tests, tools).
     pub fn unregistered() -> Self {
         IngestMetrics::default()
+    }
+
+    /// The gauge the in-flight budget keeps current.
+    pub(crate) fn inflight_gauge(&self, capacity: usize) -> Gauge {
+        self.inflight_capacity.set(capacity as i64);
+        self.inflight_bytes.clone()
+    }
+
+    pub(crate) fn record_memory_refused(&self, e: clew_model::BudgetError) {
+        let reason = match e {
+            clew_model::BudgetError::Exhausted => "exhausted",
+            clew_model::BudgetError::TooLarge { .. } => "too_large",
+            clew_model::BudgetError::TooManySpans { .. } => "too_many_spans",
+        };
+        self.memory_refused
+            .get_or_create(&ReasonLabels { reason })
+            .inc();
+    }
+
+    /// Refusals by the in-flight budget for `reason` (tests).
+    pub fn memory_refused(&self, reason: &'static str) -> u64 {
+        self.memory_refused
+            .get_or_create(&ReasonLabels { reason })
+            .get()
+    }
+
+    pub(crate) fn record_truncated(&self, field: &'static str) {
+        self.fields_truncated
+            .get_or_create(&FieldLabels { field })
+            .inc();
+    }
+
+    /// Fields truncated, for `field` (tests).
+    pub fn fields_truncated(&self, field: &'static str) -> u64 {
+        self.fields_truncated
+            .get_or_create(&FieldLabels { field })
+            .get()
     }
 
     pub(crate) fn record_batch(&self, source: Source, spans: usize) {

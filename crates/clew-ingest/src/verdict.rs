@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use clew_model::Span;
 
+use crate::budget::Reservation;
 use crate::log_limit::LogLimiter;
 use crate::pipeline::{DropReason, Pipeline, Submit};
 use crate::source::Source;
@@ -70,11 +71,7 @@ pub(crate) enum Verdict {
 impl Verdict {
     /// The text for a dropped batch, for 503 / `UNAVAILABLE` replies.
     pub(crate) fn drop_message(spans: usize, reason: DropReason) -> String {
-        let why = match reason {
-            DropReason::QueueFull => "ingest queue is full",
-            DropReason::ShuttingDown => "server is shutting down",
-        };
-        format!("{why}; {spans} spans dropped")
+        format!("{}; {spans} spans dropped", reason.describe())
     }
 }
 
@@ -82,18 +79,21 @@ impl Verdict {
 /// pipeline counts them itself under their precise reason.
 const VALIDATION: &str = "zero_trace_or_span_id";
 
-/// Counts the codec's refusals, submits the decoded spans, and sums up.
+/// Counts the codec's refusals, submits the decoded spans with the
+/// in-flight `reservation` their request holds, and sums up.
 pub(crate) fn submit(
     pipeline: &Pipeline,
     spans: Vec<Span>,
     source: Source,
     refusals: Refusals,
+    reservation: Reservation,
 ) -> Verdict {
     let metrics = pipeline.metrics();
     for (reason, n) in &refusals.by_reason {
         metrics.record_refused(source, reason, *n);
     }
-    let (accepted, validation_rejects) = match pipeline.submit(spans, source) {
+    let (accepted, validation_rejects) = match pipeline.submit_reserved(spans, source, reservation)
+    {
         Submit::Queued { spans, rejected } => (spans, rejected as u64),
         Submit::Dropped { spans, reason, .. } => return Verdict::Dropped { spans, reason },
     };
@@ -166,7 +166,13 @@ mod tests {
         let mut refusals = Refusals::default();
         refusals.add("invalid_span_id", 2, || "span ID has 3 bytes".to_string());
         refusals.add("invalid_span_id", 1, || "ignored".to_string());
-        let v = submit(&pipeline, spans, SRC, refusals);
+        let v = submit(
+            &pipeline,
+            spans,
+            SRC,
+            refusals,
+            pipeline.reserve(0).expect("empty"),
+        );
         assert_eq!(
             v,
             Verdict::Accepted {
@@ -192,7 +198,13 @@ mod tests {
         let (pipeline, _task) = Pipeline::start(&IngestConfig::default(), store, metrics);
         let p = Arc::new(Process::new("svc"));
         let spans = vec![Span::new(TraceId::new(0, 1), SpanId(1), "ok", p)];
-        let v = submit(&pipeline, spans, SRC, Refusals::default());
+        let v = submit(
+            &pipeline,
+            spans,
+            SRC,
+            Refusals::default(),
+            pipeline.reserve(0).expect("empty"),
+        );
         assert_eq!(
             v,
             Verdict::Accepted {

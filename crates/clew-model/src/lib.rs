@@ -23,12 +23,14 @@
 //! assert_eq!(span.trace_id.to_string(), "0000000000000001");
 //! ```
 
+pub mod budget;
 mod gofmt;
 mod ids;
 mod span;
 mod validate;
 mod value;
 
+pub use budget::{BudgetError, DecodeBudget, DecodeLimits, MemoryGrant};
 pub use bytes::Bytes;
 pub use gofmt::{GoFloat, write_base64, write_go_json_string};
 pub use ids::{IdParseError, SpanId, TraceId};

@@ -6,16 +6,27 @@
 //! operation index so listing services/operations never scans spans.
 //!
 //! Writes take the lock once per batch: everything that can be computed
-//! without the lock (grouping by trace, byte estimates, the distinct
-//! operations of the batch) is computed before it is taken, so a 500-span
-//! batch holds the lock for a handful of hash lookups per *trace*, not per span.
+//! without the lock (compact owned copies of the spans, grouping by trace,
+//! byte counts, the distinct operations of the batch) is computed before it
+//! is taken, so a 500-span batch holds the lock for a handful of hash
+//! lookups per *trace*, not per span. Reads take the lock only to collect
+//! `Arc`s of the matching spans; cloning and rendering happen after it is
+//! released, so a large answer never blocks ingest.
+//!
+//! Memory: stored spans own compact copies of their strings
+//! ([`crate::compact`]), never slices of request bodies, and the byte limit
+//! counts what they really hold plus the service/operation index, which is
+//! pruned when the last span of a service or operation is evicted.
 
-use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::mem::size_of;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use clew_model::{Span, SpanId, Trace, TraceId};
 use parking_lot::RwLock;
 
+use crate::compact::Compactor;
 use crate::query::{DependencyLink, Operation, StoreStats, TraceQuery};
 use crate::{StoreError, TraceReader, TraceWriter};
 
@@ -26,7 +37,9 @@ use crate::{StoreError, TraceReader, TraceWriter};
 pub struct MemoryStoreConfig {
     /// Maximum number of spans kept.
     pub max_spans: usize,
-    /// Maximum estimated bytes kept (span + process estimates per span).
+    /// Maximum bytes kept: what the stored spans really hold (compact
+    /// copies of their strings, their vectors, their process per span) plus
+    /// the service/operation index.
     pub max_bytes: usize,
 }
 
@@ -44,7 +57,7 @@ impl Default for MemoryStoreConfig {
 /// The stored spans of one trace.
 #[derive(Default)]
 struct TraceEntry {
-    spans: Vec<Span>,
+    spans: Vec<Arc<Span>>,
     bytes: usize,
     /// Earliest span start, so searches can order traces without a scan.
     start: u64,
@@ -55,9 +68,10 @@ struct Inner {
     traces: HashMap<TraceId, TraceEntry>,
     /// Trace IDs in the order their first span was written.
     fifo: VecDeque<TraceId>,
-    /// Service name → operations (name, span.kind) seen for it. Not pruned on
-    /// eviction: like Jaeger's memory store, names seen stay searchable.
-    operations: HashMap<String, BTreeSet<Operation>>,
+    /// Service name → operations (name, span.kind) → stored spans with it.
+    /// Pruned when a count reaches zero, so evicted names disappear and the
+    /// index cannot outgrow the spans it describes.
+    operations: HashMap<String, BTreeMap<Operation, usize>>,
     spans: usize,
     bytes: usize,
     evicted_spans: u64,
@@ -87,24 +101,26 @@ impl MemoryStore {
 /// Spans of one trace from one batch, with their precomputed cost.
 struct TraceGroup {
     id: TraceId,
-    spans: Vec<Span>,
+    spans: Vec<Arc<Span>>,
     bytes: usize,
     start: u64,
 }
 
-/// Estimated bytes one stored span costs. The process is shared between
-/// spans, but counting it per span keeps the estimate an upper bound and
-/// independent of how clients batch.
-fn span_cost(span: &Span) -> usize {
-    span.estimated_size() + span.process.estimated_size()
+/// Index bytes one (service, operation) entry costs: the strings, the map
+/// nodes, and the `Operation` returned to readers.
+fn index_cost(service: &str, op: &Operation) -> usize {
+    2 * (service.len() + op.name.len() + op.span_kind.len()) + 160
 }
 
-/// Groups a batch by trace, preserving arrival order within each trace.
+/// Compacts a batch and groups it by trace, preserving arrival order
+/// within each trace.
 fn group_by_trace(spans: Vec<Span>) -> Vec<TraceGroup> {
     let mut groups: Vec<TraceGroup> = Vec::new();
     let mut index: HashMap<TraceId, usize> = HashMap::new();
+    let mut compactor = Compactor::default();
     for span in spans {
-        let cost = span_cost(&span);
+        let (span, cost) = compactor.span(span);
+        let cost = cost + size_of::<Arc<Span>>() + 16;
         let slot = *index.entry(span.trace_id).or_insert_with(|| {
             groups.push(TraceGroup {
                 id: span.trace_id,
@@ -117,35 +133,73 @@ fn group_by_trace(spans: Vec<Span>) -> Vec<TraceGroup> {
         let group = &mut groups[slot];
         group.bytes += cost;
         group.start = group.start.min(span.start_time);
-        group.spans.push(span);
+        group.spans.push(Arc::new(span));
     }
     groups
 }
 
-/// The distinct (service, operation) pairs of a batch. Deduplicated on
-/// borrowed strings first so a batch allocates once per distinct pair, not
-/// once per span.
-fn distinct_operations(groups: &[TraceGroup]) -> Vec<(String, Operation)> {
-    let mut seen: HashSet<(&str, &str, &str)> = HashSet::new();
-    for span in groups.iter().flat_map(|g| g.spans.iter()) {
-        seen.insert((
-            &span.process.service_name,
-            &span.operation_name,
-            span.kind_tag(),
-        ));
+/// The distinct (service, operation) pairs of some spans, with how many
+/// spans have each. Deduplicated on borrowed strings first so a batch
+/// allocates once per distinct pair, not once per span.
+fn distinct_operations<'a>(
+    spans: impl Iterator<Item = &'a Arc<Span>>,
+) -> Vec<(String, Operation, usize)> {
+    let mut seen: HashMap<(&str, &str, &str), usize> = HashMap::new();
+    for span in spans {
+        *seen
+            .entry((
+                &span.process.service_name,
+                &span.operation_name,
+                span.kind_tag(),
+            ))
+            .or_default() += 1;
     }
     seen.into_iter()
-        .map(|(service, name, kind)| {
+        .map(|((service, name, kind), n)| {
             let op = Operation {
                 name: name.to_string(),
                 span_kind: kind.to_string(),
             };
-            (service.to_string(), op)
+            (service.to_string(), op, n)
         })
         .collect()
 }
 
 impl Inner {
+    /// Counts `n` more spans of (service, op), adding the entry (and its
+    /// cost) when it is new.
+    fn index_add(&mut self, service: String, op: Operation, n: usize) {
+        let cost = index_cost(&service, &op);
+        let ops = match self.operations.get_mut(&service) {
+            Some(ops) => ops,
+            None => self.operations.entry(service).or_default(),
+        };
+        match ops.get_mut(&op) {
+            Some(count) => *count += n,
+            None => {
+                ops.insert(op, n);
+                self.bytes += cost;
+            }
+        }
+    }
+
+    /// Forgets `n` spans of (service, op), pruning entries that reach zero.
+    fn index_remove(&mut self, service: &str, op: &Operation, n: usize) {
+        let Some(ops) = self.operations.get_mut(service) else {
+            return;
+        };
+        if let Some(count) = ops.get_mut(op) {
+            *count = count.saturating_sub(n);
+            if *count == 0 {
+                ops.remove(op);
+                self.bytes = self.bytes.saturating_sub(index_cost(service, op));
+            }
+        }
+        if ops.is_empty() {
+            self.operations.remove(service);
+        }
+    }
+
     fn insert(&mut self, group: TraceGroup) {
         self.spans += group.spans.len();
         self.bytes += group.bytes;
@@ -180,6 +234,9 @@ impl Inner {
                 self.spans -= entry.spans.len();
                 self.bytes -= entry.bytes;
                 self.evicted_spans += entry.spans.len() as u64;
+                for (service, op, n) in distinct_operations(entry.spans.iter()) {
+                    self.index_remove(&service, &op, n);
+                }
             }
         }
     }
@@ -192,16 +249,10 @@ impl TraceWriter for MemoryStore {
             return Ok(());
         }
         let groups = group_by_trace(spans);
-        let ops = distinct_operations(&groups);
+        let ops = distinct_operations(groups.iter().flat_map(|g| g.spans.iter()));
         let mut inner = self.inner.write();
-        for (service, op) in ops {
-            let set = match inner.operations.get_mut(&service) {
-                Some(set) => set,
-                None => inner.operations.entry(service).or_default(),
-            };
-            if !set.contains(&op) {
-                set.insert(op);
-            }
+        for (service, op, n) in ops {
+            inner.index_add(service, op, n);
         }
         for group in groups {
             inner.insert(group);
@@ -214,42 +265,22 @@ impl TraceWriter for MemoryStore {
 #[async_trait]
 impl TraceReader for MemoryStore {
     async fn get_trace(&self, id: TraceId) -> Result<Option<Trace>, StoreError> {
-        let inner = self.inner.read();
-        Ok(inner.traces.get(&id).map(|e| Trace {
-            spans: e.spans.clone(),
-            warnings: Vec::new(),
-        }))
+        let spans = {
+            let inner = self.inner.read();
+            inner.traces.get(&id).map(|e| e.spans.clone())
+        };
+        Ok(spans.map(to_trace))
     }
 
     async fn find_traces(&self, query: &TraceQuery) -> Result<Vec<Trace>, StoreError> {
-        let inner = self.inner.read();
-        let mut hits: Vec<(u64, TraceId, &TraceEntry)> = inner
-            .traces
-            .iter()
-            .filter(|(_, e)| {
-                e.spans
-                    .iter()
-                    .any(|s| crate::matcher::span_matches(s, query))
-            })
-            .map(|(id, e)| (e.start, *id, e))
-            .collect();
-        // Most recent first; ties broken by ID so results are deterministic.
-        hits.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)));
-        if query.limit > 0 {
-            hits.truncate(query.limit);
-        }
-        Ok(hits
-            .into_iter()
-            .map(|(_, _, e)| Trace {
-                spans: e.spans.clone(),
-                warnings: Vec::new(),
-            })
-            .collect())
+        let hits = self.matching(query);
+        Ok(hits.into_iter().map(to_trace).collect())
     }
 
     async fn services(&self) -> Result<Vec<String>, StoreError> {
         let inner = self.inner.read();
         let mut out: Vec<String> = inner.operations.keys().cloned().collect();
+        drop(inner);
         out.sort();
         Ok(out)
     }
@@ -264,7 +295,7 @@ impl TraceReader for MemoryStore {
             return Ok(Vec::new());
         };
         Ok(set
-            .iter()
+            .keys()
             .filter(|op| span_kind.is_none_or(|k| op.span_kind == k))
             .cloned()
             .collect())
@@ -312,6 +343,38 @@ impl TraceReader for MemoryStore {
             bytes: inner.bytes as u64,
             evicted_spans: inner.evicted_spans,
         }
+    }
+}
+
+impl MemoryStore {
+    /// The spans of the traces matching `query`, most recent first, at most
+    /// `query.limit` traces (0 = all). Only `Arc`s are taken under the lock.
+    fn matching(&self, query: &TraceQuery) -> Vec<Vec<Arc<Span>>> {
+        let inner = self.inner.read();
+        let mut hits: Vec<(u64, TraceId, &TraceEntry)> = inner
+            .traces
+            .iter()
+            .filter(|(_, e)| {
+                e.spans
+                    .iter()
+                    .any(|s| crate::matcher::span_matches(s, query))
+            })
+            .map(|(id, e)| (e.start, *id, e))
+            .collect();
+        // Most recent first; ties broken by ID so results are deterministic.
+        hits.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)));
+        if query.limit > 0 {
+            hits.truncate(query.limit);
+        }
+        hits.into_iter().map(|(_, _, e)| e.spans.clone()).collect()
+    }
+}
+
+/// A trace of owned spans, cloned from the stored ones (outside any lock).
+fn to_trace(spans: Vec<Arc<Span>>) -> Trace {
+    Trace {
+        spans: spans.iter().map(|s| Span::clone(s)).collect(),
+        warnings: Vec::new(),
     }
 }
 

@@ -2,8 +2,10 @@
 //!
 //! Strings become [`Str`] slices of the input buffer (one reference-count
 //! increment, no copy). The only allocations are the span vector and each
-//! span's tag/log/reference vectors, reserved from list headers (capped, so a
-//! lying header cannot reserve more than a few kilobytes up front).
+//! span's tag/log/reference vectors. Every element is charged to the
+//! caller's [`DecodeBudget`] before it is built, and a vector is reserved
+//! for at most as many elements as the remaining bytes can hold (a lying
+//! list header reserves nothing it cannot back with input).
 
 mod span;
 mod tag;
@@ -11,7 +13,7 @@ mod tag;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use clew_model::{Process, Span, Str};
+use clew_model::{BudgetError, DecodeBudget, Process, Span, Str};
 use clew_thrift::{ProtocolReader, TType};
 
 use crate::{ClientStats, DecodeError, JaegerBatch};
@@ -20,22 +22,33 @@ use crate::{ClientStats, DecodeError, JaegerBatch};
 const MAX_WARNINGS: usize = 16;
 /// Most list elements reserved up front, whatever a list header claims.
 const MAX_RESERVE: usize = 1024;
+/// Fewest bytes a `Span` struct takes in either protocol (its stop byte).
+const MIN_SPAN_BYTES: usize = 1;
+/// Fewest bytes a `Tag`, `Log` or `SpanRef` struct takes (its stop byte).
+const MIN_STRUCT_BYTES: usize = 1;
 
 /// Decodes Jaeger structs from `R`, whose slices all lie inside `buf`.
-pub(crate) struct Decoder<'a, R> {
+pub(crate) struct Decoder<'a, 'b, 'g, R> {
     r: R,
     buf: &'a Bytes,
     /// Problems noticed in the struct being decoded; moved onto its span.
     warnings: Vec<String>,
+    /// What the decoded values may take; charged before each is built.
+    budget: &'b mut DecodeBudget<'g>,
+    /// A charge that failed where no error could be returned (string repair);
+    /// reported when the current span ends.
+    failed: Option<BudgetError>,
 }
 
-impl<'a, R: ProtocolReader<'a>> Decoder<'a, R> {
+impl<'a, 'b, 'g, R: ProtocolReader<'a>> Decoder<'a, 'b, 'g, R> {
     /// `r` must read from memory inside `buf` (callers guarantee this).
-    pub(crate) fn new(r: R, buf: &'a Bytes) -> Self {
+    pub(crate) fn new(r: R, buf: &'a Bytes, budget: &'b mut DecodeBudget<'g>) -> Self {
         Decoder {
             r,
             buf,
             warnings: Vec::new(),
+            budget,
+            failed: None,
         }
     }
 
@@ -78,7 +91,14 @@ impl<'a, R: ProtocolReader<'a>> Decoder<'a, R> {
                 }
                 (2, TType::List) => {
                     let p = process.clone().unwrap_or_default();
-                    spans = Some(self.list(|d| d.span(&p))?);
+                    spans = Some(self.list(MIN_SPAN_BYTES, |d| {
+                        d.budget.charge_span()?;
+                        let span = d.span(&p)?;
+                        match d.failed.take() {
+                            Some(e) => Err(e.into()),
+                            None => Ok(span),
+                        }
+                    })?);
                 }
                 (3, TType::I64) => seq_no = Some(self.r.read_i64()?),
                 (4, TType::Struct) => stats = Some(self.client_stats()?),
@@ -137,19 +157,33 @@ impl<'a, R: ProtocolReader<'a>> Decoder<'a, R> {
         Ok(s)
     }
 
-    /// A `list<struct>` decoded element by element.
+    /// A `list<struct>` decoded element by element. `min_bytes` is the
+    /// fewest input bytes one element can take; the vector is reserved for
+    /// no more elements than the rest of the input could hold.
     fn list<T>(
         &mut self,
+        min_bytes: usize,
         mut item: impl FnMut(&mut Self) -> Result<T, DecodeError>,
     ) -> Result<Vec<T>, DecodeError> {
         let Some(size) = self.struct_list_begin()? else {
             return Ok(Vec::new());
         };
-        let mut out = Vec::with_capacity(size.min(MAX_RESERVE));
+        let mut out = self.reserve::<T>(size, min_bytes)?;
         for _ in 0..size {
             out.push(item(self)?);
         }
         Ok(out)
+    }
+
+    /// An empty vector with room for the first elements of a list of
+    /// `declared` elements, charged to the budget. Room for the rest is
+    /// charged as elements arrive (by the callers' per-element charges).
+    fn reserve<T>(&mut self, declared: usize, min_bytes: usize) -> Result<Vec<T>, DecodeError> {
+        let n = declared
+            .min(self.r.remaining() / min_bytes.max(1))
+            .min(MAX_RESERVE);
+        self.budget.charge_many::<T>(n)?;
+        Ok(Vec::with_capacity(n))
     }
 
     /// Reads a list header and returns its size when the elements are
@@ -179,6 +213,10 @@ impl<'a, R: ProtocolReader<'a>> Decoder<'a, R> {
         match Str::try_from(self.buf.slice_ref(raw)) {
             Ok(s) => s,
             Err(_) => {
+                // The repaired copy is the one string that is not a slice.
+                if let Err(e) = self.budget.charge(raw.len().saturating_mul(3)) {
+                    self.failed.get_or_insert(e);
+                }
                 self.warn(|| {
                     "a string was not valid UTF-8; invalid bytes were replaced with U+FFFD"
                         .to_owned()

@@ -5,10 +5,10 @@ use std::sync::Arc;
 use clew_model::{Log, Process, RefType, Reference, Span, SpanId, Str, TraceId};
 use clew_thrift::{ProtocolReader, TType};
 
-use super::{Decoder, micros_to_nanos};
+use super::{Decoder, MIN_STRUCT_BYTES, micros_to_nanos};
 use crate::DecodeError;
 
-impl<'a, R: ProtocolReader<'a>> Decoder<'a, R> {
+impl<'a, R: ProtocolReader<'a>> Decoder<'a, '_, '_, R> {
     /// One `Span`. Missing required scalars default to zero (the ingest
     /// validator rejects zero IDs); a missing operation name is empty.
     pub(super) fn span(&mut self, process: &Arc<Process>) -> Result<Span, DecodeError> {
@@ -28,12 +28,22 @@ impl<'a, R: ProtocolReader<'a>> Decoder<'a, R> {
                 (3, TType::I64) => span_id = self.r.read_i64()?,
                 (4, TType::I64) => parent = self.r.read_i64()?,
                 (5, TType::Binary) => operation_name = self.string()?,
-                (6, TType::List) => references = self.list(Self::span_ref)?,
+                (6, TType::List) => {
+                    references = self.list(MIN_STRUCT_BYTES, |d| {
+                        d.budget.charge_for::<Reference>()?;
+                        d.span_ref()
+                    })?
+                }
                 (7, TType::I32) => flags = self.r.read_i32()?,
                 (8, TType::I64) => start = self.r.read_i64()?,
                 (9, TType::I64) => duration = self.r.read_i64()?,
                 (10, TType::List) => tags = self.tags()?,
-                (11, TType::List) => logs = self.list(Self::log)?,
+                (11, TType::List) => {
+                    logs = self.list(MIN_STRUCT_BYTES, |d| {
+                        d.budget.charge_for::<Log>()?;
+                        d.log()
+                    })?
+                }
                 (_, t) => self.r.skip(t)?,
             }
         }

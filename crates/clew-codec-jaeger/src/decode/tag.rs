@@ -25,14 +25,15 @@ struct RawTag<'a> {
     v_binary: Option<&'a [u8]>,
 }
 
-impl<'a, R: ProtocolReader<'a>> Decoder<'a, R> {
+impl<'a, R: ProtocolReader<'a>> Decoder<'a, '_, '_, R> {
     /// A `list<Tag>`; tags that carry no usable value are dropped with a warning.
     pub(super) fn tags(&mut self) -> Result<Vec<KeyValue>, DecodeError> {
         let Some(size) = self.struct_list_begin()? else {
             return Ok(Vec::new());
         };
-        let mut out = Vec::with_capacity(size.min(super::MAX_RESERVE));
+        let mut out = self.reserve::<KeyValue>(size, super::MIN_STRUCT_BYTES)?;
         for _ in 0..size {
+            self.budget.charge_for::<KeyValue>()?;
             if let Some(tag) = self.tag()? {
                 out.push(tag);
             }

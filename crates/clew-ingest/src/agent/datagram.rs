@@ -4,11 +4,14 @@
 use std::time::Duration;
 
 use bytes::Bytes;
+use clew_codec_jaeger::{DecodeError, decode_emit_batch_args_with, parse_agent_envelope};
 pub use clew_codec_jaeger::{EMIT_BATCH, EMIT_ZIPKIN_BATCH};
-use clew_codec_jaeger::{decode_emit_batch_args, parse_agent_envelope};
+use clew_codec_zipkin::ZipkinError;
+use clew_model::DecodeBudget;
 
 use super::AgentPort;
-use super::zipkin::decode_emit_zipkin_batch_args;
+use super::zipkin::decode_emit_zipkin_batch_args_with;
+use crate::budget::Reservation;
 use crate::log_limit::LogLimiter;
 use crate::pipeline::Pipeline;
 use crate::source::{Format, Source, Transport};
@@ -23,6 +26,9 @@ pub mod reason {
     pub const UNKNOWN_METHOD: &str = "unknown_method";
     /// A known method this port does not serve (`emitZipkinBatch` off 5775).
     pub const UNSUPPORTED_METHOD: &str = "unsupported_method";
+    /// The batch holds more spans, or decodes into more bytes, than one
+    /// request may.
+    pub const TOO_LARGE: &str = "too_large";
 }
 
 /// Decodes datagrams of one port and submits their spans.
@@ -51,9 +57,22 @@ impl DatagramHandler {
             EMIT_BATCH => {
                 let source = Source::new(Transport::Udp, self.port.jaeger_format());
                 self.pipeline.metrics().record_bytes(source, datagram.len());
-                match decode_emit_batch_args(&datagram, env.args, protocol) {
+                // The datagram and what it decodes into are reserved from the
+                // in-flight budget before they are held; a busy budget drops
+                // the datagram (counted), as a full queue does.
+                let Some(mut reservation) = self.reserve(source, datagram.len()) else {
+                    return;
+                };
+                let limits = self.pipeline.decode_limits();
+                let mut budget = DecodeBudget::with_grant(limits, &mut reservation);
+                match decode_emit_batch_args_with(&datagram, env.args, protocol, &mut budget) {
                     Ok(batch) => {
-                        self.pipeline.submit(batch.spans, source);
+                        self.pipeline
+                            .submit_reserved(batch.spans, source, reservation);
+                    }
+                    Err(DecodeError::Budget(e)) => {
+                        self.pipeline.metrics().record_memory_refused(e);
+                        self.reject(reason::TOO_LARGE, &e);
                     }
                     Err(e) => self.reject(reason::BAD_BATCH, &e),
                 }
@@ -61,9 +80,18 @@ impl DatagramHandler {
             EMIT_ZIPKIN_BATCH if self.port.accepts_zipkin() => {
                 let source = Source::new(Transport::Udp, Format::ZipkinThrift);
                 self.pipeline.metrics().record_bytes(source, datagram.len());
-                match decode_emit_zipkin_batch_args(&datagram, env.args) {
+                let Some(mut reservation) = self.reserve(source, datagram.len()) else {
+                    return;
+                };
+                let limits = self.pipeline.decode_limits();
+                let mut budget = DecodeBudget::with_grant(limits, &mut reservation);
+                match decode_emit_zipkin_batch_args_with(&datagram, env.args, &mut budget) {
                     Ok(spans) => {
-                        self.pipeline.submit(spans, source);
+                        self.pipeline.submit_reserved(spans, source, reservation);
+                    }
+                    Err(ZipkinError::Budget(e)) => {
+                        self.pipeline.metrics().record_memory_refused(e);
+                        self.reject(reason::TOO_LARGE, &e);
                     }
                     Err(e) => self.reject(reason::BAD_BATCH, &e),
                 }
@@ -73,6 +101,21 @@ impl DatagramHandler {
                 &"emitZipkinBatch is only served on the 5775 port",
             ),
             other => self.reject(reason::UNKNOWN_METHOD, &format_args!("method {other:?}")),
+        }
+    }
+
+    /// Reserves `bytes` of the in-flight budget, or counts the datagram's
+    /// spans as dropped (their number is unknown before decoding: 1 is counted).
+    fn reserve(&self, source: Source, bytes: usize) -> Option<Reservation> {
+        match self.pipeline.reserve(bytes) {
+            Ok(r) => Some(r),
+            Err(_) => {
+                self.pipeline.metrics().record_dropped(source, 1);
+                self.pipeline
+                    .metrics()
+                    .record_datagram_dropped(self.port.label());
+                None
+            }
         }
     }
 

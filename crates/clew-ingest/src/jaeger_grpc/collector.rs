@@ -16,9 +16,11 @@ use tonic::{Request, Response, Status};
 
 use super::proto::collector_service_server::CollectorService;
 use crate::metrics::IngestMetrics;
+use crate::otlp::budget_status;
 use crate::pipeline::Pipeline;
 use crate::source::{Format, Source, Transport};
 use crate::verdict::{self, Refusals, Verdict};
+use clew_model::BudgetError;
 
 const SOURCE: Source = Source::new(Transport::Grpc, Format::JaegerProto);
 
@@ -36,24 +38,51 @@ impl JaegerCollector {
     }
 
     fn post(&self, req: pb::PostSpansRequest) -> Result<pb::PostSpansResponse, Status> {
+        // tonic's prost codec has decoded the message already (bounded by
+        // `grpc_max_message_bytes`); reserve what the spans hold now.
+        let encoded = req.encoded_len();
         let Some(batch) = req.batch else {
             return Err(Status::invalid_argument("PostSpansRequest has no batch"));
         };
+        let limits = self.pipeline.decode_limits();
+        if batch.spans.len() > limits.max_spans {
+            let e = BudgetError::TooManySpans {
+                max: limits.max_spans,
+            };
+            self.metrics.record_memory_refused(e);
+            return Err(budget_status(e));
+        }
         let converted = batch_to_model(batch);
+        let held = encoded
+            + converted
+                .spans
+                .iter()
+                .map(clew_model::Span::estimated_size)
+                .sum::<usize>();
+        let reservation = self.pipeline.reserve(held).map_err(budget_status)?;
         let mut refusals = Refusals::default();
         for e in &converted.rejected {
             refusals.add(e.reason(), 1, || e.to_string());
         }
-        match verdict::submit(&self.pipeline, converted.spans, SOURCE, refusals) {
+        match verdict::submit(
+            &self.pipeline,
+            converted.spans,
+            SOURCE,
+            refusals,
+            reservation,
+        ) {
             Verdict::Accepted {
                 accepted: 0,
                 message: Some(msg),
                 ..
             } => Err(Status::invalid_argument(msg)),
             Verdict::Accepted { .. } => Ok(pb::PostSpansResponse {}),
-            Verdict::Dropped { spans, reason } => {
+            Verdict::Dropped { spans, reason } if reason.is_retryable() => {
                 Err(Status::unavailable(Verdict::drop_message(spans, reason)))
             }
+            Verdict::Dropped { spans, reason } => Err(Status::invalid_argument(
+                Verdict::drop_message(spans, reason),
+            )),
         }
     }
 }

@@ -25,6 +25,9 @@ use crate::metrics::IngestMetrics;
 use crate::pipeline::Pipeline;
 use crate::source::{Format, Source, Transport};
 use crate::verdict::Verdict;
+use clew_model::BudgetError;
+
+use super::ExportError;
 
 /// OTLP's gRPC port.
 pub const OTLP_GRPC_PORT: u16 = 4317;
@@ -162,26 +165,53 @@ struct Export {
 
 impl UnaryService<Bytes> for Export {
     type Response = ExportTraceServiceResponse;
-    type Future = std::future::Ready<Result<Response<ExportTraceServiceResponse>, Status>>;
+    type Future = BoxFuture<Response<ExportTraceServiceResponse>, Status>;
 
     fn call(&mut self, request: Request<Bytes>) -> Self::Future {
-        std::future::ready(self.export(request.into_inner()).map(Response::new))
+        let pipeline = self.pipeline.clone();
+        let metrics = self.metrics.clone();
+        Box::pin(async move {
+            export(pipeline, metrics, request.into_inner())
+                .await
+                .map(Response::new)
+        })
     }
 }
 
-impl Export {
-    fn export(&self, body: Bytes) -> Result<ExportTraceServiceResponse, Status> {
-        self.metrics.record_bytes(SOURCE, body.len());
-        let decoded =
-            clew_codec_otlp::decode(&body).map_err(|e| Status::invalid_argument(e.to_string()))?;
-        match super::export(&self.pipeline, decoded, SOURCE) {
-            Verdict::Accepted {
-                rejected, message, ..
-            } => Ok(super::response(rejected, message)),
-            // UNAVAILABLE is retryable for OTLP exporters.
-            Verdict::Dropped { spans, reason } => {
-                Err(Status::unavailable(Verdict::drop_message(spans, reason)))
+/// tonic has already buffered the message (bounded by
+/// `grpc_max_message_bytes` and the server's stream limits); its bytes are
+/// reserved now, and what it decodes into as it is decoded.
+async fn export(
+    pipeline: Pipeline,
+    metrics: Arc<IngestMetrics>,
+    body: Bytes,
+) -> Result<ExportTraceServiceResponse, Status> {
+    metrics.record_bytes(SOURCE, body.len());
+    let reservation = pipeline.reserve(body.len()).map_err(budget_status)?;
+    super::decode_and_export(&pipeline, body, reservation, false, SOURCE)
+        .await
+        .map_err(|e| match e {
+            ExportError::Budget(e) => budget_status(e),
+            ExportError::Decode(msg) => Status::invalid_argument(msg),
+            // UNAVAILABLE is retryable for OTLP exporters; a batch that can
+            // never fit must not be retried.
+            ExportError::Dropped(spans, reason) if reason.is_retryable() => {
+                Status::unavailable(Verdict::drop_message(spans, reason))
             }
-        }
+            ExportError::Dropped(spans, reason) => {
+                Status::invalid_argument(Verdict::drop_message(spans, reason))
+            }
+            ExportError::Internal => Status::internal("decoder failed"),
+        })
+}
+
+/// `RESOURCE_EXHAUSTED` when the in-flight budget is busy (as the
+/// OpenTelemetry Collector's memory limiter answers), `INVALID_ARGUMENT`
+/// when the message can never fit.
+pub(crate) fn budget_status(e: BudgetError) -> Status {
+    if e.is_retryable() {
+        Status::resource_exhausted(e.to_string())
+    } else {
+        Status::invalid_argument(e.to_string())
     }
 }

@@ -12,21 +12,24 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::body::Body;
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use clew_codec_otlp::proto::collector::trace::v1::ExportTraceServiceResponse;
 use prost::Message;
 
-use crate::http_body::{BodyError, content_type_text, decode_body, media_type};
+use crate::http_body::{
+    BodyError, budget_status, content_type_text, decode_body, media_type, read_body, retry_after,
+};
 use crate::http_common::count_responses;
 use crate::metrics::IngestMetrics;
 use crate::pipeline::Pipeline;
 use crate::source::{Format, Source, Transport};
 use crate::verdict::Verdict;
+
+use super::ExportError;
 
 /// OTLP's HTTP port.
 pub const OTLP_HTTP_PORT: u16 = 4318;
@@ -44,6 +47,8 @@ const JSON: &str = "application/json";
 const INVALID_ARGUMENT: i32 = 3;
 const RESOURCE_EXHAUSTED: i32 = 8;
 const UNAVAILABLE: i32 = 14;
+/// `google.rpc.Code.INTERNAL`.
+const INTERNAL: i32 = 13;
 
 /// The body and reply encoding.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,7 +100,6 @@ pub fn otlp_http_router(pipeline: Pipeline, metrics: Arc<IngestMetrics>) -> Rout
     };
     let router = Router::new()
         .route(OTLP_TRACES_PATH, post(post_traces))
-        .layer(DefaultBodyLimit::max(limit))
         .with_state(state);
     count_responses(router, metrics, API)
 }
@@ -139,11 +143,7 @@ fn success(encoding: Encoding, resp: &ExportTraceServiceResponse) -> Response {
     reply(encoding, StatusCode::OK, body)
 }
 
-async fn post_traces(
-    State(st): State<OtlpHttpState>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
+async fn post_traces(State(st): State<OtlpHttpState>, headers: HeaderMap, body: Body) -> Response {
     let encoding = match media_type(&headers).as_str() {
         PROTOBUF => Encoding::Protobuf,
         JSON => Encoding::Json,
@@ -160,58 +160,59 @@ async fn post_traces(
             );
         }
     };
-    let body = match body {
+    let (body, mut reservation) = match read_body(&st.pipeline, &headers, body, st.limit).await {
         Ok(b) => b,
-        Err(rejection) => {
-            let status = rejection.status();
-            let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
+        Err(e) => return body_error(encoding, &e),
+    };
+    let body = match decode_body(&headers, body, st.limit, &mut reservation) {
+        Ok(b) => b,
+        Err(e) => return body_error(encoding, &e),
+    };
+    let source = Source::new(Transport::Http, encoding.format());
+    st.metrics.record_bytes(source, body.len());
+    let json = encoding == Encoding::Json;
+    match super::decode_and_export(&st.pipeline, body, reservation, json, source).await {
+        Ok(resp) => success(encoding, &resp),
+        Err(ExportError::Budget(e)) => {
+            let status = budget_status(e);
+            let code = if e.is_retryable() {
                 RESOURCE_EXHAUSTED
             } else {
                 INVALID_ARGUMENT
             };
-            let msg = format!("cannot read request body: {}", rejection.body_text());
-            return error(encoding, status, code, msg);
+            retry_after(error(encoding, status, code, e.to_string()))
         }
-    };
-    let body = match decode_body(&headers, body, st.limit) {
-        Ok(b) => b,
-        Err(e) => {
-            let (status, code) = match e {
-                BodyError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, RESOURCE_EXHAUSTED),
-                BodyError::UnsupportedEncoding(_) => {
-                    (StatusCode::UNSUPPORTED_MEDIA_TYPE, INVALID_ARGUMENT)
-                }
-                BodyError::Gzip(_) => (StatusCode::BAD_REQUEST, INVALID_ARGUMENT),
+        Err(ExportError::Decode(msg)) => {
+            error(encoding, StatusCode::BAD_REQUEST, INVALID_ARGUMENT, msg)
+        }
+        Err(ExportError::Dropped(spans, reason)) => {
+            let (status, code) = if reason.is_retryable() {
+                (StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE)
+            } else {
+                (StatusCode::PAYLOAD_TOO_LARGE, INVALID_ARGUMENT)
             };
-            return error(encoding, status, code, e.to_string());
-        }
-    };
-    let source = Source::new(Transport::Http, encoding.format());
-    st.metrics.record_bytes(source, body.len());
-    let decoded = match encoding {
-        Encoding::Protobuf => clew_codec_otlp::decode(&body),
-        Encoding::Json => clew_codec_otlp::json::decode(&body),
-    };
-    let decoded = match decoded {
-        Ok(d) => d,
-        Err(e) => {
-            return error(
+            retry_after(error(
                 encoding,
-                StatusCode::BAD_REQUEST,
-                INVALID_ARGUMENT,
-                e.to_string(),
-            );
+                status,
+                code,
+                Verdict::drop_message(spans, reason),
+            ))
         }
-    };
-    match super::export(&st.pipeline, decoded, source) {
-        Verdict::Accepted {
-            rejected, message, ..
-        } => success(encoding, &super::response(rejected, message)),
-        Verdict::Dropped { spans, reason } => error(
+        Err(ExportError::Internal) => error(
             encoding,
-            StatusCode::SERVICE_UNAVAILABLE,
-            UNAVAILABLE,
-            Verdict::drop_message(spans, reason),
+            StatusCode::INTERNAL_SERVER_ERROR,
+            INTERNAL,
+            "decoder failed".into(),
         ),
     }
+}
+
+/// The OTLP error reply for a body that could not be read or inflated.
+fn body_error(encoding: Encoding, e: &BodyError) -> Response {
+    let status = e.status();
+    let code = match status {
+        StatusCode::SERVICE_UNAVAILABLE => RESOURCE_EXHAUSTED,
+        _ => INVALID_ARGUMENT,
+    };
+    retry_after(error(encoding, status, code, e.to_string()))
 }

@@ -10,27 +10,87 @@
 mod grpc;
 mod http;
 
+use bytes::Bytes;
 use clew_codec_otlp::proto::collector::trace::v1::{
     ExportTracePartialSuccess, ExportTraceServiceResponse,
 };
-use clew_codec_otlp::{Decoded, RejectReason};
+use clew_codec_otlp::{Decoded, OtlpError, RejectReason};
+use clew_model::{BudgetError, DecodeBudget};
 
-use crate::pipeline::Pipeline;
+use crate::budget::Reservation;
+use crate::pipeline::{DropReason, Pipeline};
 use crate::source::Source;
 use crate::verdict::{self, Refusals, Verdict};
 
+pub(crate) use grpc::budget_status;
 pub use grpc::{
     OTLP_GRPC_PORT, OtlpGrpcService, OtlpTraceService, TRACE_SERVICE_NAME, otlp_grpc_service,
 };
 pub use http::{OTLP_HTTP_PORT, OTLP_TRACES_PATH, otlp_http_router};
 
+/// Why an export request was not accepted.
+#[derive(Debug)]
+enum ExportError {
+    /// The in-flight budget refused it (busy, or it can never fit).
+    Budget(BudgetError),
+    /// The body does not decode.
+    Decode(String),
+    /// The pipeline dropped the decoded spans.
+    Dropped(usize, DropReason),
+    /// The decoder panicked (a bug; counted as an internal error).
+    Internal,
+}
+
+/// Decodes `body` (protobuf, or JSON when `json`) off the reactor, charging
+/// what it decodes into to `reservation`, then submits the spans with it.
+async fn decode_and_export(
+    pipeline: &Pipeline,
+    body: Bytes,
+    mut reservation: Reservation,
+    json: bool,
+    source: Source,
+) -> Result<ExportTraceServiceResponse, ExportError> {
+    let limits = pipeline.decode_limits();
+    let (decoded, reservation) = pipeline
+        .off_reactor(move || {
+            let mut budget = DecodeBudget::with_grant(limits, &mut reservation);
+            let decoded = if json {
+                clew_codec_otlp::decode_json_with_budget(&body, &mut budget)
+            } else {
+                clew_codec_otlp::decode_with_budget(&body, &mut budget)
+            };
+            (decoded, reservation)
+        })
+        .await
+        .ok_or(ExportError::Internal)?;
+    let decoded = match decoded {
+        Ok(d) => d,
+        Err(OtlpError::Budget(e)) => {
+            pipeline.metrics().record_memory_refused(e);
+            return Err(ExportError::Budget(e));
+        }
+        Err(e) => return Err(ExportError::Decode(e.to_string())),
+    };
+    match export(pipeline, decoded, source, reservation) {
+        Verdict::Accepted {
+            rejected, message, ..
+        } => Ok(response(rejected, message)),
+        Verdict::Dropped { spans, reason } => Err(ExportError::Dropped(spans, reason)),
+    }
+}
+
 /// Submits a decoded export request; refusals become the verdict's message.
-fn export(pipeline: &Pipeline, decoded: Decoded, source: Source) -> Verdict {
+fn export(
+    pipeline: &Pipeline,
+    decoded: Decoded,
+    source: Source,
+    reservation: Reservation,
+) -> Verdict {
     let mut refusals = Refusals::default();
     for (reason, n) in decoded.rejected.iter() {
         refusals.add(reason.label(), n, || describe(reason).to_string());
     }
-    verdict::submit(pipeline, decoded.spans, source, refusals)
+    verdict::submit(pipeline, decoded.spans, source, refusals, reservation)
 }
 
 /// One sentence per reason, for `partial_success.error_message`.

@@ -1,11 +1,17 @@
 //! The bounded queue between the listeners and the store.
 //!
-//! Listeners call [`Pipeline::submit`] from network threads; it validates,
-//! normalises and enqueues without ever blocking. The queue's capacity is
-//! counted in spans (a datagram may hold 1 or 400), reserved atomically
-//! before a batch goes in, so memory stays bounded however fast clients send.
-//! A batch that does not fit is dropped whole and counted. One writer task
-//! ([`writer`]) empties the queue into the [`TraceWriter`].
+//! Listeners call [`Pipeline::submit_reserved`] from network threads; it
+//! validates, normalises and enqueues without ever blocking. The queue is
+//! bounded twice: in spans (a datagram may hold 1 or 400), reserved
+//! atomically before a batch goes in, and in bytes, because every batch
+//! carries the [`Reservation`] of the process-wide in-flight budget that its
+//! request took before reading and decoding (see [`crate::budget`]). A batch
+//! keeps its reservation until the store has written it, so memory stays
+//! bounded however fast clients send and however slow the store is. A batch
+//! that does not fit is dropped whole and counted; one that could never fit
+//! (more spans than the queue holds) is refused as too large, so the client
+//! does not retry it forever. One writer task ([`writer`]) empties the queue
+//! into the [`TraceWriter`].
 
 mod normalise;
 mod writer;
@@ -13,14 +19,16 @@ mod writer;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use clew_model::Span;
+use clew_model::{BudgetError, DecodeLimits, Span};
 use clew_store::TraceWriter;
+use tokio::sync::Semaphore;
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 pub use normalise::{EMPTY_SERVICE_WARNING, UNKNOWN_SERVICE};
 
+use crate::budget::{InFlight, Reservation};
 use crate::config::IngestConfig;
 use crate::metrics::IngestMetrics;
 use crate::source::Source;
@@ -51,12 +59,43 @@ pub enum Submit {
 pub enum DropReason {
     /// The queue holds `queue_max_spans` already.
     QueueFull,
+    /// The in-flight memory budget is used up for now.
+    MemoryFull,
+    /// The batch could never fit (more spans than the whole queue holds).
+    TooLarge,
     /// The pipeline is draining for shutdown.
     ShuttingDown,
 }
 
+impl DropReason {
+    /// Why, in words, for error replies.
+    pub fn describe(self) -> &'static str {
+        match self {
+            DropReason::QueueFull => "ingest queue is full",
+            DropReason::MemoryFull => "server is at its in-flight memory limit",
+            DropReason::TooLarge => "request holds more spans than the ingest queue can ever take",
+            DropReason::ShuttingDown => "server is shutting down",
+        }
+    }
+
+    /// True when the same batch may be accepted later.
+    pub fn is_retryable(self) -> bool {
+        !matches!(self, DropReason::TooLarge)
+    }
+}
+
+/// A batch in the queue, with the in-flight bytes it holds until written.
+pub(crate) struct QueuedBatch {
+    pub(crate) spans: Vec<Span>,
+    pub(crate) reservation: Reservation,
+}
+
 pub(crate) struct Shared {
-    tx: UnboundedSender<Vec<Span>>,
+    tx: UnboundedSender<QueuedBatch>,
+    /// Permits for decoding off the async reactor (one per core), so a flood
+    /// on one port cannot starve the query API or `/metrics` of threads.
+    decode_slots: Arc<Semaphore>,
+    inflight: Arc<InFlight>,
     queued: AtomicUsize,
     capacity: usize,
     pub(crate) metrics: Arc<IngestMetrics>,
@@ -110,8 +149,15 @@ impl Pipeline {
         let capacity = cfg.queue_max_spans;
         metrics.set_queue_capacity(capacity);
         metrics.set_queue(0);
+        let inflight = InFlight::with_gauge(
+            cfg.inflight_max_bytes,
+            metrics.inflight_gauge(cfg.inflight_max_bytes),
+        );
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let shared = Arc::new(Shared {
             tx,
+            decode_slots: Arc::new(Semaphore::new(cores)),
+            inflight,
             queued: AtomicUsize::new(0),
             capacity,
             metrics,
@@ -129,15 +175,62 @@ impl Pipeline {
         (Pipeline { shared }, PipelineTask { handle, stop })
     }
 
-    /// Validates, normalises and enqueues one decoded batch. Never blocks:
-    /// when the queue is full the batch is dropped and counted.
-    pub fn submit(&self, mut spans: Vec<Span>, source: Source) -> Submit {
+    /// Validates, normalises and enqueues one decoded batch that did not
+    /// come with a reservation (tests, tools): its estimated size is reserved
+    /// here, and a batch that does not fit is dropped and counted.
+    pub fn submit(&self, spans: Vec<Span>, source: Source) -> Submit {
+        let bytes = spans.iter().map(Span::estimated_size).sum();
+        let reservation = match self.shared.inflight.reserve(bytes) {
+            Ok(r) => r,
+            Err(e) => {
+                let n = spans.len();
+                self.shared.metrics.record_batch(source, n);
+                self.shared.metrics.record_memory_refused(e);
+                self.shared.metrics.record_dropped(source, n);
+                let reason = if e.is_retryable() {
+                    DropReason::MemoryFull
+                } else {
+                    DropReason::TooLarge
+                };
+                return Submit::Dropped {
+                    spans: n,
+                    rejected: 0,
+                    reason,
+                };
+            }
+        };
+        self.submit_reserved(spans, source, reservation)
+    }
+
+    /// Validates, normalises and enqueues one decoded batch together with
+    /// the in-flight reservation its request made (released once the store
+    /// has written the batch). Never blocks: when the queue is full the
+    /// batch is dropped and counted.
+    pub fn submit_reserved(
+        &self,
+        mut spans: Vec<Span>,
+        source: Source,
+        reservation: Reservation,
+    ) -> Submit {
         let metrics = &self.shared.metrics;
         metrics.record_batch(source, spans.len());
-        let rejected = normalise::validate_and_normalise(&mut spans, source, metrics);
+        let rejected = normalise::validate_and_normalise(
+            &mut spans,
+            source,
+            metrics,
+            &self.shared.config.field_limits(),
+        );
         let n = spans.len();
         if n == 0 {
             return Submit::Queued { spans: 0, rejected };
+        }
+        if n > self.shared.capacity {
+            metrics.record_dropped(source, n);
+            return Submit::Dropped {
+                spans: n,
+                rejected,
+                reason: DropReason::TooLarge,
+            };
         }
         if !self.shared.reserve(n) {
             metrics.record_dropped(source, n);
@@ -147,7 +240,8 @@ impl Pipeline {
                 reason: DropReason::QueueFull,
             };
         }
-        if self.shared.tx.send(spans).is_err() {
+        let batch = QueuedBatch { spans, reservation };
+        if self.shared.tx.send(batch).is_err() {
             self.shared.release(n);
             metrics.record_dropped(source, n);
             return Submit::Dropped {
@@ -172,6 +266,48 @@ impl Pipeline {
     /// Spans queued right now.
     pub fn queued_spans(&self) -> usize {
         self.shared.queued.load(Ordering::Relaxed)
+    }
+
+    /// Runs CPU-heavy decoding `f` on the blocking pool, at most one per
+    /// core at a time, so the async reactor keeps serving other requests.
+    /// `None` if `f` panicked (a bug; the request fails, the process does not).
+    pub(crate) async fn off_reactor<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Option<T> {
+        let _permit = self
+            .shared
+            .decode_slots
+            .clone()
+            .acquire_owned()
+            .await
+            .ok()?;
+        tokio::task::spawn_blocking(f).await.ok()
+    }
+
+    /// The process-wide in-flight budget requests reserve from.
+    pub fn inflight(&self) -> &Arc<InFlight> {
+        &self.shared.inflight
+    }
+
+    /// Reserves `bytes` of the in-flight budget, counting a refusal.
+    pub fn reserve(&self, bytes: usize) -> Result<Reservation, BudgetError> {
+        self.shared.inflight.reserve(bytes).inspect_err(|&e| {
+            self.shared.metrics.record_memory_refused(e);
+        })
+    }
+
+    /// What one request may decode into: the per-request span limit (never
+    /// more than the queue holds) and the per-request byte limit (never more
+    /// than the whole in-flight budget).
+    pub fn decode_limits(&self) -> DecodeLimits {
+        let cfg = &self.shared.config;
+        DecodeLimits {
+            max_spans: cfg.max_spans_per_request.min(self.shared.capacity),
+            max_bytes: cfg
+                .max_request_decoded_bytes
+                .min(self.shared.inflight.capacity()),
+        }
     }
 }
 

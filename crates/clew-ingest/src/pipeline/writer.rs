@@ -4,16 +4,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use clew_model::Span;
 use clew_store::TraceWriter;
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio_util::sync::CancellationToken;
 
-use super::Shared;
+use super::{QueuedBatch, Shared};
 use crate::log_limit::LogLimiter;
 
 pub(super) struct WriterLoop {
-    pub(super) rx: UnboundedReceiver<Vec<Span>>,
+    pub(super) rx: UnboundedReceiver<QueuedBatch>,
     pub(super) shared: Arc<Shared>,
     pub(super) writer: Arc<dyn TraceWriter>,
     pub(super) batch_spans: usize,
@@ -46,19 +45,32 @@ impl WriterLoop {
     }
 
     /// Adds batches that are already waiting, without waiting for more: under
-    /// load writes grow towards `batch_spans`, when idle a span is written at once.
-    fn gather(&mut self, mut batch: Vec<Span>) -> Vec<Span> {
-        while batch.len() < self.batch_spans {
+    /// load writes grow towards `batch_spans`, when idle a span is written at
+    /// once. The queue's span count is released now; the in-flight bytes only
+    /// after the write (the batch still holds them until then).
+    fn gather(&mut self, first: QueuedBatch) -> QueuedBatch {
+        let QueuedBatch {
+            mut spans,
+            mut reservation,
+        } = first;
+        while spans.len() < self.batch_spans {
             match self.rx.try_recv() {
-                Ok(more) => batch.extend(more),
+                Ok(more) => {
+                    spans.extend(more.spans);
+                    reservation.merge(more.reservation);
+                }
                 Err(_) => break,
             }
         }
-        self.shared.release(batch.len());
-        batch
+        self.shared.release(spans.len());
+        QueuedBatch { spans, reservation }
     }
 
-    async fn write(&self, mut batch: Vec<Span>, errors_log: &LogLimiter) {
+    async fn write(&self, batch: QueuedBatch, errors_log: &LogLimiter) {
+        let QueuedBatch {
+            spans: mut batch,
+            reservation,
+        } = batch;
         while !batch.is_empty() {
             let rest = if batch.len() > self.batch_spans {
                 batch.split_off(self.batch_spans)
@@ -77,5 +89,6 @@ impl WriterLoop {
             }
             batch = rest;
         }
+        drop(reservation);
     }
 }

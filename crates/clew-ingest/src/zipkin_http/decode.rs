@@ -16,20 +16,27 @@
 use bytes::Bytes;
 use clew_codec_zipkin::json_v1::JsonV1Span;
 use clew_codec_zipkin::json_v2::JsonSpan;
-use clew_codec_zipkin::thrift::{Protocol, decode_span_list};
-use clew_codec_zipkin::{ZipkinError, ZipkinSpan, mapping, proto, proto_v2};
-use clew_model::Span;
+use clew_codec_zipkin::thrift::{Protocol, decode_span_list_with};
+use clew_codec_zipkin::{ZipkinError, ZipkinSpan, limits, mapping, proto, proto_v2};
+use clew_model::{DecodeBudget, Span};
 use prost::Message;
 
 use super::BodyFormat;
 use crate::verdict::Refusals;
 
-/// Decodes `body`; `Err` only when the body as a whole is unusable.
+/// Decodes `body` after charging `budget` for what it may decode into;
+/// `Err` only when the body as a whole is unusable or too big.
 pub(crate) fn decode(
     format: BodyFormat,
     body: &Bytes,
+    budget: &mut DecodeBudget<'_>,
 ) -> Result<(Vec<Span>, Refusals), ZipkinError> {
     let mut refusals = Refusals::default();
+    match format {
+        BodyFormat::V2Json | BodyFormat::V1Json => limits::charge_json(body, budget)?,
+        BodyFormat::V2Proto => limits::charge_proto(body, budget)?,
+        BodyFormat::V1Thrift => {}
+    }
     let spans = match format {
         BodyFormat::V2Json => {
             let list: Vec<JsonSpan> = serde_json::from_slice(body)?;
@@ -53,7 +60,7 @@ pub(crate) fn decode(
                 mapping::to_model(good)
             }
         },
-        BodyFormat::V1Thrift => decode_span_list(body, body, Protocol::Binary)?,
+        BodyFormat::V1Thrift => decode_span_list_with(body, body, Protocol::Binary, budget)?,
     };
     Ok((spans, refusals))
 }
@@ -86,13 +93,20 @@ fn reason(e: &ZipkinError) -> &'static str {
         ZipkinError::Address { .. } => "invalid_endpoint_address",
         ZipkinError::Utf8 { .. } => "invalid_utf8",
         ZipkinError::Field { .. } => "invalid_field",
-        ZipkinError::Json(_) | ZipkinError::Proto(_) | ZipkinError::Thrift(_) => "malformed_span",
+        ZipkinError::Json(_)
+        | ZipkinError::Proto(_)
+        | ZipkinError::Thrift(_)
+        | ZipkinError::Budget(_) => "malformed_span",
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn decode_all(format: BodyFormat, body: &Bytes) -> Result<(Vec<Span>, Refusals), ZipkinError> {
+        decode(format, body, &mut DecodeBudget::default())
+    }
 
     fn ids(spans: &[Span]) -> Vec<u64> {
         spans.iter().map(|s| s.span_id.0).collect()
@@ -106,7 +120,7 @@ mod tests {
                 {"traceId":"0000000000000001","id":"12","name":"short id is fine"},
                 {"traceId":"0000000000000001","id":"00000000000000000c","name":"too long"}]"#,
         );
-        let (spans, refusals) = decode(BodyFormat::V2Json, &body).expect("array decodes");
+        let (spans, refusals) = decode_all(BodyFormat::V2Json, &body).expect("array decodes");
         assert_eq!(ids(&spans), [0xa, 0x12]);
         assert_eq!(refusals.total(), 2);
     }
@@ -119,7 +133,7 @@ mod tests {
                                  {"timestamp":20,"value":"ss","endpoint":{"serviceName":"api"}}]},
                  {"traceId":"0000000000000001","id":"nothex!!","name":"bad"}]"#,
         );
-        let (spans, refusals) = decode(BodyFormat::V1Json, &body).expect("array decodes");
+        let (spans, refusals) = decode_all(BodyFormat::V1Json, &body).expect("array decodes");
         assert_eq!(ids(&spans), [2]);
         assert_eq!(&*spans[0].process.service_name, "api");
         assert_eq!(refusals.total(), 1);
@@ -140,13 +154,14 @@ mod tests {
         }
         .encode_to_vec();
         let (spans, refusals) =
-            decode(BodyFormat::V2Proto, &Bytes::from(body)).expect("list decodes");
+            decode_all(BodyFormat::V2Proto, &Bytes::from(body)).expect("list decodes");
         assert_eq!(ids(&spans), [2]);
         assert_eq!(refusals.total(), 1);
 
         good.name = "fast path".into();
         let body = proto::ListOfSpans { spans: vec![good] }.encode_to_vec();
-        let (spans, refusals) = decode(BodyFormat::V2Proto, &Bytes::from(body)).expect("decodes");
+        let (spans, refusals) =
+            decode_all(BodyFormat::V2Proto, &Bytes::from(body)).expect("decodes");
         assert_eq!(&*spans[0].operation_name, "fast path");
         assert_eq!(refusals.total(), 0);
     }
@@ -159,7 +174,7 @@ mod tests {
             BodyFormat::V2Proto,
             BodyFormat::V1Thrift,
         ] {
-            let r = decode(format, &Bytes::from_static(b"\x0b\xff{not a body"));
+            let r = decode_all(format, &Bytes::from_static(b"\x0b\xff{not a body"));
             assert!(r.is_err(), "{format:?} accepted junk");
         }
     }

@@ -18,15 +18,17 @@ mod decode;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::body::Body;
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 
-use crate::http_body::{BodyError, content_type_text, decode_body, media_type};
-use crate::http_common::{count_responses, json_error};
+use clew_codec_zipkin::ZipkinError;
+use clew_model::DecodeBudget;
+
+use crate::http_body::{budget_status, content_type_text, decode_body, media_type, read_body};
+use crate::http_common::{count_responses, drop_status, json_error};
 use crate::metrics::IngestMetrics;
 use crate::pipeline::Pipeline;
 use crate::source::{Format, Source, Transport};
@@ -102,62 +104,54 @@ pub fn zipkin_ingest_router(pipeline: Pipeline, metrics: Arc<IngestMetrics>) -> 
     let router = Router::new()
         .route(ZIPKIN_V2_SPANS_PATH, post(post_v2))
         .route(ZIPKIN_V1_SPANS_PATH, post(post_v1))
-        .layer(DefaultBodyLimit::max(limit))
         .with_state(state);
     count_responses(router, metrics, API)
 }
 
-async fn post_v2(
-    State(st): State<ZipkinState>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    post_spans(st, Api::V2, headers, body)
+async fn post_v2(State(st): State<ZipkinState>, headers: HeaderMap, body: Body) -> Response {
+    post_spans(st, Api::V2, headers, body).await
 }
 
-async fn post_v1(
-    State(st): State<ZipkinState>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    post_spans(st, Api::V1, headers, body)
+async fn post_v1(State(st): State<ZipkinState>, headers: HeaderMap, body: Body) -> Response {
+    post_spans(st, Api::V1, headers, body).await
 }
 
-fn post_spans(
-    st: ZipkinState,
-    api: Api,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
+async fn post_spans(st: ZipkinState, api: Api, headers: HeaderMap, body: Body) -> Response {
     let Some(format) = body_format(api, &media_type(&headers)) else {
         let msg = format!("unsupported content type {:?}", content_type_text(&headers));
         return json_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, msg);
     };
-    let body = match body {
+    let (body, mut reservation) = match read_body(&st.pipeline, &headers, body, st.limit).await {
         Ok(b) => b,
-        Err(rejection) => {
-            let msg = format!("cannot read request body: {}", rejection.body_text());
-            return json_error(rejection.status(), msg);
-        }
+        Err(e) => return json_error(e.status(), e.to_string()),
     };
-    let body = match decode_body(&headers, body, st.limit) {
+    let body = match decode_body(&headers, body, st.limit, &mut reservation) {
         Ok(b) => b,
-        Err(e) => {
-            let status = match e {
-                BodyError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-                BodyError::UnsupportedEncoding(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                BodyError::Gzip(_) => StatusCode::BAD_REQUEST,
-            };
-            return json_error(status, e.to_string());
-        }
+        Err(e) => return json_error(e.status(), e.to_string()),
     };
     let source = Source::new(Transport::Http, format.format());
     st.metrics.record_bytes(source, body.len());
-    let (spans, refusals) = match decode::decode(format, &body) {
+    let limits = st.pipeline.decode_limits();
+    let decoded = st
+        .pipeline
+        .off_reactor(move || {
+            let mut budget = DecodeBudget::with_grant(limits, &mut reservation);
+            let decoded = decode::decode(format, &body, &mut budget);
+            (decoded, reservation)
+        })
+        .await;
+    let Some((decoded, reservation)) = decoded else {
+        return json_error(StatusCode::INTERNAL_SERVER_ERROR, "decoder failed".into());
+    };
+    let (spans, refusals) = match decoded {
         Ok(d) => d,
+        Err(ZipkinError::Budget(e)) => {
+            st.metrics.record_memory_refused(e);
+            return json_error(budget_status(e), e.to_string());
+        }
         Err(e) => return json_error(StatusCode::BAD_REQUEST, e.to_string()),
     };
-    match verdict::submit(&st.pipeline, spans, source, refusals) {
+    match verdict::submit(&st.pipeline, spans, source, refusals, reservation) {
         Verdict::Accepted { message: None, .. } => StatusCode::ACCEPTED.into_response(),
         Verdict::Accepted {
             accepted: 0,
@@ -177,10 +171,9 @@ fn post_spans(
             })),
         )
             .into_response(),
-        Verdict::Dropped { spans, reason } => json_error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            Verdict::drop_message(spans, reason),
-        ),
+        Verdict::Dropped { spans, reason } => {
+            json_error(drop_status(reason), Verdict::drop_message(spans, reason))
+        }
     }
 }
 

@@ -68,11 +68,23 @@ async fn span_limit_evicts_whole_traces_oldest_first() {
 #[tokio::test]
 async fn byte_limit_evicts_until_under_the_limit() {
     let p = process("svc", vec![]);
-    let one = span(1, 1, "op", &p, 0, 1);
-    let cost = span_cost(&one);
+    // What one span and the one index entry cost, measured on a store.
+    let probe = unbounded();
+    probe
+        .write_spans(vec![span(1, 1, "op", &p, 1, 1)])
+        .await
+        .ok();
+    let first = probe.stats().bytes as usize;
+    probe
+        .write_spans(vec![span(2, 1, "op", &p, 2, 1)])
+        .await
+        .ok();
+    let cost = probe.stats().bytes as usize - first;
+    let index = first - cost;
+    assert!(index > 0, "the index is counted");
     let store = MemoryStore::new(MemoryStoreConfig {
         max_spans: usize::MAX,
-        max_bytes: cost * 3,
+        max_bytes: index + cost * 3,
     });
     for t in 1..=5 {
         store
@@ -82,7 +94,7 @@ async fn byte_limit_evicts_until_under_the_limit() {
     }
     assert_eq!(trace_lows(&store).await, vec![3, 4, 5]);
     let stats = store.stats();
-    assert_eq!(stats.bytes, (cost * 3) as u64);
+    assert_eq!(stats.bytes, (index + cost * 3) as u64);
     assert_eq!(stats.evicted_spans, 2);
 }
 
@@ -103,8 +115,10 @@ async fn a_trace_larger_than_the_limit_is_still_visible_after_its_write() {
     assert_eq!(store.stats().evicted_spans, 1);
 }
 
+/// Issue 7: the index is pruned with the spans, so names from evicted
+/// traces cannot grow it past every limit.
 #[tokio::test]
-async fn services_stay_listed_after_their_traces_are_evicted() {
+async fn services_and_operations_go_when_their_last_span_is_evicted() {
     let store = MemoryStore::new(MemoryStoreConfig {
         max_spans: 1,
         max_bytes: usize::MAX,
@@ -119,8 +133,40 @@ async fn services_stay_listed_after_their_traces_are_evicted() {
         .ok();
     assert_eq!(
         store.services().await.unwrap_or_default(),
-        vec!["new".to_string(), "old".to_string()]
+        vec!["new".to_string()]
     );
+    assert!(
+        store
+            .operations("old", None)
+            .await
+            .unwrap_or_default()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn the_byte_limit_bounds_huge_service_names() {
+    let store = MemoryStore::new(MemoryStoreConfig {
+        max_spans: usize::MAX,
+        max_bytes: 5_000_000,
+    });
+    for t in 1..=30u64 {
+        let name = format!("{t}-{}", "s".repeat(1_000_000));
+        store
+            .write_spans(vec![span(t, 1, "op", &process(&name, vec![]), t, 1)])
+            .await
+            .ok();
+    }
+    let stats = store.stats();
+    assert!(stats.bytes <= 5_000_000 || stats.traces == 1, "{stats:?}");
+    let listed: usize = store
+        .services()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .map(String::len)
+        .sum();
+    assert!(listed < 5_000_000, "services index holds {listed} bytes");
 }
 
 #[tokio::test]
