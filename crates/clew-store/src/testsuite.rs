@@ -13,6 +13,7 @@
 //! ```
 
 mod fixtures;
+mod placement;
 
 use std::sync::Arc;
 
@@ -38,6 +39,8 @@ pub async fn run_conformance<S: TraceWriter + TraceReader>(make: impl Fn() -> S)
     services_and_operations_with_kinds(make()).await;
     dependencies_count_cross_service_edges_in_window(make()).await;
     duplicate_span_ids_are_kept(make()).await;
+    placement::tags_are_found_wherever_they_live(make()).await;
+    placement::scope_and_link_attributes_alone_find_their_trace(make()).await;
 }
 
 async fn get_trace_returns_spans_in_arrival_order<S: TraceWriter + TraceReader>(store: S) {
