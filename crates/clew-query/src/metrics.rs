@@ -43,20 +43,18 @@ pub struct QueryMetrics {
 }
 
 impl QueryMetrics {
-    /// Registers `query_requests_total{route,status}` and
-    /// `query_request_duration_seconds{route}`; the binary's registry adds
-    /// the `clew_` prefix (`clew_query_requests_total`), so the names here
-    /// must not carry it too.
+    /// Registers `clew_query_requests_total{route,status}` and
+    /// `clew_query_request_duration_seconds{route}`.
     pub fn new(registry: &mut Registry) -> Self {
         let requests = Family::<RouteStatus, Counter>::default();
         let durations: HistogramFamily = Family::new_with_constructor(latency_histogram);
         registry.register(
-            "query_requests",
+            "clew_query_requests",
             "Query API requests by route template and HTTP status",
             requests.clone(),
         );
         registry.register(
-            "query_request_duration_seconds",
+            "clew_query_request_duration_seconds",
             "Query API request latency by route template",
             durations.clone(),
         );

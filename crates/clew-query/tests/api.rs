@@ -83,12 +83,11 @@ async fn fixture() -> Fixture {
         .await
         .ok();
 
-    let mut registry = Registry::with_prefix("clew");
+    let mut registry = Registry::default();
     let metrics = Arc::new(QueryMetrics::new(&mut registry));
     let state = QueryState {
         reader: Arc::new(store),
         metrics,
-        limits: clew_query::QueryLimits::default(),
     };
     Fixture {
         app: router(state),

@@ -5,10 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use clew_ingest::IngestConfig;
-use clew_query::QueryLimits;
 use serde::Deserialize;
-
-use crate::net::ConnectionLimits;
 
 /// Everything `clew` (all-in-one) can be told.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -21,10 +18,6 @@ pub struct Config {
     /// The ingest pipeline, listeners' limits and sampling strategies
     /// (keys documented on [`IngestConfig`] and in docs/configuration.md).
     pub ingest: IngestConfig,
-    /// Connection caps and timeouts of every TCP listener (`[connections]`).
-    pub connections: ConnectionLimits,
-    /// Bounds on one query: traces, time, response bytes (`[query]`).
-    pub query: QueryLimits,
     /// Log filter (`info`, `debug`, `clew_ingest=debug,info`, …).
     pub log_level: String,
 }
@@ -93,8 +86,6 @@ impl Default for ListenConfig {
             admin_http: 14269,
             collector_http: 14268,
             agent_compact: 6831,
-            connections: ConnectionLimits::default(),
-            query: QueryLimits::default(),
             agent_binary: 6832,
             agent_zipkin_compact: 5775,
             sampling_http: 5778,
@@ -206,30 +197,6 @@ fn one_line(message: &str) -> String {
         {
             out.push_str(": ");
             out.push_str(p);
-        // Limits for which 0 would refuse everything or keep nothing.
-        let at_least_one: [(&'static str, u64); 8] = [
-            ("store.memory_max_bytes", self.store.memory_max_bytes as u64),
-            ("ingest.http_max_body_bytes", self.ingest.http_max_body_bytes as u64),
-            ("ingest.grpc_max_message_bytes", self.ingest.grpc_max_message_bytes as u64),
-            ("ingest.writer_batch_spans", self.ingest.writer_batch_spans as u64),
-            ("ingest.udp_recv_buffer_bytes", self.ingest.udp_recv_buffer_bytes as u64),
-            ("query.max_traces", self.query.max_traces as u64),
-            ("query.timeout_secs", self.query.timeout_secs),
-            ("query.max_response_bytes", self.query.max_response_bytes as u64),
-        ];
-        for (key, value) in at_least_one {
-            if value == 0 {
-                return Err(ConfigError::Invalid {
-                    key,
-                    message: "must be at least 1".into(),
-                });
-            }
-        }
-        self.connections.validate()?;
-        crate::logging::check_filter(&self.log_level).map_err(|message| ConfigError::Invalid {
-            key: "log_level",
-            message,
-        })?;
         }
     }
     out

@@ -12,22 +12,20 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::SystemTime;
 
 use anyhow::{Context, Result};
+use axum::Router;
 use clew_ingest::{AgentPort, IngestMetrics, Pipeline, SamplingStrategies};
 use clew_query::{QueryMetrics, QueryState};
 use clew_store::{MemoryStore, MemoryStoreConfig, TraceReader, TraceWriter};
 use prometheus_client::registry::Registry;
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::listeners::{Bound, write_ready_file};
 use crate::admin::{self, AdminState, StoreGauges};
 use crate::config::Config;
-use crate::net::gate::{ConnectionBudget, ConnectionMetrics};
-use crate::net::{self, Room, Servers};
 
 /// Runs until SIGINT/SIGTERM.
 pub async fn run(config: Config, ready_file: Option<PathBuf>) -> Result<()> {
-    // Before binding, so every socket counts against the raised limit.
-    let nofile = net::fd::raise_nofile_limit();
     let bound = Bound::bind(&config.listen)?;
     let addrs = bound.addrs;
 
@@ -36,7 +34,6 @@ pub async fn run(config: Config, ready_file: Option<PathBuf>) -> Result<()> {
         max_spans: config.store.memory_max_spans,
         max_bytes: config.store.memory_max_bytes,
     }));
-    let connection_metrics = ConnectionMetrics::register(&mut registry);
     let ingest_metrics = Arc::new(IngestMetrics::new(&mut registry));
     let query_metrics = Arc::new(QueryMetrics::new(&mut registry));
     let store_gauges = StoreGauges::register(&mut registry);
@@ -59,15 +56,10 @@ pub async fn run(config: Config, ready_file: Option<PathBuf>) -> Result<()> {
         shutdown.clone(),
     );
     let serving = Arc::new(AtomicBool::new(true));
-    let budget = ConnectionBudget::new(
-        net::fd::fit_to_fd_limit(config.connections.clone(), nofile),
-        connection_metrics,
-    );
-    let mut servers = Servers::new(budget, config.ingest.http_max_body_bytes, shutdown.clone());
+    let mut servers = JoinSet::new();
 
     let reader: Arc<dyn TraceReader> = store.clone();
     let query_state = QueryState {
-        limits: config.query.clone(),
         reader: reader.clone(),
         metrics: query_metrics,
     };
@@ -101,16 +93,20 @@ pub async fn run(config: Config, ready_file: Option<PathBuf>) -> Result<()> {
     );
     let sampling_http = clew_ingest::sampling_router(sampling.clone());
 
-    // Admin and query keep reserved room: they answer during an ingest flood.
-    servers.http("query_http", bound.query_http, query, Room::Reserved)?;
-    servers.http("admin_http", bound.admin_http, admin, Room::Reserved)?;
-    servers.http("collector_http", bound.collector_http, collector, Room::Shared)?;
-    servers.http("sampling_http", bound.sampling_http, sampling_http, Room::Shared)?;
-    servers.http("zipkin_http", bound.zipkin_http, zipkin, Room::Shared)?;
-    servers.http("otlp_http", bound.otlp_http, otlp_http, Room::Shared)?;
-    servers.grpc("query_grpc", bound.query_grpc, query_grpc, Room::Reserved)?;
-    servers.grpc("otlp_grpc", bound.otlp_grpc, otlp_grpc, Room::Shared)?;
-    servers.grpc("collector_grpc", bound.collector_grpc, collector_grpc, Room::Shared)?;
+    serve_http(&mut servers, bound.query_http, query, &shutdown)?;
+    serve_http(&mut servers, bound.admin_http, admin, &shutdown)?;
+    serve_http(&mut servers, bound.collector_http, collector, &shutdown)?;
+    serve_http(&mut servers, bound.sampling_http, sampling_http, &shutdown)?;
+    serve_http(&mut servers, bound.zipkin_http, zipkin, &shutdown)?;
+    serve_http(&mut servers, bound.otlp_http, otlp_http, &shutdown)?;
+    serve_grpc(&mut servers, bound.query_grpc, query_grpc, &shutdown)?;
+    serve_grpc(&mut servers, bound.otlp_grpc, otlp_grpc, &shutdown)?;
+    serve_grpc(
+        &mut servers,
+        bound.collector_grpc,
+        collector_grpc,
+        &shutdown,
+    )?;
 
     let udp = [
         (bound.agent_compact, AgentPort::Compact6831),
@@ -145,7 +141,11 @@ pub async fn run(config: Config, ready_file: Option<PathBuf>) -> Result<()> {
     crate::shutdown::signal().await;
     serving.store(false, Ordering::Relaxed);
     shutdown.cancel();
-    servers.join().await;
+    while let Some(res) = servers.join_next().await {
+        if let Ok(Err(e)) = res {
+            tracing::warn!("server ended with error: {e}");
+        }
+    }
     for agent in agents {
         if agent.join().is_err() {
             tracing::warn!("an agent listener thread panicked");
@@ -157,5 +157,41 @@ pub async fn run(config: Config, ready_file: Option<PathBuf>) -> Result<()> {
     drop(pipeline);
     pipeline_task.drain_and_stop().await;
     tracing::info!("stopped cleanly");
+    Ok(())
+}
+
+/// Serves gRPC services over HTTP/2 on an already-bound listener, with the
+/// ingest-tuned windows and TCP_NODELAY (harmless for the query port).
+fn serve_grpc(
+    set: &mut JoinSet<std::io::Result<()>>,
+    listener: std::net::TcpListener,
+    routes: tonic::service::Routes,
+    shutdown: &CancellationToken,
+) -> Result<()> {
+    let incoming = clew_ingest::grpc_incoming(tokio::net::TcpListener::from_std(listener)?);
+    let token = shutdown.clone();
+    set.spawn(async move {
+        clew_ingest::grpc_server_builder()
+            .add_routes(routes)
+            .serve_with_incoming_shutdown(incoming, token.cancelled_owned())
+            .await
+            .map_err(std::io::Error::other)
+    });
+    Ok(())
+}
+
+fn serve_http(
+    set: &mut JoinSet<std::io::Result<()>>,
+    listener: std::net::TcpListener,
+    router: Router,
+    shutdown: &CancellationToken,
+) -> Result<()> {
+    let listener = tokio::net::TcpListener::from_std(listener)?;
+    let token = shutdown.clone();
+    set.spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(token.cancelled_owned())
+            .await
+    });
     Ok(())
 }
