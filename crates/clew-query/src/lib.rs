@@ -52,7 +52,7 @@ use clew_store::TraceReader;
 pub use adjust::{adjust, adjust_with_clock_skew};
 pub use grpc::{QUERY_GRPC_PORT, grpc_query_services};
 pub use metrics::{FALLBACK_ROUTE, QueryMetrics};
-pub use ui::PLACEHOLDER_PAGE;
+pub use ui::{PLACEHOLDER_PAGE, UI_EMBEDDED, with_base_path};
 pub use zipkin::{ZIPKIN_PORT, zipkin_read_router};
 
 /// Jaeger's query HTTP port (UI and `/api/*`).
@@ -81,6 +81,7 @@ pub fn router(state: QueryState) -> Router {
         .route("/api/operations", get(api::services::operations))
         .route("/api/traces", get(api::traces::search))
         .route("/api/traces/{id}", get(api::traces::get_trace))
+        .route("/api/ui/traces/{id}", get(api::ui_trace::get_ui_trace))
         .route("/api/dependencies", get(api::dependencies::dependencies))
         .route("/api/metrics/{kind}", get(api::metrics_stub::disabled))
         .route("/api/v3/traces", get(api_v3::find_traces))

@@ -72,6 +72,10 @@ pub struct Cli {
     #[arg(long, env = "CLEW_OTLP_HTTP_PORT", value_name = "PORT")]
     pub otlp_http_port: Option<u16>,
 
+    /// Serve the query API and web UI under this path prefix (Jaeger's `--query.base-path`, e.g. `/jaeger`).
+    #[arg(long, env = "CLEW_QUERY_BASE_PATH", value_name = "PATH")]
+    pub query_base_path: Option<String>,
+
     /// Jaeger sampling strategies JSON file (reloaded when it changes).
     #[arg(long, env = "CLEW_SAMPLING_STRATEGIES_FILE", value_name = "FILE")]
     pub sampling_strategies_file: Option<PathBuf>,
@@ -126,6 +130,9 @@ impl Cli {
         set(&mut l.collector_grpc, self.collector_grpc_port);
         set(&mut l.otlp_grpc, self.otlp_grpc_port);
         set(&mut l.otlp_http, self.otlp_http_port);
+        if let Some(b) = &self.query_base_path {
+            l.query_base_path = b.clone();
+        }
         if let Some(f) = &self.sampling_strategies_file {
             cfg.ingest.sampling_strategies_file = Some(f.clone());
         }

@@ -53,6 +53,10 @@ pub struct ListenConfig {
     pub otlp_grpc: u16,
     /// OTLP HTTP (`POST /v1/traces`).
     pub otlp_http: u16,
+    /// Path prefix the query HTTP API and web UI are served under, behind a
+    /// reverse proxy (Jaeger's `--query.base-path`, e.g. `/jaeger`); empty
+    /// or `/` serves at the root.
+    pub query_base_path: String,
 }
 
 /// Which store to use and its bounds.
@@ -94,6 +98,7 @@ impl Default for ListenConfig {
             collector_grpc: 14250,
             otlp_grpc: 4317,
             otlp_http: 4318,
+            query_base_path: String::new(),
         }
     }
 }

@@ -4,6 +4,7 @@ pub mod dependencies;
 pub mod metrics_stub;
 pub mod services;
 pub mod traces;
+pub mod ui_trace;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 

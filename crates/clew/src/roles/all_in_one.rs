@@ -63,7 +63,10 @@ pub async fn run(config: Config, ready_file: Option<PathBuf>) -> Result<()> {
         reader: reader.clone(),
         metrics: query_metrics,
     };
-    let query = clew_query::router(query_state.clone());
+    let query = clew_query::with_base_path(
+        clew_query::router(query_state.clone()),
+        &config.listen.query_base_path,
+    );
     let query_grpc = clew_query::grpc_query_services(query_state.clone());
     let zipkin = clew_query::zipkin_read_router(query_state).merge(
         clew_ingest::zipkin_ingest_router(pipeline.clone(), ingest_metrics.clone()),
