@@ -8,15 +8,51 @@
 // are the UI's: transfer over loopback, JSON parse and tree building in the
 // worker, first timeline paint, scrolling, memory.
 //
-// Usage: node e2e/bench.mjs [sizes…]   e.g. node e2e/bench.mjs 10000 100000
+// With --full-stack, the generated trace is instead sent to clew as OTLP
+// JSON over HTTP and read back through clew's own `/api/ui/traces/{id}`
+// (so the server's read, adjusters and compact rendering are included).
+//
+// Usage: node e2e/bench.mjs [--full-stack] [sizes…]   e.g. node e2e/bench.mjs 10000 100000
 
 import { createServer } from 'node:http';
 import { readFileSync, readdirSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import { ROOT, launchBrowser, startClew } from './clew.mjs';
+import { ROOT, launchBrowser, sendOtlp, startClew, waitFor } from './clew.mjs';
 
+/** The generated trace as OTLP JSON documents of at most `batch` spans. */
+function* toOtlp(doc, batch = 20_000) {
+  const tags = (t) => {
+    const out = [];
+    for (let k = 0; k + 2 < t.length; k += 3) {
+      const key = doc.strings[t[k]];
+      const ty = t[k + 1], v = t[k + 2];
+      out.push({ key, value: ty === 1 ? { boolValue: !!v } : ty === 2 ? { intValue: String(v) } : ty === 3 ? { doubleValue: v } : { stringValue: doc.strings[v] } });
+    }
+    return out;
+  };
+  const tid = doc.traceID.padStart(32, '0');
+  const ns = (us) => String(BigInt(Math.round(doc.startTime + us)) * 1000n);
+  for (let a = 0; a < doc.spanCount; a += batch) {
+    const byProc = new Map();
+    for (let i = a; i < Math.min(doc.spanCount, a + batch); i++) {
+      const p = doc.parent[i];
+      const s = { traceId: tid, spanId: doc.spanID.slice(i * 16, i * 16 + 16), name: doc.strings[doc.operation[i]], kind: (doc.flags[i] >> 2) & 7, startTimeUnixNano: ns(doc.start[i]), endTimeUnixNano: ns(doc.start[i] + doc.duration[i]), attributes: tags(doc.tags[i]), events: (doc.logs[i] || []).map(([t, f]) => ({ timeUnixNano: ns(t), name: 'log', attributes: tags(f) })), status: doc.flags[i] & 1 ? { code: 2 } : {} };
+      if (p >= 0) s.parentSpanId = doc.spanID.slice(p * 16, p * 16 + 16);
+      if (!byProc.has(doc.process[i])) byProc.set(doc.process[i], []);
+      byProc.get(doc.process[i]).push(s);
+    }
+    yield {
+      resourceSpans: [...byProc.entries()].map(([pi, spans]) => ({
+        resource: { attributes: [{ key: 'service.name', value: { stringValue: doc.strings[doc.processes[pi].service] } }, ...tags(doc.processes[pi].tags)] },
+        scopeSpans: [{ spans }],
+      })),
+    };
+  }
+}
+
+const fullStack = process.argv.includes('--full-stack');
 const sizes = process.argv.slice(2).map(Number).filter(Boolean);
 if (!sizes.length) sizes.push(10_000, 100_000, 1_000_000);
 
@@ -64,10 +100,21 @@ const rows = [];
 for (const n of sizes) {
   const t0 = Date.now();
   const doc = generateCompact({ spans: n, seed: 42 });
-  const id = `bench-${n}`;
-  const body = JSON.stringify(doc);
-  bodies.set(id, body);
+  let id = `bench-${n}`;
+  let body = JSON.stringify(doc);
   console.log(`generated ${n} spans (${(body.length / 1e6).toFixed(1)} MB compact JSON) in ${Date.now() - t0} ms`);
+  if (fullStack) {
+    const t1 = Date.now();
+    for (const part of toOtlp(doc)) await sendOtlp(clew.addrs, part);
+    id = doc.traceID;
+    await waitFor(`${clew.url}/api/v3/trace-summaries?query.serviceName=service-00&query.startTimeMin=2020-01-01T00:00:00Z&query.startTimeMax=2030-01-01T00:00:00Z`, (b) => b.summaries?.some((x) => x.spanCount === n), `${n} spans stored`, 300_000);
+    console.log(`sent as OTLP JSON and stored in ${Date.now() - t1} ms`);
+    const t2 = Date.now();
+    body = await (await fetch(`${clew.url}/api/ui/traces/${id}`)).text();
+    console.log(`clew's /api/ui/traces answered ${(body.length / 1e6).toFixed(1)} MB in ${Date.now() - t2} ms`);
+  } else {
+    bodies.set(id, body);
+  }
   const browser = await launchBrowser();
   const page = await browser.context.newPage();
   await page.goto(`${base}/search`);
@@ -101,6 +148,7 @@ for (const n of sizes) {
   const rss = rendererRssMb();
   await page.screenshot({ path: join(ROOT, `ui/e2e/artifacts/bench-${n}.png`) });
   const row = {
+    mode: fullStack ? 'full-stack' : 'ui',
     spans: n,
     mb: +(body.length / 1e6).toFixed(1),
     firstPaintMs: Math.round(timings.firstPaintMs),
@@ -118,6 +166,6 @@ for (const n of sizes) {
   await browser.close();
   bodies.delete(id);
 }
-writeFileSync(join(ROOT, 'ui/e2e/artifacts/bench.json'), JSON.stringify(rows, null, 2));
+writeFileSync(join(ROOT, `ui/e2e/artifacts/bench${fullStack ? '-full-stack' : ''}.json`), JSON.stringify(rows, null, 2));
 proxy.close();
 await clew.stop();

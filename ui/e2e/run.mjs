@@ -49,16 +49,8 @@ let shopA, shopB;
 try {
   // ---- data from real clients ----
   const hello = process.env.CLEW_HELLO_BIN ?? resolve(ROOT, process.env.CARGO_TARGET_DIR ?? 'target', 'debug/examples/hello');
-  if (process.env.CLEW_E2E_FAKE_HELLO) {
-    // Iteration aid only: OTLP stand-in for the hello example.
-    const { hex } = await import('./clew.mjs');
-    const tid = hex(16), a = hex(8), b = hex(8), t = BigInt(Date.now() - 2000) * 1000000n;
-    await sendOtlp(addrs, { resourceSpans: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: 'hello-world' } }] }, scopeSpans: [{ spans: [
-      { traceId: tid, spanId: a, name: 'hello', startTimeUnixNano: String(t), endTimeUnixNano: String(t + 900000n) },
-      { traceId: tid, spanId: b, parentSpanId: a, name: 'world', startTimeUnixNano: String(t + 100000n), endTimeUnixNano: String(t + 500000n) } ] }] }] });
-  } else {
-    await run(hello, ['--agent', addrs.agent_compact]);
-  }
+  // The reference story: clew-client's `hello` example over UDP to the agent port.
+  await run(hello, ['--agent', addrs.agent_compact]);
   await waitFor(`${url}/api/traces?service=hello-world&limit=5`, (b) => b.data?.[0]?.spans?.length === 2, 'the hello → world trace');
   shopA = shopTrace('a', Date.now() - 60_000);
   shopB = shopTrace('b', Date.now() - 30_000);

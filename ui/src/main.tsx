@@ -1,5 +1,8 @@
 import { render } from 'preact';
 import { App } from './App';
 import './styles.css';
+import { startWorker } from './lib/traceClient';
+
+startWorker();
 
 render(<App />, document.getElementById('app')!);

@@ -261,3 +261,51 @@ describe('search form parsing', () => {
     expect(parseTags('no-equals')).toBeNull();
   });
 });
+
+import { sortResults } from '../src/lib/sort';
+import { layoutDependencies } from '../src/model/depLayout';
+import { seriesOf } from '../src/lib/metrics';
+
+describe('search results, dependency layout and metrics', () => {
+  const s = (id: string, start: number, duration: number, spanCount: number, errorSpanCount: number) => ({
+    traceId: id, rootServiceName: 'a', rootOperationName: 'op', start, duration, spanCount, errorSpanCount, orphanSpanCount: 0, services: [],
+  });
+  const list = [s('a', 1, 50, 3, 0), s('b', 3, 10, 9, 2), s('c', 2, 90, 1, 1)];
+  it('sorts by every Jaeger order plus most errors', () => {
+    const ids = (k: Parameters<typeof sortResults>[1]) => sortResults(list, k).map((t) => t.traceId).join('');
+    expect(ids('recent')).toBe('bca');
+    expect(ids('longest')).toBe('cab');
+    expect(ids('shortest')).toBe('bac');
+    expect(ids('most')).toBe('bac');
+    expect(ids('least')).toBe('cab');
+    expect(ids('errors')).toBe('bca');
+  });
+
+  it('lays callers left of callees, and survives cycles', () => {
+    const l = layoutDependencies([
+      { parent: 'gateway', child: 'front', callCount: 9 },
+      { parent: 'front', child: 'cart', callCount: 3 },
+      { parent: 'cart', child: 'db', callCount: 5 },
+      { parent: 'db', child: 'front', callCount: 1 },
+      { parent: 'front', child: 'pay', callCount: 2 },
+    ]);
+    const x = Object.fromEntries(l.nodes.map((n) => [n.name, n.x]));
+    expect(x.cart).toBeGreaterThan(x.front);
+    expect(x.db).toBeGreaterThan(x.cart);
+    expect(x.front).toBeGreaterThan(x.gateway);
+    expect(l.nodes).toHaveLength(5);
+  });
+
+  it('reads MetricFamily JSON into series per operation', () => {
+    const fam = {
+      name: 'service_latencies',
+      metrics: [
+        { labels: [{ name: 'service_name', value: 's' }, { name: 'operation', value: 'GET' }], metricPoints: [{ gaugeValue: { doubleValue: 1.5 }, timestamp: '2026-01-01T00:00:00Z' }] },
+        { labels: [{ name: 'service_name', value: 's' }], metricPoints: [{ gaugeValue: { doubleValue: 'NaN' }, timestamp: '2026-01-01T00:00:00Z' }] },
+      ],
+    };
+    const series = seriesOf(fam, 'p95');
+    expect(series[0]).toEqual({ label: 'GET', points: [[Date.parse('2026-01-01T00:00:00Z'), 1.5]] });
+    expect(series[1]).toEqual({ label: 'p95', points: [] });
+  });
+});

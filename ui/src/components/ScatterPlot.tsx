@@ -3,7 +3,7 @@
 
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { TraceSummary } from '../lib/api';
-import { fmtClock, fmtDuration, serviceColor } from '../lib/format';
+import { fmtClock, fmtDuration, fmtTime, serviceColor } from '../lib/format';
 import { navigate } from '../lib/router';
 
 export function ScatterPlot({ traces }: { traces: TraceSummary[] }) {
@@ -42,7 +42,7 @@ export function ScatterPlot({ traces }: { traces: TraceSummary[] }) {
         ))}
         {xTicks.map((v, k) => (
           <text x={sx(v)} y={H - 6} text-anchor={k === 0 ? 'start' : k === xTicks.length - 1 ? 'end' : 'middle'}>
-            {fmtClock(v)}
+            {x1 - x0 < 10e6 ? fmtTime(v).slice(11) : fmtClock(v)}
           </text>
         ))}
         {traces.map((t) => (

@@ -29,8 +29,17 @@ export interface TimelineProps {
   onKey?: (e: KeyboardEvent) => boolean;
 }
 
+// CSS variables read once per theme, not on every frame.
+let varCache: { theme: string | undefined; values: Map<string, string> } = { theme: undefined, values: new Map() };
 function cssVar(name: string) {
-  return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+  const theme = document.documentElement.dataset.theme;
+  if (varCache.theme !== theme) varCache = { theme, values: new Map() };
+  let v = varCache.values.get(name);
+  if (v === undefined) {
+    v = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+    varCache.values.set(name, v);
+  }
+  return v;
 }
 
 function niceTicks(t0: number, t1: number, count: number): number[] {
@@ -222,10 +231,12 @@ export function Timeline(p: TimelineProps) {
     const pr = props.current;
     const dpr = window.devicePixelRatio || 1;
     const w = size.w;
-    c.width = Math.round(w * dpr);
-    c.height = Math.round(RULER_H * dpr);
-    c.style.width = `${w}px`;
-    c.style.height = `${RULER_H}px`;
+    if (c.width !== Math.round(w * dpr) || c.height !== Math.round(RULER_H * dpr)) {
+      c.width = Math.round(w * dpr);
+      c.height = Math.round(RULER_H * dpr);
+      c.style.width = `${w}px`;
+      c.style.height = `${RULER_H}px`;
+    }
     const ctx = c.getContext('2d')!;
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.fillStyle = cssVar('--panel-2');
@@ -312,7 +323,7 @@ export function Timeline(p: TimelineProps) {
     const top = scroller.current?.scrollTop ?? 0;
     const first = Math.floor(top / ROW_H);
     const lastRow = Math.min(pr.rows.length - 1, Math.ceil((top + size.h) / ROW_H));
-    if (pr.rows.length) {
+    if (pr.rows.length && (first > 0 || lastRow < pr.rows.length - 1)) {
       const pa = model.pos[pr.rows[first] ?? 0] / model.n, pb = (model.pos[pr.rows[lastRow] ?? 0] + 1) / model.n;
       ctx.fillStyle = 'rgba(91,91,214,0.18)';
       ctx.fillRect(0, pa * MINIMAP_H, w, Math.max(2, (pb - pa) * MINIMAP_H));

@@ -6,7 +6,7 @@ import { href } from '../lib/router';
 import { parseFile } from '../lib/traceClient';
 
 let uploads = 0;
-const opened: { key: string; traceID: string; spanCount: number; file: string }[] = [];
+const opened: { key: string; traceID: string; spanCount: number; name: string; file: string }[] = [];
 
 export function UploadPanel() {
   const [list, setList] = useState(opened.slice());
@@ -49,9 +49,12 @@ export function UploadPanel() {
       {busy && <span class="spinner" />}
       {error && <div class="banner error">{error}</div>}
       {list.map((t) => (
-        <a href={href(`/trace/${t.traceID}?upload=${encodeURIComponent(t.key)}`)} class="badge" style={{ justifyContent: 'space-between', padding: '6px 10px', borderRadius: 6 }} data-testid="uploaded-trace">
-          <span class="mono">{t.traceID.slice(0, 16)}</span>
-          <span class="muted">{t.spanCount} spans</span>
+        <a href={href(`/trace/${t.traceID}?upload=${encodeURIComponent(t.key)}`)} class="card" style={{ display: 'block', padding: '8px 10px', boxShadow: 'none' }} data-testid="uploaded-trace" title={t.file}>
+          <div style={{ fontWeight: 600, color: 'var(--text)', overflow: 'hidden', textOverflow: 'ellipsis', whiteSpace: 'nowrap' }}>{t.name || '(no root span)'}</div>
+          <div class="muted" style={{ fontSize: 12, display: 'flex', justifyContent: 'space-between' }}>
+            <span class="mono">{t.traceID.slice(0, 16)}</span>
+            <span>{t.spanCount} spans</span>
+          </div>
         </a>
       ))}
     </div>

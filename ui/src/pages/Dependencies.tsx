@@ -6,6 +6,7 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import { DependencyLink, fetchDependencies } from '../lib/api';
 import { serviceColor } from '../lib/format';
 import { navigate } from '../lib/router';
+import { layoutDependencies } from '../model/depLayout';
 
 const WINDOWS: [number, string][] = [
   [3600e3, 'Last hour'],
@@ -14,56 +15,6 @@ const WINDOWS: [number, string][] = [
   [2 * 86400e3, 'Last 2 days'],
   [7 * 86400e3, 'Last 7 days'],
 ];
-
-export interface Layout {
-  nodes: { name: string; x: number; y: number; calls: number }[];
-  width: number;
-  height: number;
-}
-
-/** Layers by longest path from a source (cycles broken by visit order), order by barycentre. */
-export function layoutDependencies(links: DependencyLink[]): Layout {
-  const names = [...new Set(links.flatMap((l) => [l.parent, l.child]))].sort();
-  const out = new Map<string, string[]>(names.map((n) => [n, []]));
-  links.forEach((l) => l.parent !== l.child && out.get(l.parent)!.push(l.child));
-  const layer = new Map<string, number>(names.map((n) => [n, 0]));
-  // Longest-path layering with a bound on iterations (cycles).
-  for (let it = 0; it < names.length; it++) {
-    let changed = false;
-    for (const l of links) {
-      if (l.parent === l.child) continue;
-      const want = layer.get(l.parent)! + 1;
-      if (want > layer.get(l.child)! && want < names.length) {
-        layer.set(l.child, want);
-        changed = true;
-      }
-    }
-    if (!changed) break;
-  }
-  const layers: string[][] = [];
-  names.forEach((n) => (layers[layer.get(n)!] ??= []).push(n));
-  const ypos = new Map<string, number>();
-  layers.forEach((ns, k) => {
-    if (k > 0) {
-      const bary = (n: string) => {
-        const ps = links.filter((l) => l.child === n && ypos.has(l.parent)).map((l) => ypos.get(l.parent)!);
-        return ps.length ? ps.reduce((a, b) => a + b, 0) / ps.length : 0;
-      };
-      ns.sort((a, b) => bary(a) - bary(b));
-    }
-    ns.forEach((n, i) => ypos.set(n, i));
-  });
-  const COL = 240, ROW = 80;
-  const maxRows = Math.max(1, ...layers.map((l) => l?.length ?? 0));
-  const calls = new Map<string, number>();
-  links.forEach((l) => calls.set(l.child, (calls.get(l.child) ?? 0) + l.callCount));
-  const nodes = names.map((name) => {
-    const k = layer.get(name)!;
-    const offset = ((maxRows - layers[k].length) * ROW) / 2;
-    return { name, x: 40 + k * COL, y: 40 + offset + ypos.get(name)! * ROW, calls: calls.get(name) ?? 0 };
-  });
-  return { nodes, width: 40 + layers.length * COL, height: 40 + maxRows * ROW };
-}
 
 export function DependenciesPage({ query }: { query: URLSearchParams }) {
   const [lookback, setLookback] = useState(Number(query.get('lookback')) || 86400e3);

@@ -6,6 +6,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { fetchMetrics, fetchServices } from '../lib/api';
 import { fmtClock } from '../lib/format';
+import { Series, seriesOf } from '../lib/metrics';
 
 const KINDS = ['server', 'client', 'internal', 'producer', 'consumer'];
 const WINDOWS: [number, string][] = [
@@ -18,21 +19,6 @@ const WINDOWS: [number, string][] = [
   [86400e3, 'Last 24 hours'],
   [2 * 86400e3, 'Last 2 days'],
 ];
-
-interface Series {
-  label: string;
-  points: [number, number][];
-}
-
-/** MetricFamily JSON → series keyed by the `operation` label (or the family name). */
-export function seriesOf(family: any, label: string): Series[] {
-  return (family?.metrics ?? []).map((m: any) => ({
-    label: m.labels?.find((l: any) => l.name === 'operation')?.value ?? label,
-    points: (m.metricPoints ?? [])
-      .map((p: any) => [Date.parse(p.timestamp), Number(p.gaugeValue?.doubleValue ?? p.gaugeValue?.intValue ?? NaN)] as [number, number])
-      .filter(([, v]: [number, number]) => Number.isFinite(v)),
-  }));
-}
 
 function Chart({ title, series, unit }: { title: string; series: Series[]; unit: string }) {
   const W = 360, H = 150, L = 44, B = 22;

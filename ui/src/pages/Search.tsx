@@ -8,6 +8,7 @@ import { fetchOperations, fetchServices, searchSummaries, summariesByIds, TraceS
 import { fmtAgo, fmtDuration, fmtTags, fmtTime, parseGoDuration, parseTags, serviceColor, shortId } from '../lib/format';
 import { href, navigate } from '../lib/router';
 import { ScatterPlot } from '../components/ScatterPlot';
+import { SORTS, SortKey, sortResults } from '../lib/sort';
 import { UploadPanel } from '../components/Upload';
 
 const LOOKBACKS: [string, string][] = [
@@ -30,28 +31,6 @@ const lookbackUs = (lb: string) => {
   if (!m) return 3600e6;
   return Number(m[1]) * { m: 60e6, h: 3600e6, d: 86400e6, w: 604800e6 }[m[2] as 'm']!;
 };
-
-export type SortKey = 'recent' | 'longest' | 'shortest' | 'most' | 'least' | 'errors';
-const SORTS: [SortKey, string][] = [
-  ['recent', 'Most recent'],
-  ['longest', 'Longest first'],
-  ['shortest', 'Shortest first'],
-  ['most', 'Most spans'],
-  ['least', 'Least spans'],
-  ['errors', 'Most errors'],
-];
-
-export function sortResults(list: TraceSummary[], key: SortKey): TraceSummary[] {
-  const cmp: Record<SortKey, (a: TraceSummary, b: TraceSummary) => number> = {
-    recent: (a, b) => b.start - a.start,
-    longest: (a, b) => b.duration - a.duration,
-    shortest: (a, b) => a.duration - b.duration,
-    most: (a, b) => b.spanCount - a.spanCount,
-    least: (a, b) => a.spanCount - b.spanCount,
-    errors: (a, b) => b.errorSpanCount - a.errorSpanCount || b.start - a.start,
-  };
-  return [...list].sort(cmp[key]);
-}
 
 const toLocalInput = (us: number) => {
   const d = new Date(us / 1000);

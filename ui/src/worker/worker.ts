@@ -43,7 +43,12 @@ async function handle(msg: any): Promise<[any, Transferable[]]> {
       const list = traces.map((t, k) => {
         const key = `${msg.prefix}${k}`;
         docs.set(key, t);
-        return { key, traceID: t.traceID, spanCount: t.spanCount };
+        let root = -1;
+        t.parent.forEach((p, i) => {
+          if (p < 0 && (root < 0 || t.start[i] < t.start[root])) root = i;
+        });
+        const name = root < 0 ? '' : `${t.strings[t.processes[t.process[root]]?.service ?? 0]}: ${t.strings[t.operation[root]]}`;
+        return { key, traceID: t.traceID, spanCount: t.spanCount, name };
       });
       return [list, []];
     }
