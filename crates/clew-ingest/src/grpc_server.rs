@@ -11,6 +11,12 @@
 //!   Nagle and delayed ACKs add tens of milliseconds to multi-frame
 //!   requests (0.13 M spans/s). [`grpc_incoming`] sets it.
 //!
+//! The builder also bounds what one client can make the server hold on a
+//! connection: [`GRPC_MAX_CONCURRENT_STREAMS`] calls at once and headers of
+//! at most [`GRPC_MAX_HEADER_LIST_BYTES`]. The `clew` binary overrides both
+//! from its `[connections]` config, adds a per-call timeout, and replaces
+//! [`grpc_incoming`] with an accept loop that caps connections.
+//!
 //! ```no_run
 //! # async fn serve(routes: tonic::service::Routes) -> std::io::Result<()> {
 //! let listener = tokio::net::TcpListener::bind("0.0.0.0:4317").await?;
@@ -31,12 +37,23 @@ pub const GRPC_STREAM_WINDOW_BYTES: u32 = 4 << 20;
 /// HTTP/2 receive window per connection: several batches in flight.
 pub const GRPC_CONNECTION_WINDOW_BYTES: u32 = 16 << 20;
 
+/// Concurrent HTTP/2 streams (calls) one connection may open; OTLP and
+/// Jaeger exporters keep a handful in flight.
+pub const GRPC_MAX_CONCURRENT_STREAMS: u32 = 100;
+
+/// Largest HTTP/2 header list a client may send (gRPC metadata is small;
+/// h2's default of 16 MiB lets one request pin that much).
+pub const GRPC_MAX_HEADER_LIST_BYTES: u32 = 16 * 1024;
+
 /// A tonic server builder tuned for ingest (windows above, TCP_NODELAY
-/// when tonic binds the socket itself).
+/// when tonic binds the socket itself) and bounded (streams and header
+/// size above).
 pub fn grpc_server_builder() -> Server {
     Server::builder()
         .initial_stream_window_size(GRPC_STREAM_WINDOW_BYTES)
         .initial_connection_window_size(GRPC_CONNECTION_WINDOW_BYTES)
+        .max_concurrent_streams(GRPC_MAX_CONCURRENT_STREAMS)
+        .http2_max_header_list_size(GRPC_MAX_HEADER_LIST_BYTES)
         .tcp_nodelay(true)
 }
 

@@ -1,9 +1,11 @@
 //! The reads every API shares: fetch from the store, then adjust unless the
 //! caller asked for raw traces. One place, so the Jaeger HTTP API, both gRPC
 //! services and API v3 HTTP return the same spans for the same request.
+//! Searches go through [`crate::limits::search`], which adds the query
+//! limits (trace cap, time budget) to the same fetch-then-adjust.
 
 use clew_model::{Trace, TraceId};
-use clew_store::{StoreError, TraceQuery, TraceReader};
+use clew_store::{StoreError, TraceReader};
 
 use crate::adjust::adjust;
 
@@ -18,17 +20,4 @@ pub async fn trace(
         adjust(t);
     }
     Ok(trace)
-}
-
-/// A search, every trace adjusted unless `raw`.
-pub async fn search(
-    reader: &dyn TraceReader,
-    query: &TraceQuery,
-    raw: bool,
-) -> Result<Vec<Trace>, StoreError> {
-    let mut traces = reader.find_traces(query).await?;
-    if !raw {
-        traces.iter_mut().for_each(adjust);
-    }
-    Ok(traces)
 }

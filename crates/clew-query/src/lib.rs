@@ -18,7 +18,8 @@
 //! use std::sync::Arc;
 //! use clew_query::{QueryMetrics, QueryState, grpc_query_services, router};
 //! let mut registry = prometheus_client::registry::Registry::default();
-//! let state = QueryState { reader, metrics: Arc::new(QueryMetrics::new(&mut registry)) };
+//! let metrics = Arc::new(QueryMetrics::new(&mut registry));
+//! let state = QueryState { reader, metrics, limits: clew_query::QueryLimits::default() };
 //! let grpc = tonic::transport::Server::builder()
 //!     .add_routes(grpc_query_services(state.clone()))
 //!     .serve(([0, 0, 0, 0], clew_query::QUERY_GRPC_PORT).into());
@@ -37,6 +38,7 @@ mod fetch;
 mod go_syntax;
 pub mod grpc;
 mod jaeger_json;
+pub mod limits;
 mod metrics;
 mod params;
 mod rfc3339;
@@ -51,6 +53,7 @@ use clew_store::TraceReader;
 
 pub use adjust::{adjust, adjust_with_clock_skew};
 pub use grpc::{QUERY_GRPC_PORT, grpc_query_services};
+pub use limits::QueryLimits;
 pub use metrics::{FALLBACK_ROUTE, QueryMetrics};
 pub use ui::{PLACEHOLDER_PAGE, UI_EMBEDDED, with_base_path};
 pub use zipkin::{ZIPKIN_PORT, zipkin_read_router};
@@ -65,6 +68,8 @@ pub struct QueryState {
     pub reader: Arc<dyn TraceReader>,
     /// Request metrics.
     pub metrics: Arc<QueryMetrics>,
+    /// Bounds on one query (traces, time, bytes); see [`limits`].
+    pub limits: QueryLimits,
 }
 
 /// The query HTTP service: every Jaeger `/api/*` route, the API v3

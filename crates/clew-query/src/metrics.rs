@@ -43,18 +43,20 @@ pub struct QueryMetrics {
 }
 
 impl QueryMetrics {
-    /// Registers `clew_query_requests_total{route,status}` and
-    /// `clew_query_request_duration_seconds{route}`.
+    /// Registers `query_requests_total{route,status}` and
+    /// `query_request_duration_seconds{route}`; the binary's registry adds
+    /// the `clew_` prefix (`clew_query_requests_total`), so the names here
+    /// must not carry it too.
     pub fn new(registry: &mut Registry) -> Self {
         let requests = Family::<RouteStatus, Counter>::default();
         let durations: HistogramFamily = Family::new_with_constructor(latency_histogram);
         registry.register(
-            "clew_query_requests",
+            "query_requests",
             "Query API requests by route template and HTTP status",
             requests.clone(),
         );
         registry.register(
-            "clew_query_request_duration_seconds",
+            "query_request_duration_seconds",
             "Query API request latency by route template",
             durations.clone(),
         );

@@ -83,11 +83,12 @@ async fn fixture() -> Fixture {
         .await
         .ok();
 
-    let mut registry = Registry::default();
+    let mut registry = Registry::with_prefix("clew");
     let metrics = Arc::new(QueryMetrics::new(&mut registry));
     let state = QueryState {
         reader: Arc::new(store),
         metrics,
+        limits: clew_query::QueryLimits::default(),
     };
     Fixture {
         app: router(state),

@@ -80,6 +80,14 @@ pub struct Cli {
     #[arg(long, env = "CLEW_SAMPLING_STRATEGIES_FILE", value_name = "FILE")]
     pub sampling_strategies_file: Option<PathBuf>,
 
+    /// Span store: `disk` (embedded, crash-safe, in --data-dir) or `memory` [default: disk].
+    #[arg(long = "store", env = "CLEW_STORE", value_name = "BACKEND")]
+    pub store_backend: Option<String>,
+
+    /// Disk store: data directory for the write-ahead log and blocks [default: ./clew-data].
+    #[arg(long, env = "CLEW_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
     /// Memory store: maximum spans kept; oldest traces are evicted first [default: 2000000].
     #[arg(long, env = "CLEW_MEMORY_MAX_SPANS", value_name = "N")]
     pub memory_max_spans: Option<usize>,
@@ -92,7 +100,72 @@ pub struct Cli {
     #[arg(long, env = "CLEW_QUEUE_MAX_SPANS", value_name = "N")]
     pub queue_max_spans: Option<usize>,
 
-    /// Log filter, e.g. `info` or `clew_ingest=debug,info` [default: info].
+    /// Largest HTTP request body (collector, OTLP, Zipkin), compressed and
+    /// after decompression; a bigger declared `Content-Length` gets 413
+    /// before the body is read [default: 67108864].
+    #[arg(long, env = "CLEW_HTTP_MAX_BODY_BYTES", value_name = "BYTES")]
+    pub http_max_body_bytes: Option<usize>,
+
+    /// Largest gRPC message (OTLP, Jaeger), compressed and after
+    /// decompression [default: 67108864].
+    #[arg(long, env = "CLEW_GRPC_MAX_MESSAGE_BYTES", value_name = "BYTES")]
+    pub grpc_max_message_bytes: Option<usize>,
+
+    /// Open TCP connections of all listeners together; beyond, new ones are
+    /// closed at once and counted (admin and query keep --reserved-connections
+    /// of their own). Lowered at start to fit the file descriptor limit [default: 4096].
+    #[arg(long, env = "CLEW_MAX_CONNECTIONS", value_name = "N")]
+    pub max_connections: Option<usize>,
+
+    /// Open TCP connections of any one listener [default: 1024].
+    #[arg(long, env = "CLEW_MAX_CONNECTIONS_PER_LISTENER", value_name = "N")]
+    pub max_connections_per_listener: Option<usize>,
+
+    /// Connections admin HTTP, query HTTP and query gRPC may each open beyond
+    /// --max-connections, so health and the UI answer during a flood [default: 64].
+    #[arg(long, env = "CLEW_RESERVED_CONNECTIONS", value_name = "N")]
+    pub reserved_connections: Option<usize>,
+
+    /// HTTP: seconds to receive a request's headers, counted from when the
+    /// connection waits for a request (also ends silent keep-alive connections) [default: 10].
+    #[arg(long, env = "CLEW_HEADER_READ_TIMEOUT_SECS", value_name = "SECS")]
+    pub header_read_timeout_secs: Option<u64>,
+
+    /// Seconds a connection (HTTP or gRPC) may move no byte before it is closed [default: 60].
+    #[arg(long, env = "CLEW_IDLE_TIMEOUT_SECS", value_name = "SECS")]
+    pub idle_timeout_secs: Option<u64>,
+
+    /// HTTP: seconds for a request body to arrive in full; gRPC: seconds per call [default: 30].
+    #[arg(long, env = "CLEW_REQUEST_BODY_TIMEOUT_SECS", value_name = "SECS")]
+    pub request_body_timeout_secs: Option<u64>,
+
+    /// gRPC: concurrent calls (HTTP/2 streams) per connection [default: 100].
+    #[arg(long, env = "CLEW_GRPC_MAX_CONCURRENT_STREAMS", value_name = "N")]
+    pub grpc_max_concurrent_streams: Option<u32>,
+
+    /// gRPC: largest header list (metadata) a client may send [default: 16384].
+    #[arg(long, env = "CLEW_GRPC_MAX_HEADER_LIST_BYTES", value_name = "BYTES")]
+    pub grpc_max_header_list_bytes: Option<u32>,
+
+    /// Most traces one search returns; a larger `limit`, or `limit=0`, is lowered
+    /// to this and the response says so (Jaeger's default when absent stays 100) [default: 1500].
+    #[arg(long, env = "CLEW_QUERY_MAX_TRACES", value_name = "N")]
+    pub query_max_traces: Option<usize>,
+
+    /// Time budget of one query; a store that has not answered by then gives
+    /// 503, a slow render returns the traces done so far with a warning [default: 10].
+    #[arg(long, env = "CLEW_QUERY_TIMEOUT_SECS", value_name = "SECS")]
+    pub query_timeout_secs: Option<u64>,
+
+    /// Most bytes of trace data in one query response; later traces are left
+    /// out with a warning [default: 67108864].
+    #[arg(long, env = "CLEW_QUERY_MAX_RESPONSE_BYTES", value_name = "BYTES")]
+    pub query_max_response_bytes: Option<usize>,
+
+    /// Log filter in RUST_LOG syntax, e.g. `info` or `clew_ingest=debug,info`
+    /// [default: info]. Precedence: this flag (or CLEW_LOG_LEVEL), then RUST_LOG,
+    /// then `log_level` in the config file. A malformed filter (or a bare word
+    /// that is not a level) is an error, exit status 2.
     #[arg(long, env = "CLEW_LOG_LEVEL", value_name = "FILTER")]
     pub log_level: Option<String>,
 
@@ -100,11 +173,28 @@ pub struct Cli {
     /// (`{"query_http": "127.0.0.1:16686", …}`); useful with port 0.
     #[arg(long, env = "CLEW_READY_FILE", value_name = "FILE")]
     pub ready_file: Option<PathBuf>,
+
+    /// A tool instead of the server.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Tools run instead of the server.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Inspect or verify a data directory of the embedded store.
+    #[command(subcommand)]
+    Storage(crate::storage::StorageCommand),
 }
 
 impl Cli {
     /// Defaults, then the config file, then flags/env.
     pub fn resolve(&self) -> Result<Config, ConfigError> {
+        self.resolve_with_rust_log(std::env::var("RUST_LOG").ok())
+    }
+
+    /// [`Cli::resolve`] with `RUST_LOG`'s value given, for tests.
+    pub fn resolve_with_rust_log(&self, rust_log: Option<String>) -> Result<Config, ConfigError> {
         let mut cfg = match &self.config {
             Some(path) => Config::from_file(path)?,
             None => Config::default(),
@@ -136,6 +226,12 @@ impl Cli {
         if let Some(f) = &self.sampling_strategies_file {
             cfg.ingest.sampling_strategies_file = Some(f.clone());
         }
+        if let Some(v) = &self.store_backend {
+            cfg.store.backend = v.clone();
+        }
+        if let Some(v) = &self.data_dir {
+            cfg.store.data_dir = v.clone();
+        }
         if let Some(v) = self.memory_max_spans {
             cfg.store.memory_max_spans = v;
         }
@@ -145,8 +241,46 @@ impl Cli {
         if let Some(v) = self.queue_max_spans {
             cfg.ingest.queue_max_spans = v;
         }
-        if let Some(v) = &self.log_level {
-            cfg.log_level = v.clone();
+        if let Some(v) = self.http_max_body_bytes {
+            cfg.ingest.http_max_body_bytes = v;
+        }
+        if let Some(v) = self.grpc_max_message_bytes {
+            cfg.ingest.grpc_max_message_bytes = v;
+        }
+        let c = &mut cfg.connections;
+        let setn = |dst: &mut usize, v: Option<usize>| {
+            if let Some(v) = v {
+                *dst = v;
+            }
+        };
+        let sets = |dst: &mut u64, v: Option<u64>| {
+            if let Some(v) = v {
+                *dst = v;
+            }
+        };
+        setn(&mut c.max_total, self.max_connections);
+        setn(&mut c.max_per_listener, self.max_connections_per_listener);
+        setn(&mut c.reserved, self.reserved_connections);
+        sets(&mut c.header_read_timeout_secs, self.header_read_timeout_secs);
+        sets(&mut c.idle_timeout_secs, self.idle_timeout_secs);
+        sets(&mut c.request_body_timeout_secs, self.request_body_timeout_secs);
+        if let Some(v) = self.grpc_max_concurrent_streams {
+            c.grpc_max_concurrent_streams = v;
+        }
+        if let Some(v) = self.grpc_max_header_list_bytes {
+            c.grpc_max_header_list_bytes = v;
+        }
+        setn(&mut cfg.query.max_traces, self.query_max_traces);
+        sets(&mut cfg.query.timeout_secs, self.query_timeout_secs);
+        setn(&mut cfg.query.max_response_bytes, self.query_max_response_bytes);
+        match (&self.log_level, rust_log.filter(|v| !v.trim().is_empty())) {
+            (Some(v), _) => cfg.log_level = v.clone(),
+            (None, Some(v)) => {
+                crate::logging::check_filter(&v)
+                    .map_err(|message| ConfigError::Invalid { key: "RUST_LOG", message })?;
+                cfg.log_level = v;
+            }
+            (None, None) => {}
         }
         cfg.validate()?;
         Ok(cfg)
@@ -161,7 +295,7 @@ mod tests {
     fn flags_override_defaults() {
         let cli = Cli::try_parse_from(["clew", "--query-http-port", "0", "--queue-max-spans", "5"])
             .expect("parse");
-        let cfg = cli.resolve().expect("valid");
+        let cfg = cli.resolve_with_rust_log(None).expect("valid");
         assert_eq!(cfg.listen.query_http, 0);
         assert_eq!(cfg.ingest.queue_max_spans, 5);
         assert_eq!(cfg.listen.admin_http, 14269);
@@ -170,8 +304,45 @@ mod tests {
     #[test]
     fn invalid_value_names_the_key() {
         let cli = Cli::try_parse_from(["clew", "--memory-max-spans", "0"]).expect("parse");
-        let err = cli.resolve().expect_err("invalid").to_string();
+        let err = cli.resolve_with_rust_log(None).expect_err("invalid").to_string();
         assert!(err.contains("store.memory_max_spans"), "{err}");
+    }
+
+    #[test]
+    fn zero_limits_are_refused_naming_the_key() {
+        for (flag, key) in [
+            ("--memory-max-bytes", "store.memory_max_bytes"),
+            ("--http-max-body-bytes", "ingest.http_max_body_bytes"),
+            ("--max-connections", "connections.max_total"),
+            ("--idle-timeout-secs", "connections.idle_timeout_secs"),
+            ("--query-max-traces", "query.max_traces"),
+        ] {
+            let cli = Cli::try_parse_from(["clew", flag, "0"]).expect("parse");
+            let err = cli.resolve_with_rust_log(None).expect_err(flag).to_string();
+            assert!(err.contains(key), "{flag}: {err}");
+        }
+    }
+
+    #[test]
+    fn log_level_flag_beats_rust_log_which_beats_the_default() {
+        let cli = Cli::try_parse_from(["clew"]).expect("parse");
+        let cfg = cli.resolve_with_rust_log(Some("debug".into())).expect("valid");
+        assert_eq!(cfg.log_level, "debug");
+        let cli = Cli::try_parse_from(["clew", "--log-level", "warn"]).expect("parse");
+        let cfg = cli.resolve_with_rust_log(Some("debug".into())).expect("valid");
+        assert_eq!(cfg.log_level, "warn");
+        let err = Cli::try_parse_from(["clew"])
+            .expect("parse")
+            .resolve_with_rust_log(Some("loud".into()))
+            .expect_err("malformed RUST_LOG")
+            .to_string();
+        assert!(err.contains("RUST_LOG"), "{err}");
+        let err = Cli::try_parse_from(["clew", "--log-level", "verbose"])
+            .expect("parse")
+            .resolve_with_rust_log(None)
+            .expect_err("malformed")
+            .to_string();
+        assert!(err.contains("log_level") && err.contains("verbose"), "{err}");
     }
 
     #[test]

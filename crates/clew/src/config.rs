@@ -5,7 +5,10 @@
 use std::path::{Path, PathBuf};
 
 use clew_ingest::IngestConfig;
+use clew_query::QueryLimits;
 use serde::Deserialize;
+
+use crate::net::ConnectionLimits;
 
 /// Everything `clew` (all-in-one) can be told.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -18,6 +21,10 @@ pub struct Config {
     /// The ingest pipeline, listeners' limits and sampling strategies
     /// (keys documented on [`IngestConfig`] and in docs/configuration.md).
     pub ingest: IngestConfig,
+    /// Connection caps and timeouts of every TCP listener (`[connections]`).
+    pub connections: ConnectionLimits,
+    /// Bounds on one query: traces, time, response bytes (`[query]`).
+    pub query: QueryLimits,
     /// Log filter (`info`, `debug`, `clew_ingest=debug,info`, …).
     pub log_level: String,
 }
@@ -63,8 +70,17 @@ pub struct ListenConfig {
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct StoreConfig {
-    /// Backend name; `memory` is the only one so far.
+    /// Backend: `disk` (the embedded, crash-safe store; default) or `memory`.
     pub backend: String,
+    /// Disk store: data directory (WAL and blocks).
+    pub data_dir: std::path::PathBuf,
+    /// Disk store: 0 = fsync the WAL before acknowledging every write
+    /// (default); n = fsync at most n ms after a write, acknowledging sooner.
+    pub wal_sync_ms: u64,
+    /// Disk store: delete blocks older than this many hours (0 = keep).
+    pub retention_hours: u64,
+    /// Disk store: delete the oldest blocks beyond this many bytes (0 = no limit).
+    pub max_disk_bytes: u64,
     /// Memory store: most spans kept before the oldest traces are evicted.
     pub memory_max_spans: usize,
     /// Memory store: most (estimated) bytes kept before eviction.
@@ -77,6 +93,8 @@ impl Default for Config {
             listen: ListenConfig::default(),
             store: StoreConfig::default(),
             ingest: IngestConfig::default(),
+            connections: ConnectionLimits::default(),
+            query: QueryLimits::default(),
             log_level: "info".to_string(),
         }
     }
@@ -106,7 +124,11 @@ impl Default for ListenConfig {
 impl Default for StoreConfig {
     fn default() -> Self {
         StoreConfig {
-            backend: "memory".to_string(),
+            backend: "disk".to_string(),
+            data_dir: clew_store::default_data_dir().to_path_buf(),
+            wal_sync_ms: 0,
+            retention_hours: 7 * 24,
+            max_disk_bytes: 0,
             memory_max_spans: 2_000_000,
             memory_max_bytes: 2 << 30,
         }
@@ -157,11 +179,11 @@ impl Config {
 
     /// Checks values that parse but make no sense.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if self.store.backend != "memory" {
+        if self.store.backend != "memory" && self.store.backend != "disk" {
             return Err(ConfigError::Invalid {
                 key: "store.backend",
                 message: format!(
-                    "unknown backend {:?} (supported: memory)",
+                    "unknown backend {:?} (supported: disk, memory)",
                     self.store.backend
                 ),
             });
@@ -184,6 +206,30 @@ impl Config {
                 message: "must be at least 1".into(),
             });
         }
+        // Limits for which 0 would refuse everything or keep nothing.
+        let at_least_one: [(&'static str, u64); 8] = [
+            ("store.memory_max_bytes", self.store.memory_max_bytes as u64),
+            ("ingest.http_max_body_bytes", self.ingest.http_max_body_bytes as u64),
+            ("ingest.grpc_max_message_bytes", self.ingest.grpc_max_message_bytes as u64),
+            ("ingest.writer_batch_spans", self.ingest.writer_batch_spans as u64),
+            ("ingest.udp_recv_buffer_bytes", self.ingest.udp_recv_buffer_bytes as u64),
+            ("query.max_traces", self.query.max_traces as u64),
+            ("query.timeout_secs", self.query.timeout_secs),
+            ("query.max_response_bytes", self.query.max_response_bytes as u64),
+        ];
+        for (key, value) in at_least_one {
+            if value == 0 {
+                return Err(ConfigError::Invalid {
+                    key,
+                    message: "must be at least 1".into(),
+                });
+            }
+        }
+        self.connections.validate()?;
+        crate::logging::check_filter(&self.log_level).map_err(|message| ConfigError::Invalid {
+            key: "log_level",
+            message,
+        })?;
         Ok(())
     }
 }

@@ -49,6 +49,9 @@ impl Default for RemoteReporterOptions {
 
 type Record = Box<FinishedSpan>;
 
+/// Spans after which a thread wakes the background thread, at most.
+const MAX_WAKE_EVERY: usize = 1024;
+
 /// Keeps what other threads write off the cache lines the hot path reads:
 /// without it, every counter update by the reporter thread would make the
 /// next `report` miss its cache.
@@ -105,6 +108,18 @@ struct LocalHandle {
     since_wake: usize,
 }
 
+/// A thread that exits wakes the background thread if it left spans in
+/// its ring, so they are sent (and their records recycled) now rather than
+/// at the next flush interval: short-lived threads would otherwise leave
+/// every span waiting, and allocate records for the next thread.
+impl Drop for LocalHandle {
+    fn drop(&mut self) {
+        if self.since_wake > 0 {
+            let _ = self.shared.wake.try_send(());
+        }
+    }
+}
+
 thread_local! {
     static LOCALS: RefCell<Vec<LocalHandle>> = const { RefCell::new(Vec::new()) };
 }
@@ -131,11 +146,14 @@ impl RemoteReporter {
         let shared = Arc::new(Shared {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             ring_capacity,
-            // Waking the background thread is a shared-channel operation;
-            // doing it once per half ring keeps it off the per-span cost.
+            // Waking the background thread is a shared-channel operation
+            // (and a futex wake when it sleeps), so not per span; but not
+            // as rarely as once per half ring either when rings are large:
+            // records come back to the pool only after the background
+            // thread drained them, and a thread that outruns it allocates.
             wake_every: options
                 .thread_batch
-                .max(ring_capacity / 2)
+                .max((ring_capacity / 2).min(MAX_WAKE_EVERY))
                 .clamp(1, ring_capacity),
             closed: AtomicBool::new(false),
             wake,

@@ -27,8 +27,23 @@ fn pool() -> &'static (Sender<Records>, Receiver<Records>) {
     POOL.get_or_init(|| bounded(POOL_BATCHES))
 }
 
+/// A thread's private records. When the thread exits they go back to the
+/// shared pool instead of being freed: a program that runs short-lived
+/// threads (a thread per task) would otherwise free a stash and allocate
+/// a fresh record for every span of every new thread.
+struct Stash(Records);
+
+impl Drop for Stash {
+    fn drop(&mut self) {
+        let records = std::mem::take(&mut self.0);
+        if !records.is_empty() {
+            let _ = pool().0.try_send(records);
+        }
+    }
+}
+
 thread_local! {
-    static STASH: RefCell<Records> = const { RefCell::new(Vec::new()) };
+    static STASH: RefCell<Stash> = const { RefCell::new(Stash(Vec::new())) };
 }
 
 /// An empty record, recycled when one is available.
@@ -37,12 +52,12 @@ pub(crate) fn take() -> Box<FinishedSpan> {
     STASH
         .try_with(|s| {
             let mut s = s.try_borrow_mut().ok()?;
-            if let Some(b) = s.pop() {
+            if let Some(b) = s.0.pop() {
                 return Some(b);
             }
             let mut batch = pool().1.try_recv().ok()?;
             let b = batch.pop();
-            *s = batch;
+            s.0 = batch;
             b
         })
         .ok()
@@ -50,9 +65,18 @@ pub(crate) fn take() -> Box<FinishedSpan> {
         .unwrap_or_else(|| Box::new(FinishedSpan::empty()))
 }
 
-/// Clears a batch of records and offers it for reuse by any thread.
+/// Clears a batch of records and offers it for reuse by any thread, in
+/// pieces of at most [`STASH_MAX`] records: a thread takes one piece at a
+/// time, so a thread that starts a few spans and exits does not take (and
+/// hold) thousands.
 pub(crate) fn recycle_batch(mut batch: Records) {
     batch.iter_mut().for_each(|r| r.clear());
+    while batch.len() > STASH_MAX {
+        let piece = batch.split_off(batch.len() - STASH_MAX);
+        if pool().0.try_send(piece).is_err() {
+            return;
+        }
+    }
     if !batch.is_empty() {
         let _ = pool().0.try_send(batch);
     }
@@ -63,9 +87,51 @@ pub(crate) fn recycle_local(mut record: Box<FinishedSpan>) {
     record.clear();
     let _ = STASH.try_with(|s| {
         if let Ok(mut s) = s.try_borrow_mut()
-            && s.len() < STASH_MAX
+            && s.0.len() < STASH_MAX
         {
-            s.push(record);
+            s.0.push(record);
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_exiting_thread_returns_its_records_to_the_pool() {
+        // Other tests share the pool and may take the batch first: look for
+        // these very records (by address), a few times.
+        for _ in 0..20 {
+            let records: Records = (0..10).map(|_| Box::new(FinishedSpan::empty())).collect();
+            let addrs: Vec<usize> = records.iter().map(|r| &**r as *const _ as usize).collect();
+            std::thread::spawn(move || records.into_iter().for_each(recycle_local))
+                .join()
+                .expect("thread");
+            let batches: Vec<Records> = std::iter::from_fn(|| pool().1.try_recv().ok()).collect();
+            let found = batches
+                .iter()
+                .flatten()
+                .any(|r| addrs.contains(&(&**r as *const _ as usize)));
+            batches.into_iter().for_each(|b| {
+                let _ = pool().0.try_send(b);
+            });
+            if found {
+                return;
+            }
+        }
+        panic!("the exiting thread's records never reached the pool");
+    }
+
+    #[test]
+    fn big_batches_are_recycled_in_pieces() {
+        let batch: Records = (0..STASH_MAX * 2 + 3)
+            .map(|_| Box::new(FinishedSpan::empty()))
+            .collect();
+        recycle_batch(batch);
+        // Other tests share the pool: only check that no piece is too big.
+        while let Ok(b) = pool().1.try_recv() {
+            assert!(b.len() <= STASH_MAX);
+        }
+    }
 }

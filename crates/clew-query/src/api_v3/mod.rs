@@ -19,6 +19,7 @@ use serde_json::json;
 use crate::QueryState;
 use crate::api::traces::TRACE_NOT_FOUND;
 use crate::fetch;
+use crate::limits::{self, Found, SearchError, json_len, take_within, warning_header};
 use crate::params::{Params, parse_trace_id};
 use params::{SearchRequest, flag, parse_search, time_hint};
 
@@ -93,32 +94,84 @@ pub async fn get_trace(
     }
 }
 
-async fn run_search(state: &QueryState, q: Option<&str>) -> Result<Vec<Trace>, Response> {
+/// A search within the query limits ([`crate::limits`]): a store that does
+/// not answer within the time budget is a 503 naming the setting.
+async fn run_search(state: &QueryState, q: Option<&str>) -> Result<Found, Response> {
     let p = Params::parse(q);
     let SearchRequest { query, raw } =
         parse_search(&p).map_err(|e| v3_error(StatusCode::BAD_REQUEST, &e))?;
-    fetch::search(&*state.reader, &query, raw)
+    limits::search(&*state.reader, &state.limits, query, raw)
         .await
-        .map_err(|e| store_error(&e))
+        .map_err(|e| match e {
+            SearchError::Store(e) => store_error(&e),
+            SearchError::TimedOut(budget) => v3_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &SearchError::timeout_message(budget),
+            ),
+        })
+}
+
+/// `body` with the limit warnings, if any, in a `Warning` header.
+fn with_warnings(mut body: Response, warnings: &[String]) -> Response {
+    if let Some((name, value)) = warning_header(warnings) {
+        body.headers_mut().insert(name, value);
+    }
+    body
 }
 
 /// `GET /api/v3/traces?query.*`: every match merged into one `TracesData`;
-/// 404 when nothing matches, as Jaeger's gateway answers.
+/// 404 when nothing matches, as Jaeger's gateway answers. Traces past the
+/// response byte cap are left out, said in a `Warning` header.
 pub async fn find_traces(State(state): State<QueryState>, RawQuery(q): RawQuery) -> Response {
-    match run_search(&state, q.as_deref()).await {
-        Ok(traces) if traces.is_empty() => v3_error(StatusCode::NOT_FOUND, NO_TRACES_FOUND),
-        Ok(traces) => result(&traces),
-        Err(resp) => resp,
+    let mut found = match run_search(&state, q.as_deref()).await {
+        Ok(found) if found.traces.is_empty() => {
+            return v3_error(StatusCode::NOT_FOUND, NO_TRACES_FOUND);
+        }
+        Ok(found) => found,
+        Err(resp) => return resp,
+    };
+    let per_trace = found
+        .traces
+        .iter()
+        .map(|t| traces_data(&spans_to_resource_spans(&t.spans)));
+    let (kept, cut) = take_within(
+        per_trace,
+        json_len,
+        state.limits.max_response_bytes,
+        found.deadline,
+    );
+    found.warnings.extend(cut);
+    let mut resource_spans = Vec::new();
+    for mut data in kept {
+        if let Some(serde_json::Value::Array(list)) = data.get_mut("resourceSpans").map(std::mem::take) {
+            resource_spans.extend(list);
+        }
     }
+    let body = json_body(
+        StatusCode::OK,
+        &json!({"result": {"resourceSpans": resource_spans}}),
+    );
+    with_warnings(body, &found.warnings)
 }
 
 /// `GET /api/v3/trace-summaries?query.*`: one summary per matching trace
 /// (what the UI's search list shows), `{"summaries": []}` when none.
 pub async fn trace_summaries(State(state): State<QueryState>, RawQuery(q): RawQuery) -> Response {
     match run_search(&state, q.as_deref()).await {
-        Ok(traces) => {
-            let list: Vec<_> = traces.iter().map(summary::summarize).collect();
-            json_body(StatusCode::OK, &json!({ "summaries": list }))
+        Ok(Found {
+            traces,
+            mut warnings,
+            deadline,
+        }) => {
+            let (list, cut) = take_within(
+                traces.iter().map(summary::summarize),
+                json_len,
+                state.limits.max_response_bytes,
+                deadline,
+            );
+            warnings.extend(cut);
+            let body = json_body(StatusCode::OK, &json!({ "summaries": list }));
+            with_warnings(body, &warnings)
         }
         Err(resp) => resp,
     }

@@ -8,7 +8,8 @@ use tonic::{Request, Response, Status};
 
 use super::convert::{SearchFields, time};
 use super::proto_v2::query_service_server::QueryService;
-use super::{MAX_SPANS_PER_CHUNK, store_status};
+use super::{MAX_SPANS_PER_CHUNK, search_status, store_status, with_warnings};
+use crate::limits::{self, Found, QueryLimits, take_within};
 use crate::QueryState;
 use crate::api::traces::TRACE_NOT_FOUND;
 use crate::fetch;
@@ -48,6 +49,31 @@ fn stream_traces(traces: &[Trace]) -> ChunkStream {
         push_chunks(&t.spans, &mut out);
     }
     tokio_stream::iter(out)
+}
+
+/// The chunks of found traces, cut at the response byte cap and the time
+/// budget; a cut adds its warning.
+fn stream_found(found: Found, limits: &QueryLimits) -> Response<ChunkStream> {
+    let Found {
+        traces,
+        mut warnings,
+        deadline,
+    } = found;
+    let per_trace = traces.iter().map(|t| {
+        let mut chunks = Vec::new();
+        push_chunks(&t.spans, &mut chunks);
+        chunks
+    });
+    let size = |chunks: &Vec<Result<pb::SpansResponseChunk, Status>>| {
+        chunks
+            .iter()
+            .map(|c| c.as_ref().map_or(0, prost::Message::encoded_len))
+            .sum()
+    };
+    let (kept, cut) = take_within(per_trace, size, limits.max_response_bytes, deadline);
+    warnings.extend(cut);
+    let chunks: Vec<_> = kept.into_iter().flatten().collect();
+    with_warnings(tokio_stream::iter(chunks), &warnings)
 }
 
 #[tonic::async_trait]
@@ -96,10 +122,10 @@ impl QueryService for QueryServiceV2 {
             search_depth: q.search_depth,
         }
         .into_query()?;
-        let traces = fetch::search(&*self.state.reader, &query, raw)
+        let found = limits::search(&*self.state.reader, &self.state.limits, query, raw)
             .await
-            .map_err(|e| store_status(&e))?;
-        Ok(Response::new(stream_traces(&traces)))
+            .map_err(|e| search_status(&e))?;
+        Ok(stream_found(found, &self.state.limits))
     }
 
     async fn get_services(

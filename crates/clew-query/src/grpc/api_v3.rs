@@ -10,8 +10,9 @@ use tonic::{Request, Response, Status};
 use super::convert::{SearchFields, time};
 use super::proto_v3 as v3;
 use super::proto_v3::query_service_server::QueryService;
-use super::store_status;
+use super::{search_status, store_status, with_warnings};
 use crate::QueryState;
+use crate::limits::{self, Found, take_within};
 use crate::api::traces::TRACE_NOT_FOUND;
 use crate::fetch;
 use crate::params::parse_trace_id;
@@ -92,10 +93,22 @@ impl QueryService for QueryServiceV3 {
             search_depth: q.search_depth,
         }
         .into_query()?;
-        let traces = fetch::search(&*self.state.reader, &query, raw)
+        let Found {
+            traces,
+            mut warnings,
+            deadline,
+        } = limits::search(&*self.state.reader, &self.state.limits, query, raw)
             .await
-            .map_err(|e| store_status(&e))?;
-        Ok(Response::new(stream(&traces)))
+            .map_err(|e| search_status(&e))?;
+        let (kept, cut) = take_within(
+            traces.iter().map(traces_data),
+            prost::Message::encoded_len,
+            self.state.limits.max_response_bytes,
+            deadline,
+        );
+        warnings.extend(cut);
+        let stream = tokio_stream::iter(kept.into_iter().map(Ok).collect::<Vec<_>>());
+        Ok(with_warnings(stream, &warnings))
     }
 
     async fn get_services(

@@ -10,9 +10,11 @@ mod api_v3;
 mod convert;
 
 use tonic::Status;
+use tonic::metadata::MetadataValue;
 use tonic::service::Routes;
 
 use crate::QueryState;
+use crate::limits::{SearchError, WARNING_METADATA_KEY};
 
 pub use api_v2::QueryServiceV2;
 pub use api_v3::QueryServiceV3;
@@ -52,4 +54,26 @@ pub fn grpc_query_services(state: QueryState) -> Routes {
 fn store_status(e: &clew_store::StoreError) -> Status {
     tracing::error!(error = %e, "gRPC query failed in storage");
     Status::internal(e.to_string())
+}
+
+/// A bounded search that found nothing: the store's error, or UNAVAILABLE
+/// when the store did not answer within the query's time budget.
+fn search_status(e: &SearchError) -> Status {
+    match e {
+        SearchError::Store(e) => store_status(e),
+        SearchError::TimedOut(budget) => Status::unavailable(SearchError::timeout_message(*budget)),
+    }
+}
+
+/// A streamed answer carrying the limit warnings, if any, as
+/// `clew-warning` response metadata (gRPC has no `errors` field).
+fn with_warnings<T>(body: T, warnings: &[String]) -> tonic::Response<T> {
+    let mut response = tonic::Response::new(body);
+    if !warnings.is_empty() {
+        // Our warnings are ASCII; anything else is dropped rather than sent broken.
+        if let Ok(v) = MetadataValue::try_from(warnings.join("; ")) {
+            response.metadata_mut().insert(WARNING_METADATA_KEY, v);
+        }
+    }
+    response
 }

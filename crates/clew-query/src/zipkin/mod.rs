@@ -19,6 +19,7 @@ use serde::Serialize;
 
 use crate::QueryState;
 use crate::api::now_ns;
+use crate::limits::{self, Found, QueryLimits, SearchError, take_within, warning_header};
 use crate::params::{Params, parse_trace_id};
 use params::{parse_dependencies, parse_search};
 
@@ -137,10 +138,11 @@ async fn remote_services(State(state): State<QueryState>, RawQuery(q): RawQuery)
         Err(e) => return text_error(StatusCode::BAD_REQUEST, &e),
     };
     query.service = Some(service.clone());
-    query.limit = 0;
-    let traces = match state.reader.find_traces(&query).await {
-        Ok(t) => t,
-        Err(e) => return store_error(&e),
+    // The most recent traces the server allows, not every trace (limit 0).
+    query.limit = state.limits.max_traces;
+    let traces = match limits::search(&*state.reader, &state.limits, query, true).await {
+        Ok(found) => found.traces,
+        Err(e) => return search_error(e),
     };
     let mut names: Vec<String> = traces
         .iter()
@@ -161,13 +163,75 @@ async fn traces(State(state): State<QueryState>, RawQuery(q): RawQuery) -> Respo
         Ok(s) => s,
         Err(e) => return text_error(StatusCode::BAD_REQUEST, &e),
     };
-    match state.reader.find_traces(&search.query).await {
-        Ok(mut traces) => {
-            traces.retain(|t| search.matches_bare_terms(t));
-            render_traces(&traces)
+    match limits::search(&*state.reader, &state.limits, search.query.clone(), true).await {
+        Ok(mut found) => {
+            found.traces.retain(|t| search.matches_bare_terms(t));
+            render_found(found, &state.limits)
         }
-        Err(e) => store_error(&e),
+        Err(e) => search_error(e),
     }
+}
+
+/// A bounded search that failed: the store's 500, or 503 when the store did
+/// not answer within the query's time budget.
+fn search_error(e: SearchError) -> Response {
+    match e {
+        SearchError::Store(e) => store_error(&e),
+        SearchError::TimedOut(budget) => text_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &SearchError::timeout_message(budget),
+        ),
+    }
+}
+
+/// Found traces as Zipkin JSON, cut at the response byte cap and the time
+/// budget; limit notes go in a `Warning` header.
+fn render_found(found: Found, limits: &QueryLimits) -> Response {
+    let Found {
+        traces,
+        mut warnings,
+        deadline,
+    } = found;
+    let mut encoded = Vec::with_capacity(traces.len());
+    for t in &traces {
+        let mut one = Vec::new();
+        if let Err(e) = clew_codec_zipkin::json_v2::encode(&t.spans, &mut one) {
+            return text_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string());
+        }
+        encoded.push(one);
+        if encoded.iter().map(Vec::len).sum::<usize>() > limits.max_response_bytes {
+            break;
+        }
+    }
+    let (kept, cut) = take_within(
+        encoded.into_iter(),
+        Vec::len,
+        limits.max_response_bytes,
+        deadline,
+    );
+    if cut.is_none() && kept.len() < traces.len() {
+        warnings.push(format!(
+            "returning {} of {} traces: the response would exceed {} bytes \
+             (query.max_response_bytes)",
+            kept.len(),
+            traces.len(),
+            limits.max_response_bytes
+        ));
+    }
+    warnings.extend(cut);
+    let mut out = b"[".to_vec();
+    for (i, one) in kept.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(one);
+    }
+    out.push(b']');
+    let mut response = json_bytes(out);
+    if let Some((name, value)) = warning_header(&warnings) {
+        response.headers_mut().insert(name, value);
+    }
+    response
 }
 
 /// `GET /api/v2/trace/{traceId}`: the spans of one trace; 404 if absent.

@@ -92,10 +92,11 @@ pub async fn state() -> QueryState {
         .write_spans(spans())
         .await
         .expect("memory store accepts the fixture");
-    let mut registry = Registry::default();
+    let mut registry = Registry::with_prefix("clew");
     QueryState {
         reader: Arc::new(store),
         metrics: Arc::new(QueryMetrics::new(&mut registry)),
+        limits: clew_query::QueryLimits::default(),
     }
 }
 

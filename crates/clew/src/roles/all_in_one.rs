@@ -12,31 +12,32 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::SystemTime;
 
 use anyhow::{Context, Result};
-use axum::Router;
 use clew_ingest::{AgentPort, IngestMetrics, Pipeline, SamplingStrategies};
 use clew_query::{QueryMetrics, QueryState};
-use clew_store::{MemoryStore, MemoryStoreConfig, TraceReader, TraceWriter};
+use clew_store::{TraceReader, TraceWriter};
 use prometheus_client::registry::Registry;
-use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::listeners::{Bound, write_ready_file};
 use crate::admin::{self, AdminState, StoreGauges};
 use crate::config::Config;
+use crate::net::gate::{ConnectionBudget, ConnectionMetrics};
+use crate::net::{self, Room, Servers};
 
 /// Runs until SIGINT/SIGTERM.
 pub async fn run(config: Config, ready_file: Option<PathBuf>) -> Result<()> {
+    // Before binding, so every socket counts against the raised limit.
+    let nofile = net::fd::raise_nofile_limit();
     let bound = Bound::bind(&config.listen)?;
     let addrs = bound.addrs;
 
     let mut registry = Registry::with_prefix("clew");
-    let store = Arc::new(MemoryStore::new(MemoryStoreConfig {
-        max_spans: config.store.memory_max_spans,
-        max_bytes: config.store.memory_max_bytes,
-    }));
+    let store = crate::storage::open(&config.store).await?;
     let ingest_metrics = Arc::new(IngestMetrics::new(&mut registry));
     let query_metrics = Arc::new(QueryMetrics::new(&mut registry));
     let store_gauges = StoreGauges::register(&mut registry);
+    let connection_metrics = ConnectionMetrics::register(&mut registry);
+    crate::storage::register_metrics(&mut registry, store.reader.clone(), CancellationToken::new());
     let registry = Arc::new(registry);
 
     let sampling = Arc::new(
@@ -47,7 +48,7 @@ pub async fn run(config: Config, ready_file: Option<PathBuf>) -> Result<()> {
             )
         })?,
     );
-    let writer: Arc<dyn TraceWriter> = store.clone();
+    let writer: Arc<dyn TraceWriter> = store.writer.clone();
     let (pipeline, pipeline_task) = Pipeline::start(&config.ingest, writer, ingest_metrics.clone());
 
     let shutdown = CancellationToken::new();
@@ -56,12 +57,17 @@ pub async fn run(config: Config, ready_file: Option<PathBuf>) -> Result<()> {
         shutdown.clone(),
     );
     let serving = Arc::new(AtomicBool::new(true));
-    let mut servers = JoinSet::new();
+    let budget = ConnectionBudget::new(
+        net::fd::fit_to_fd_limit(config.connections.clone(), nofile),
+        connection_metrics,
+    );
+    let mut servers = Servers::new(budget, config.ingest.http_max_body_bytes, shutdown.clone());
 
-    let reader: Arc<dyn TraceReader> = store.clone();
+    let reader: Arc<dyn TraceReader> = store.reader.clone();
     let query_state = QueryState {
         reader: reader.clone(),
         metrics: query_metrics,
+        limits: config.query.clone(),
     };
     let query = clew_query::with_base_path(
         clew_query::router(query_state.clone()),
@@ -96,20 +102,16 @@ pub async fn run(config: Config, ready_file: Option<PathBuf>) -> Result<()> {
     );
     let sampling_http = clew_ingest::sampling_router(sampling.clone());
 
-    serve_http(&mut servers, bound.query_http, query, &shutdown)?;
-    serve_http(&mut servers, bound.admin_http, admin, &shutdown)?;
-    serve_http(&mut servers, bound.collector_http, collector, &shutdown)?;
-    serve_http(&mut servers, bound.sampling_http, sampling_http, &shutdown)?;
-    serve_http(&mut servers, bound.zipkin_http, zipkin, &shutdown)?;
-    serve_http(&mut servers, bound.otlp_http, otlp_http, &shutdown)?;
-    serve_grpc(&mut servers, bound.query_grpc, query_grpc, &shutdown)?;
-    serve_grpc(&mut servers, bound.otlp_grpc, otlp_grpc, &shutdown)?;
-    serve_grpc(
-        &mut servers,
-        bound.collector_grpc,
-        collector_grpc,
-        &shutdown,
-    )?;
+    // Admin and query keep reserved room: they answer during an ingest flood.
+    servers.http("query_http", bound.query_http, query, Room::Reserved)?;
+    servers.http("admin_http", bound.admin_http, admin, Room::Reserved)?;
+    servers.http("collector_http", bound.collector_http, collector, Room::Shared)?;
+    servers.http("sampling_http", bound.sampling_http, sampling_http, Room::Shared)?;
+    servers.http("zipkin_http", bound.zipkin_http, zipkin, Room::Shared)?;
+    servers.http("otlp_http", bound.otlp_http, otlp_http, Room::Shared)?;
+    servers.grpc("query_grpc", bound.query_grpc, query_grpc, Room::Reserved)?;
+    servers.grpc("otlp_grpc", bound.otlp_grpc, otlp_grpc, Room::Shared)?;
+    servers.grpc("collector_grpc", bound.collector_grpc, collector_grpc, Room::Shared)?;
 
     let udp = [
         (bound.agent_compact, AgentPort::Compact6831),
@@ -144,11 +146,7 @@ pub async fn run(config: Config, ready_file: Option<PathBuf>) -> Result<()> {
     crate::shutdown::signal().await;
     serving.store(false, Ordering::Relaxed);
     shutdown.cancel();
-    while let Some(res) = servers.join_next().await {
-        if let Ok(Err(e)) = res {
-            tracing::warn!("server ended with error: {e}");
-        }
-    }
+    servers.join().await;
     for agent in agents {
         if agent.join().is_err() {
             tracing::warn!("an agent listener thread panicked");
@@ -159,42 +157,9 @@ pub async fn run(config: Config, ready_file: Option<PathBuf>) -> Result<()> {
     }
     drop(pipeline);
     pipeline_task.drain_and_stop().await;
+    if let Some(disk) = &store.disk {
+        disk.close().await;
+    }
     tracing::info!("stopped cleanly");
-    Ok(())
-}
-
-/// Serves gRPC services over HTTP/2 on an already-bound listener, with the
-/// ingest-tuned windows and TCP_NODELAY (harmless for the query port).
-fn serve_grpc(
-    set: &mut JoinSet<std::io::Result<()>>,
-    listener: std::net::TcpListener,
-    routes: tonic::service::Routes,
-    shutdown: &CancellationToken,
-) -> Result<()> {
-    let incoming = clew_ingest::grpc_incoming(tokio::net::TcpListener::from_std(listener)?);
-    let token = shutdown.clone();
-    set.spawn(async move {
-        clew_ingest::grpc_server_builder()
-            .add_routes(routes)
-            .serve_with_incoming_shutdown(incoming, token.cancelled_owned())
-            .await
-            .map_err(std::io::Error::other)
-    });
-    Ok(())
-}
-
-fn serve_http(
-    set: &mut JoinSet<std::io::Result<()>>,
-    listener: std::net::TcpListener,
-    router: Router,
-    shutdown: &CancellationToken,
-) -> Result<()> {
-    let listener = tokio::net::TcpListener::from_std(listener)?;
-    let token = shutdown.clone();
-    set.spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(token.cancelled_owned())
-            .await
-    });
     Ok(())
 }

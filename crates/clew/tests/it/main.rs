@@ -5,6 +5,7 @@ mod harness;
 mod interop;
 mod interop_otel_zipkin;
 mod lifecycle;
+mod limits;
 mod query_api;
 mod read_apis;
 mod user_story;

@@ -9,4 +9,5 @@ static ALLOC: divan::AllocProfiler = divan::AllocProfiler::system();
 fn main() {
     cases::setup();
     divan::main();
+    cases::finish();
 }

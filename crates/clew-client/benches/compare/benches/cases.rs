@@ -7,8 +7,10 @@
 
 #![allow(clippy::unwrap_used)]
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::sync::LazyLock;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use divan::{Bencher, black_box};
 
@@ -16,16 +18,19 @@ use divan::{Bencher, black_box};
 
 mod clew_setup {
     use super::*;
+    use clew_client::Tracer;
     use clew_client::reporter::{RemoteReporter, RemoteReporterOptions};
     use clew_client::sampler::ConstSampler;
     use clew_client::sender::{SendError, Sender};
-    use clew_client::Tracer;
+
+    pub static DELIVERED: AtomicU64 = AtomicU64::new(0);
 
     #[derive(Debug)]
     struct Discard;
     impl Sender for Discard {
         fn append(&mut self, span: clew_model::Span) -> Result<usize, SendError> {
             black_box(span);
+            DELIVERED.fetch_add(1, Ordering::Relaxed);
             Ok(1)
         }
         fn flush(&mut self) -> Result<usize, SendError> {
@@ -48,6 +53,12 @@ mod clew_setup {
 
     pub static SAMPLED: LazyLock<Tracer> = LazyLock::new(|| tracer(true));
     pub static UNSAMPLED: LazyLock<Tracer> = LazyLock::new(|| tracer(false));
+
+    /// Spans delivered to the sender so far, after a flush.
+    pub fn delivered() -> u64 {
+        SAMPLED.flush();
+        DELIVERED.load(Ordering::Relaxed)
+    }
 }
 
 // ------------------------------------------------- OpenTelemetry SDK --
@@ -60,18 +71,31 @@ mod otel_setup {
         BatchSpanProcessor, Sampler, SdkTracer, SdkTracerProvider, SpanData, SpanExporter,
     };
 
+    pub static DELIVERED: AtomicU64 = AtomicU64::new(0);
+
     #[derive(Debug)]
     struct Discard;
     impl SpanExporter for Discard {
         async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+            DELIVERED.fetch_add(batch.len() as u64, Ordering::Relaxed);
             black_box(batch);
             Ok(())
         }
     }
 
+    /// Spans delivered to the exporter so far, after a flush.
+    pub fn delivered() -> u64 {
+        let _ = SAMPLED_PROVIDER.force_flush();
+        DELIVERED.load(Ordering::Relaxed)
+    }
+
     fn provider(sampled: bool) -> SdkTracerProvider {
         SdkTracerProvider::builder()
-            .with_sampler(if sampled { Sampler::AlwaysOn } else { Sampler::AlwaysOff })
+            .with_sampler(if sampled {
+                Sampler::AlwaysOn
+            } else {
+                Sampler::AlwaysOff
+            })
             .with_span_processor(BatchSpanProcessor::builder(Discard).build())
             .build()
     }
@@ -79,19 +103,30 @@ mod otel_setup {
     pub static SAMPLED_PROVIDER: LazyLock<SdkTracerProvider> = LazyLock::new(|| provider(true));
     pub static UNSAMPLED_PROVIDER: LazyLock<SdkTracerProvider> = LazyLock::new(|| provider(false));
     pub static SAMPLED: LazyLock<SdkTracer> = LazyLock::new(|| SAMPLED_PROVIDER.tracer("bench"));
-    pub static UNSAMPLED: LazyLock<SdkTracer> = LazyLock::new(|| UNSAMPLED_PROVIDER.tracer("bench"));
+    pub static UNSAMPLED: LazyLock<SdkTracer> =
+        LazyLock::new(|| UNSAMPLED_PROVIDER.tracer("bench"));
 }
 
 // --------------------------------------------------------- fastrace --
 
 mod fastrace_setup {
+    use super::*;
     use fastrace::collector::{Config, Reporter, SpanRecord};
+
+    pub static DELIVERED: AtomicU64 = AtomicU64::new(0);
 
     struct Discard;
     impl Reporter for Discard {
         fn report(&mut self, spans: Vec<SpanRecord>) {
+            DELIVERED.fetch_add(spans.len() as u64, Ordering::Relaxed);
             divan::black_box(spans);
         }
+    }
+
+    /// Spans delivered to the reporter so far, after a flush.
+    pub fn delivered() -> u64 {
+        fastrace::flush();
+        DELIVERED.load(Ordering::Relaxed)
     }
 
     pub fn install() {
@@ -106,10 +141,22 @@ mod rustracing_setup {
     use rustracing::sampler::{AllSampler, NullSampler};
     use rustracing_jaeger::Tracer;
 
+    pub static DELIVERED: AtomicU64 = AtomicU64::new(0);
+
+    /// Spans taken off the channel so far.
+    pub fn delivered() -> u64 {
+        DELIVERED.load(Ordering::Relaxed)
+    }
+
     fn tracer(sampled: bool) -> Tracer {
         let (tx, rx) = crossbeam_channel::bounded(1 << 16);
         // Stands in for the reporter thread: takes spans off the channel.
-        std::thread::spawn(move || for s in rx { black_box(s); });
+        std::thread::spawn(move || {
+            for s in rx {
+                black_box(s);
+                DELIVERED.fetch_add(1, Ordering::Relaxed);
+            }
+        });
         if sampled {
             Tracer::with_sender(AllSampler, tx)
         } else {
@@ -152,6 +199,59 @@ pub fn setup() {
     fastrace_setup::install();
 }
 
+/// Set when any row dropped spans; `main` then exits with status 1.
+pub static INVALID: AtomicBool = AtomicBool::new(false);
+
+/// Runs one single-threaded case and checks that the library delivered
+/// every span the case made (`spans` per iteration): a library that sheds
+/// spans does less work, so such a row is printed INVALID. clew is also
+/// checked against its own drop counter.
+fn checked<O>(
+    b: Bencher,
+    lib: &str,
+    spans: u64,
+    delivered: fn() -> u64,
+    mut run: impl FnMut() -> O,
+) {
+    let before = delivered();
+    let clew_dropped = clew_setup::SAMPLED.reporter_stats().dropped;
+    let iterations = Cell::new(0u64);
+    b.bench_local(|| {
+        iterations.set(iterations.get() + 1);
+        run()
+    });
+    let created = iterations.get() * spans;
+    let mut got = delivered() - before;
+    for _ in 0..100 {
+        if got >= created {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        got = delivered() - before;
+    }
+    let clew_dropped = clew_setup::SAMPLED.reporter_stats().dropped - clew_dropped;
+    if got != created || clew_dropped != 0 {
+        INVALID.store(true, Ordering::Relaxed);
+        eprintln!(
+            "INVALID ROW {lib}: created {created} spans, delivered {got} (clew's drop counter: +{clew_dropped})"
+        );
+    }
+}
+
+/// After the run: clew's drop counter covers the two-thread cases too
+/// (the peers' deliveries are checked only in single-threaded cases). Exits
+/// with status 1 when any row dropped spans.
+pub fn finish() {
+    let dropped = clew_setup::SAMPLED.reporter_stats().dropped;
+    if dropped != 0 {
+        eprintln!("INVALID: clew dropped {dropped} spans in this run");
+    }
+    if INVALID.load(Ordering::Relaxed) || dropped != 0 {
+        eprintln!("rows marked INVALID dropped spans: their times are not results");
+        std::process::exit(1);
+    }
+}
+
 // ============================================================ cases ==
 
 /// A root span started and finished, no tags.
@@ -159,40 +259,73 @@ mod sampled_span {
     use super::*;
 
     #[divan::bench]
-    fn clew() {
-        clew_setup::SAMPLED.span("op").start().finish();
-    }
-
-    #[divan::bench]
-    fn opentelemetry() {
-        use opentelemetry::trace::{Span, Tracer};
-        otel_setup::SAMPLED.start("op").end();
-    }
-
-    #[divan::bench]
-    fn fastrace() {
-        drop(fastrace::Span::root("op", fastrace::prelude::SpanContext::random()));
-    }
-
-    #[divan::bench]
-    fn rustracing_jaeger() {
-        drop(rustracing_setup::SAMPLED.span("op").start());
-    }
-
-    #[divan::bench]
-    fn tracing_opentelemetry() {
-        tracing::dispatcher::with_default(&tracing_setup::SAMPLED, || {
-            drop(tracing::info_span!("op").entered());
+    fn clew(b: Bencher) {
+        checked(b, "sampled_span clew", 1, clew_setup::delivered, || {
+            clew_setup::SAMPLED.span("op").start().finish()
         });
+    }
+
+    #[divan::bench]
+    fn opentelemetry(b: Bencher) {
+        use opentelemetry::trace::{Span, Tracer};
+        checked(
+            b,
+            "sampled_span opentelemetry",
+            1,
+            otel_setup::delivered,
+            || otel_setup::SAMPLED.start("op").end(),
+        );
+    }
+
+    #[divan::bench]
+    fn fastrace(b: Bencher) {
+        checked(
+            b,
+            "sampled_span fastrace",
+            1,
+            fastrace_setup::delivered,
+            || {
+                drop(fastrace::Span::root(
+                    "op",
+                    fastrace::prelude::SpanContext::random(),
+                ))
+            },
+        );
+    }
+
+    #[divan::bench]
+    fn rustracing_jaeger(b: Bencher) {
+        checked(
+            b,
+            "sampled_span rustracing_jaeger",
+            1,
+            rustracing_setup::delivered,
+            || drop(rustracing_setup::SAMPLED.span("op").start()),
+        );
+    }
+
+    #[divan::bench]
+    fn tracing_opentelemetry(b: Bencher) {
+        checked(
+            b,
+            "sampled_span tracing_opentelemetry",
+            1,
+            otel_setup::delivered,
+            || {
+                tracing::dispatcher::with_default(&tracing_setup::SAMPLED, || {
+                    drop(tracing::info_span!("op").entered());
+                })
+            },
+        );
     }
 }
 
-/// A root span with three tags (string, int, bool).
+/// A root span with three tags (string, int, bool). The bodies are shared
+/// with `two_threads_3_tags`.
 mod sampled_span_3_tags {
     use super::*;
 
-    #[divan::bench]
-    pub(super) fn clew() {
+    pub(super) fn clew_body() {
         let mut s = clew_setup::SAMPLED.span("op").start();
         s.set_tag("http.method", "GET")
             .set_tag("http.status_code", 200)
@@ -200,8 +333,7 @@ mod sampled_span_3_tags {
         s.finish();
     }
 
-    #[divan::bench]
-    pub(super) fn opentelemetry() {
+    pub(super) fn opentelemetry_body() {
         use opentelemetry::KeyValue;
         use opentelemetry::trace::{Span, Tracer};
         let mut s = otel_setup::SAMPLED.start("op");
@@ -211,8 +343,7 @@ mod sampled_span_3_tags {
         s.end();
     }
 
-    #[divan::bench]
-    pub(super) fn fastrace() {
+    pub(super) fn fastrace_body() {
         let s = fastrace::Span::root("op", fastrace::prelude::SpanContext::random());
         // fastrace properties are strings only.
         let s = s
@@ -222,8 +353,7 @@ mod sampled_span_3_tags {
         drop(s);
     }
 
-    #[divan::bench]
-    pub(super) fn rustracing_jaeger() {
+    pub(super) fn rustracing_jaeger_body() {
         use rustracing::tag::Tag;
         let s = rustracing_setup::SAMPLED
             .span("op")
@@ -234,11 +364,67 @@ mod sampled_span_3_tags {
         drop(s);
     }
 
-    #[divan::bench]
-    pub(super) fn tracing_opentelemetry() {
+    pub(super) fn tracing_opentelemetry_body() {
         tracing::dispatcher::with_default(&tracing_setup::SAMPLED, || {
-            drop(tracing::info_span!("op", http.method = "GET", http.status_code = 200, error = false).entered());
+            drop(
+                tracing::info_span!(
+                    "op",
+                    http.method = "GET",
+                    http.status_code = 200,
+                    error = false
+                )
+                .entered(),
+            );
         });
+    }
+
+    #[divan::bench]
+    fn clew(b: Bencher) {
+        checked(b, "3_tags clew", 1, clew_setup::delivered, clew_body);
+    }
+
+    #[divan::bench]
+    fn opentelemetry(b: Bencher) {
+        checked(
+            b,
+            "3_tags opentelemetry",
+            1,
+            otel_setup::delivered,
+            opentelemetry_body,
+        );
+    }
+
+    #[divan::bench]
+    fn fastrace(b: Bencher) {
+        checked(
+            b,
+            "3_tags fastrace",
+            1,
+            fastrace_setup::delivered,
+            fastrace_body,
+        );
+    }
+
+    #[divan::bench]
+    fn rustracing_jaeger(b: Bencher) {
+        checked(
+            b,
+            "3_tags rustracing_jaeger",
+            1,
+            rustracing_setup::delivered,
+            rustracing_jaeger_body,
+        );
+    }
+
+    #[divan::bench]
+    fn tracing_opentelemetry(b: Bencher) {
+        checked(
+            b,
+            "3_tags tracing_opentelemetry",
+            1,
+            otel_setup::delivered,
+            tracing_opentelemetry_body,
+        );
     }
 }
 
@@ -271,7 +457,12 @@ mod unsampled_span {
     #[divan::bench]
     fn rustracing_jaeger() {
         use rustracing::tag::Tag;
-        drop(rustracing_setup::UNSAMPLED.span("op").tag(Tag::new("http.method", "GET")).start());
+        drop(
+            rustracing_setup::UNSAMPLED
+                .span("op")
+                .tag(Tag::new("http.method", "GET"))
+                .start(),
+        );
     }
 
     #[divan::bench]
@@ -290,7 +481,13 @@ mod child_span {
     fn clew(b: Bencher) {
         let parent = clew_setup::SAMPLED.span("parent").start();
         let ctx = parent.context().clone();
-        b.bench_local(|| clew_setup::SAMPLED.span("child").child_of(&ctx).start().finish());
+        checked(b, "child_span clew", 1, clew_setup::delivered, || {
+            clew_setup::SAMPLED
+                .span("child")
+                .child_of(&ctx)
+                .start()
+                .finish()
+        });
     }
 
     #[divan::bench]
@@ -299,21 +496,46 @@ mod child_span {
         use opentelemetry::trace::{Span, TraceContextExt, Tracer};
         let parent = otel_setup::SAMPLED.start("parent");
         let cx = Context::new().with_remote_span_context(parent.span_context().clone());
-        b.bench_local(|| otel_setup::SAMPLED.start_with_context("child", &cx).end());
+        checked(
+            b,
+            "child_span opentelemetry",
+            1,
+            otel_setup::delivered,
+            || otel_setup::SAMPLED.start_with_context("child", &cx).end(),
+        );
     }
 
     #[divan::bench]
     fn fastrace(b: Bencher) {
         use fastrace::prelude::{SpanContext, SpanId, TraceId};
         let ctx = SpanContext::new(TraceId(7), SpanId(9));
-        b.bench_local(|| drop(fastrace::Span::root("child", ctx)));
+        checked(
+            b,
+            "child_span fastrace",
+            1,
+            fastrace_setup::delivered,
+            || drop(fastrace::Span::root("child", ctx)),
+        );
     }
 
     #[divan::bench]
     fn rustracing_jaeger(b: Bencher) {
         let parent = rustracing_setup::SAMPLED.span("parent").start();
         let ctx = parent.context().cloned();
-        b.bench_local(|| drop(rustracing_setup::SAMPLED.span("child").child_of(&ctx).start()));
+        checked(
+            b,
+            "child_span rustracing_jaeger",
+            1,
+            rustracing_setup::delivered,
+            || {
+                drop(
+                    rustracing_setup::SAMPLED
+                        .span("child")
+                        .child_of(&ctx)
+                        .start(),
+                )
+            },
+        );
     }
 
     #[divan::bench]
@@ -322,13 +544,20 @@ mod child_span {
         use opentelemetry::trace::{TraceContextExt, Tracer};
         use tracing_opentelemetry::OpenTelemetrySpanExt;
         let parent = otel_setup::SAMPLED.start("parent");
-        let cx = Context::new().with_remote_span_context(opentelemetry::trace::Span::span_context(&parent).clone());
+        let cx = Context::new()
+            .with_remote_span_context(opentelemetry::trace::Span::span_context(&parent).clone());
         tracing::dispatcher::with_default(&tracing_setup::SAMPLED, || {
-            b.bench_local(|| {
-                let s = tracing::info_span!("child");
-                let _ = s.set_parent(cx.clone());
-                drop(s.entered());
-            });
+            checked(
+                b,
+                "child_span tracing_opentelemetry",
+                1,
+                otel_setup::delivered,
+                || {
+                    let s = tracing::info_span!("child");
+                    let _ = s.set_parent(cx.clone());
+                    drop(s.entered());
+                },
+            );
         });
     }
 }
@@ -425,26 +654,26 @@ mod inject_extract_w3c {
 mod two_threads_3_tags {
     #[divan::bench(threads = [2])]
     fn clew() {
-        super::sampled_span_3_tags::clew();
+        super::sampled_span_3_tags::clew_body();
     }
 
     #[divan::bench(threads = [2])]
     fn opentelemetry() {
-        super::sampled_span_3_tags::opentelemetry();
+        super::sampled_span_3_tags::opentelemetry_body();
     }
 
     #[divan::bench(threads = [2])]
     fn fastrace() {
-        super::sampled_span_3_tags::fastrace();
+        super::sampled_span_3_tags::fastrace_body();
     }
 
     #[divan::bench(threads = [2])]
     fn rustracing_jaeger() {
-        super::sampled_span_3_tags::rustracing_jaeger();
+        super::sampled_span_3_tags::rustracing_jaeger_body();
     }
 
     #[divan::bench(threads = [2])]
     fn tracing_opentelemetry() {
-        super::sampled_span_3_tags::tracing_opentelemetry();
+        super::sampled_span_3_tags::tracing_opentelemetry_body();
     }
 }

@@ -6,4 +6,5 @@ mod cases;
 fn main() {
     cases::setup();
     divan::main();
+    cases::finish();
 }

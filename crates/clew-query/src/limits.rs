@@ -1,0 +1,347 @@
+//! What one query may cost: how many traces, how long, how many bytes.
+//!
+//! Every trace search (Jaeger HTTP, API v3 HTTP, both gRPC services, the
+//! Zipkin read API) goes through [`search`] and one of the `take_*`
+//! helpers, so the three bounds hold everywhere:
+//!
+//! * **Trace count.** A request's `limit` (`searchDepth`, `limit` in
+//!   Zipkin) is lowered to [`QueryLimits::max_traces`]; `limit=0`, which
+//!   Jaeger passes to storage as "no limit", is lowered the same way. The
+//!   answer says so: in `errors` for the Jaeger API, in a `Warning` header
+//!   for API v3 and Zipkin, in `clew-warning` response metadata for gRPC.
+//! * **Time.** The store gets [`QueryLimits::timeout_secs`]; if it has not
+//!   answered by then the request fails with 503 (`UNAVAILABLE` over gRPC)
+//!   and a JSON error naming the setting: nothing was found yet, so there is
+//!   nothing partial to return. Once the store has answered, adjusting and
+//!   rendering stop at the same deadline and return the traces done so far
+//!   with a warning.
+//! * **Bytes.** Rendering stops before the encoded traces pass
+//!   [`QueryLimits::max_response_bytes`] (the first trace is always sent),
+//!   again with a warning naming how many traces were left out.
+
+use std::time::{Duration, Instant};
+
+use clew_model::Trace;
+use clew_store::{StoreError, TraceQuery, TraceReader};
+use serde::Deserialize;
+
+use crate::adjust::adjust;
+
+/// Jaeger UI's largest selectable search limit; the default server cap.
+pub const DEFAULT_MAX_TRACES: usize = 1_500;
+/// Default time budget of one query, in seconds.
+pub const DEFAULT_QUERY_TIMEOUT_SECS: u64 = 10;
+/// Default cap on the trace data in one response: 64 MiB.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 64 << 20;
+/// The gRPC response metadata key that carries a limit warning.
+pub const WARNING_METADATA_KEY: &str = "clew-warning";
+
+/// Bounds on one query (the `[query]` section of the config file).
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct QueryLimits {
+    /// Most traces one search returns. A larger `limit`, or `0`, is lowered
+    /// to this, with a warning in the response.
+    pub max_traces: usize,
+    /// Time budget of one query (store read, adjusting, rendering), seconds.
+    pub timeout_secs: u64,
+    /// Most bytes of encoded traces in one response; rendering stops before
+    /// this, with a warning (the first trace is always returned whole).
+    pub max_response_bytes: usize,
+}
+
+impl Default for QueryLimits {
+    fn default() -> Self {
+        QueryLimits {
+            max_traces: DEFAULT_MAX_TRACES,
+            timeout_secs: DEFAULT_QUERY_TIMEOUT_SECS,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+        }
+    }
+}
+
+impl QueryLimits {
+    /// The time budget as a [`Duration`].
+    pub fn timeout(&self) -> Duration {
+        Duration::from_secs(self.timeout_secs)
+    }
+
+    /// Lowers `query.limit` to [`Self::max_traces`] (`0` = "every trace" is
+    /// lowered too); returns the warning to show when it did.
+    pub fn cap(&self, query: &mut TraceQuery) -> Option<String> {
+        let max = self.max_traces;
+        let asked = query.limit;
+        if asked != 0 && asked <= max {
+            return None;
+        }
+        query.limit = max;
+        Some(if asked == 0 {
+            format!(
+                "limit 0 asks for every matching trace; returning at most {max} \
+                 (the server's query.max_traces)"
+            )
+        } else {
+            format!(
+                "limit {asked} is above the server's maximum of {max} traces \
+                 (query.max_traces); returning at most {max}"
+            )
+        })
+    }
+}
+
+/// Why a bounded search returned no traces.
+#[derive(Debug)]
+pub enum SearchError {
+    /// The store failed.
+    Store(StoreError),
+    /// The store did not answer within the time budget.
+    TimedOut(Duration),
+}
+
+impl SearchError {
+    /// The message of [`SearchError::TimedOut`], naming the setting.
+    pub fn timeout_message(budget: Duration) -> String {
+        format!(
+            "the query did not finish within its time budget of {} s (query.timeout_secs); \
+             narrow the search (service, operation, time window) or raise the budget",
+            budget.as_secs()
+        )
+    }
+}
+
+/// Traces found by [`search`], with the warnings to pass on.
+#[derive(Debug, Default)]
+pub struct Found {
+    /// Adjusted (unless raw) traces, most recent first.
+    pub traces: Vec<Trace>,
+    /// Human-readable notes on limits that changed the answer.
+    pub warnings: Vec<String>,
+    /// When the time budget runs out.
+    pub deadline: Option<Instant>,
+}
+
+/// A trace search within `limits`: caps the limit, bounds the store read by
+/// the time budget, and adjusts traces (unless `raw`) until the deadline.
+pub async fn search(
+    reader: &dyn TraceReader,
+    limits: &QueryLimits,
+    mut query: TraceQuery,
+    raw: bool,
+) -> Result<Found, SearchError> {
+    let budget = limits.timeout();
+    let deadline = Instant::now() + budget;
+    let mut warnings: Vec<String> = limits.cap(&mut query).into_iter().collect();
+    let traces = tokio::time::timeout_at(deadline.into(), reader.find_traces(&query))
+        .await
+        .map_err(|_| SearchError::TimedOut(budget))?
+        .map_err(SearchError::Store)?;
+    let mut traces = traces;
+    if !raw {
+        let total = traces.len();
+        for i in 0..total {
+            if Instant::now() >= deadline {
+                traces.truncate(i);
+                warnings.push(timeout_warning(i, total, budget));
+                break;
+            }
+            adjust(&mut traces[i]);
+        }
+    }
+    Ok(Found {
+        traces,
+        warnings,
+        deadline: Some(deadline),
+    })
+}
+
+fn timeout_warning(done: usize, total: usize, budget: Duration) -> String {
+    format!(
+        "returning {done} of {total} traces: the query ran out of its time budget of {} s \
+         (query.timeout_secs)",
+        budget.as_secs()
+    )
+}
+
+/// Takes rendered items in order while they fit `max_bytes` (by `size`)
+/// and the deadline; the first item is always taken. Returns the taken
+/// items and, when some were left out, the warning saying why.
+pub fn take_within<T>(
+    items: impl ExactSizeIterator<Item = T>,
+    size: impl Fn(&T) -> usize,
+    max_bytes: usize,
+    deadline: Option<Instant>,
+) -> (Vec<T>, Option<String>) {
+    let total = items.len();
+    let mut out = Vec::new();
+    let mut used = 0usize;
+    for item in items {
+        if !out.is_empty() {
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                let n = out.len();
+                return (out, Some(format!(
+                    "returning {n} of {total} traces: rendering ran out of the query's time budget \
+                     (query.timeout_secs)"
+                )));
+            }
+        }
+        let n = size(&item);
+        if !out.is_empty() && used.saturating_add(n) > max_bytes {
+            let kept = out.len();
+            return (
+                out,
+                Some(format!(
+                    "returning {kept} of {total} traces: the response would exceed \
+                     {max_bytes} bytes (query.max_response_bytes); narrow the search or \
+                     lower the limit"
+                )),
+            );
+        }
+        used = used.saturating_add(n);
+        out.push(item);
+    }
+    (out, None)
+}
+
+/// The limit warnings as one HTTP `Warning` header (`299 clew "…"`, the
+/// "miscellaneous persistent warning" of RFC 7234), for the APIs whose JSON
+/// has no place for them (API v3, Zipkin). `None` when there are none.
+pub fn warning_header(
+    warnings: &[String],
+) -> Option<(axum::http::HeaderName, axum::http::HeaderValue)> {
+    if warnings.is_empty() {
+        return None;
+    }
+    let text = warnings.join("; ").replace(['"', '\\'], "'");
+    let value = axum::http::HeaderValue::try_from(format!("299 clew \"{text}\"")).ok()?;
+    Some((axum::http::header::WARNING, value))
+}
+
+/// The length of `value` as compact JSON, without building the text.
+pub fn json_len<T: serde::Serialize>(value: &T) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut c = Count(0);
+    // Serialising our own DTOs cannot fail; an error counts what was written.
+    let _ = serde_json::to_writer(&mut c, value);
+    c.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(limit: usize) -> TraceQuery {
+        TraceQuery {
+            service: Some("s".into()),
+            operation: None,
+            tags: Vec::new(),
+            start_min: 0,
+            start_max: u64::MAX,
+            duration_min: None,
+            duration_max: None,
+            limit,
+        }
+    }
+
+    #[test]
+    fn limits_above_the_cap_and_zero_are_lowered_with_a_warning() {
+        let limits = QueryLimits {
+            max_traces: 50,
+            ..QueryLimits::default()
+        };
+        let mut q = query(20);
+        assert_eq!(limits.cap(&mut q), None);
+        assert_eq!(q.limit, 20);
+        let mut q = query(100_000);
+        let w = limits.cap(&mut q).expect("warning");
+        assert_eq!(q.limit, 50);
+        assert!(w.contains("100000") && w.contains("query.max_traces"), "{w}");
+        let mut q = query(0);
+        let w = limits.cap(&mut q).expect("warning");
+        assert_eq!(q.limit, 50);
+        assert!(w.contains("limit 0"), "{w}");
+    }
+
+    #[test]
+    fn rendering_stops_at_the_byte_cap_but_keeps_the_first_item() {
+        let (kept, w) = take_within([10usize, 10, 10].into_iter(), |n| *n, 25, None);
+        assert_eq!(kept, [10, 10]);
+        assert!(w.expect("warning").contains("2 of 3"));
+        let (kept, w) = take_within([100usize, 1].into_iter(), |n| *n, 25, None);
+        assert_eq!(kept, [100], "the first item goes out even when too big");
+        assert!(w.is_some());
+        let (kept, w) = take_within([1usize, 2].into_iter(), |n| *n, 25, None);
+        assert_eq!((kept.len(), w), (2, None));
+    }
+
+    #[test]
+    fn an_expired_deadline_keeps_only_the_first_item() {
+        let past = Instant::now();
+        let (kept, w) = take_within([1usize, 2, 3].into_iter(), |n| *n, 100, Some(past));
+        assert_eq!(kept, [1]);
+        assert!(w.expect("warning").contains("time budget"));
+    }
+
+    #[test]
+    fn json_len_matches_serde_json() {
+        let v = serde_json::json!({"a": [1, 2, "x\"y"]});
+        assert_eq!(
+            json_len(&v),
+            serde_json::to_vec(&v).expect("serialises").len()
+        );
+    }
+
+    /// A store that never answers: the budget, not the store, ends the query.
+    struct Stuck;
+
+    #[tonic::async_trait]
+    impl TraceReader for Stuck {
+        async fn get_trace(&self, _: clew_model::TraceId) -> Result<Option<Trace>, StoreError> {
+            Ok(None)
+        }
+        async fn find_traces(&self, _: &TraceQuery) -> Result<Vec<Trace>, StoreError> {
+            std::future::pending().await
+        }
+        async fn services(&self) -> Result<Vec<String>, StoreError> {
+            Ok(Vec::new())
+        }
+        async fn operations(
+            &self,
+            _: &str,
+            _: Option<&str>,
+        ) -> Result<Vec<clew_store::Operation>, StoreError> {
+            Ok(Vec::new())
+        }
+        async fn dependencies(
+            &self,
+            _: u64,
+            _: u64,
+        ) -> Result<Vec<clew_store::DependencyLink>, StoreError> {
+            Ok(Vec::new())
+        }
+        fn stats(&self) -> clew_store::StoreStats {
+            clew_store::StoreStats::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_store_that_does_not_answer_in_time_is_a_timeout() {
+        // A budget of 0 s has expired before the store is asked.
+        let limits = QueryLimits {
+            timeout_secs: 0,
+            ..QueryLimits::default()
+        };
+        let err = search(&Stuck, &limits, query(10), false)
+            .await
+            .expect_err("times out");
+        assert!(matches!(err, SearchError::TimedOut(d) if d == Duration::ZERO));
+    }
+}
