@@ -123,7 +123,9 @@ pub(crate) async fn read_body(
             return Err(BodyError::TooLarge { limit, after: "" });
         }
         if total > reservation.bytes() {
-            reservation.grow(total - reservation.bytes())?;
+            reservation
+                .grow(total - reservation.bytes())
+                .inspect_err(|&e| pipeline.metrics().record_memory_refused(e))?;
         }
         buf.extend_from_slice(&data);
     }

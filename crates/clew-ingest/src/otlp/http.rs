@@ -166,6 +166,11 @@ async fn post_traces(State(st): State<OtlpHttpState>, headers: HeaderMap, body: 
     };
     let body = match decode_body(&headers, body, st.limit, &mut reservation) {
         Ok(b) => b,
+        Err(BodyError::Budget(e)) => {
+            st.metrics.record_memory_refused(e);
+            let e = BodyError::Budget(e);
+            return body_error(encoding, &e);
+        }
         Err(e) => return body_error(encoding, &e),
     };
     let source = Source::new(Transport::Http, encoding.format());

@@ -168,16 +168,13 @@ fn cut_tags(tags: &mut Vec<KeyValue>, limits: &FieldLimits, cut: &mut Vec<&'stat
 
 fn cut_value(v: &mut Value, limits: &FieldLimits, cut: &mut Vec<&'static str>) {
     match v {
-        Value::Str(s) => {
-            if cut_str(s, limits.tag_value_bytes) {
-                cut.push("tag_value");
-            }
+        Value::Str(s) if s.len() > limits.tag_value_bytes => {
+            cut_str(s, limits.tag_value_bytes);
+            cut.push("tag_value");
         }
-        Value::Binary(b) => {
-            if b.len() > limits.tag_value_bytes {
-                b.truncate(limits.tag_value_bytes);
-                cut.push("tag_value");
-            }
+        Value::Binary(b) if b.len() > limits.tag_value_bytes => {
+            b.truncate(limits.tag_value_bytes);
+            cut.push("tag_value");
         }
         Value::Array(a) => {
             if a.len() > limits.array_elements {

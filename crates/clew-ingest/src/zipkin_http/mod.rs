@@ -27,7 +27,9 @@ use axum::routing::post;
 use clew_codec_zipkin::ZipkinError;
 use clew_model::DecodeBudget;
 
-use crate::http_body::{budget_status, content_type_text, decode_body, media_type, read_body};
+use crate::http_body::{
+    BodyError, budget_status, content_type_text, decode_body, media_type, read_body,
+};
 use crate::http_common::{count_responses, drop_status, json_error};
 use crate::metrics::IngestMetrics;
 use crate::pipeline::Pipeline;
@@ -127,6 +129,11 @@ async fn post_spans(st: ZipkinState, api: Api, headers: HeaderMap, body: Body) -
     };
     let body = match decode_body(&headers, body, st.limit, &mut reservation) {
         Ok(b) => b,
+        Err(BodyError::Budget(e)) => {
+            st.metrics.record_memory_refused(e);
+            let e = BodyError::Budget(e);
+            return json_error(e.status(), e.to_string());
+        }
         Err(e) => return json_error(e.status(), e.to_string()),
     };
     let source = Source::new(Transport::Http, format.format());

@@ -4,17 +4,17 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::{Request, StatusCode, header};
 use clew_codec_jaeger::{Protocol, encode_batch};
 use clew_ingest::{
-    Format, IngestConfig, SamplingStrategies, Source, Transport, collector_http_router,
+    Format, IngestConfig, SamplingStrategies, Source, TRACES_PATH, Transport, collector_http_router,
 };
 use clew_model::TraceId;
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
 
-use crate::harness::{Ingest, fixture};
+use crate::harness::{Ingest, fixture, wait_until};
 
 fn router(ingest: &Ingest) -> Router {
     collector_http_router(
@@ -119,8 +119,9 @@ async fn oversized_body_is_413() {
     );
 }
 
+/// Issue 7: a batch that can never fit is 413, not a retryable 503.
 #[tokio::test]
-async fn full_queue_is_503_and_counted() {
+async fn batch_larger_than_the_queue_is_413_and_counted() {
     let ingest = Ingest::start(IngestConfig {
         queue_max_spans: 2,
         ..IngestConfig::default()
@@ -129,10 +130,40 @@ async fn full_queue_is_503_and_counted() {
     let mut body = Vec::new();
     encode_batch(&process, &spans, Protocol::Binary, &mut body);
     let (status, body) = post(router(&ingest), "application/x-thrift", body).await;
-    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
-    assert!(error_message(&body).contains("3 spans dropped"), "{body}");
-    let src = Source::new(Transport::Http, Format::JaegerThriftBinary);
-    assert_eq!(ingest.metrics.spans_dropped(src), 3);
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(error_message(&body).contains("more than 2 spans"), "{body}");
+    assert_eq!(ingest.metrics.memory_refused("too_many_spans"), 1);
+}
+
+#[tokio::test]
+async fn busy_memory_budget_is_503_with_retry_after() {
+    let ingest = Ingest::start(IngestConfig::default());
+    let (process, spans) = fixture(TraceId::new(0, 6), "svc", 3);
+    let mut body = Vec::new();
+    encode_batch(&process, &spans, Protocol::Binary, &mut body);
+    let all = ingest.pipeline.inflight().capacity();
+    let held = ingest
+        .pipeline
+        .reserve(all)
+        .expect("the test holds the whole budget");
+    let resp = router(&ingest)
+        .oneshot(
+            Request::post(TRACES_PATH)
+                .header(header::CONTENT_TYPE, "application/x-thrift")
+                .body(Body::from(body.clone()))
+                .expect("request"),
+        )
+        .await
+        .expect("infallible");
+    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(resp.headers()[header::RETRY_AFTER], "1");
+    assert_eq!(ingest.metrics.memory_refused("exhausted"), 1);
+    drop(held);
+    let (status, _) = post(router(&ingest), "application/x-thrift", body).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "accepted once memory is free");
+    ingest.wait_for_trace(TraceId::new(0, 6), 3).await;
+    let inflight = ingest.pipeline.inflight().clone();
+    wait_until("all reservations released", || inflight.used() == 0).await;
 }
 
 #[tokio::test]

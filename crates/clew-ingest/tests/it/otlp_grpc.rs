@@ -122,14 +122,33 @@ async fn oversized_messages_are_resource_exhausted() {
     assert_eq!(ingest.metrics.spans_received(SRC), 0);
 }
 
+/// Issue 7: a request that can never fit is `INVALID_ARGUMENT` (not
+/// retried); a busy memory budget is `RESOURCE_EXHAUSTED` (retried).
 #[tokio::test]
-async fn full_queue_is_unavailable() {
+async fn never_fitting_is_invalid_argument_and_busy_is_resource_exhausted() {
     let ingest = Ingest::start(IngestConfig {
         queue_max_spans: 1,
         ..IngestConfig::default()
     });
     let mut c = client(&ingest).await;
-    let err = c.export(request()).await.expect_err("queue full");
-    assert_eq!(err.code(), Code::Unavailable, "{err:?}");
-    assert_eq!(ingest.metrics.spans_dropped(SRC), 2);
+    let err = c
+        .export(request())
+        .await
+        .expect_err("2 spans never fit a queue of 1");
+    assert_eq!(err.code(), Code::InvalidArgument, "{err:?}");
+    assert_eq!(ingest.metrics.memory_refused("too_many_spans"), 1);
+
+    let ingest = Ingest::start(IngestConfig::default());
+    let all = ingest.pipeline.inflight().capacity();
+    let held = ingest
+        .pipeline
+        .reserve(all)
+        .expect("the test holds the budget");
+    let mut c = client(&ingest).await;
+    let err = c.export(request()).await.expect_err("budget is busy");
+    assert_eq!(err.code(), Code::ResourceExhausted, "{err:?}");
+    drop(held);
+    c.export(request())
+        .await
+        .expect("accepted once memory is free");
 }

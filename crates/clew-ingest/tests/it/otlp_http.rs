@@ -287,7 +287,8 @@ async fn oversized_bodies_are_413_compressed_or_not() {
     let (status, _, body) = post(&url, "application/json", None, vec![b' '; 4096]).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     let v: Value = serde_json::from_slice(&body).expect("JSON Status");
-    assert_eq!(v["code"], 8);
+    // INVALID_ARGUMENT: a body over the limit never fits (issue 7).
+    assert_eq!(v["code"], 3);
 
     // 64 KiB of JSON whitespace gzips to a few hundred bytes.
     let mut big = vec![b' '; 64 << 10];
@@ -302,22 +303,35 @@ async fn oversized_bodies_are_413_compressed_or_not() {
     assert_eq!(ingest.metrics.http_requests("otlp", 413), 2);
 }
 
+/// Issue 7: more spans than the queue can ever hold is 413 with
+/// `INVALID_ARGUMENT`; a busy memory budget is 503 + `Retry-After` with
+/// `RESOURCE_EXHAUSTED`.
 #[tokio::test]
-async fn full_queue_is_503() {
+async fn never_fitting_is_413_and_busy_is_503() {
     let ingest = Ingest::start(IngestConfig {
         queue_max_spans: 1,
         ..IngestConfig::default()
     });
     let url = serve(&ingest).await;
-    let (status, _, body) = post(
-        &url,
-        "application/x-protobuf",
-        None,
-        request().encode_to_vec(),
-    )
-    .await;
+    let body = request().encode_to_vec();
+    let (status, _, reply) = post(&url, "application/x-protobuf", None, body.clone()).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    let st = RpcStatus::decode(&reply[..]).expect("Status body");
+    assert_eq!(st.code, 3, "INVALID_ARGUMENT: never retry");
+    assert_eq!(ingest.metrics.memory_refused("too_many_spans"), 1);
+
+    let ingest = Ingest::start(IngestConfig::default());
+    let url = serve(&ingest).await;
+    let all = ingest.pipeline.inflight().capacity();
+    let held = ingest
+        .pipeline
+        .reserve(all)
+        .expect("the test holds the budget");
+    let (status, _, reply) = post(&url, "application/x-protobuf", None, body.clone()).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
-    let st = RpcStatus::decode(&body[..]).expect("Status body");
-    assert_eq!(st.code, 14);
-    assert_eq!(ingest.metrics.spans_dropped(PROTO), 2);
+    let st = RpcStatus::decode(&reply[..]).expect("Status body");
+    assert_eq!(st.code, 8, "RESOURCE_EXHAUSTED");
+    drop(held);
+    let (status, _, _) = post(&url, "application/x-protobuf", None, body).await;
+    assert_eq!(status, StatusCode::OK);
 }

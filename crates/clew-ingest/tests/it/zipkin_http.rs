@@ -254,15 +254,30 @@ async fn errors_are_json_with_the_right_status() {
     assert_eq!(ingest.metrics.http_requests("zipkin", 413), 2);
 }
 
+/// Issue 7: more spans than the queue can ever hold is 413; a busy memory
+/// budget is 503 (retry later).
 #[tokio::test]
-async fn full_queue_is_503() {
+async fn never_fitting_is_413_and_busy_is_503() {
     let ingest = Ingest::start(IngestConfig {
         queue_max_spans: 1,
         ..IngestConfig::default()
     });
     let url = format!("{}/api/v2/spans", serve(&ingest).await);
     let (status, text) = post(&url, None, None, V2_JSON.into()).await;
-    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
-    assert!(text.contains("2 spans dropped"), "{text}");
-    assert_eq!(ingest.metrics.spans_dropped(JSON), 2);
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{text}");
+    assert!(text.contains("more than 1 spans"), "{text}");
+    assert_eq!(ingest.metrics.memory_refused("too_many_spans"), 1);
+
+    let ingest = Ingest::start(IngestConfig::default());
+    let url = format!("{}/api/v2/spans", serve(&ingest).await);
+    let all = ingest.pipeline.inflight().capacity();
+    let held = ingest
+        .pipeline
+        .reserve(all)
+        .expect("the test holds the budget");
+    let (status, text) = post(&url, None, None, V2_JSON.into()).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{text}");
+    drop(held);
+    let (status, text) = post(&url, None, None, V2_JSON.into()).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{text}");
 }

@@ -265,13 +265,14 @@ mod tests {
     #[test]
     fn a_grant_is_drawn_in_steps_and_its_refusal_is_retryable() {
         let mut pool = Pool(GRANT_STEP + 100);
-        let mut b = DecodeBudget::with_grant(LIMITS, &mut pool);
-        b.charge(100).expect("first step");
-        b.charge(GRANT_STEP).expect("still inside the first step");
-        let err = b.charge(GRANT_STEP).expect_err("pool is empty");
-        assert_eq!(err, BudgetError::Exhausted);
-        assert!(err.is_retryable());
-        drop(b);
+        {
+            let mut b = DecodeBudget::with_grant(LIMITS, &mut pool);
+            b.charge(100).expect("first step");
+            b.charge(GRANT_STEP).expect("still inside the first step");
+            let err = b.charge(GRANT_STEP).expect_err("pool is empty");
+            assert_eq!(err, BudgetError::Exhausted);
+            assert!(err.is_retryable());
+        }
         assert_eq!(pool.0, 0, "the first step took everything");
     }
 }
