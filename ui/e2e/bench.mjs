@@ -113,7 +113,7 @@ for (const n of sizes) {
     body = await (await fetch(`${clew.url}/api/ui/traces/${id}`)).text();
     console.log(`clew's /api/ui/traces answered ${(body.length / 1e6).toFixed(1)} MB in ${Date.now() - t2} ms`);
   } else {
-    bodies.set(id, body);
+    bodies.set(id, Buffer.from(body));
   }
   const browser = await launchBrowser();
   const page = await browser.context.newPage();
