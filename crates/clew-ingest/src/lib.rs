@@ -75,6 +75,7 @@ mod collector_http;
 mod config;
 mod error;
 mod grpc_edge;
+mod grpc_raw;
 mod grpc_server;
 mod http_body;
 mod http_common;

@@ -37,6 +37,7 @@
 
 mod decode;
 mod encode;
+mod limits;
 mod time;
 
 /// The generated `jaeger.api_v2` messages (prost). Field numbers follow
@@ -55,6 +56,7 @@ pub use encode::{
     batch_to_pb, dependency_link, key_value_to_pb, process_to_pb, span_id_bytes, span_to_pb,
     trace_id_bytes, trace_to_pb,
 };
+pub use limits::charge_post_spans;
 pub use time::{duration_from_ns, duration_to_ns, timestamp_from_ns, timestamp_to_ns};
 
 use clew_model::{IdParseError, SpanId, TraceId};

@@ -1,65 +1,149 @@
 //! `jaeger.api_v2.CollectorService/PostSpans`.
 //!
+//! Hand-written rather than generated, for the same reason as the OTLP
+//! service: the generated server would let prost decode the message before
+//! any handler could bound it, and an empty `Span` message is two bytes
+//! that become hundreds. Here tonic ([`Grpc`] with [`RawCodec`]) does the
+//! framing, gzip and size limit; the handler reserves the message from the
+//! in-flight budget, charges what it may decode into
+//! ([`clew_codec_jaeger::api_v2::charge_post_spans`]), and only then decodes,
+//! off the async reactor.
+//!
 //! Spans without their own process inherit the batch's. api_v2 has no
 //! partial-success reply, so: spans with malformed IDs are refused one by
 //! one and counted per reason; if any span of the batch was accepted the
 //! call succeeds (nothing accepted is lost and the refusals are on
 //! `/metrics` and in the log), and if none was, the call fails with
-//! `INVALID_ARGUMENT` naming the reasons. A full queue is `UNAVAILABLE`
-//! (retryable).
+//! `INVALID_ARGUMENT` naming the reasons. A full queue or busy budget is
+//! `UNAVAILABLE` / `RESOURCE_EXHAUSTED` (retryable); a batch that can never
+//! fit is `INVALID_ARGUMENT`.
 
+use std::convert::Infallible;
 use std::sync::Arc;
 
-use clew_codec_jaeger::api_v2::{batch_to_model, pb};
+use bytes::Bytes;
+use clew_codec_jaeger::api_v2::{Converted, batch_to_model, charge_post_spans, pb};
+use clew_model::{BudgetError, DecodeBudget};
 use prost::Message;
+use tonic::body::Body as GrpcBody;
+use tonic::codec::CompressionEncoding;
+use tonic::codegen::{Body, BoxFuture, Context, Poll, Service, StdError};
+use tonic::server::{Grpc, NamedService, UnaryService};
 use tonic::{Request, Response, Status};
 
-use super::proto::collector_service_server::CollectorService;
+use crate::budget::Reservation;
+use crate::grpc_raw::RawCodec;
 use crate::metrics::IngestMetrics;
 use crate::otlp::budget_status;
 use crate::pipeline::Pipeline;
 use crate::source::{Format, Source, Transport};
 use crate::verdict::{self, Refusals, Verdict};
-use clew_model::BudgetError;
 
 const SOURCE: Source = Source::new(Transport::Grpc, Format::JaegerProto);
+
+/// The gRPC service name Jaeger agents and exporters call.
+pub const COLLECTOR_SERVICE_NAME: &str = "jaeger.api_v2.CollectorService";
+
+/// The one method's path.
+const POST_SPANS_PATH: &str = "/jaeger.api_v2.CollectorService/PostSpans";
 
 /// The `CollectorService` implementation.
 #[derive(Clone)]
 pub struct JaegerCollector {
     pipeline: Pipeline,
     metrics: Arc<IngestMetrics>,
+    max_message_bytes: usize,
 }
 
 impl JaegerCollector {
     /// A collector submitting into `pipeline`.
     pub fn new(pipeline: Pipeline, metrics: Arc<IngestMetrics>) -> Self {
-        JaegerCollector { pipeline, metrics }
+        let max_message_bytes = pipeline.config().grpc_max_message_bytes;
+        JaegerCollector {
+            pipeline,
+            metrics,
+            max_message_bytes,
+        }
+    }
+}
+
+impl NamedService for JaegerCollector {
+    const NAME: &'static str = COLLECTOR_SERVICE_NAME;
+}
+
+impl<B> Service<http::Request<B>> for JaegerCollector
+where
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<StdError> + Send + 'static,
+{
+    type Response = http::Response<GrpcBody>;
+    type Error = Infallible;
+    type Future = BoxFuture<Self::Response, Infallible>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
     }
 
-    fn post(&self, req: pb::PostSpansRequest) -> Result<pb::PostSpansResponse, Status> {
-        // tonic's prost codec has decoded the message already (bounded by
-        // `grpc_max_message_bytes`); reserve what the spans hold now.
-        let encoded = req.encoded_len();
-        let Some(batch) = req.batch else {
-            return Err(Status::invalid_argument("PostSpansRequest has no batch"));
-        };
+    fn call(&mut self, req: http::Request<B>) -> Self::Future {
+        let this = self.clone();
+        Box::pin(async move {
+            if req.uri().path() != POST_SPANS_PATH {
+                let msg = format!("unknown method {}", req.uri().path());
+                return Ok(Status::unimplemented(msg).into_http());
+            }
+            let mut grpc = Grpc::new(RawCodec::<pb::PostSpansResponse>::default())
+                .accept_compressed(CompressionEncoding::Gzip)
+                .send_compressed(CompressionEncoding::Gzip)
+                .max_decoding_message_size(this.max_message_bytes);
+            Ok(grpc.unary(PostSpans(this), req).await)
+        })
+    }
+}
+
+struct PostSpans(JaegerCollector);
+
+impl UnaryService<Bytes> for PostSpans {
+    type Response = pb::PostSpansResponse;
+    type Future = BoxFuture<Response<pb::PostSpansResponse>, Status>;
+
+    fn call(&mut self, request: Request<Bytes>) -> Self::Future {
+        let this = self.0.clone();
+        Box::pin(async move { this.post(request.into_inner()).await.map(Response::new) })
+    }
+}
+
+impl JaegerCollector {
+    async fn post(&self, body: Bytes) -> Result<pb::PostSpansResponse, Status> {
+        self.metrics.record_bytes(SOURCE, body.len());
+        let mut reservation = self.pipeline.reserve(body.len()).map_err(budget_status)?;
         let limits = self.pipeline.decode_limits();
-        if batch.spans.len() > limits.max_spans {
-            let e = BudgetError::TooManySpans {
-                max: limits.max_spans,
-            };
-            self.metrics.record_memory_refused(e);
-            return Err(budget_status(e));
-        }
-        let converted = batch_to_model(batch);
-        let held = encoded
-            + converted
-                .spans
-                .iter()
-                .map(clew_model::Span::estimated_size)
-                .sum::<usize>();
-        let reservation = self.pipeline.reserve(held).map_err(budget_status)?;
+        let decoded = self
+            .pipeline
+            .off_reactor(move || {
+                let mut budget = DecodeBudget::with_grant(limits, &mut reservation);
+                let converted = decode(&body, &mut budget);
+                (converted, reservation)
+            })
+            .await;
+        let Some((converted, reservation)) = decoded else {
+            return Err(Status::internal("decoder failed"));
+        };
+        let converted = match converted {
+            Ok(c) => c,
+            Err(Refused::Budget(e)) => {
+                self.metrics.record_memory_refused(e);
+                return Err(budget_status(e));
+            }
+            Err(Refused::Invalid(msg)) => return Err(Status::invalid_argument(msg)),
+        };
+        self.submit(converted, reservation)
+    }
+
+    fn submit(
+        &self,
+        converted: Converted,
+        reservation: Reservation,
+    ) -> Result<pb::PostSpansResponse, Status> {
         let mut refusals = Refusals::default();
         for e in &converted.rejected {
             refusals.add(e.reason(), 1, || e.to_string());
@@ -87,14 +171,17 @@ impl JaegerCollector {
     }
 }
 
-#[tonic::async_trait]
-impl CollectorService for JaegerCollector {
-    async fn post_spans(
-        &self,
-        request: Request<pb::PostSpansRequest>,
-    ) -> Result<Response<pb::PostSpansResponse>, Status> {
-        let req = request.into_inner();
-        self.metrics.record_bytes(SOURCE, req.encoded_len());
-        self.post(req).map(Response::new)
-    }
+enum Refused {
+    Budget(BudgetError),
+    Invalid(String),
+}
+
+/// Charges, then decodes with prost, then converts to the model.
+fn decode(body: &[u8], budget: &mut DecodeBudget<'_>) -> Result<Converted, Refused> {
+    charge_post_spans(body, budget).map_err(Refused::Budget)?;
+    let req = pb::PostSpansRequest::decode(body).map_err(|e| Refused::Invalid(e.to_string()))?;
+    let Some(batch) = req.batch else {
+        return Err(Refused::Invalid("PostSpansRequest has no batch".into()));
+    };
+    Ok(batch_to_model(batch))
 }

@@ -28,7 +28,6 @@ pub mod proto {
     include!(concat!(env!("OUT_DIR"), "/jaeger.api_v2.rs"));
 }
 
-use proto::collector_service_server::CollectorServiceServer;
 use proto::sampling_manager_server::SamplingManagerServer;
 
 /// Metrics label (`service=`) of `CollectorService` calls.
@@ -41,7 +40,7 @@ const SAMPLING_LABEL: &str = "jaeger-sampling";
 pub const JAEGER_GRPC_PORT: u16 = 14250;
 
 /// The `CollectorService` server as handed to tonic.
-pub type JaegerCollectorServer = GrpcEdge<CollectorServiceServer<JaegerCollector>>;
+pub type JaegerCollectorServer = GrpcEdge<JaegerCollector>;
 
 /// The `SamplingManager` server as handed to tonic.
 pub type JaegerSamplingServer = GrpcEdge<SamplingManagerServer<JaegerSampling>>;
@@ -55,11 +54,7 @@ pub fn jaeger_grpc_services(
     metrics: Arc<IngestMetrics>,
     sampling: Arc<SamplingStrategies>,
 ) -> (JaegerCollectorServer, JaegerSamplingServer) {
-    let limit = pipeline.config().grpc_max_message_bytes;
-    let collector = CollectorServiceServer::new(JaegerCollector::new(pipeline, metrics.clone()))
-        .accept_compressed(CompressionEncoding::Gzip)
-        .send_compressed(CompressionEncoding::Gzip)
-        .max_decoding_message_size(limit);
+    let collector = JaegerCollector::new(pipeline, metrics.clone());
     let sampler = SamplingManagerServer::new(JaegerSampling::new(sampling))
         .accept_compressed(CompressionEncoding::Gzip)
         .send_compressed(CompressionEncoding::Gzip);

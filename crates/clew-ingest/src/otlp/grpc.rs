@@ -3,7 +3,7 @@
 //! opentelemetry-proto's generated server would decode each request with
 //! prost, allocating a `String` per attribute (≈ 0.66 M spans/s per core);
 //! clew-codec-otlp's borrowed decoder walks the bytes instead. So this is a
-//! hand-written tonic service: [`RawExportCodec`] hands the (decompressed)
+//! hand-written tonic service: [`RawCodec`] hands the (decompressed)
 //! message over as [`Bytes`], and tonic's [`Grpc`] still does the framing,
 //! gzip, size limits and status replies. The service name and method path
 //! are the OTLP ones, so any OTLP exporter talks to it unchanged.
@@ -11,16 +11,16 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use bytes::{Buf, Bytes};
+use bytes::Bytes;
 use clew_codec_otlp::proto::collector::trace::v1::ExportTraceServiceResponse;
-use prost::Message;
 use tonic::body::Body as GrpcBody;
-use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EncodeBuf, Encoder};
+use tonic::codec::CompressionEncoding;
 use tonic::codegen::{Body, BoxFuture, Context, Poll, Service, StdError};
 use tonic::server::{Grpc, NamedService, UnaryService};
 use tonic::{Request, Response, Status};
 
 use crate::grpc_edge::GrpcEdge;
+use crate::grpc_raw::RawCodec;
 use crate::metrics::IngestMetrics;
 use crate::pipeline::Pipeline;
 use crate::source::{Format, Source, Transport};
@@ -63,7 +63,7 @@ pub fn otlp_grpc_service(pipeline: Pipeline, metrics: Arc<IngestMetrics>) -> Otl
 }
 
 /// `TraceService` itself: routes `Export` through tonic's unary machinery
-/// with [`RawExportCodec`].
+/// with [`RawCodec`].
 #[derive(Clone)]
 pub struct OtlpTraceService {
     pipeline: Pipeline,
@@ -95,7 +95,7 @@ where
                 let msg = format!("unknown method {}", req.uri().path());
                 return Ok(Status::unimplemented(msg).into_http());
             }
-            let mut grpc = Grpc::new(RawExportCodec)
+            let mut grpc = Grpc::new(RawCodec::<ExportTraceServiceResponse>::default())
                 .accept_compressed(CompressionEncoding::Gzip)
                 .send_compressed(CompressionEncoding::Gzip)
                 .max_decoding_message_size(this.max_message_bytes);
@@ -105,55 +105,6 @@ where
             };
             Ok(grpc.unary(export, req).await)
         })
-    }
-}
-
-/// Decodes nothing: the message body is passed on as shared bytes (tonic
-/// hands out a slice of its receive buffer, so this is not a copy).
-#[derive(Clone, Copy, Debug, Default)]
-struct RawExportCodec;
-
-#[derive(Clone, Copy, Debug, Default)]
-struct RawDecoder;
-
-#[derive(Clone, Copy, Debug, Default)]
-struct ResponseEncoder;
-
-impl Codec for RawExportCodec {
-    type Encode = ExportTraceServiceResponse;
-    type Decode = Bytes;
-    type Encoder = ResponseEncoder;
-    type Decoder = RawDecoder;
-
-    fn encoder(&mut self) -> ResponseEncoder {
-        ResponseEncoder
-    }
-
-    fn decoder(&mut self) -> RawDecoder {
-        RawDecoder
-    }
-}
-
-impl Decoder for RawDecoder {
-    type Item = Bytes;
-    type Error = Status;
-
-    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Bytes>, Status> {
-        Ok(Some(src.copy_to_bytes(src.remaining())))
-    }
-}
-
-impl Encoder for ResponseEncoder {
-    type Item = ExportTraceServiceResponse;
-    type Error = Status;
-
-    fn encode(
-        &mut self,
-        item: ExportTraceServiceResponse,
-        dst: &mut EncodeBuf<'_>,
-    ) -> Result<(), Status> {
-        item.encode(dst)
-            .map_err(|e| Status::internal(format!("cannot encode export response: {e}")))
     }
 }
 

@@ -1,0 +1,68 @@
+//! A tonic codec that hands a unary request's message over as raw bytes.
+//!
+//! The generated servers decode every request with prost before a handler
+//! runs, which is both slow (a `String` per attribute) and unbounded (an
+//! empty protobuf message is two bytes and becomes a struct of hundreds).
+//! With [`RawCodec`], tonic still does the framing, gzip, size limits and
+//! status replies, but the handler gets the message bytes, reserves them
+//! from the in-flight budget, bounds what they decode into, and only then
+//! decodes. Replies are encoded with prost as usual.
+
+use std::marker::PhantomData;
+
+use bytes::{Buf, Bytes};
+use tonic::Status;
+use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
+
+/// Requests as [`Bytes`], replies of type `R` encoded with prost.
+#[derive(Debug)]
+pub(crate) struct RawCodec<R>(PhantomData<fn(R)>);
+
+impl<R> Default for RawCodec<R> {
+    fn default() -> Self {
+        RawCodec(PhantomData)
+    }
+}
+
+/// The request side of [`RawCodec`].
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct RawDecoder;
+
+/// The reply side of [`RawCodec`].
+#[derive(Debug)]
+pub(crate) struct ProstEncoder<R>(PhantomData<fn(R)>);
+
+impl<R: prost::Message + Send + 'static> Codec for RawCodec<R> {
+    type Encode = R;
+    type Decode = Bytes;
+    type Encoder = ProstEncoder<R>;
+    type Decoder = RawDecoder;
+
+    fn encoder(&mut self) -> ProstEncoder<R> {
+        ProstEncoder(PhantomData)
+    }
+
+    fn decoder(&mut self) -> RawDecoder {
+        RawDecoder
+    }
+}
+
+impl Decoder for RawDecoder {
+    type Item = Bytes;
+    type Error = Status;
+
+    /// tonic hands out a slice of its receive buffer, so this is not a copy.
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Bytes>, Status> {
+        Ok(Some(src.copy_to_bytes(src.remaining())))
+    }
+}
+
+impl<R: prost::Message> Encoder for ProstEncoder<R> {
+    type Item = R;
+    type Error = Status;
+
+    fn encode(&mut self, item: R, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
+        item.encode(dst)
+            .map_err(|e| Status::internal(format!("cannot encode reply: {e}")))
+    }
+}
