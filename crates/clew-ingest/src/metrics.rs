@@ -32,15 +32,30 @@ struct RejectLabels {
     reason: &'static str,
 }
 
+/// An agent UDP listener: its name (as in `--agent-compact-port`) and the
+/// port it is really bound to (which differs from the conventional number
+/// when the user moved it, or bound port 0).
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PortLabels {
-    port: &'static str,
+    listener: &'static str,
+    port: u64,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PortReasonLabels {
-    port: &'static str,
+    listener: &'static str,
+    port: u64,
     reason: &'static str,
+}
+
+/// The listener name of an agent port, from its conventional number.
+fn listener_name(conventional: &'static str) -> &'static str {
+    match conventional {
+        "5775" => "agent-zipkin-compact",
+        "6831" => "agent-compact",
+        "6832" => "agent-binary",
+        other => other,
+    }
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -88,6 +103,8 @@ pub struct IngestMetrics {
     inflight_capacity: Gauge,
     memory_refused: Family<ReasonLabels, Counter>,
     fields_truncated: Family<FieldLabels, Counter>,
+    /// Agent listener (by conventional port) → the port it is bound to.
+    agent_ports: parking_lot::RwLock<Vec<(&'static str, u64)>>,
 }
 
 impl IngestMetrics {
@@ -300,27 +317,61 @@ impl IngestMetrics {
         self.queue_capacity_spans.set(spans as i64);
     }
 
+    /// Records the port an agent listener is really bound to, so its
+    /// metrics carry it (call before its first datagram).
+    pub(crate) fn set_agent_port(&self, conventional: &'static str, bound: u16) {
+        let mut ports = self.agent_ports.write();
+        ports.retain(|(k, _)| *k != conventional);
+        ports.push((conventional, u64::from(bound)));
+    }
+
+    fn port_labels(&self, conventional: &'static str) -> PortLabels {
+        let port = self
+            .agent_ports
+            .read()
+            .iter()
+            .find(|(k, _)| *k == conventional)
+            .map_or_else(|| conventional.parse().unwrap_or(0), |(_, p)| *p);
+        PortLabels {
+            listener: listener_name(conventional),
+            port,
+        }
+    }
+
+    fn port_reason_labels(
+        &self,
+        conventional: &'static str,
+        reason: &'static str,
+    ) -> PortReasonLabels {
+        let PortLabels { listener, port } = self.port_labels(conventional);
+        PortReasonLabels {
+            listener,
+            port,
+            reason,
+        }
+    }
+
     pub(crate) fn record_datagram(&self, port: &'static str) {
         self.datagrams_received
-            .get_or_create(&PortLabels { port })
+            .get_or_create(&self.port_labels(port))
             .inc();
     }
 
     pub(crate) fn record_datagram_rejected(&self, port: &'static str, reason: &'static str) {
         self.datagrams_rejected
-            .get_or_create(&PortReasonLabels { port, reason })
+            .get_or_create(&self.port_reason_labels(port, reason))
             .inc();
     }
 
     pub(crate) fn record_datagram_dropped(&self, port: &'static str) {
         self.datagrams_dropped
-            .get_or_create(&PortLabels { port })
+            .get_or_create(&self.port_labels(port))
             .inc();
     }
 
     pub(crate) fn set_udp_recv_buffer(&self, port: &'static str, bytes: usize) {
         self.udp_recv_buffer
-            .get_or_create(&PortLabels { port })
+            .get_or_create(&self.port_labels(port))
             .set(bytes as i64);
     }
 
@@ -380,28 +431,28 @@ impl IngestMetrics {
     /// Datagrams received on an agent port (`"5775"`, `"6831"`, `"6832"`).
     pub fn datagrams_received(&self, port: &'static str) -> u64 {
         self.datagrams_received
-            .get_or_create(&PortLabels { port })
+            .get_or_create(&self.port_labels(port))
             .get()
     }
 
     /// Datagrams rejected on an agent port for `reason`.
     pub fn datagrams_rejected(&self, port: &'static str, reason: &'static str) -> u64 {
         self.datagrams_rejected
-            .get_or_create(&PortReasonLabels { port, reason })
+            .get_or_create(&self.port_reason_labels(port, reason))
             .get()
     }
 
     /// Datagrams dropped on an agent port because decoding fell behind.
     pub fn datagrams_dropped(&self, port: &'static str) -> u64 {
         self.datagrams_dropped
-            .get_or_create(&PortLabels { port })
+            .get_or_create(&self.port_labels(port))
             .get()
     }
 
     /// Effective `SO_RCVBUF` of an agent port's socket, as the kernel reports it.
     pub fn udp_recv_buffer_bytes(&self, port: &'static str) -> i64 {
         self.udp_recv_buffer
-            .get_or_create(&PortLabels { port })
+            .get_or_create(&self.port_labels(port))
             .get()
     }
 

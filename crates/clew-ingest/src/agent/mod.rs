@@ -56,6 +56,9 @@ pub fn spawn_agent_udp(
     };
     socket.set_nonblocking(false).map_err(spawn_err)?;
     socket.set_read_timeout(Some(POLL)).map_err(spawn_err)?;
+    if let Ok(addr) = socket.local_addr() {
+        metrics.set_agent_port(port.label(), addr.port());
+    }
     let granted = set_recv_buffer(&socket, cfg.udp_recv_buffer_bytes);
     metrics.set_udp_recv_buffer(port.label(), granted);
     // Linux reports twice the usable size and caps requests at
@@ -63,13 +66,7 @@ pub fn spawn_agent_udp(
     // dozen full datagrams is worth a warning; anything above that is noted.
     let addr = socket.local_addr().ok();
     if granted < MIN_COMFORTABLE_RECV_BUFFER {
-        tracing::warn!(
-            port = port.label(),
-            ?addr,
-            requested = cfg.udp_recv_buffer_bytes,
-            granted,
-            "agent UDP receive buffer is small; raise net.core.rmem_max to absorb bursts"
-        );
+        warn_small_buffer(granted, cfg.udp_recv_buffer_bytes);
     } else {
         tracing::debug!(
             port = port.label(),
@@ -120,6 +117,20 @@ pub fn spawn_agent_udp(
 /// Below this (as the kernel reports it) bursts of full 65,000-byte
 /// datagrams overflow the socket before the reader wakes up.
 const MIN_COMFORTABLE_RECV_BUFFER: usize = 2 * 1024 * 1024;
+
+/// Says once per process (not once per port) that the kernel granted a
+/// small UDP receive buffer, and exactly how to raise it.
+fn warn_small_buffer(granted: usize, requested: usize) {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        tracing::warn!(
+            granted,
+            requested,
+            "the kernel granted agent UDP sockets a {granted}-byte receive buffer; bursts of \
+             spans may be lost. Raise the limit with: sudo sysctl -w net.core.rmem_max={requested}"
+        );
+    });
+}
 
 /// Asks for `bytes` of receive buffer and returns what the kernel granted.
 /// Linux reports twice the usable size it reserves; the value is reported as is.

@@ -25,7 +25,9 @@ impl AgentPort {
         }
     }
 
-    /// The `port` metrics label (the conventional number, whatever was bound).
+    /// The conventional port number as text: names the listener in logs and
+    /// keys its metrics (which are labelled with the listener's name and the
+    /// port it is really bound to).
     pub fn label(self) -> &'static str {
         match self {
             AgentPort::Compact5775 => "5775",
