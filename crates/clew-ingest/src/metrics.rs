@@ -489,6 +489,7 @@ mod tests {
         let m = IngestMetrics::new(&mut registry);
         let src = Source::new(Transport::Udp, Format::JaegerThriftCompact);
         m.record_dropped(src, 3);
+        m.set_agent_port("6831", 40123);
         m.record_datagram_rejected("6831", "bad_envelope");
         m.set_queue_capacity(10);
         m.record_http("collector", 202);
@@ -496,7 +497,8 @@ mod tests {
         prometheus_client::encoding::text::encode(&mut text, &registry).expect("encode");
         for line in [
             r#"clew_spans_dropped_total{transport="udp",format="jaeger-thrift-compact"} 3"#,
-            r#"clew_agent_datagrams_rejected_total{port="6831",reason="bad_envelope"} 1"#,
+            // The real bound port, not the conventional 6831 (issue 7).
+            r#"clew_agent_datagrams_rejected_total{listener="agent-compact",port="40123",reason="bad_envelope"} 1"#,
             "clew_ingest_queue_capacity_spans 10",
             r#"clew_ingest_http_requests_total{api="collector",status="202"} 1"#,
         ] {
