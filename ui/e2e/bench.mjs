@@ -32,13 +32,18 @@ function* toOtlp(doc, batch = 20_000) {
     }
     return out;
   };
+  const logsOf = (i) => {
+    const out = [];
+    for (let j = doc.logStart[i]; j < doc.logStart[i + 1]; j++) out.push([doc.logTime[j], doc.logData.slice(doc.logFieldStart[j], doc.logFieldStart[j + 1])]);
+    return out;
+  };
   const tid = doc.traceID.padStart(32, '0');
   const ns = (us) => String(BigInt(Math.round(doc.startTime + us)) * 1000n);
   for (let a = 0; a < doc.spanCount; a += batch) {
     const byProc = new Map();
     for (let i = a; i < Math.min(doc.spanCount, a + batch); i++) {
       const p = doc.parent[i];
-      const s = { traceId: tid, spanId: doc.spanID.slice(i * 16, i * 16 + 16), name: doc.strings[doc.operation[i]], kind: (doc.flags[i] >> 2) & 7, startTimeUnixNano: ns(doc.start[i]), endTimeUnixNano: ns(doc.start[i] + doc.duration[i]), attributes: tags(doc.tags[i]), events: (doc.logs[i] || []).map(([t, f]) => ({ timeUnixNano: ns(t), name: 'log', attributes: tags(f) })), status: doc.flags[i] & 1 ? { code: 2 } : {} };
+      const s = { traceId: tid, spanId: doc.spanID.slice(i * 16, i * 16 + 16), name: doc.strings[doc.operation[i]], kind: (doc.flags[i] >> 2) & 7, startTimeUnixNano: ns(doc.start[i]), endTimeUnixNano: ns(doc.start[i] + doc.duration[i]), attributes: tags(doc.tagData.slice(doc.tagStart[i], doc.tagStart[i + 1])), events: logsOf(i).map(([t, f]) => ({ timeUnixNano: ns(t), name: 'log', attributes: tags(f) })), status: doc.flags[i] & 1 ? { code: 2 } : {} };
       if (p >= 0) s.parentSpanId = doc.spanID.slice(p * 16, p * 16 + 16);
       if (!byProc.has(doc.process[i])) byProc.set(doc.process[i], []);
       byProc.get(doc.process[i]).push(s);

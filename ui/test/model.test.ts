@@ -16,7 +16,7 @@ function trace(spans: [number, number, number, string, string][], hosts?: Record
   const s = (x: string) => (strings.includes(x) ? strings.indexOf(x) : strings.push(x) - 1);
   const services = [...new Set(spans.map((x) => x[3]))];
   return {
-    format: 'clew-ui-trace/1',
+    format: 'clew-ui-trace/2',
     traceID: 'abc',
     startTime: 1_000_000,
     spanCount: spans.length,
@@ -30,8 +30,12 @@ function trace(spans: [number, number, number, string, string][], hosts?: Record
     process: spans.map((x) => services.indexOf(x[3])),
     operation: spans.map((x) => s(x[4])),
     flags: spans.map(() => 0),
-    tags: spans.map(() => []),
-    logs: spans.map(() => 0),
+    tagStart: spans.map(() => 0).concat(0),
+    tagData: [],
+    logStart: spans.map(() => 0).concat(0),
+    logTime: [],
+    logFieldStart: [0],
+    logData: [],
     refs: {},
     spanWarnings: {},
   };

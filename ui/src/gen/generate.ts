@@ -3,6 +3,7 @@
 // some logs). Deterministic for a seed. Emits the compact format directly
 // (what `/api/ui/traces/{id}` serves) and, for smaller sizes, Jaeger JSON.
 
+import { COMPACT_FORMAT, spanLogs, spanTags } from '../model/types';
 import type { CompactTrace, TagList } from '../model/types';
 
 /** mulberry32 */
@@ -51,8 +52,12 @@ export function generateCompact(o: GenOptions): CompactTrace {
   const process = new Array<number>(n);
   const operation = new Array<number>(n);
   const flags = new Array<number>(n);
-  const tags = new Array<TagList>(n);
-  const logs = new Array<0 | [number, TagList][]>(n);
+  const tagStart = [0];
+  const tagData: number[] = [];
+  const logStart = [0];
+  const logTime: number[] = [];
+  const logFieldStart = [0];
+  const logData: number[] = [];
   const kHttp = s('http.method'), kStatus = s('http.status_code'), kUrl = s('http.url'), kErr = s('error'), kKind = s('span.kind');
   const vGet = s('GET'), vEvent = s('event'), vMsg = s('message');
   let ids = '';
@@ -74,16 +79,21 @@ export function generateCompact(o: GenOptions): CompactTrace {
     operation[i] = ops[Math.floor(rand() * ops.length)];
     const err = rand() < (o.errorRate ?? 0.01);
     flags[i] = (err ? 1 : 0) | 2 | ((i === 0 ? 2 : rand() < 0.5 ? 3 : 2) << 2);
-    const t: TagList = [kHttp, 0, vGet, kStatus, 2, err ? 500 : 200, kUrl, 0, s(`/api/v1/items/${i % 1000}`), kKind, 0, s(i % 2 ? 'client' : 'server')];
-    if (err) t.push(kErr, 1, 1);
-    tags[i] = t;
-    logs[i] = rand() < 0.1 ? [[start[i] + Math.floor(duration[i] / 2), [vEvent, 0, vMsg, s('note'), 0, s(`step ${i % 100}`)]]] : 0;
+    tagData.push(kHttp, 0, vGet, kStatus, 2, err ? 500 : 200, kUrl, 0, s(`/api/v1/items/${i % 1000}`), kKind, 0, s(i % 2 ? 'client' : 'server'));
+    if (err) tagData.push(kErr, 1, 1);
+    tagStart.push(tagData.length);
+    if (rand() < 0.1) {
+      logTime.push(start[i] + Math.floor(duration[i] / 2));
+      logData.push(vEvent, 0, vMsg, s('note'), 0, s(`step ${i % 100}`));
+      logFieldStart.push(logData.length);
+    }
+    logStart.push(logTime.length);
     const fan = 1 + Math.floor(rand() * 8);
     for (let c = 0; c < fan && next < n; c++) parent[next++] = i;
     ids += (i + 1).toString(16).padStart(16, '0');
   }
   return {
-    format: 'clew-ui-trace/1',
+    format: COMPACT_FORMAT as CompactTrace['format'],
     traceID: `${(o.seed ?? 1).toString(16).padStart(16, '0')}${n.toString(16).padStart(16, '0')}`,
     startTime: 1_750_000_000_000_000,
     spanCount: n,
@@ -97,8 +107,12 @@ export function generateCompact(o: GenOptions): CompactTrace {
     process,
     operation,
     flags,
-    tags,
-    logs,
+    tagStart,
+    tagData,
+    logStart,
+    logTime,
+    logFieldStart,
+    logData,
     refs: {},
     spanWarnings: {},
   };
@@ -131,8 +145,8 @@ export function compactToJaeger(d: CompactTrace): any {
           references: p >= 0 ? [{ refType: 'CHILD_OF', traceID: d.traceID, spanID: sid(p) }] : [],
           startTime: d.startTime + d.start[i],
           duration: d.duration[i],
-          tags: tag(d.tags[i]),
-          logs: (d.logs[i] || []).map(([ts, f]) => ({ timestamp: d.startTime + ts, fields: tag(f) })),
+          tags: tag(spanTags(d, i)),
+          logs: spanLogs(d, i).map(([ts, f]) => ({ timestamp: d.startTime + ts, fields: tag(f) })),
           processID: `p${d.process[i] + 1}`,
           warnings: null,
         })),

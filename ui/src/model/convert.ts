@@ -3,7 +3,7 @@
 // bare array of traces, or one trace) and OTLP JSON (`{"resourceSpans":
 // …}`, also one document per line as the OTel file exporter writes).
 
-import { CompactTrace, TAG_BINARY, TAG_BOOL, TAG_FLOAT, TAG_INT, TAG_OTHER, TAG_STRING, TagList } from './types';
+import { COMPACT_FORMAT, CompactTrace, flatten, TAG_BINARY, TAG_BOOL, TAG_FLOAT, TAG_INT, TAG_OTHER, TAG_STRING, TagList } from './types';
 
 class StringTable {
   map = new Map<string, number>();
@@ -95,7 +95,7 @@ function finish(traceID: string, spans: RawSpan[], st: StringTable, processes: C
     return p;
   });
   return {
-    format: 'clew-ui-trace/1',
+    format: COMPACT_FORMAT as CompactTrace['format'],
     traceID,
     startTime: min,
     spanCount: spans.length,
@@ -109,8 +109,10 @@ function finish(traceID: string, spans: RawSpan[], st: StringTable, processes: C
     process: spans.map((s) => s.process),
     operation: spans.map((s) => st.get(s.operation)),
     flags: spans.map((s) => (s.error ? 1 : 0) | (s.kind << 2)),
-    tags: spans.map((s) => s.tags),
-    logs: spans.map((s) => (s.logs.length ? s.logs.map(([t, f]) => [t - min, f] as [number, TagList]) : 0)),
+    ...flatten(
+      spans.map((s) => s.tags),
+      spans.map((s) => s.logs.map(([t, f]) => [t - min, f] as [number, TagList])),
+    ),
     refs,
     spanWarnings,
   };
@@ -292,7 +294,7 @@ export function parseUpload(text: string): CompactTrace[] {
       throw new Error(`not JSON: ${(e as Error).message}`);
     }
   }
-  if (docs.length === 1 && (docs[0] as any)?.format === 'clew-ui-trace/1') return [docs[0] as CompactTrace];
+  if (docs.length === 1 && (docs[0] as any)?.format === COMPACT_FORMAT) return [docs[0] as CompactTrace];
   if (docs.some((d) => d && (d.resourceSpans || d.result?.resourceSpans))) {
     return fromOtlp(docs.map((d) => (d.result?.resourceSpans ? d.result : d)));
   }

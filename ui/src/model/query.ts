@@ -1,6 +1,6 @@
 // Span detail and find-in-trace over a compact trace (run in the worker).
 
-import { CompactTrace, KINDS, SpanDetail, TAG_BOOL, TAG_FLOAT, TAG_INT, TAG_STRING, TagList, TagView } from './types';
+import { CompactTrace, KINDS, SpanDetail, spanLogs, spanTags, TAG_BOOL, TAG_FLOAT, TAG_INT, TAG_STRING, TagList, TagView } from './types';
 
 const TYPE_NAMES = ['string', 'bool', 'int64', 'float64', 'binary', 'string'];
 
@@ -24,7 +24,7 @@ export function detail(doc: CompactTrace, i: number, startShift = 0): SpanDetail
   const parent = doc.parent[i];
   const refs = (doc.refs[i] ?? []).map(([t, traceID, spanID]) => ({ type: t ? 'FOLLOWS_FROM' : 'CHILD_OF', traceID, spanID }));
   if (parent >= 0) refs.unshift({ type: 'CHILD_OF', traceID: doc.traceID, spanID: doc.spanID.slice(parent * 16, parent * 16 + 16) });
-  const logs = doc.logs[i] || [];
+  const logs = spanLogs(doc, i);
   return {
     index: i,
     spanID: doc.spanID.slice(i * 16, i * 16 + 16),
@@ -34,7 +34,7 @@ export function detail(doc: CompactTrace, i: number, startShift = 0): SpanDetail
     kind: KINDS[(doc.flags[i] >> 2) & 7] ?? '',
     start: doc.start[i] + startShift,
     duration: doc.duration[i],
-    tags: tagViews(doc, doc.tags[i] ?? []),
+    tags: tagViews(doc, spanTags(doc, i)),
     process: p ? tagViews(doc, p.tags) : [],
     logs: logs.map(([ts, f]) => ({ offset: ts - doc.start[i], fields: tagViews(doc, f) })),
     references: refs,
@@ -61,8 +61,8 @@ export function find(doc: CompactTrace, query: string): Int32Array {
     });
     return { kv: null, set };
   });
-  const tagMatch = (tags: TagList, term: (typeof termHits)[number]) => {
-    for (let k = 0; k + 2 < tags.length; k += 3) {
+  const tagMatch = (tags: ArrayLike<number>, term: (typeof termHits)[number], from = 0, to = tags.length) => {
+    for (let k = from; k + 2 < to; k += 3) {
       const type = tags[k + 1];
       const v = type === TAG_STRING || type >= 4 ? lower[tags[k + 2]] : type === TAG_BOOL ? (tags[k + 2] ? 'true' : 'false') : String(tags[k + 2]);
       if (term.kv) {
@@ -82,10 +82,9 @@ export function find(doc: CompactTrace, query: string): Int32Array {
       if (h.set) {
         ok = !!(h.set[doc.operation[i]] || (p && h.set[p.service]) || doc.spanID.slice(i * 16, i * 16 + 16).includes(terms[t]));
       }
-      if (!ok) ok = tagMatch(doc.tags[i] ?? [], h) || (p ? tagMatch(p.tags, h) : false);
-      if (!ok) {
-        const logs = doc.logs[i];
-        if (logs) for (const [, f] of logs) if (tagMatch(f, h)) { ok = true; break; }
+      if (!ok) ok = tagMatch(doc.tagData, h, doc.tagStart[i], doc.tagStart[i + 1]) || (p ? tagMatch(p.tags, h) : false);
+      if (!ok && doc.logStart[i + 1] > doc.logStart[i]) {
+        ok = tagMatch(doc.logData, h, doc.logFieldStart[doc.logStart[i]], doc.logFieldStart[doc.logStart[i + 1]]);
       }
       all = ok;
     }

@@ -1,7 +1,7 @@
 // The trace shapes the UI works with.
 //
 // `CompactTrace` is what `GET /api/ui/traces/{id}` returns (format
-// `clew-ui-trace/1`, documented in crates/clew-query/src/api/ui_trace.rs);
+// `clew-ui-trace/2`, documented in crates/clew-query/src/api/ui_trace.rs);
 // uploads (Jaeger JSON, OTLP JSON) are converted into the same shape, so
 // one pipeline builds every trace.
 //
@@ -14,7 +14,7 @@
 export type TagList = number[];
 
 export interface CompactTrace {
-  format: 'clew-ui-trace/1';
+  format: 'clew-ui-trace/2';
   traceID: string;
   /** µs since the epoch. */
   startTime: number;
@@ -31,10 +31,44 @@ export interface CompactTrace {
   process: number[];
   operation: number[];
   flags: number[];
-  tags: TagList[];
-  logs: (0 | [number, TagList][])[];
+  /** Span i's tags: tagData[tagStart[i] .. tagStart[i + 1]]. */
+  tagStart: number[];
+  tagData: number[];
+  /** Span i's logs: logStart[i] .. logStart[i + 1]; log j at logTime[j] (µs since startTime), fields logData[logFieldStart[j] .. logFieldStart[j + 1]]. */
+  logStart: number[];
+  logTime: number[];
+  logFieldStart: number[];
+  logData: number[];
   refs: Record<string, [number, string, string][]>;
   spanWarnings: Record<string, string[]>;
+}
+
+export const COMPACT_FORMAT = 'clew-ui-trace/2';
+
+/** Span i's tags as a flat [key, type, value, …] list. */
+export const spanTags = (d: Pick<CompactTrace, 'tagStart' | 'tagData'>, i: number): TagList => d.tagData.slice(d.tagStart[i], d.tagStart[i + 1]);
+
+/** Span i's logs as [µs since startTime, fields]. */
+export function spanLogs(d: Pick<CompactTrace, 'logStart' | 'logTime' | 'logFieldStart' | 'logData'>, i: number): [number, TagList][] {
+  const out: [number, TagList][] = [];
+  for (let j = d.logStart[i]; j < d.logStart[i + 1]; j++) out.push([d.logTime[j], d.logData.slice(d.logFieldStart[j], d.logFieldStart[j + 1])]);
+  return out;
+}
+
+/** Flattens per-span tags and logs into the compact columns. */
+export function flatten(tags: TagList[], logs: [number, TagList][][]) {
+  const tagStart = [0], tagData: number[] = [], logStart = [0], logTime: number[] = [], logFieldStart = [0], logData: number[] = [];
+  for (let i = 0; i < tags.length; i++) {
+    for (const x of tags[i]) tagData.push(x);
+    tagStart.push(tagData.length);
+    for (const [t, f] of logs[i] ?? []) {
+      logTime.push(t);
+      for (const x of f) logData.push(x);
+      logFieldStart.push(logData.length);
+    }
+    logStart.push(logTime.length);
+  }
+  return { tagStart, tagData, logStart, logTime, logFieldStart, logData };
 }
 
 export const TAG_STRING = 0;

@@ -1,5 +1,5 @@
 //! `GET /api/ui/traces/{traceID}`: one trace in the compact, columnar JSON
-//! the web UI reads (`clew-ui-trace/1`), beside Jaeger's `/api/traces/{id}`.
+//! the web UI reads (`clew-ui-trace/2`), beside Jaeger's `/api/traces/{id}`.
 //!
 //! Why a second shape: Jaeger's JSON repeats every key name per span and
 //! embeds processes by key; a million-span trace is over 600 MB of it and
@@ -11,16 +11,22 @@
 //! is written straight into a byte buffer, without an intermediate tree.
 //!
 //! ```text
-//! { "format": "clew-ui-trace/1", "traceID": hex, "startTime": µs,
+//! { "format": "clew-ui-trace/2", "traceID": hex, "startTime": µs,
 //!   "warnings": [..], "strings": [..],
 //!   "processes": [{"service": s, "tags": [k, type, v, …]}],
 //!   "spanID": "<16 hex per span, concatenated>",
 //!   "parent": [i | -1], "start": [µs], "duration": [µs], "process": [p],
-//!   "operation": [s], "flags": [bits], "tags": [[k, type, v, …]],
-//!   "logs": [[[µs, [k, type, v, …]], …] | 0],
+//!   "operation": [s], "flags": [bits],
+//!   "tagStart": [n + 1 offsets], "tagData": [k, type, v, …],
+//!   "logStart": [n + 1 offsets into the logs], "logTime": [µs],
+//!   "logFieldStart": [logs + 1 offsets], "logData": [k, type, v, …],
 //!   "refs": {"i": [[refType, traceID, spanID], …]},
 //!   "spanWarnings": {"i": [..]} }
 //! ```
+//! Span `i`'s tags are `tagData[tagStart[i] .. tagStart[i+1]]`; its logs are
+//! `logStart[i] .. logStart[i+1]`, log `j`'s fields
+//! `logData[logFieldStart[j] .. logFieldStart[j+1]]`.
+//!
 //! Tag `type`: 0 string (`v` = string index), 1 bool (0/1), 2 int64
 //! (number), 3 float64, 4 binary (hex text, string index), 5 other (its
 //! text form, string index; also int64 beyond ±2^53). `flags` bits: 1 error,
@@ -43,7 +49,7 @@ use crate::params::{Params, parse_trace_id};
 use crate::{QueryState, fetch};
 
 /// The format name written into every document.
-pub const FORMAT: &str = "clew-ui-trace/1";
+pub const FORMAT: &str = "clew-ui-trace/2";
 
 /// Strings interned by index.
 #[derive(Default)]
@@ -139,6 +145,22 @@ fn write_tags<'a>(out: &mut String, strings: &mut Strings<'a>, tags: &'a [KeyVal
         };
     }
     out.push(']');
+}
+
+/// Appends `k,type,v,` per tag (trailing comma); returns how many numbers.
+fn write_flat_tags<'a>(out: &mut String, strings: &mut Strings<'a>, tags: &'a [KeyValue]) -> usize {
+    for kv in tags {
+        let k = strings.get(&kv.key);
+        let _ = match &kv.value {
+            Value::Str(s) => write!(out, "{k},0,{},", strings.get(s)),
+            Value::Bool(b) => write!(out, "{k},1,{},", u8::from(*b)),
+            Value::I64(v) if v.unsigned_abs() <= MAX_SAFE => write!(out, "{k},2,{v},"),
+            Value::F64(v) if v.is_finite() => write!(out, "{k},3,{v:?},"),
+            Value::Binary(_) => write!(out, "{k},4,{},", strings.get_owned(kv.value.to_text())),
+            other => write!(out, "{k},5,{},", strings.get_owned(other.to_text())),
+        };
+    }
+    tags.len() * 3
 }
 
 fn kind_code(kind: SpanKind) -> u32 {
@@ -274,34 +296,45 @@ pub fn render(trace: &Trace) -> String {
             .iter()
             .map(|s| u32::from(s.is_error()) | ((s.flags & 1) << 1) | (kind_code(s.kind()) << 2)),
     );
-    out.push_str(",\"tags\":[");
-    for (n, s) in spans.iter().enumerate() {
-        if n > 0 {
-            out.push(',');
-        }
-        write_tags(&mut out, &mut strings, &s.tags);
+    // Tags and logs as flat columns: one array of [key, type, value]
+    // triples for all spans, with each span's start offset (in numbers), so
+    // the browser parses a few big arrays instead of a million small ones.
+    let mut data = String::with_capacity(spans.len() * 32);
+    let mut starts = String::with_capacity(spans.len() * 6);
+    let mut n = 0usize;
+    for s in spans {
+        let _ = write!(starts, "{n},");
+        n += write_flat_tags(&mut data, &mut strings, &s.tags);
     }
-    out.push_str("],\"logs\":[");
-    for (n, s) in spans.iter().enumerate() {
-        if n > 0 {
-            out.push(',');
+    let _ = write!(starts, "{n}");
+    let _ = write!(
+        out,
+        ",\"tagStart\":[{starts}],\"tagData\":[{}]",
+        data.trim_end_matches(',')
+    );
+    data.clear();
+    starts.clear();
+    let mut log_start = String::with_capacity(spans.len() * 3);
+    let mut log_time = String::new();
+    let (mut logs, mut fields) = (0usize, 0usize);
+    for s in spans {
+        let _ = write!(log_start, "{logs},");
+        for log in &s.logs {
+            let _ = write!(starts, "{fields},");
+            let _ = write!(log_time, "{},", log.timestamp.saturating_sub(start) / 1000);
+            fields += write_flat_tags(&mut data, &mut strings, &log.fields);
+            logs += 1;
         }
-        if s.logs.is_empty() {
-            out.push('0');
-            continue;
-        }
-        out.push('[');
-        for (m, log) in s.logs.iter().enumerate() {
-            if m > 0 {
-                out.push(',');
-            }
-            let _ = write!(out, "[{},", log.timestamp.saturating_sub(start) / 1000);
-            write_tags(&mut out, &mut strings, &log.fields);
-            out.push(']');
-        }
-        out.push(']');
     }
-    out.push_str("],\"refs\":{");
+    let _ = write!(log_start, "{logs}");
+    let _ = write!(starts, "{fields}");
+    let _ = write!(
+        out,
+        ",\"logStart\":[{log_start}],\"logTime\":[{}],\"logFieldStart\":[{starts}],\"logData\":[{}]",
+        log_time.trim_end_matches(','),
+        data.trim_end_matches(',')
+    );
+    out.push_str(",\"refs\":{");
     let mut first = true;
     for (i, s) in spans.iter().enumerate() {
         let skip = parents[i].1;
@@ -431,11 +464,15 @@ mod tests {
         let s = |i: &serde_json::Value| strings[i.as_u64().expect("index") as usize].clone();
         assert_eq!(s(&v["operation"][1]), "child \"q\"");
         assert_eq!(s(&v["processes"][0]["service"]), "svc");
-        assert_eq!(v["tags"][1][4], 2);
-        assert_eq!(v["tags"][1][5], 7);
-        assert_eq!(v["logs"][0], 0);
-        assert_eq!(v["logs"][1][0][0], 1500);
-        assert_eq!(s(&v["logs"][1][0][1][2]), "svc");
+        // Span 1's tags start after span 0's (none): error=true, n=7.
+        assert_eq!(v["tagStart"], serde_json::json!([0, 0, 6]));
+        assert_eq!(v["tagData"][1], 1);
+        assert_eq!(v["tagData"][4], 2);
+        assert_eq!(v["tagData"][5], 7);
+        assert_eq!(v["logStart"], serde_json::json!([0, 0, 1]));
+        assert_eq!(v["logTime"], serde_json::json!([1500]));
+        assert_eq!(v["logFieldStart"], serde_json::json!([0, 3]));
+        assert_eq!(s(&v["logData"][2]), "svc");
         assert_eq!(v["refs"]["1"][0][0], 1);
         assert_eq!(v["refs"]["1"][0][2], "0000000000000009");
     }
