@@ -44,9 +44,10 @@ const S_LOGS: usize = 9;
 const S_REFS: usize = 10;
 const S_WARNINGS: usize = 11;
 const S_SCOPES: usize = 12;
+const S_TAG_VALUES: usize = 13;
 /// Streams in a v1 page. Readers ignore streams past the ones they know, so
 /// a later revision can append one without breaking them.
-const STREAMS: usize = 13;
+const STREAMS: usize = 14;
 
 /// Page header flag: starts and durations are in microseconds.
 const FLAG_MICROS: u64 = 1;
@@ -120,9 +121,11 @@ pub(crate) fn encode<'a>(traces: &[&'a TraceSpans], tables: &mut TableBuilder<'a
             let op = tables.string(&s.operation_name);
             st[S_OPERATIONS].put_var(u64::from(op));
             st[S_FLAGS].put_var(u64::from(s.flags));
-            let mut tags = std::mem::take(&mut st[S_TAGS]);
-            tables.put_kvs(&mut tags, &s.tags);
-            st[S_TAGS] = tags;
+            let mut keys = std::mem::take(&mut st[S_TAGS]);
+            let mut values = std::mem::take(&mut st[S_TAG_VALUES]);
+            tables.put_kvs_split(&mut keys, &mut values, &s.tags);
+            st[S_TAGS] = keys;
+            st[S_TAG_VALUES] = values;
             let logs = &mut st[S_LOGS];
             logs.put_var(s.logs.len() as u64);
             for l in &s.logs {
@@ -252,7 +255,8 @@ fn decode_span(
     let process = tables.process(&mut st[S_PROCESSES])?;
     let op = tables.string(&mut st[S_OPERATIONS])?;
     let flags = st[S_FLAGS].var()? as u32;
-    let tags = tables.kvs(&mut st[S_TAGS], 0)?;
+    let (keys, rest) = st.split_at_mut(S_TAG_VALUES);
+    let tags = tables.kvs_split(&mut keys[S_TAGS], &mut rest[0])?;
     let l = &mut st[S_LOGS];
     let n = l.count(2)?;
     let mut logs = Vec::with_capacity(n);
@@ -324,7 +328,11 @@ fn skip_span(st: &mut [Cursor<'_>]) -> Result<(), SegmentError> {
     st[S_PROCESSES].var()?;
     st[S_OPERATIONS].var()?;
     st[S_FLAGS].var()?;
-    skip_kvs(&mut st[S_TAGS], 0)?;
+    let n = st[S_TAGS].count(1)?;
+    for _ in 0..n {
+        st[S_TAGS].var()?;
+        skip_value(&mut st[S_TAG_VALUES], 0)?;
+    }
     let l = &mut st[S_LOGS];
     let n = l.count(2)?;
     for _ in 0..n {

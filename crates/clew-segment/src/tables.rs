@@ -91,6 +91,21 @@ impl<'a> TableBuilder<'a> {
         }
     }
 
+    /// Like [`TableBuilder::put_kvs`], with count and keys in `keys` and the
+    /// values in `values`: two streams that each compress better alone.
+    pub(crate) fn put_kvs_split(
+        &mut self,
+        keys: &mut Vec<u8>,
+        values: &mut Vec<u8>,
+        kvs: &'a [KeyValue],
+    ) {
+        keys.put_var(kvs.len() as u64);
+        for kv in kvs {
+            keys.put_var(u64::from(self.string(&kv.key)));
+            self.put_value(values, &kv.value);
+        }
+    }
+
     fn put_value(&mut self, out: &mut Vec<u8>, v: &'a Value) {
         match v {
             Value::Str(s) => {
@@ -242,6 +257,22 @@ impl Tables {
         for _ in 0..n {
             let key = self.string(c)?;
             let value = self.value(c, depth)?;
+            out.push(KeyValue { key, value });
+        }
+        Ok(out)
+    }
+
+    /// Reads what [`TableBuilder::put_kvs_split`] wrote.
+    pub(crate) fn kvs_split(
+        &self,
+        keys: &mut Cursor<'_>,
+        values: &mut Cursor<'_>,
+    ) -> Result<Vec<KeyValue>, SegmentError> {
+        let n = keys.count(1)?;
+        let mut out = Vec::with_capacity(n);
+        for _ in 0..n {
+            let key = self.string(keys)?;
+            let value = self.value(values, 0)?;
             out.push(KeyValue { key, value });
         }
         Ok(out)

@@ -205,6 +205,7 @@ impl Inner {
         let seq = inputs.iter().map(|b| b.index.source_seq).max().unwrap_or(0);
         let ids: Vec<u64> = inputs.iter().map(|b| b.id).collect();
         let mut opts = self.options(level, seq, ids.clone());
+        opts.zstd_level = self.config.compaction_zstd_level;
         opts.known_traces = Some(self.recent_trace_ids(&ids).await);
         let merged = self.put_block(traces, opts).await?;
         {

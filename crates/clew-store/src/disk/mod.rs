@@ -73,8 +73,10 @@ pub struct DiskStoreConfig {
     pub compaction_max_spans: u64,
     /// Spans per page in new blocks.
     pub page_spans: usize,
-    /// zstd level for blocks.
+    /// zstd level for blocks cut from the head (ingest-time CPU matters).
     pub zstd_level: i32,
+    /// zstd level for merged blocks (written once, kept long: smaller wins).
+    pub compaction_zstd_level: i32,
     /// How often the background task checks cut, compaction, retention
     /// (`None`: never; tests call [`DiskStore::flush`] and friends).
     pub maintenance_interval: Option<Duration>,
@@ -86,14 +88,17 @@ impl DiskStoreConfig {
         DiskStoreConfig {
             data_dir: data_dir.into(),
             wal_sync: WalSync::Always,
-            head_max_spans: 250_000,
+            head_max_spans: 200_000,
             head_max_age: Duration::from_secs(120),
             retention: Some(Duration::from_secs(7 * 24 * 3600)),
             max_bytes: None,
-            compaction_min_blocks: 4,
-            compaction_max_spans: 4_000_000,
+            compaction_min_blocks: 3,
+            // Compaction holds its inputs decoded in memory (about 1 KB per
+            // span of the tracegen shape): this bounds that.
+            compaction_max_spans: 600_000,
             page_spans: 4096,
             zstd_level: 3,
+            compaction_zstd_level: 9,
             maintenance_interval: Some(Duration::from_secs(1)),
         }
     }
