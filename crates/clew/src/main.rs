@@ -10,6 +10,7 @@ mod logging;
 mod net;
 mod roles;
 mod shutdown;
+mod storage;
 
 use std::process::ExitCode;
 
@@ -26,6 +27,9 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> ExitCode {
     disable_transparent_huge_pages();
     let cli = cli::Cli::parse();
+    if let Some(cli::Command::Storage(cmd)) = &cli.command {
+        return storage::run(cmd);
+    }
     let config = match cli.resolve() {
         Ok(config) => config,
         Err(e) => {

@@ -62,6 +62,9 @@ impl Clew {
         cmd.arg("--ready-file").arg(&ready);
         cmd.args(extra);
         cmd.env("CLEW_LOG_LEVEL", "warn");
+        // The embedded store is the default: keep its data in this run's
+        // temp dir, not ./clew-data under the crate.
+        cmd.env("CLEW_DATA_DIR", dir.0.join("data"));
         cmd.stdout(Stdio::null()).stderr(Stdio::inherit());
         let child = cmd.spawn().expect("spawn clew");
         let deadline = Instant::now() + Duration::from_secs(20);

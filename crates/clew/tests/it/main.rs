@@ -8,4 +8,5 @@ mod lifecycle;
 mod limits;
 mod query_api;
 mod read_apis;
+mod storage;
 mod user_story;
