@@ -106,7 +106,7 @@ fn assert_known_trace(trace: &Value, sent: &Value, service: &str, numbers: Numbe
     assert_eq!(tag(root, "str.tag"), Some(("string", &Value::from("text"))));
     let int_tag = match numbers {
         Numbers::Typed => ("int64", Value::from(42)),
-        Numbers::AllDoubles => ("float64", Value::from(42.0)),
+        Numbers::AllDoubles => ("float64", Value::from(42)),
     };
     assert_eq!(tag(root, "int.tag"), Some((int_tag.0, &int_tag.1)));
     assert_eq!(tag(root, "bool.tag"), Some(("bool", &Value::from(true))));
