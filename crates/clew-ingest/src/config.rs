@@ -126,23 +126,24 @@ impl IngestConfig {
     }
 
     /// The first setting whose value makes no sense (a zero limit), as
-    /// `(key, why)`, for a one-line configuration error.
+    /// `(key, why)` with the key as the config file spells it
+    /// (`ingest.inflight_max_bytes`), for a one-line configuration error.
     pub fn invalid_setting(&self) -> Option<(&'static str, &'static str)> {
         let must_be_positive = [
-            ("queue_max_spans", self.queue_max_spans),
-            ("writer_batch_spans", self.writer_batch_spans),
-            ("inflight_max_bytes", self.inflight_max_bytes),
-            ("max_spans_per_request", self.max_spans_per_request),
-            ("max_request_decoded_bytes", self.max_request_decoded_bytes),
-            ("max_service_name_bytes", self.max_service_name_bytes),
-            ("max_operation_name_bytes", self.max_operation_name_bytes),
-            ("max_tag_key_bytes", self.max_tag_key_bytes),
-            ("max_tag_value_bytes", self.max_tag_value_bytes),
-            ("max_tags_per_span", self.max_tags_per_span),
-            ("max_logs_per_span", self.max_logs_per_span),
-            ("max_array_elements", self.max_array_elements),
-            ("http_max_body_bytes", self.http_max_body_bytes),
-            ("grpc_max_message_bytes", self.grpc_max_message_bytes),
+            ("ingest.queue_max_spans", self.queue_max_spans),
+            ("ingest.writer_batch_spans", self.writer_batch_spans),
+            ("ingest.inflight_max_bytes", self.inflight_max_bytes),
+            ("ingest.max_spans_per_request", self.max_spans_per_request),
+            ("ingest.max_request_decoded_bytes", self.max_request_decoded_bytes),
+            ("ingest.max_service_name_bytes", self.max_service_name_bytes),
+            ("ingest.max_operation_name_bytes", self.max_operation_name_bytes),
+            ("ingest.max_tag_key_bytes", self.max_tag_key_bytes),
+            ("ingest.max_tag_value_bytes", self.max_tag_value_bytes),
+            ("ingest.max_tags_per_span", self.max_tags_per_span),
+            ("ingest.max_logs_per_span", self.max_logs_per_span),
+            ("ingest.max_array_elements", self.max_array_elements),
+            ("ingest.http_max_body_bytes", self.http_max_body_bytes),
+            ("ingest.grpc_max_message_bytes", self.grpc_max_message_bytes),
         ];
         must_be_positive
             .into_iter()
@@ -165,5 +166,18 @@ mod tests {
             IngestConfig::default().writer_batch_spans
         );
         assert!(serde_json::from_str::<IngestConfig>(r#"{"nope": 1}"#).is_err());
+    }
+
+    #[test]
+    fn zero_limits_are_named() {
+        assert_eq!(IngestConfig::default().invalid_setting(), None);
+        let cfg = IngestConfig {
+            inflight_max_bytes: 0,
+            ..IngestConfig::default()
+        };
+        assert_eq!(
+            cfg.invalid_setting(),
+            Some(("ingest.inflight_max_bytes", "must be greater than 0"))
+        );
     }
 }
