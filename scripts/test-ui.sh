@@ -23,7 +23,10 @@ fi
 /usr/bin/chromium --version
 
 step "UI packages (npm ci in ui/)"
-(cd ui && npm ci --no-audit --no-fund --loglevel=error)
+# Under the lock clew-query's build.rs takes, so a cargo build running at
+# the same time never sees node_modules half installed.
+touch ui/.clew-build.lock
+flock ui/.clew-build.lock sh -c 'cd ui && npm ci --no-audit --no-fund --loglevel=error'
 
 step "UI type check and unit tests (tsc, Vitest)"
 (cd ui && npm run --silent typecheck && npx vitest run)
