@@ -20,7 +20,7 @@ if ! [ -x /usr/bin/chromium ]; then
   $sudo_cmd apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium >/dev/null
 fi
-/usr/bin/chromium --version
+dpkg-query -W -f 'chromium ${Version}\n' chromium 2>/dev/null || /usr/bin/chromium --version 2>/dev/null
 
 step "UI packages (npm ci in ui/)"
 # Under the lock clew-query's build.rs takes, so a cargo build running at
