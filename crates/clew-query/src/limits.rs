@@ -175,14 +175,15 @@ pub fn take_within<T>(
     let mut out = Vec::new();
     let mut used = 0usize;
     for item in items {
-        if !out.is_empty() {
-            if deadline.is_some_and(|d| Instant::now() >= d) {
-                let n = out.len();
-                return (out, Some(format!(
-                    "returning {n} of {total} traces: rendering ran out of the query's time budget \
-                     (query.timeout_secs)"
-                )));
-            }
+        if !out.is_empty() && deadline.is_some_and(|d| Instant::now() >= d) {
+            let n = out.len();
+            return (
+                out,
+                Some(format!(
+                    "returning {n} of {total} traces: rendering ran out of the query's \
+                     time budget (query.timeout_secs)"
+                )),
+            );
         }
         let n = size(&item);
         if !out.is_empty() && used.saturating_add(n) > max_bytes {
@@ -263,7 +264,10 @@ mod tests {
         let mut q = query(100_000);
         let w = limits.cap(&mut q).expect("warning");
         assert_eq!(q.limit, 50);
-        assert!(w.contains("100000") && w.contains("query.max_traces"), "{w}");
+        assert!(
+            w.contains("100000") && w.contains("query.max_traces"),
+            "{w}"
+        );
         let mut q = query(0);
         let w = limits.cap(&mut q).expect("warning");
         assert_eq!(q.limit, 50);

@@ -261,9 +261,15 @@ impl Cli {
         setn(&mut c.max_total, self.max_connections);
         setn(&mut c.max_per_listener, self.max_connections_per_listener);
         setn(&mut c.reserved, self.reserved_connections);
-        sets(&mut c.header_read_timeout_secs, self.header_read_timeout_secs);
+        sets(
+            &mut c.header_read_timeout_secs,
+            self.header_read_timeout_secs,
+        );
         sets(&mut c.idle_timeout_secs, self.idle_timeout_secs);
-        sets(&mut c.request_body_timeout_secs, self.request_body_timeout_secs);
+        sets(
+            &mut c.request_body_timeout_secs,
+            self.request_body_timeout_secs,
+        );
         if let Some(v) = self.grpc_max_concurrent_streams {
             c.grpc_max_concurrent_streams = v;
         }
@@ -272,12 +278,17 @@ impl Cli {
         }
         setn(&mut cfg.query.max_traces, self.query_max_traces);
         sets(&mut cfg.query.timeout_secs, self.query_timeout_secs);
-        setn(&mut cfg.query.max_response_bytes, self.query_max_response_bytes);
+        setn(
+            &mut cfg.query.max_response_bytes,
+            self.query_max_response_bytes,
+        );
         match (&self.log_level, rust_log.filter(|v| !v.trim().is_empty())) {
             (Some(v), _) => cfg.log_level = v.clone(),
             (None, Some(v)) => {
-                crate::logging::check_filter(&v)
-                    .map_err(|message| ConfigError::Invalid { key: "RUST_LOG", message })?;
+                crate::logging::check_filter(&v).map_err(|message| ConfigError::Invalid {
+                    key: "RUST_LOG",
+                    message,
+                })?;
                 cfg.log_level = v;
             }
             (None, None) => {}
@@ -304,7 +315,10 @@ mod tests {
     #[test]
     fn invalid_value_names_the_key() {
         let cli = Cli::try_parse_from(["clew", "--memory-max-spans", "0"]).expect("parse");
-        let err = cli.resolve_with_rust_log(None).expect_err("invalid").to_string();
+        let err = cli
+            .resolve_with_rust_log(None)
+            .expect_err("invalid")
+            .to_string();
         assert!(err.contains("store.memory_max_spans"), "{err}");
     }
 
@@ -326,10 +340,14 @@ mod tests {
     #[test]
     fn log_level_flag_beats_rust_log_which_beats_the_default() {
         let cli = Cli::try_parse_from(["clew"]).expect("parse");
-        let cfg = cli.resolve_with_rust_log(Some("debug".into())).expect("valid");
+        let cfg = cli
+            .resolve_with_rust_log(Some("debug".into()))
+            .expect("valid");
         assert_eq!(cfg.log_level, "debug");
         let cli = Cli::try_parse_from(["clew", "--log-level", "warn"]).expect("parse");
-        let cfg = cli.resolve_with_rust_log(Some("debug".into())).expect("valid");
+        let cfg = cli
+            .resolve_with_rust_log(Some("debug".into()))
+            .expect("valid");
         assert_eq!(cfg.log_level, "warn");
         let err = Cli::try_parse_from(["clew"])
             .expect("parse")
@@ -342,7 +360,10 @@ mod tests {
             .resolve_with_rust_log(None)
             .expect_err("malformed")
             .to_string();
-        assert!(err.contains("log_level") && err.contains("verbose"), "{err}");
+        assert!(
+            err.contains("log_level") && err.contains("verbose"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -209,13 +209,28 @@ impl Config {
         // Limits for which 0 would refuse everything or keep nothing.
         let at_least_one: [(&'static str, u64); 8] = [
             ("store.memory_max_bytes", self.store.memory_max_bytes as u64),
-            ("ingest.http_max_body_bytes", self.ingest.http_max_body_bytes as u64),
-            ("ingest.grpc_max_message_bytes", self.ingest.grpc_max_message_bytes as u64),
-            ("ingest.writer_batch_spans", self.ingest.writer_batch_spans as u64),
-            ("ingest.udp_recv_buffer_bytes", self.ingest.udp_recv_buffer_bytes as u64),
+            (
+                "ingest.http_max_body_bytes",
+                self.ingest.http_max_body_bytes as u64,
+            ),
+            (
+                "ingest.grpc_max_message_bytes",
+                self.ingest.grpc_max_message_bytes as u64,
+            ),
+            (
+                "ingest.writer_batch_spans",
+                self.ingest.writer_batch_spans as u64,
+            ),
+            (
+                "ingest.udp_recv_buffer_bytes",
+                self.ingest.udp_recv_buffer_bytes as u64,
+            ),
             ("query.max_traces", self.query.max_traces as u64),
             ("query.timeout_secs", self.query.timeout_secs),
-            ("query.max_response_bytes", self.query.max_response_bytes as u64),
+            (
+                "query.max_response_bytes",
+                self.query.max_response_bytes as u64,
+            ),
         ];
         for (key, value) in at_least_one {
             if value == 0 {

@@ -143,7 +143,9 @@ pub async fn find_traces(State(state): State<QueryState>, RawQuery(q): RawQuery)
     found.warnings.extend(cut);
     let mut resource_spans = Vec::new();
     for mut data in kept {
-        if let Some(serde_json::Value::Array(list)) = data.get_mut("resourceSpans").map(std::mem::take) {
+        if let Some(serde_json::Value::Array(list)) =
+            data.get_mut("resourceSpans").map(std::mem::take)
+        {
             resource_spans.extend(list);
         }
     }

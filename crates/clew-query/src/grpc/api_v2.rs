@@ -9,10 +9,10 @@ use tonic::{Request, Response, Status};
 use super::convert::{SearchFields, time};
 use super::proto_v2::query_service_server::QueryService;
 use super::{MAX_SPANS_PER_CHUNK, search_status, store_status, with_warnings};
-use crate::limits::{self, Found, QueryLimits, take_within};
 use crate::QueryState;
 use crate::api::traces::TRACE_NOT_FOUND;
 use crate::fetch;
+use crate::limits::{self, Found, QueryLimits, take_within};
 
 /// What Jaeger answers `ArchiveTrace` with when no archive store exists.
 pub const ARCHIVE_NOT_CONFIGURED: &str = "archive span storage was not configured";

@@ -12,9 +12,9 @@ use super::proto_v3 as v3;
 use super::proto_v3::query_service_server::QueryService;
 use super::{search_status, store_status, with_warnings};
 use crate::QueryState;
-use crate::limits::{self, Found, take_within};
 use crate::api::traces::TRACE_NOT_FOUND;
 use crate::fetch;
+use crate::limits::{self, Found, take_within};
 use crate::params::parse_trace_id;
 
 /// Jaeger's answer to a search without its (required) time window.

@@ -77,8 +77,14 @@ mod tests {
             reserved: 64,
             ..ConnectionLimits::default()
         };
-        assert_eq!(fit_to_fd_limit(limits.clone(), Some(1024)).max_total, 1024 - 256 - 192);
-        assert_eq!(fit_to_fd_limit(limits.clone(), Some(1 << 20)).max_total, 4096);
+        assert_eq!(
+            fit_to_fd_limit(limits.clone(), Some(1024)).max_total,
+            1024 - 256 - 192
+        );
+        assert_eq!(
+            fit_to_fd_limit(limits.clone(), Some(1 << 20)).max_total,
+            4096
+        );
         assert_eq!(fit_to_fd_limit(limits, None).max_total, 4096);
     }
 }

@@ -242,12 +242,10 @@ fn request_service(
         let max_body = http.max_body;
         let body_timeout = http.limits.request_body_timeout();
         async move {
-            if let Some(declared) = declared_length(&req) {
-                if declared > max_body as u64 {
-                    gate.metrics()
-                        .request_refused(gate.listener(), "content_length");
-                    return Ok(too_large(declared, max_body));
-                }
+            if let Some(declared) = declared_length(&req).filter(|d| *d > max_body as u64) {
+                gate.metrics()
+                    .request_refused(gate.listener(), "content_length");
+                return Ok(too_large(declared, max_body));
             }
             let metrics = gate.metrics().clone();
             let listener = gate.listener();

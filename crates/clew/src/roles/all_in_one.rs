@@ -37,7 +37,11 @@ pub async fn run(config: Config, ready_file: Option<PathBuf>) -> Result<()> {
     let query_metrics = Arc::new(QueryMetrics::new(&mut registry));
     let store_gauges = StoreGauges::register(&mut registry);
     let connection_metrics = ConnectionMetrics::register(&mut registry);
-    crate::storage::register_metrics(&mut registry, store.reader.clone(), CancellationToken::new());
+    crate::storage::register_metrics(
+        &mut registry,
+        store.reader.clone(),
+        CancellationToken::new(),
+    );
     let registry = Arc::new(registry);
 
     let sampling = Arc::new(
@@ -105,13 +109,28 @@ pub async fn run(config: Config, ready_file: Option<PathBuf>) -> Result<()> {
     // Admin and query keep reserved room: they answer during an ingest flood.
     servers.http("query_http", bound.query_http, query, Room::Reserved)?;
     servers.http("admin_http", bound.admin_http, admin, Room::Reserved)?;
-    servers.http("collector_http", bound.collector_http, collector, Room::Shared)?;
-    servers.http("sampling_http", bound.sampling_http, sampling_http, Room::Shared)?;
+    servers.http(
+        "collector_http",
+        bound.collector_http,
+        collector,
+        Room::Shared,
+    )?;
+    servers.http(
+        "sampling_http",
+        bound.sampling_http,
+        sampling_http,
+        Room::Shared,
+    )?;
     servers.http("zipkin_http", bound.zipkin_http, zipkin, Room::Shared)?;
     servers.http("otlp_http", bound.otlp_http, otlp_http, Room::Shared)?;
     servers.grpc("query_grpc", bound.query_grpc, query_grpc, Room::Reserved)?;
     servers.grpc("otlp_grpc", bound.otlp_grpc, otlp_grpc, Room::Shared)?;
-    servers.grpc("collector_grpc", bound.collector_grpc, collector_grpc, Room::Shared)?;
+    servers.grpc(
+        "collector_grpc",
+        bound.collector_grpc,
+        collector_grpc,
+        Room::Shared,
+    )?;
 
     let udp = [
         (bound.agent_compact, AgentPort::Compact6831),

@@ -120,9 +120,8 @@ fn silent_connections_are_closed_after_the_idle_timeout() {
 
     let text = metrics(&clew, &reqwest::blocking::Client::new());
     for listener in ["zipkin_http", "otlp_grpc"] {
-        let line = format!(
-            r#"clew_connections_timed_out_total{{listener="{listener}",reason="idle"}} 1"#
-        );
+        let line =
+            format!(r#"clew_connections_timed_out_total{{listener="{listener}",reason="idle"}} 1"#);
         assert!(text.contains(&line), "{line} missing from:\n{text}");
     }
 }
@@ -202,10 +201,7 @@ fn an_absurd_content_length_gets_413_json_before_the_body_is_read() {
         );
         stream.write_all(head.as_bytes()).expect("headers only");
         let answer = String::from_utf8(read_until_closed(&mut stream)).expect("UTF-8 answer");
-        assert!(
-            answer.starts_with("HTTP/1.1 413"),
-            "{listener}: {answer}"
-        );
+        assert!(answer.starts_with("HTTP/1.1 413"), "{listener}: {answer}");
         let body = answer.split("\r\n\r\n").nth(1).expect("a body");
         let json: serde_json::Value = serde_json::from_str(body).expect("JSON body");
         let msg = json["error"].as_str().expect("error message");
@@ -295,7 +291,9 @@ fn zero_and_huge_limits_are_capped_and_the_answer_says_so() {
 /// naming `key`.
 fn refused(args: &[&str], env: &[(&str, &str)], key: &str) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_clew"));
-    cmd.args(args).env_remove("CLEW_LOG_LEVEL").env_remove("RUST_LOG");
+    cmd.args(args)
+        .env_remove("CLEW_LOG_LEVEL")
+        .env_remove("RUST_LOG");
     for (k, v) in env {
         cmd.env(k, v);
     }
