@@ -97,6 +97,27 @@ impl Clew {
         }
     }
 
+    /// The process ID (to read its memory from `/proc`).
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
+    }
+
+    /// A `VmHWM:`-style line of `/proc/{pid}/status`, in bytes.
+    pub fn proc_status_bytes(&self, key: &str) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
+            .expect("read /proc status");
+        let line = status
+            .lines()
+            .find(|l| l.starts_with(key))
+            .unwrap_or_else(|| panic!("no {key} in /proc status"));
+        let kb: u64 = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|v| v.parse().ok())
+            .expect("a number of kB");
+        kb * 1024
+    }
+
     pub fn addr(&self, name: &str) -> SocketAddr {
         *self
             .addrs
