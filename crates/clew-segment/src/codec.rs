@@ -79,6 +79,14 @@ impl<'a> Cursor<'a> {
         Ok(out)
     }
 
+    /// The next byte, without consuming it.
+    pub(crate) fn clone_peek_u8(&self) -> Result<u8, SegmentError> {
+        self.buf
+            .get(self.pos)
+            .copied()
+            .ok_or(SegmentError::Truncated(self.what))
+    }
+
     pub(crate) fn u8(&mut self) -> Result<u8, SegmentError> {
         Ok(self.take(1)?[0])
     }

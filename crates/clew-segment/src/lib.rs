@@ -52,9 +52,10 @@ pub use index::{
     BLOCK_MAGIC, BlockIndex, FOOTER_LEN, FOOTER_MAGIC, FORMAT_VERSION, Footer, IndexedOperation,
     PageRef, SectionRef,
 };
-pub use page::{TraceSpans, group_by_trace};
+pub use page::{SpanFilter, TraceSpans, group_by_trace};
 pub use read::{
-    DecodedBlock, decode_block, read_index, read_page, read_page_trace_ids, read_tables,
+    DecodedBlock, decode_block, read_index, read_page, read_page_filtered, read_page_trace_ids,
+    read_tables,
 };
 pub use tables::Tables;
 pub use write::{BlockOptions, EncodedBlock, write_block};

@@ -401,3 +401,194 @@ pub fn group_by_trace(spans: Vec<Span>) -> Vec<TraceSpans> {
     }
     out
 }
+
+/// A span-level search condition, checked on the encoded columns before
+/// any span is built. It is a *prefilter*: it never rejects a span the
+/// exact rule (`clew_store::span_matches`) would accept, and may accept
+/// some it rejects (non-string tag values, attributes outside span tags
+/// are checked by key only), so the caller re-checks the traces it gets.
+#[derive(Clone, Debug, Default)]
+pub struct SpanFilter<'a> {
+    /// Service name.
+    pub service: Option<&'a str>,
+    /// Operation name.
+    pub operation: Option<&'a str>,
+    /// `key = value` pairs (text form), all on one span.
+    pub tags: Vec<(&'a str, &'a str)>,
+    /// Span start window, inclusive.
+    pub start_min: u64,
+    /// Span start window, inclusive.
+    pub start_max: u64,
+    /// Duration bounds, inclusive.
+    pub duration_min: Option<u64>,
+    /// Duration bounds, inclusive.
+    pub duration_max: Option<u64>,
+}
+
+/// A tag filter resolved against one block's tables.
+struct ResolvedTag {
+    key: u32,
+    /// The value's string index, when the block holds that string.
+    value: Option<u32>,
+    /// Per process / scope: holds the key at all.
+    process_has: Vec<bool>,
+    scope_has: Vec<bool>,
+}
+
+fn kvs_have_key(kvs: &[clew_model::KeyValue], key: &str) -> bool {
+    kvs.iter().any(|kv| &*kv.key == key)
+}
+
+/// Trace IDs of a raw page with at least one span passing `f`.
+pub(crate) fn candidates(
+    raw: &[u8],
+    tables: &Tables,
+    f: &SpanFilter<'_>,
+) -> Result<Vec<TraceId>, SegmentError> {
+    // Resolve names to this block's string indexes; a name the block does
+    // not hold cannot match.
+    let service_ok: Option<Vec<bool>> = f.service.map(|svc| {
+        tables
+            .processes
+            .iter()
+            .map(|p| &*p.service_name == svc)
+            .collect()
+    });
+    let op = match f.operation {
+        Some(op) => match tables.find(op) {
+            Some(id) => Some(u64::from(id)),
+            None => return Ok(Vec::new()),
+        },
+        None => None,
+    };
+    let mut tags = Vec::with_capacity(f.tags.len());
+    for &(k, v) in &f.tags {
+        let Some(key) = tables.find(k) else {
+            return Ok(Vec::new());
+        };
+        tags.push(ResolvedTag {
+            key,
+            value: tables.find(v),
+            process_has: tables
+                .processes
+                .iter()
+                .map(|p| kvs_have_key(&p.tags, k))
+                .collect(),
+            scope_has: tables
+                .scopes
+                .iter()
+                .map(|s| kvs_have_key(&s.attributes, k))
+                .collect(),
+        });
+    }
+    let mut c = Cursor::new(raw, "page");
+    let flags = c.var()?;
+    let unit = if flags & FLAG_MICROS != 0 { 1000 } else { 1 };
+    let trace_count = c.count(17)?;
+    let streams = c.var()? as usize;
+    if streams < STREAMS {
+        return Err(SegmentError::Corrupt("page stream count"));
+    }
+    let mut st: Vec<Cursor<'_>> = Vec::with_capacity(STREAMS);
+    for i in 0..streams {
+        let b = c.blob()?;
+        if i < STREAMS {
+            st.push(Cursor::new(b, "page stream"));
+        }
+    }
+    let mut out = Vec::new();
+    let mut tag_hit = vec![false; tags.len()];
+    for _ in 0..trace_count {
+        let t = &mut st[S_TRACES];
+        let id = TraceId::new(t.u64()?, t.u64()?);
+        let n = t.var()?;
+        let trace_start = t.var()?.saturating_mul(unit);
+        if n > (st[S_SPAN_IDS].remaining() / 8) as u64 {
+            return Err(SegmentError::Corrupt("span count"));
+        }
+        let mut any = false;
+        for _ in 0..n {
+            st[S_SPAN_IDS].take(8)?;
+            tag_hit.iter_mut().for_each(|h| *h = false);
+            if st[S_PARENTS].var()? == PARENT_EXPLICIT {
+                let r = &mut st[S_REFS];
+                let nr = r.count(25)?;
+                for _ in 0..nr {
+                    r.take(25)?;
+                    let nk = r.count(2)?;
+                    for _ in 0..nk {
+                        let k = r.var()?;
+                        for (i, tg) in tags.iter().enumerate() {
+                            tag_hit[i] |= k == u64::from(tg.key);
+                        }
+                        skip_value(r, 0)?;
+                    }
+                }
+            }
+            let start = trace_start.saturating_add(st[S_STARTS].var()?.saturating_mul(unit));
+            let duration = st[S_DURATIONS].var()?.saturating_mul(unit);
+            let process = st[S_PROCESSES].var()? as usize;
+            let op_id = st[S_OPERATIONS].var()?;
+            st[S_FLAGS].var()?;
+            let nt = st[S_TAGS].count(1)?;
+            for _ in 0..nt {
+                let k = st[S_TAGS].var()?;
+                let v = &mut st[S_TAG_VALUES];
+                let (is_str, vid) = if v.clone_peek_u8()? == 0 {
+                    v.u8()?;
+                    (true, v.var()?)
+                } else {
+                    skip_value(v, 0)?;
+                    (false, 0)
+                };
+                for (i, tg) in tags.iter().enumerate() {
+                    if k == u64::from(tg.key)
+                        && (!is_str || tg.value.is_some_and(|x| u64::from(x) == vid))
+                    {
+                        tag_hit[i] = true;
+                    }
+                }
+            }
+            let l = &mut st[S_LOGS];
+            let nl = l.count(2)?;
+            for _ in 0..nl {
+                l.var()?;
+                let nk = l.count(2)?;
+                for _ in 0..nk {
+                    let k = l.var()?;
+                    for (i, tg) in tags.iter().enumerate() {
+                        tag_hit[i] |= k == u64::from(tg.key);
+                    }
+                    skip_value(l, 0)?;
+                }
+            }
+            let w = &mut st[S_WARNINGS];
+            let nw = w.count(1)?;
+            for _ in 0..nw {
+                w.var()?;
+            }
+            let scope = st[S_SCOPES].var()? as usize;
+            if any {
+                continue;
+            }
+            let ok = start >= f.start_min
+                && start <= f.start_max
+                && f.duration_min.is_none_or(|m| duration >= m)
+                && f.duration_max.is_none_or(|m| duration <= m)
+                && service_ok
+                    .as_ref()
+                    .is_none_or(|v| v.get(process).copied().unwrap_or(false))
+                && op.is_none_or(|o| o == op_id)
+                && tags.iter().enumerate().all(|(i, tg)| {
+                    tag_hit[i]
+                        || tg.process_has.get(process).copied().unwrap_or(false)
+                        || (scope > 0 && tg.scope_has.get(scope - 1).copied().unwrap_or(false))
+                });
+            any = ok;
+        }
+        if any {
+            out.push(id);
+        }
+    }
+    Ok(out)
+}

@@ -55,6 +55,24 @@ pub fn read_page(
     page::decode(&raw, tables, want)
 }
 
+/// Checks and decodes one page, building only the traces with a span that
+/// passes the prefilter `filter` (see [`crate::SpanFilter`]); the caller
+/// applies the exact rule to what comes back.
+pub fn read_page_filtered(
+    page: &PageRef,
+    stored: &[u8],
+    tables: &Tables,
+    filter: &crate::SpanFilter<'_>,
+) -> Result<Vec<TraceSpans>, SegmentError> {
+    let raw = section(&page.section, stored, "page")?;
+    let ids = page::candidates(&raw, tables, filter)?;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: std::collections::HashSet<TraceId> = ids.into_iter().collect();
+    page::decode(&raw, tables, &|id| ids.contains(&id))
+}
+
 /// Checks a page and lists its trace IDs without decoding its spans.
 pub fn read_page_trace_ids(page: &PageRef, stored: &[u8]) -> Result<Vec<TraceId>, SegmentError> {
     let raw = section(&page.section, stored, "page")?;

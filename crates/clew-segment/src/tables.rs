@@ -164,6 +164,8 @@ impl<'a> TableBuilder<'a> {
 /// span's strings cost a reference count, not an allocation.
 #[derive(Debug, Clone, Default)]
 pub struct Tables {
+    /// String → index, built on first use by a filtered read.
+    pub(crate) lookup: std::sync::OnceLock<HashMap<Str, u32>>,
     pub(crate) strings: Vec<Str>,
     pub(crate) processes: Vec<Arc<Process>>,
     pub(crate) scopes: Vec<Arc<Scope>>,
@@ -184,6 +186,7 @@ impl Tables {
             strings.push(s);
         }
         let mut tables = Tables {
+            lookup: std::sync::OnceLock::new(),
             strings,
             processes: Vec::new(),
             scopes: Vec::new(),
@@ -206,6 +209,18 @@ impl Tables {
         }
         tables.scopes = scopes;
         Ok(tables)
+    }
+
+    /// The index of a string in the tables, if the block holds it.
+    pub(crate) fn find(&self, s: &str) -> Option<u32> {
+        let map = self.lookup.get_or_init(|| {
+            self.strings
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (s.clone(), i as u32))
+                .collect()
+        });
+        map.get(s).copied()
     }
 
     /// Number of distinct strings.

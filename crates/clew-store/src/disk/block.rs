@@ -120,6 +120,23 @@ impl Block {
         Ok(clew_segment::read_page(page, &bytes, &tables, want)?)
     }
 
+    /// Decodes the traces of page `i` with a span passing `filter`.
+    pub(crate) async fn page_filtered(
+        &self,
+        store: &dyn ObjectStore,
+        i: usize,
+        filter: &clew_segment::SpanFilter<'_>,
+    ) -> Result<Vec<TraceSpans>, BlockError> {
+        let Some(page) = self.index.pages.get(i) else {
+            return Ok(Vec::new());
+        };
+        let tables = self.tables(store).await?;
+        let bytes = store.get_range(&self.path, page.section.range()).await?;
+        Ok(clew_segment::read_page_filtered(
+            page, &bytes, &tables, filter,
+        )?)
+    }
+
     /// The spans of one trace in this block (empty when it has none).
     pub(crate) async fn trace(
         &self,

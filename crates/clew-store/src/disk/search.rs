@@ -11,7 +11,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use clew_model::{Span, SpanId, TraceId};
-use clew_segment::{BlockIndex, tag_hash};
+use clew_segment::{BlockIndex, SpanFilter, tag_hash};
 
 use super::Inner;
 use crate::query::{DependencyLink, Operation, TraceQuery};
@@ -85,6 +85,19 @@ impl Inner {
                 }
             });
         }
+        let filter = SpanFilter {
+            service: q.service.as_deref(),
+            operation: q.operation.as_deref(),
+            tags: q
+                .tags
+                .iter()
+                .map(|t| (t.key.as_str(), t.value.as_str()))
+                .collect(),
+            start_min: q.start_min,
+            start_max: q.start_max,
+            duration_min: q.duration_min,
+            duration_max: q.duration_max,
+        };
         let mut blocks: Vec<_> = st
             .blocks
             .iter()
@@ -120,7 +133,7 @@ impl Inner {
                 if floor.is_some_and(|k| k > page.max_start) {
                     break;
                 }
-                match b.page(self.objects.as_ref(), i, &|_| true).await {
+                match b.page_filtered(self.objects.as_ref(), i, &filter).await {
                     Ok(traces) => {
                         for t in traces {
                             if t.spans.iter().any(|s| span_matches(s, q)) {

@@ -446,3 +446,43 @@ async fn inspect_lists_blocks_and_verify_finds_a_flipped_byte() {
     let v = super::verify_dir(&c.data_dir).await.expect("verify");
     assert_eq!(v.errors.len(), 1, "{v:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_during_compaction_and_retention_always_see_acknowledged_spans() {
+    let dirs = Dirs::new();
+    let mut c = dirs.config();
+    c.compaction_min_blocks = 2;
+    c.page_spans = 8;
+    let s = Arc::new(open(c));
+    let p = process("svc", vec![]);
+    for b in 0..6u64 {
+        let spans = (0..20).map(|t| span(b * 100 + t + 1, 1, "op", &p, b * 100 + t, 1));
+        s.write_spans(spans.collect()).await.expect("write");
+        s.flush().await.expect("flush");
+    }
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader = {
+        let (s, stop) = (s.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut reads = 0u64;
+            while !stop.load(Ordering::Relaxed) || reads < 50 {
+                for b in 0..6u64 {
+                    let id = TraceId::new(0, b * 100 + (reads % 20) + 1);
+                    let got = s.get_trace(id).await.expect("get");
+                    assert_eq!(ids(got), vec![1], "trace {id} vanished mid-compaction");
+                }
+                let all = s.find_traces(&query_all()).await.expect("find");
+                assert_eq!(all.len(), 100, "search lost traces mid-compaction");
+                reads += 1;
+                tokio::task::yield_now().await;
+            }
+            reads
+        })
+    };
+    while s.compact().await.expect("compact") {}
+    stop.store(true, Ordering::Relaxed);
+    assert!(reader.await.expect("reader") >= 50);
+    let st = s.persistence_stats().expect("stats");
+    assert!(st.compactions >= 1 && st.blocks < 6, "{st:?}");
+    assert_eq!(s.stats().spans, 120);
+}
