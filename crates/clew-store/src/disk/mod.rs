@@ -92,7 +92,7 @@ impl DiskStoreConfig {
             head_max_age: Duration::from_secs(120),
             retention: Some(Duration::from_secs(7 * 24 * 3600)),
             max_bytes: None,
-            compaction_min_blocks: 3,
+            compaction_min_blocks: 2,
             // Compaction holds its inputs decoded in memory (about 1 KB per
             // span of the tracegen shape): this bounds that.
             compaction_max_spans: 600_000,
