@@ -84,7 +84,9 @@ impl Default for IngestConfig {
             max_logs_per_span: 1024,
             max_array_elements: 1024,
             http_max_body_bytes: 16 * 1024 * 1024,
-            grpc_max_message_bytes: 16 * 1024 * 1024,
+            // Jaeger's collector and the OpenTelemetry Collector default to 4 MiB;
+            // tonic buffers a whole message before the budget sees it.
+            grpc_max_message_bytes: 4 * 1024 * 1024,
             sampling_strategies_file: None,
             default_sampling_probability: 1.0,
             sampling_reload_interval_secs: 5,

@@ -11,6 +11,7 @@
 //! Backends: [`MemoryStore`] (bounded by span count and bytes, evicting the
 //! oldest traces first).
 
+mod compact;
 mod disk;
 mod error;
 mod matcher;

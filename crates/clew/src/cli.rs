@@ -92,7 +92,7 @@ pub struct Cli {
     #[arg(long, env = "CLEW_MEMORY_MAX_SPANS", value_name = "N")]
     pub memory_max_spans: Option<usize>,
 
-    /// Memory store: maximum estimated bytes kept [default: 2147483648].
+    /// Memory store: maximum bytes the stored spans and their index hold [default: 1073741824].
     #[arg(long, env = "CLEW_MEMORY_MAX_BYTES", value_name = "BYTES")]
     pub memory_max_bytes: Option<usize>,
 
@@ -102,14 +102,25 @@ pub struct Cli {
 
     /// Largest HTTP request body (collector, OTLP, Zipkin), compressed and
     /// after decompression; a bigger declared `Content-Length` gets 413
-    /// before the body is read [default: 67108864].
+    /// before the body is read [default: 16777216].
     #[arg(long, env = "CLEW_HTTP_MAX_BODY_BYTES", value_name = "BYTES")]
     pub http_max_body_bytes: Option<usize>,
 
     /// Largest gRPC message (OTLP, Jaeger), compressed and after
-    /// decompression [default: 67108864].
+    /// decompression [default: 4194304].
     #[arg(long, env = "CLEW_GRPC_MAX_MESSAGE_BYTES", value_name = "BYTES")]
     pub grpc_max_message_bytes: Option<usize>,
+
+    /// Bytes ingest may hold for clients at once: bodies being read or
+    /// inflated, what they decode into, and queued batches until written.
+    /// Beyond it requests get 503 + Retry-After / RESOURCE_EXHAUSTED [default: 268435456].
+    #[arg(long, env = "CLEW_INFLIGHT_MAX_BYTES", value_name = "BYTES")]
+    pub inflight_max_bytes: Option<usize>,
+
+    /// Most spans one request or datagram may carry; more gets 413 /
+    /// INVALID_ARGUMENT, which clients do not retry [default: 50000].
+    #[arg(long, env = "CLEW_MAX_SPANS_PER_REQUEST", value_name = "N")]
+    pub max_spans_per_request: Option<usize>,
 
     /// Open TCP connections of all listeners together; beyond, new ones are
     /// closed at once and counted (admin and query keep --reserved-connections
@@ -246,6 +257,12 @@ impl Cli {
         }
         if let Some(v) = self.grpc_max_message_bytes {
             cfg.ingest.grpc_max_message_bytes = v;
+        }
+        if let Some(v) = self.inflight_max_bytes {
+            cfg.ingest.inflight_max_bytes = v;
+        }
+        if let Some(v) = self.max_spans_per_request {
+            cfg.ingest.max_spans_per_request = v;
         }
         let c = &mut cfg.connections;
         let setn = |dst: &mut usize, v: Option<usize>| {

@@ -130,7 +130,9 @@ impl Default for StoreConfig {
             retention_hours: 7 * 24,
             max_disk_bytes: 0,
             memory_max_spans: 2_000_000,
-            memory_max_bytes: 2 << 30,
+            // Counts what stored spans really hold (compact copies), so the
+            // whole process stays near 1.5 GiB: see docs/configuration.md.
+            memory_max_bytes: 1 << 30,
         }
     }
 }
@@ -239,6 +241,12 @@ impl Config {
                     message: "must be at least 1".into(),
                 });
             }
+        }
+        if let Some((key, message)) = self.ingest.invalid_setting() {
+            return Err(ConfigError::Invalid {
+                key,
+                message: message.into(),
+            });
         }
         self.connections.validate()?;
         crate::logging::check_filter(&self.log_level).map_err(|message| ConfigError::Invalid {
