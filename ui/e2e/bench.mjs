@@ -68,7 +68,28 @@ const { generateCompact } = await import(out);
 
 const clew = await startClew();
 const bodies = new Map();
+// 1,500 search results (the UI's maximum limit), as API v3 trace summaries.
+const now = Date.now();
+const summaries = JSON.stringify({
+  summaries: Array.from({ length: 1500 }, (_, k) => ({
+    traceId: (k + 1).toString(16).padStart(32, '0'),
+    rootServiceName: `service-${String(k % 20).padStart(2, '0')}`,
+    rootOperationName: `op-${k % 40}`,
+    minStartTimeUnixNano: String(BigInt(now - k * 1000) * 1000000n),
+    maxEndTimeUnixNano: String(BigInt(now - k * 1000 + 5 + (k % 97) * 3) * 1000000n),
+    spanCount: 5 + (k % 200),
+    errorSpanCount: k % 7 === 0 ? 2 : 0,
+    orphanSpanCount: 0,
+    services: Array.from({ length: 1 + (k % 6) }, (_, j) => ({ name: `service-${String((k + j) % 20).padStart(2, '0')}`, spanCount: 1 + j, errorSpanCount: 0 })),
+  })),
+});
+
 const proxy = createServer(async (req, res) => {
+  if (req.url.startsWith('/api/v3/trace-summaries') && req.url.includes('bench-search')) {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(summaries);
+    return;
+  }
   const m = req.url.match(/\/api\/ui\/traces\/(bench-\d+)/);
   if (m && bodies.has(m[1])) {
     res.writeHead(200, { 'content-type': 'application/json' });
@@ -170,6 +191,47 @@ for (const n of sizes) {
   console.log(JSON.stringify(row));
   await browser.close();
   bodies.delete(id);
+}
+// The search page with 1,500 results: time to render them, then to re-sort.
+{
+  const browser = await launchBrowser();
+  const page = await browser.context.newPage();
+  await page.goto(`${base}/search`);
+  await page.waitForSelector('.search-form');
+  const t0 = Date.now();
+  await page.goto(`${base}/search?service=bench-search&lookback=1h&limit=1500`);
+  // The list renders in pages of 100 as it scrolls; the plot shows all 1,500.
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=scatter] circle').length === 1500 && document.querySelectorAll('[data-testid=result]').length >= 100, null, { timeout: 60_000, polling: 20 });
+  const renderMs = Date.now() - t0;
+  const sortMs = await page.evaluate(async () => {
+    const sel = document.querySelector('select[aria-label=Sort]');
+    const t = performance.now();
+    sel.value = 'longest';
+    sel.dispatchEvent(new Event('change', { bubbles: true }));
+    await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+    return performance.now() - t;
+  });
+  // Responsiveness: the longest main-thread task while scrolling the list.
+  const scrollFps = await page.evaluate(
+    () =>
+      new Promise((resolve) => {
+        const frames = [];
+        const t0 = performance.now();
+        const step = (t) => {
+          frames.push(t);
+          window.scrollBy(0, 60);
+          if (t - t0 < 2000) requestAnimationFrame(step);
+          else resolve((frames.length - 1) / ((frames[frames.length - 1] - frames[0]) / 1000));
+        };
+        requestAnimationFrame(step);
+      }),
+  );
+  const rendered = await page.evaluate(() => document.querySelectorAll('[data-testid=result]').length);
+  const row = { mode: 'search', results: 1500, renderMs, sortMs: Math.round(sortMs), scrollFps: Math.round(scrollFps), rowsAfterScroll: rendered };
+  rows.push(row);
+  console.log(JSON.stringify(row));
+  await page.screenshot({ path: join(ROOT, 'ui/e2e/artifacts/bench-search-1500.png') });
+  await browser.close();
 }
 writeFileSync(join(ROOT, `ui/e2e/artifacts/bench${fullStack ? '-full-stack' : ''}.json`), JSON.stringify(rows, null, 2));
 proxy.close();

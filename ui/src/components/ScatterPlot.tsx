@@ -47,6 +47,7 @@ export function ScatterPlot({ traces }: { traces: TraceSummary[] }) {
         ))}
         {traces.map((t) => (
           <circle
+            key={t.traceId}
             cx={sx(t.start)}
             cy={sy(t.duration)}
             r={4 + 6 * Math.sqrt(t.spanCount / maxSpans)}

@@ -3,13 +3,15 @@
 // and a sortable list on the right. The URL holds the whole search in
 // Jaeger UI's parameter names, so links from Jaeger and Grafana work.
 
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { fetchOperations, fetchServices, searchSummaries, summariesByIds, TraceSummary } from '../lib/api';
 import { fmtAgo, fmtDuration, fmtTags, fmtTime, parseGoDuration, parseTags, serviceColor, shortId } from '../lib/format';
 import { href, navigate } from '../lib/router';
 import { ScatterPlot } from '../components/ScatterPlot';
 import { SORTS, SortKey, sortResults } from '../lib/sort';
 import { UploadPanel } from '../components/Upload';
+
+const PAGE = 100;
 
 const LOOKBACKS: [string, string][] = [
   ['5m', 'Last 5 minutes'],
@@ -83,6 +85,9 @@ export function SearchPage({ query }: { query: URLSearchParams }) {
   const [loading, setLoading] = useState(false);
   const [sort, setSort] = useState<SortKey>('recent');
   const [selected, setSelected] = useState<string[]>([]);
+  // Rows are rendered in pages as the list scrolls, so 1,500 results stay cheap to show and re-sort.
+  const [shown, setShown] = useState(PAGE);
+  const sentinel = useRef<HTMLDivElement>(null);
   const qs = query.toString();
 
   useEffect(() => {
@@ -188,6 +193,16 @@ export function SearchPage({ query }: { query: URLSearchParams }) {
   };
 
   const sorted = useMemo(() => (results ? sortResults(results, sort) : []), [results, sort]);
+  // The same vnode while the results are the same: re-sorting does not redraw the plot.
+  const plot = useMemo(() => (results?.length ? <ScatterPlot traces={results} /> : null), [results]);
+  useEffect(() => setShown(PAGE), [results, sort]);
+  useEffect(() => {
+    const el = sentinel.current;
+    if (!el) return;
+    const io = new IntersectionObserver((entries) => entries.some((e) => e.isIntersecting) && setShown((n) => n + PAGE * 2), { rootMargin: '600px' });
+    io.observe(el);
+    return () => io.disconnect();
+  }, [sorted, shown]);
   const maxDur = useMemo(() => Math.max(1, ...sorted.map((r) => r.duration)), [sorted]);
   const toggleSel = (id: string) => setSelected((s) => (s.includes(id) ? s.filter((x) => x !== id) : [...s.slice(-1), id]));
 
@@ -281,7 +296,7 @@ export function SearchPage({ query }: { query: URLSearchParams }) {
           </div>
         ) : (
           <>
-            {sorted.length > 0 && <ScatterPlot traces={sorted} />}
+            {plot}
             <div class="results-head">
               <h2>
                 {loading ? <span class="spinner" /> : `${sorted.length} Trace${sorted.length === 1 ? '' : 's'}`}
@@ -322,10 +337,15 @@ export function SearchPage({ query }: { query: URLSearchParams }) {
               </div>
             )}
             <div>
-              {sorted.map((t) => (
-                <ResultRow t={t} maxDur={maxDur} selected={selected.includes(t.traceId)} onSelect={() => toggleSel(t.traceId)} />
+              {sorted.slice(0, shown).map((t) => (
+                <ResultRow key={t.traceId} t={t} maxDur={maxDur} selected={selected.includes(t.traceId)} onSelect={() => toggleSel(t.traceId)} />
               ))}
             </div>
+            {shown < sorted.length && (
+              <div ref={sentinel} class="empty" style={{ padding: 16 }}>
+                Showing {shown} of {sorted.length}…
+              </div>
+            )}
           </>
         )}
       </div>
