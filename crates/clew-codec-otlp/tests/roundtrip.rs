@@ -143,3 +143,22 @@ fn nesting_limit_matches_prost() {
         "the limit lies in the range tested"
     );
 }
+
+/// Found by the corruption property: `Resource.entity_refs` (field 3) with
+/// the wrong wire type, or holding invalid UTF-8, is refused by prost, so the
+/// zero-copy decoder must refuse it too.
+#[test]
+fn malformed_entity_refs_fail_in_both_decoders() {
+    // ExportTraceServiceRequest { resource_spans { resource { 3: varint 1 } } }
+    let wrong_wire = Bytes::from_static(&[0x0a, 0x04, 0x0a, 0x02, 0x18, 0x01]);
+    assert!(decode_prost(&wrong_wire).is_err());
+    assert!(decode(&wrong_wire).is_err());
+    // resource { entity_refs { type: "\xff" } }
+    let bad_utf8 = Bytes::from_static(&[0x0a, 0x07, 0x0a, 0x05, 0x1a, 0x03, 0x12, 0x01, 0xff]);
+    assert!(decode_prost(&bad_utf8).is_err());
+    assert!(decode(&bad_utf8).is_err());
+    // A well-formed one is accepted (and ignored) by both.
+    let good = Bytes::from_static(&[0x0a, 0x07, 0x0a, 0x05, 0x1a, 0x03, 0x12, 0x01, b'k']);
+    assert_eq!(decode(&good).ok(), decode_prost(&good).ok());
+    assert!(decode(&good).is_ok());
+}

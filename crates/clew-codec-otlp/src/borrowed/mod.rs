@@ -94,6 +94,22 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// Validates an `EntityRef` (strings 1–4, the last two repeated).
+    fn entity_ref(&self, msg: &'a [u8]) -> Result<(), WireError> {
+        let mut r = self.reader(msg);
+        while !r.is_empty() {
+            let (field, wire) = r.key()?;
+            match field {
+                1..=4 => {
+                    r.expect(wire, WireType::Len)?;
+                    self.str(r.bytes()?)?;
+                }
+                _ => r.skip(wire, field, RECURSION_LIMIT - 4)?,
+            }
+        }
+        Ok(())
+    }
+
     fn resource_spans(&self, msg: &'a [u8], out: &mut Decoded) -> Result<(), WireError> {
         let mut r = self.reader(msg);
         let mut attrs = Vec::new();
@@ -116,6 +132,13 @@ impl<'a> Ctx<'a> {
                             2 => {
                                 res.expect(w, WireType::Varint)?;
                                 dropped = res.varint()? as u32;
+                            }
+                            3 => {
+                                // `entity_refs`: not mapped, but checked as
+                                // prost checks it, so both decoders refuse
+                                // the same bodies.
+                                res.expect(w, WireType::Len)?;
+                                self.entity_ref(res.bytes()?)?;
                             }
                             _ => res.skip(w, f, RECURSION_LIMIT - 3)?,
                         }
