@@ -439,8 +439,8 @@ impl TraceReader for DiskStore {
     async fn find_traces(&self, query: &TraceQuery) -> Result<Vec<Trace>, StoreError> {
         let hits = self.inner.search(query).await;
         let mut out = Vec::with_capacity(hits.len());
-        for (_, id) in hits {
-            let spans = self.inner.trace(id).await;
+        for hit in hits {
+            let spans = self.inner.hit_trace(hit).await;
             if !spans.is_empty() {
                 out.push(Trace {
                     spans,
@@ -457,8 +457,8 @@ impl TraceReader for DiskStore {
     ) -> Result<Vec<TraceSummary>, StoreError> {
         let hits = self.inner.search(query).await;
         let mut out = Vec::with_capacity(hits.len());
-        for (_, id) in hits {
-            if let Some(s) = TraceSummary::of(&self.inner.trace(id).await) {
+        for hit in hits {
+            if let Some(s) = TraceSummary::of(&self.inner.hit_trace(hit).await) {
                 out.push(s);
             }
         }

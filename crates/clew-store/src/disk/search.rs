@@ -53,25 +53,40 @@ fn trace_start(spans: &[Span]) -> u64 {
     spans.iter().map(|s| s.start_time).min().unwrap_or(0)
 }
 
-fn note(found: &mut HashMap<TraceId, u64>, id: TraceId, start: u64) {
-    let e = found.entry(id).or_insert(start);
-    *e = (*e).min(start);
+/// A matching trace: its start and, when one block page held it, the
+/// spans that page had (whole, unless the trace also lives elsewhere).
+type Found = HashMap<TraceId, (u64, Option<Vec<Span>>)>;
+
+fn note(found: &mut Found, id: TraceId, start: u64, spans: Option<Vec<Span>>) {
+    match found.get_mut(&id) {
+        Some(e) => {
+            // Seen in two places: the caller must assemble it.
+            e.0 = e.0.min(start);
+            e.1 = None;
+        }
+        None => {
+            found.insert(id, (start, spans));
+        }
+    }
 }
 
+/// A search hit: trace start, ID, and its spans when already read whole.
+pub(super) type Hit = (u64, TraceId, Option<Vec<Span>>);
+
 /// Most recent first, ties by ID (descending), as the memory store orders.
-fn ranked(found: HashMap<TraceId, u64>, limit: usize) -> Vec<(u64, TraceId)> {
-    let mut v: Vec<(u64, TraceId)> = found.into_iter().map(|(id, s)| (s, id)).collect();
-    v.sort_unstable_by(|a, b| b.cmp(a));
+fn ranked(found: Found, limit: usize) -> Vec<Hit> {
+    let mut v: Vec<Hit> = found.into_iter().map(|(id, (s, t))| (s, id, t)).collect();
+    v.sort_unstable_by(|a, b| (b.0, b.1).cmp(&(a.0, a.1)));
     v.truncate(limit);
     v
 }
 
 impl Inner {
     /// Matching trace IDs with their start, sorted and limited.
-    pub(super) async fn search(&self, q: &TraceQuery) -> Vec<(u64, TraceId)> {
+    pub(super) async fn search(&self, q: &TraceQuery) -> Vec<Hit> {
         let limit = if q.limit == 0 { usize::MAX } else { q.limit };
         let st = self.snapshot();
-        let mut found: HashMap<TraceId, u64> = HashMap::new();
+        let mut found: Found = HashMap::new();
         let heads = std::iter::once(&st.head).chain(st.frozen.iter().map(|(h, _)| h));
         for h in heads {
             if h.start_range()
@@ -81,7 +96,7 @@ impl Inner {
             }
             h.for_each(|id, spans| {
                 if spans.iter().any(|s| span_matches(s, q)) {
-                    note(&mut found, id, trace_start(spans));
+                    note(&mut found, id, trace_start(spans), None);
                 }
             });
         }
@@ -107,11 +122,11 @@ impl Inner {
         blocks.sort_by_key(|b| std::cmp::Reverse(b.index.max_start));
         // The limit-th most recent start found so far: nothing that starts
         // no later than a block's (or page's) latest span can displace it.
-        let kth = |found: &HashMap<TraceId, u64>| -> Option<u64> {
+        let kth = |found: &Found| -> Option<u64> {
             if found.len() < limit {
                 return None;
             }
-            let mut starts: Vec<u64> = found.values().copied().collect();
+            let mut starts: Vec<u64> = found.values().map(|v| v.0).collect();
             starts.sort_unstable_by(|a, b| b.cmp(a));
             Some(starts[limit - 1])
         };
@@ -137,7 +152,8 @@ impl Inner {
                     Ok(traces) => {
                         for t in traces {
                             if t.spans.iter().any(|s| span_matches(s, q)) {
-                                note(&mut found, t.id, trace_start(&t.spans));
+                                let start = trace_start(&t.spans);
+                                note(&mut found, t.id, start, Some(t.spans));
                             }
                         }
                         floor = kth(&found);
@@ -150,6 +166,31 @@ impl Inner {
             }
         }
         ranked(found, limit)
+    }
+
+    /// A hit's whole trace: the spans the search already read when no
+    /// other block (by its trace filter) or head may hold more of it.
+    pub(super) async fn hit_trace(&self, hit: Hit) -> Vec<Span> {
+        let (_, id, spans) = hit;
+        if let Some(spans) = spans {
+            let st = self.snapshot();
+            let h = clew_segment::trace_hash(id);
+            let mut holders = st
+                .blocks
+                .iter()
+                .filter(|b| b.index.trace_filter.may_contain(h))
+                .count();
+            holders += st
+                .frozen
+                .iter()
+                .filter(|(f, _)| f.get(id).is_some())
+                .count();
+            holders += usize::from(st.head.get(id).is_some());
+            if holders <= 1 {
+                return spans;
+            }
+        }
+        self.trace(id).await
     }
 
     pub(super) fn services(&self) -> BTreeSet<String> {
