@@ -76,7 +76,7 @@ pub(super) type Hit = (u64, TraceId, Option<Vec<Span>>);
 /// Most recent first, ties by ID (descending), as the memory store orders.
 fn ranked(found: Found, limit: usize) -> Vec<Hit> {
     let mut v: Vec<Hit> = found.into_iter().map(|(id, (s, t))| (s, id, t)).collect();
-    v.sort_unstable_by(|a, b| (b.0, b.1).cmp(&(a.0, a.1)));
+    v.sort_unstable_by_key(|h| std::cmp::Reverse((h.0, h.1)));
     v.truncate(limit);
     v
 }
