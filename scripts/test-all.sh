@@ -51,4 +51,7 @@ fi
 kill -TERM $clew_pid
 wait $clew_pid
 
+step "web UI: type check, Vitest, Playwright end-to-end (installs chromium and npm packages itself)"
+scripts/test-ui.sh
+
 step "all tests passed"

@@ -480,18 +480,19 @@ async fn unknown_api_path_is_404_envelope() {
     assert_eq!(r.json()["errors"][0]["code"], 404);
 }
 
+/// Jaeger UI's routes all get the single-page app (the real UI, or the
+/// placeholder when built with `CLEW_SKIP_UI_BUILD=1`), so bookmarks work.
 #[tokio::test]
-async fn ui_routes_get_the_placeholder_page() {
+async fn ui_routes_get_the_app_page() {
     let f = fixture().await;
-    for path in ["/", "/search", "/trace/abc", "/dependencies"] {
+    let index = get(&f.app, "/").await;
+    assert_eq!(index.status, StatusCode::OK);
+    assert!(index.body.to_ascii_lowercase().contains("<html"), "{}", index.body);
+    for path in ["/search", "/trace/abc", "/dependencies"] {
         let r = get(&f.app, path).await;
         assert_eq!(r.status, StatusCode::OK, "{path}");
         assert!(r.content_type.starts_with("text/html"), "{path}");
-        assert!(
-            r.body
-                .contains("the web UI is not built into this binary yet"),
-            "{path}"
-        );
+        assert_eq!(r.body, index.body, "{path} serves the same app");
     }
 }
 
