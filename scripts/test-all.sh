@@ -30,7 +30,7 @@ step "client library against a running clew (UDP, HTTP, OTLP HTTP/gRPC senders, 
 cargo build --locked -p clew
 cargo test --locked -p clew-client --features otlp --no-run
 run_dir=$(mktemp -d)
-target/debug/clew --ready-file "$run_dir/ready.json" --log-level warn \
+target/debug/clew --ready-file "$run_dir/ready.json" --data-dir "$run_dir/data" --log-level warn \
   $(for p in query-http admin-http collector-http agent-compact agent-binary agent-zipkin-compact \
              sampling-http query-grpc zipkin-http collector-grpc otlp-grpc otlp-http; do echo "--$p-port 0"; done) &
 clew_pid=$!

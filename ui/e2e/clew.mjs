@@ -21,7 +21,7 @@ export async function startClew(extra = []) {
   if (!existsSync(binPath)) throw new Error(`clew binary not found at ${bin}: build it with cargo build -p clew (or set CLEW_BIN)`);
   const dir = mkdtempSync(join(tmpdir(), 'clew-ui-e2e-'));
   const ready = join(dir, 'ready.json');
-  const args = ['--ready-file', ready, '--log-level', 'warn', ...PORTS.flatMap((p) => [`--${p}-port`, '0']), ...extra];
+  const args = ['--ready-file', ready, '--data-dir', join(dir, 'data'), '--log-level', 'warn', ...PORTS.flatMap((p) => [`--${p}-port`, '0']), ...extra];
   const proc = spawn(binPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
   const exited = new Promise((r) => proc.on('exit', r));
   for (let i = 0; i < 400; i++) {
