@@ -97,6 +97,7 @@ start_server() {
         config=(--config "$dir/clew.toml")
     fi
     "$CLEW" "${config[@]}" --listen-host 127.0.0.1 "${PORT_FLAGS[@]}" \
+        --store "${STORE:-memory}" --data-dir "$dir/data" \
         --memory-max-spans "$MEMORY_MAX_SPANS" --memory-max-bytes "$MEMORY_MAX_BYTES" \
         --log-level warn --ready-file "$dir/ready.json" >"$dir/clew.log" 2>&1 &
     SERVER_PID=$!
