@@ -370,7 +370,8 @@ async fn main() {
         disk_time.as_secs_f64(),
     );
     println!("peak RSS after ingest: {} MiB", rss_peak_kib() / 1024);
-    store.close().await;
+    // No close(): the head stays in the WAL, as after `kill -9`, so the
+    // restart below includes replay.
     drop(store);
 
     let t = Instant::now();

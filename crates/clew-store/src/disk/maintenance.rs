@@ -40,9 +40,6 @@ impl Inner {
             tracing::error!(error = %e, "cutting the head into a block failed; will retry");
         }
         self.retention(now_ns()).await;
-        if let Err(e) = self.compact_once().await {
-            tracing::error!(error = %e, "compaction failed; will retry");
-        }
         self.empty_graveyard(GRACE).await;
     }
 

@@ -132,14 +132,26 @@ struct Inner {
     /// it exclusively to rotate the WAL and swap the head as one step.
     gate: tokio::sync::RwLock<()>,
     state: RwLock<State>,
-    /// One cut/compaction/retention pass at a time.
+    /// One cut/retention pass at a time.
     maintenance: tokio::sync::Mutex<()>,
+    /// One compaction at a time; separate from `maintenance` so a long
+    /// merge never holds up cutting the head (which bounds its memory).
+    compaction: tokio::sync::Mutex<()>,
     counters: Counters,
     next_block_id: AtomicU64,
     /// Blocks replaced or expired, deleted after a grace period so readers
     /// holding an older snapshot can finish.
     graveyard: parking_lot::Mutex<Vec<(std::time::Instant, ObjectPath)>>,
     wake: tokio::sync::Notify,
+}
+
+/// Aborts a background task when dropped (with the task that owns it).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// The embedded persistent store. See the module docs for the design.
@@ -259,6 +271,7 @@ impl DiskStore {
                 blocks: Arc::new(blocks),
             }),
             maintenance: tokio::sync::Mutex::new(()),
+            compaction: tokio::sync::Mutex::new(()),
             counters,
             next_block_id: AtomicU64::new(max_id.max(now_ns() / 1000)),
             graveyard: parking_lot::Mutex::new(Vec::new()),
@@ -267,7 +280,20 @@ impl DiskStore {
         });
         let task = inner.config.maintenance_interval.map(|every| {
             let weak = Arc::downgrade(&inner);
+            let compaction = Arc::downgrade(&inner);
             tokio::spawn(async move {
+                let _merges = AbortOnDrop(tokio::spawn(async move {
+                    loop {
+                        tokio::time::sleep(every).await;
+                        let Some(inner) = compaction.upgrade() else {
+                            break;
+                        };
+                        let _c = inner.compaction.lock().await;
+                        if let Err(e) = inner.compact_once().await {
+                            tracing::error!(error = %e, "compaction failed; will retry");
+                        }
+                    }
+                }));
                 loop {
                     let Some(inner) = weak.upgrade() else { break };
                     let _ = tokio::time::timeout(every, inner.wake.notified()).await;
@@ -299,7 +325,7 @@ impl DiskStore {
 
     /// Runs one compaction step now; returns true if blocks were merged.
     pub async fn compact(&self) -> Result<bool, StoreError> {
-        let _m = self.inner.maintenance.lock().await;
+        let _c = self.inner.compaction.lock().await;
         self.inner.compact_once().await
     }
 
@@ -318,6 +344,7 @@ impl DiskStore {
         if let Some(t) = self.task.lock().take() {
             t.abort();
         }
+        let _c = self.inner.compaction.lock().await;
         let _m = self.inner.maintenance.lock().await;
         if let Err(e) = self.inner.cut().await {
             tracing::warn!(error = %e, "could not cut the head at shutdown; the WAL will be replayed");
