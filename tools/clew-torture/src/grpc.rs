@@ -123,27 +123,28 @@ async fn call_inner(
         req = req.header("grpc-encoding", "gzip");
     }
     let (resp, mut send) = client.send_request(req.body(())?, false)?;
+    // Sends the body as flow control allows, then waits forever; a server
+    // that answers (or resets the stream) early ends the select below.
     let sending = async {
         while !body.is_empty() {
             send.reserve_capacity(body.len().min(1 << 20));
             let cap = match std::future::poll_fn(|cx| send.poll_capacity(cx)).await {
                 Some(Ok(n)) => n,
-                _ => return,
+                _ => break,
             };
             if cap == 0 {
                 continue;
             }
             let chunk = body.split_to(cap.min(body.len()));
             if send.send_data(chunk, body.is_empty()).is_err() {
-                return;
+                break;
             }
         }
-        let _ = send.send_data(Bytes::new(), true);
         std::future::pending::<()>().await;
     };
     let response = tokio::select! {
         r = resp => r,
-        _ = sending => unreachable!("the sender never finishes on its own"),
+        () = sending => anyhow::bail!("the sender finished without a reply"),
     }
     .context("reading the response")?;
     let http_status = response.status().as_u16();

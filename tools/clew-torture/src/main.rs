@@ -206,6 +206,7 @@ fn run_case(case: &Case, server: &mut Server, opts: &Opts, ingest_body: Arc<Vec<
     let (client, refused, must_count) = match outcome {
         Ok(o) => {
             notes.extend(o.notes);
+            failures.extend(o.failures);
             (o.client, o.refused, o.must_count)
         }
         Err(e) => {

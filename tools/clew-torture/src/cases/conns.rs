@@ -69,6 +69,7 @@ fn idle(c: &Ctx<'_>) -> Result<Outcome> {
         refused: failed + closed as u64,
         must_count: false,
         notes: vec![format!("client RLIMIT_NOFILE {limit}")],
+        failures: Vec::new(),
     })
 }
 
@@ -129,6 +130,7 @@ fn slowloris(c: &Ctx<'_>) -> Result<Outcome> {
         } else {
             Vec::new()
         },
+        failures: Vec::new(),
     })
 }
 

@@ -71,6 +71,7 @@ fn overload(c: &Ctx<'_>) -> Result<Outcome> {
         refused: failed,
         must_count: true,
         notes,
+        failures: Vec::new(),
     })
 }
 
@@ -128,7 +129,10 @@ fn hostile_queries(c: &Ctx<'_>) -> Result<Outcome> {
                     worst_time = worst_time.max(r.elapsed);
                     *statuses.entry(r.status.to_string()).or_default() += 1;
                 }
-                Err(_) => *statuses.entry("error".into()).or_default() += 1,
+                Err(e) => {
+                    worst_time = worst_time.max(Duration::from_secs(60));
+                    *statuses.entry(super::short_error(&e)).or_default() += 1
+                }
             }
         }
     }
@@ -144,6 +148,7 @@ fn hostile_queries(c: &Ctx<'_>) -> Result<Outcome> {
         refused: 0,
         must_count: false,
         notes: Vec::new(),
+        failures: Vec::new(),
     })
 }
 

@@ -45,6 +45,7 @@ fn flood(c: &Ctx<'_>, make: fn(&str, &mut SplitMix64) -> Vec<u8>) -> Result<Outc
         refused: sent,
         must_count: true,
         notes: Vec::new(),
+        failures: Vec::new(),
     })
 }
 
