@@ -120,11 +120,8 @@ pub fn decode_with_budget(
         at: 0,
         reason: "malformed or too deeply nested protobuf",
     })?;
-    budget.check_spans(cost.spans)?;
+    budget.charge_spans(cost.spans)?;
     budget.charge(cost.bytes)?;
-    for _ in 0..cost.spans {
-        budget.charge_span()?;
-    }
     crate::decode(body)
 }
 
@@ -136,12 +133,12 @@ pub fn decode_json_with_budget(
     budget: &mut DecodeBudget<'_>,
 ) -> Result<Decoded, OtlpError> {
     let shape = json_shape(body);
-    budget.charge(
-        body.len()
-            .saturating_add(shape.objects.saturating_mul(JSON_OBJECT_COST))
-            .saturating_add(shape.arrays.saturating_mul(JSON_ARRAY_COST))
-            .saturating_add(shape.scalars.saturating_mul(JSON_SCALAR_COST)),
-    )?;
+    budget.charge(shape.cost(
+        body.len(),
+        JSON_OBJECT_COST,
+        JSON_ARRAY_COST,
+        JSON_SCALAR_COST,
+    ))?;
     let decoded = crate::json::decode(body)?;
     budget.check_spans(decoded.spans.len())?;
     Ok(decoded)

@@ -68,17 +68,13 @@ static PROTO_SCHEMA: [MessageSchema; 5] = [
 /// can decode into, and checks its span count, before it is parsed.
 pub fn charge_json(body: &[u8], budget: &mut DecodeBudget<'_>) -> Result<(), ZipkinError> {
     let shape = json_shape(body);
-    // A v1 span may split into two v2 spans.
-    budget.check_spans(shape.top_level_elements)?;
-    budget.charge(
-        body.len()
-            .saturating_add(shape.objects.saturating_mul(JSON_OBJECT_COST))
-            .saturating_add(shape.arrays.saturating_mul(JSON_ARRAY_COST))
-            .saturating_add(shape.scalars.saturating_mul(JSON_SCALAR_COST)),
-    )?;
-    for _ in 0..shape.top_level_elements {
-        budget.charge_span()?;
-    }
+    budget.charge_spans(shape.top_level_elements)?;
+    budget.charge(shape.cost(
+        body.len(),
+        JSON_OBJECT_COST,
+        JSON_ARRAY_COST,
+        JSON_SCALAR_COST,
+    ))?;
     Ok(())
 }
 
@@ -90,11 +86,8 @@ pub fn charge_proto(body: &[u8], budget: &mut DecodeBudget<'_>) -> Result<(), Zi
         // Malformed: prost refuses it before allocating more than it read.
         return Ok(());
     };
-    budget.check_spans(cost.spans)?;
+    budget.charge_spans(cost.spans)?;
     budget.charge(cost.bytes.saturating_add(body.len()))?;
-    for _ in 0..cost.spans {
-        budget.charge_span()?;
-    }
     Ok(())
 }
 

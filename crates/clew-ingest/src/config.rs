@@ -136,9 +136,15 @@ impl IngestConfig {
             ("ingest.writer_batch_spans", self.writer_batch_spans),
             ("ingest.inflight_max_bytes", self.inflight_max_bytes),
             ("ingest.max_spans_per_request", self.max_spans_per_request),
-            ("ingest.max_request_decoded_bytes", self.max_request_decoded_bytes),
+            (
+                "ingest.max_request_decoded_bytes",
+                self.max_request_decoded_bytes,
+            ),
             ("ingest.max_service_name_bytes", self.max_service_name_bytes),
-            ("ingest.max_operation_name_bytes", self.max_operation_name_bytes),
+            (
+                "ingest.max_operation_name_bytes",
+                self.max_operation_name_bytes,
+            ),
             ("ingest.max_tag_key_bytes", self.max_tag_key_bytes),
             ("ingest.max_tag_value_bytes", self.max_tag_value_bytes),
             ("ingest.max_tags_per_span", self.max_tags_per_span),

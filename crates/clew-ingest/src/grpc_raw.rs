@@ -8,11 +8,44 @@
 //! from the in-flight budget, bounds what they decode into, and only then
 //! decodes. Replies are encoded with prost as usual.
 
+use std::convert::Infallible;
 use std::marker::PhantomData;
 
 use bytes::{Buf, Bytes};
 use tonic::Status;
-use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
+use tonic::body::Body as GrpcBody;
+use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EncodeBuf, Encoder};
+use tonic::codegen::{Body, BoxFuture, StdError};
+use tonic::server::{Grpc, UnaryService};
+
+/// Serves one request of a unary method at `path` with `handler`, which
+/// receives the (decompressed, at most `max_message_bytes`) message as
+/// bytes; any other path is `UNIMPLEMENTED`. gzip in both directions.
+pub(crate) fn serve_unary<B, H, R>(
+    req: http::Request<B>,
+    path: &'static str,
+    max_message_bytes: usize,
+    handler: H,
+) -> BoxFuture<http::Response<GrpcBody>, Infallible>
+where
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<StdError> + Send + 'static,
+    H: UnaryService<Bytes, Response = R> + Send + 'static,
+    H::Future: Send,
+    R: prost::Message + Send + 'static,
+{
+    Box::pin(async move {
+        if req.uri().path() != path {
+            let msg = format!("unknown method {}", req.uri().path());
+            return Ok(Status::unimplemented(msg).into_http());
+        }
+        let mut grpc = Grpc::new(RawCodec::<R>::default())
+            .accept_compressed(CompressionEncoding::Gzip)
+            .send_compressed(CompressionEncoding::Gzip)
+            .max_decoding_message_size(max_message_bytes);
+        Ok(grpc.unary(handler, req).await)
+    })
+}
 
 /// Requests as [`Bytes`], replies of type `R` encoded with prost.
 #[derive(Debug)]

@@ -68,13 +68,9 @@ pub fn charge_post_spans(body: &[u8], budget: &mut DecodeBudget<'_>) -> Result<(
     let Ok(cost) = proto_cost(body, &SCHEMA, REQUEST) else {
         return Ok(());
     };
-    budget.check_spans(cost.spans)?;
+    budget.charge_spans(cost.spans)?;
     // prost copies every string once; the model keeps those copies.
-    budget.charge(cost.bytes.saturating_add(body.len()))?;
-    for _ in 0..cost.spans {
-        budget.charge_span()?;
-    }
-    Ok(())
+    budget.charge(cost.bytes.saturating_add(body.len()))
 }
 
 #[cfg(test)]

@@ -26,13 +26,12 @@ use clew_codec_jaeger::api_v2::{Converted, batch_to_model, charge_post_spans, pb
 use clew_model::{BudgetError, DecodeBudget};
 use prost::Message;
 use tonic::body::Body as GrpcBody;
-use tonic::codec::CompressionEncoding;
 use tonic::codegen::{Body, BoxFuture, Context, Poll, Service, StdError};
-use tonic::server::{Grpc, NamedService, UnaryService};
+use tonic::server::{NamedService, UnaryService};
 use tonic::{Request, Response, Status};
 
 use crate::budget::Reservation;
-use crate::grpc_raw::RawCodec;
+use crate::grpc_raw::serve_unary;
 use crate::metrics::IngestMetrics;
 use crate::otlp::budget_status;
 use crate::pipeline::Pipeline;
@@ -85,18 +84,8 @@ where
     }
 
     fn call(&mut self, req: http::Request<B>) -> Self::Future {
-        let this = self.clone();
-        Box::pin(async move {
-            if req.uri().path() != POST_SPANS_PATH {
-                let msg = format!("unknown method {}", req.uri().path());
-                return Ok(Status::unimplemented(msg).into_http());
-            }
-            let mut grpc = Grpc::new(RawCodec::<pb::PostSpansResponse>::default())
-                .accept_compressed(CompressionEncoding::Gzip)
-                .send_compressed(CompressionEncoding::Gzip)
-                .max_decoding_message_size(this.max_message_bytes);
-            Ok(grpc.unary(PostSpans(this), req).await)
-        })
+        let max = self.max_message_bytes;
+        serve_unary(req, POST_SPANS_PATH, max, PostSpans(self.clone()))
     }
 }
 

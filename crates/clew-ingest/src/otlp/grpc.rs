@@ -14,13 +14,12 @@ use std::sync::Arc;
 use bytes::Bytes;
 use clew_codec_otlp::proto::collector::trace::v1::ExportTraceServiceResponse;
 use tonic::body::Body as GrpcBody;
-use tonic::codec::CompressionEncoding;
 use tonic::codegen::{Body, BoxFuture, Context, Poll, Service, StdError};
-use tonic::server::{Grpc, NamedService, UnaryService};
+use tonic::server::{NamedService, UnaryService};
 use tonic::{Request, Response, Status};
 
 use crate::grpc_edge::GrpcEdge;
-use crate::grpc_raw::RawCodec;
+use crate::grpc_raw::serve_unary;
 use crate::metrics::IngestMetrics;
 use crate::pipeline::Pipeline;
 use crate::source::{Format, Source, Transport};
@@ -89,22 +88,11 @@ where
     }
 
     fn call(&mut self, req: http::Request<B>) -> Self::Future {
-        let this = self.clone();
-        Box::pin(async move {
-            if req.uri().path() != EXPORT_PATH {
-                let msg = format!("unknown method {}", req.uri().path());
-                return Ok(Status::unimplemented(msg).into_http());
-            }
-            let mut grpc = Grpc::new(RawCodec::<ExportTraceServiceResponse>::default())
-                .accept_compressed(CompressionEncoding::Gzip)
-                .send_compressed(CompressionEncoding::Gzip)
-                .max_decoding_message_size(this.max_message_bytes);
-            let export = Export {
-                pipeline: this.pipeline,
-                metrics: this.metrics,
-            };
-            Ok(grpc.unary(export, req).await)
-        })
+        let export = Export {
+            pipeline: self.pipeline.clone(),
+            metrics: self.metrics.clone(),
+        };
+        serve_unary(req, EXPORT_PATH, self.max_message_bytes, export)
     }
 }
 

@@ -167,6 +167,14 @@ impl<'g> DecodeBudget<'g> {
         self.charge_for::<crate::Span>()
     }
 
+    /// Counts `n` more spans at once (and charges their size): what a
+    /// pre-scan found in a payload about to be parsed.
+    pub fn charge_spans(&mut self, n: usize) -> Result<(), BudgetError> {
+        self.check_spans(n)?;
+        self.spans += n;
+        self.charge_many::<crate::Span>(n)
+    }
+
     /// Checks, before reading a list, that `declared` more spans could fit.
     pub fn check_spans(&self, declared: usize) -> Result<(), BudgetError> {
         if self.spans.saturating_add(declared) > self.limits.max_spans {

@@ -24,6 +24,18 @@ pub struct JsonShape {
     pub top_level_elements: usize,
 }
 
+impl JsonShape {
+    /// What a document of `body_len` bytes with this shape may decode into,
+    /// given the most one object, array and scalar can cost (plus owned
+    /// copies of all its text).
+    pub fn cost(&self, body_len: usize, object: usize, array: usize, scalar: usize) -> usize {
+        body_len
+            .saturating_add(self.objects.saturating_mul(object))
+            .saturating_add(self.arrays.saturating_mul(array))
+            .saturating_add(self.scalars.saturating_mul(scalar))
+    }
+}
+
 /// Scans `body` as JSON and counts its parts. Malformed JSON yields some
 /// count (the decoder reports the syntax error); the counts bound what a
 /// well-formed prefix can allocate either way.
