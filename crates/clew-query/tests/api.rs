@@ -487,7 +487,11 @@ async fn ui_routes_get_the_app_page() {
     let f = fixture().await;
     let index = get(&f.app, "/").await;
     assert_eq!(index.status, StatusCode::OK);
-    assert!(index.body.to_ascii_lowercase().contains("<html"), "{}", index.body);
+    assert!(
+        index.body.to_ascii_lowercase().contains("<html"),
+        "{}",
+        index.body
+    );
     for path in ["/search", "/trace/abc", "/dependencies"] {
         let r = get(&f.app, path).await;
         assert_eq!(r.status, StatusCode::OK, "{path}");
