@@ -60,7 +60,8 @@ pub async fn open(cfg: &StoreConfig) -> Result<OpenedStore> {
         0 => WalSync::Always,
         ms => WalSync::Interval(Duration::from_millis(ms)),
     };
-    c.retention = (cfg.retention_hours > 0).then(|| Duration::from_secs(cfg.retention_hours * 3600));
+    c.retention =
+        (cfg.retention_hours > 0).then(|| Duration::from_secs(cfg.retention_hours * 3600));
     c.max_bytes = (cfg.max_disk_bytes > 0).then_some(cfg.max_disk_bytes);
     let (store, report) = DiskStore::open_with_report(c)
         .await
@@ -96,13 +97,31 @@ pub fn register_metrics(
         ("store_disk_blocks", "Immutable blocks listed"),
         ("store_disk_block_bytes", "Bytes of blocks"),
         ("store_disk_wal_bytes", "Bytes of write-ahead-log segments"),
-        ("store_disk_head_spans", "Spans in the in-memory head, not yet in a block"),
-        ("store_disk_blocks_cut", "Blocks cut from the head since start"),
+        (
+            "store_disk_head_spans",
+            "Spans in the in-memory head, not yet in a block",
+        ),
+        (
+            "store_disk_blocks_cut",
+            "Blocks cut from the head since start",
+        ),
         ("store_disk_compactions", "Compactions finished since start"),
-        ("store_disk_retention_deleted_blocks", "Blocks deleted by retention since start"),
-        ("store_disk_corrupt_block_reads", "Block reads skipped for a bad checksum or format since start"),
-        ("store_disk_wal_truncations", "Torn WAL tails truncated at start"),
-        ("store_disk_wal_write_errors", "Writes refused because the WAL could not be written"),
+        (
+            "store_disk_retention_deleted_blocks",
+            "Blocks deleted by retention since start",
+        ),
+        (
+            "store_disk_corrupt_block_reads",
+            "Block reads skipped for a bad checksum or format since start",
+        ),
+        (
+            "store_disk_wal_truncations",
+            "Torn WAL tails truncated at start",
+        ),
+        (
+            "store_disk_wal_write_errors",
+            "Writes refused because the WAL could not be written",
+        ),
     ];
     let gauges: Vec<Gauge> = names
         .iter()
@@ -253,7 +272,10 @@ async fn report(dir: &Path, verify: bool) -> Result<bool> {
 mod tests {
     #[test]
     fn times_print_as_utc() {
-        assert_eq!(super::time(1_700_000_000_000_000_000), "2023-11-14T22:13:20Z");
+        assert_eq!(
+            super::time(1_700_000_000_000_000_000),
+            "2023-11-14T22:13:20Z"
+        );
         assert_eq!(super::time(0), "1970-01-01T00:00:00Z");
     }
 }

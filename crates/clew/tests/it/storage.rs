@@ -51,7 +51,11 @@ fn storage_inspect_shows_the_blocks_and_verify_passes() {
         .output()
         .expect("run clew storage inspect");
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(text.contains("1 blocks, 3 spans"), "{text}");
     assert!(text.contains("blocks/"), "{text}");
 
