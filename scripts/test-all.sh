@@ -26,6 +26,9 @@ export CLEW_NODE_DIR="$root/crates/clew/tests/interop/node"
 export CLEW_REQUIRE_INTEROP=1
 cargo test --workspace --locked
 
+step "store conformance suite and crash tests (every backend, feature testsuite)"
+cargo test --locked -p clew-segment -p clew-store --all-features
+
 step "client library against a running clew (UDP, HTTP, OTLP HTTP/gRPC senders, remote sampler)"
 cargo build --locked -p clew
 cargo test --locked -p clew-client --features otlp --no-run

@@ -24,7 +24,7 @@ use clew_model::DecodeBudget;
 use crate::http_body::{budget_status, read_body};
 use crate::http_common::{count_responses, drop_status, json_error};
 use crate::metrics::IngestMetrics;
-use crate::pipeline::{Pipeline, Submit};
+use crate::pipeline::{DropReason, Pipeline, Submit};
 use crate::sampling::{SamplingStrategies, sampling_handler_proto};
 use crate::source::{Format, Source, Transport};
 
@@ -131,11 +131,24 @@ async fn post_traces(State(st): State<CollectorState>, headers: HeaderMap, body:
             );
         }
     };
-    match st
-        .pipeline
-        .submit_reserved(batch.spans, source, reservation)
-    {
-        Submit::Queued { .. } => StatusCode::ACCEPTED.into_response(),
+    // 202 only once the store has the spans (fsynced, for the disk store).
+    let (submitted, ack) = st.pipeline.submit_acked(batch.spans, source, reservation);
+    match submitted {
+        Submit::Queued { spans, .. } => {
+            let written = match ack {
+                Some(ack) => ack.written().await,
+                None => true,
+            };
+            if written {
+                StatusCode::ACCEPTED.into_response()
+            } else {
+                let reason = DropReason::WriteFailed;
+                json_error(
+                    drop_status(reason),
+                    format!("{}; {spans} spans not stored", reason.describe()),
+                )
+            }
+        }
         Submit::Dropped { spans, reason, .. } => json_error(
             drop_status(reason),
             format!("{}; {spans} spans dropped", reason.describe()),

@@ -106,7 +106,8 @@ pub use otlp::{
     TRACE_SERVICE_NAME, otlp_grpc_service, otlp_http_router,
 };
 pub use pipeline::{
-    DropReason, EMPTY_SERVICE_WARNING, Pipeline, PipelineTask, Submit, UNKNOWN_SERVICE,
+    DropReason, EMPTY_SERVICE_WARNING, Pipeline, PipelineTask, Submit, TRUNCATED_WARNING,
+    UNKNOWN_SERVICE, WriteAck,
 };
 pub use sampling::{SamplingStrategies, sampling_router};
 pub use source::{Format, Source, Transport};

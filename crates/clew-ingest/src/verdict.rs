@@ -80,8 +80,10 @@ impl Verdict {
 const VALIDATION: &str = "zero_trace_or_span_id";
 
 /// Counts the codec's refusals, submits the decoded spans with the
-/// in-flight `reservation` their request holds, and sums up.
-pub(crate) fn submit(
+/// in-flight `reservation` their request holds, waits until the store has
+/// written them (so an acknowledged span survives a crash of a durable
+/// store), and sums up.
+pub(crate) async fn submit(
     pipeline: &Pipeline,
     spans: Vec<Span>,
     source: Source,
@@ -92,11 +94,19 @@ pub(crate) fn submit(
     for (reason, n) in &refusals.by_reason {
         metrics.record_refused(source, reason, *n);
     }
-    let (accepted, validation_rejects) = match pipeline.submit_reserved(spans, source, reservation)
-    {
+    let (submitted, ack) = pipeline.submit_acked(spans, source, reservation);
+    let (accepted, validation_rejects) = match submitted {
         Submit::Queued { spans, rejected } => (spans, rejected as u64),
         Submit::Dropped { spans, reason, .. } => return Verdict::Dropped { spans, reason },
     };
+    if let Some(ack) = ack
+        && !ack.written().await
+    {
+        return Verdict::Dropped {
+            spans: accepted,
+            reason: DropReason::WriteFailed,
+        };
+    }
     let mut refusals = refusals;
     refusals.add(VALIDATION, validation_rejects, || {
         "a span has an all-zero trace or span ID".to_string()
@@ -172,7 +182,8 @@ mod tests {
             SRC,
             refusals,
             pipeline.reserve(0).expect("empty"),
-        );
+        )
+        .await;
         assert_eq!(
             v,
             Verdict::Accepted {
@@ -204,7 +215,8 @@ mod tests {
             SRC,
             Refusals::default(),
             pipeline.reserve(0).expect("empty"),
-        );
+        )
+        .await;
         assert_eq!(
             v,
             Verdict::Accepted {

@@ -125,10 +125,10 @@ impl JaegerCollector {
             }
             Err(Refused::Invalid(msg)) => return Err(Status::invalid_argument(msg)),
         };
-        self.submit(converted, reservation)
+        self.submit(converted, reservation).await
     }
 
-    fn submit(
+    async fn submit(
         &self,
         converted: Converted,
         reservation: Reservation,
@@ -143,7 +143,9 @@ impl JaegerCollector {
             SOURCE,
             refusals,
             reservation,
-        ) {
+        )
+        .await
+        {
             Verdict::Accepted {
                 accepted: 0,
                 message: Some(msg),

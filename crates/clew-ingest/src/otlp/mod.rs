@@ -71,7 +71,7 @@ async fn decode_and_export(
         }
         Err(e) => return Err(ExportError::Decode(e.to_string())),
     };
-    match export(pipeline, decoded, source, reservation) {
+    match export(pipeline, decoded, source, reservation).await {
         Verdict::Accepted {
             rejected, message, ..
         } => Ok(response(rejected, message)),
@@ -79,8 +79,9 @@ async fn decode_and_export(
     }
 }
 
-/// Submits a decoded export request; refusals become the verdict's message.
-fn export(
+/// Submits a decoded export request and waits until the store has it;
+/// refusals become the verdict's message.
+async fn export(
     pipeline: &Pipeline,
     decoded: Decoded,
     source: Source,
@@ -90,7 +91,7 @@ fn export(
     for (reason, n) in decoded.rejected.iter() {
         refusals.add(reason.label(), n, || describe(reason).to_string());
     }
-    verdict::submit(pipeline, decoded.spans, source, refusals, reservation)
+    verdict::submit(pipeline, decoded.spans, source, refusals, reservation).await
 }
 
 /// One sentence per reason, for `partial_success.error_message`.

@@ -21,12 +21,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use clew_model::{BudgetError, DecodeLimits, Span};
 use clew_store::TraceWriter;
-use tokio::sync::Semaphore;
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
+use tokio::sync::{Semaphore, oneshot};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-pub use normalise::{EMPTY_SERVICE_WARNING, UNKNOWN_SERVICE};
+pub use normalise::{EMPTY_SERVICE_WARNING, TRUNCATED_WARNING, UNKNOWN_SERVICE};
 
 use crate::budget::{InFlight, Reservation};
 use crate::config::IngestConfig;
@@ -65,6 +65,9 @@ pub enum DropReason {
     TooLarge,
     /// The pipeline is draining for shutdown.
     ShuttingDown,
+    /// The store failed to write the batch (counted in
+    /// `clew_spans_write_failed_total`); retrying may succeed.
+    WriteFailed,
 }
 
 impl DropReason {
@@ -75,6 +78,7 @@ impl DropReason {
             DropReason::MemoryFull => "server is at its in-flight memory limit",
             DropReason::TooLarge => "request holds more spans than the ingest queue can ever take",
             DropReason::ShuttingDown => "server is shutting down",
+            DropReason::WriteFailed => "the store could not write the batch",
         }
     }
 
@@ -84,10 +88,25 @@ impl DropReason {
     }
 }
 
-/// A batch in the queue, with the in-flight bytes it holds until written.
+/// A batch in the queue, with the in-flight bytes it holds until written
+/// and, for push protocols, who to tell once the store has it.
 pub(crate) struct QueuedBatch {
     pub(crate) spans: Vec<Span>,
     pub(crate) reservation: Reservation,
+    pub(crate) acks: Vec<oneshot::Sender<bool>>,
+}
+
+/// Resolves once the store has written (for a durable store: fsynced) a
+/// submitted batch: `true` when the write succeeded. Push listeners answer
+/// the client only then, so an acknowledged span survives a crash.
+pub struct WriteAck(oneshot::Receiver<bool>);
+
+impl WriteAck {
+    /// Waits for the store's answer; `false` if the write failed or the
+    /// pipeline stopped before writing.
+    pub async fn written(self) -> bool {
+        self.0.await.unwrap_or(false)
+    }
 }
 
 pub(crate) struct Shared {
@@ -208,9 +227,34 @@ impl Pipeline {
     /// batch is dropped and counted.
     pub fn submit_reserved(
         &self,
+        spans: Vec<Span>,
+        source: Source,
+        reservation: Reservation,
+    ) -> Submit {
+        self.enqueue(spans, source, reservation, None)
+    }
+
+    /// [`Pipeline::submit_reserved`], plus a [`WriteAck`] when the batch was
+    /// queued, to answer the client only once the store has the spans.
+    pub fn submit_acked(
+        &self,
+        spans: Vec<Span>,
+        source: Source,
+        reservation: Reservation,
+    ) -> (Submit, Option<WriteAck>) {
+        let (tx, rx) = oneshot::channel();
+        let submit = self.enqueue(spans, source, reservation, Some(tx));
+        let ack =
+            matches!(submit, Submit::Queued { spans, .. } if spans > 0).then_some(WriteAck(rx));
+        (submit, ack)
+    }
+
+    fn enqueue(
+        &self,
         mut spans: Vec<Span>,
         source: Source,
         reservation: Reservation,
+        ack: Option<oneshot::Sender<bool>>,
     ) -> Submit {
         let metrics = &self.shared.metrics;
         metrics.record_batch(source, spans.len());
@@ -240,7 +284,11 @@ impl Pipeline {
                 reason: DropReason::QueueFull,
             };
         }
-        let batch = QueuedBatch { spans, reservation };
+        let batch = QueuedBatch {
+            spans,
+            reservation,
+            acks: ack.into_iter().collect(),
+        };
         if self.shared.tx.send(batch).is_err() {
             self.shared.release(n);
             metrics.record_dropped(source, n);

@@ -187,3 +187,46 @@ async fn write_errors_are_counted_and_not_fatal() {
     assert_eq!(writer.span_ids(), [5]);
     assert_eq!(metrics.writer_errors(), 1);
 }
+
+/// Issue 9: push listeners answer only once the store has the spans, so an
+/// acknowledged span survives a crash of a durable store.
+#[tokio::test]
+async fn acks_resolve_only_after_the_store_write() {
+    let writer = TestWriter::new(false);
+    let metrics = Arc::new(IngestMetrics::unregistered());
+    let (pipeline, _task) = Pipeline::start(&config(100, 100), writer.clone(), metrics);
+    let reservation = pipeline.reserve(0).expect("empty");
+    let (submitted, ack) = pipeline.submit_acked(spans(1..4), SRC, reservation);
+    assert_eq!(
+        submitted,
+        Submit::Queued {
+            spans: 3,
+            rejected: 0
+        }
+    );
+    let ack = ack.expect("an ack for a queued batch");
+    writer.entered.notified().await;
+    let mut waiting = Box::pin(ack.written());
+    // The store holds the write: the ack must not resolve.
+    assert!(futures_poll_once(&mut waiting).await.is_none());
+    assert!(writer.span_ids().is_empty());
+    writer.open();
+    assert!(waiting.await, "resolves true once written");
+    assert_eq!(writer.span_ids(), [1, 2, 3]);
+
+    // A failed write is reported to the waiting client.
+    writer.fail.store(true, Ordering::Relaxed);
+    let (_, ack) = pipeline.submit_acked(spans(5..6), SRC, pipeline.reserve(0).expect("empty"));
+    assert!(!ack.expect("queued").written().await, "resolves false");
+}
+
+/// Polls `fut` once: `Some` if it was ready.
+async fn futures_poll_once<F: std::future::Future + Unpin>(fut: &mut F) -> Option<F::Output> {
+    std::future::poll_fn(|cx| {
+        std::task::Poll::Ready(match std::pin::Pin::new(&mut *fut).poll(cx) {
+            std::task::Poll::Ready(v) => Some(v),
+            std::task::Poll::Pending => None,
+        })
+    })
+    .await
+}

@@ -52,25 +52,33 @@ impl WriterLoop {
         let QueuedBatch {
             mut spans,
             mut reservation,
+            mut acks,
         } = first;
         while spans.len() < self.batch_spans {
             match self.rx.try_recv() {
                 Ok(more) => {
                     spans.extend(more.spans);
                     reservation.merge(more.reservation);
+                    acks.extend(more.acks);
                 }
                 Err(_) => break,
             }
         }
         self.shared.release(spans.len());
-        QueuedBatch { spans, reservation }
+        QueuedBatch {
+            spans,
+            reservation,
+            acks,
+        }
     }
 
     async fn write(&self, batch: QueuedBatch, errors_log: &LogLimiter) {
         let QueuedBatch {
             spans: mut batch,
             reservation,
+            acks,
         } = batch;
+        let mut all_written = true;
         while !batch.is_empty() {
             let rest = if batch.len() > self.batch_spans {
                 batch.split_off(self.batch_spans)
@@ -81,6 +89,7 @@ impl WriterLoop {
             match self.writer.write_spans(batch).await {
                 Ok(()) => self.shared.metrics.record_written(n),
                 Err(e) => {
+                    all_written = false;
                     self.shared.metrics.record_write_error(n);
                     if let Some(suppressed) = errors_log.allow() {
                         tracing::error!(error = %e, spans = n, suppressed, "store rejected a write; spans lost");
@@ -90,5 +99,11 @@ impl WriterLoop {
             batch = rest;
         }
         drop(reservation);
+        // A gathered write carries several requests; each learns whether
+        // all of it was stored (a client may see a retryable failure for a
+        // batch that partly made it — duplicates are safer than loss).
+        for ack in acks {
+            let _ = ack.send(all_written);
+        }
     }
 }

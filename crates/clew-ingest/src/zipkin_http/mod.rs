@@ -158,7 +158,7 @@ async fn post_spans(st: ZipkinState, api: Api, headers: HeaderMap, body: Body) -
         }
         Err(e) => return json_error(StatusCode::BAD_REQUEST, e.to_string()),
     };
-    match verdict::submit(&st.pipeline, spans, source, refusals, reservation) {
+    match verdict::submit(&st.pipeline, spans, source, refusals, reservation).await {
         Verdict::Accepted { message: None, .. } => StatusCode::ACCEPTED.into_response(),
         Verdict::Accepted {
             accepted: 0,
