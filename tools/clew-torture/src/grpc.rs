@@ -102,7 +102,9 @@ async fn call_inner(
     mut body: Bytes,
     gzip: bool,
 ) -> Result<(u16, Option<i32>, String)> {
-    let tcp = tokio::net::TcpStream::connect(addr).await.context("connect")?;
+    let tcp = tokio::net::TcpStream::connect(addr)
+        .await
+        .context("connect")?;
     tcp.set_nodelay(true)?;
     let (client, conn) = h2::client::Builder::new()
         .initial_window_size(1 << 20)
@@ -148,11 +150,8 @@ async fn call_inner(
     }
     .context("reading the response")?;
     let http_status = response.status().as_u16();
-    let header = |h: &http::HeaderMap, k: &str| {
-        h.get(k)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-    };
+    let header =
+        |h: &http::HeaderMap, k: &str| h.get(k).and_then(|v| v.to_str().ok()).map(str::to_string);
     let mut status = header(response.headers(), "grpc-status").and_then(|s| s.parse().ok());
     let mut message = header(response.headers(), "grpc-message").unwrap_or_default();
     let mut recv = response.into_body();
@@ -160,11 +159,11 @@ async fn call_inner(
         let Ok(chunk) = chunk else { break };
         let _ = recv.flow_control().release_capacity(chunk.len());
     }
-    if status.is_none() {
-        if let Ok(Some(t)) = recv.trailers().await {
-            status = header(&t, "grpc-status").and_then(|s| s.parse().ok());
-            message = header(&t, "grpc-message").unwrap_or_default();
-        }
+    if status.is_none()
+        && let Ok(Some(t)) = recv.trailers().await
+    {
+        status = header(&t, "grpc-status").and_then(|s| s.parse().ok());
+        message = header(&t, "grpc-message").unwrap_or_default();
     }
     Ok((http_status, status, message))
 }

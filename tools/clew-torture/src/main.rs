@@ -101,7 +101,12 @@ fn run(cli: &Cli) -> Result<bool> {
     let all = cases::all();
     if cli.list {
         for c in &all {
-            println!("{:<32} {}{}", c.name, c.what, if c.quick { " [quick]" } else { "" });
+            println!(
+                "{:<32} {}{}",
+                c.name,
+                c.what,
+                if c.quick { " [quick]" } else { "" }
+            );
         }
         return Ok(true);
     }
@@ -151,7 +156,11 @@ fn run(cli: &Cli) -> Result<bool> {
             "clew-torture: {}: peak {} MiB, {}",
             case.name,
             row.peak_rss >> 20,
-            if row.failures.is_empty() { "ok".into() } else { row.failures.join("; ") }
+            if row.failures.is_empty() {
+                "ok".into()
+            } else {
+                row.failures.join("; ")
+            }
         );
         rows.push(row);
     }
@@ -237,10 +246,10 @@ fn run_case(case: &Case, server: &mut Server, opts: &Opts, ingest_body: Arc<Vec<
             received as u64, written as u64
         ));
     }
-    if !probes[2].ok() {
-        if let Some(e) = &probes[2].first_error {
-            notes.push(format!("ingest probe: {e}"));
-        }
+    if !probes[2].ok()
+        && let Some(e) = &probes[2].first_error
+    {
+        notes.push(format!("ingest probe: {e}"));
     }
     Row {
         name: case.name,

@@ -4,7 +4,6 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-
 /// Series → value, from the Prometheus text format.
 pub type Sample = BTreeMap<String, f64>;
 
@@ -51,16 +50,29 @@ pub fn delta(before: &Sample, after: &Sample) -> Vec<(String, f64)> {
 pub fn is_refusal(series: &str) -> bool {
     let name = series.split('{').next().unwrap_or("");
     const WORDS: [&str; 12] = [
-        "reject", "refus", "drop", "exhaust", "timeout", "timed_out", "closed", "limit",
-        "too_large", "budget", "truncat", "shed",
+        "reject",
+        "refus",
+        "drop",
+        "exhaust",
+        "timeout",
+        "timed_out",
+        "closed",
+        "limit",
+        "too_large",
+        "budget",
+        "truncat",
+        "shed",
     ];
     if WORDS.iter().any(|w| name.contains(w)) {
         return true;
     }
-    if name.contains("requests") {
-        if let Some(status) = label(series, "status").or_else(|| label(series, "code")) {
-            return !matches!(status.as_str(), "200" | "202" | "204" | "OK" | "Ok" | "0" | "ok");
-        }
+    if name.contains("requests")
+        && let Some(status) = label(series, "status").or_else(|| label(series, "code"))
+    {
+        return !matches!(
+            status.as_str(),
+            "200" | "202" | "204" | "OK" | "Ok" | "0" | "ok"
+        );
     }
     false
 }
@@ -75,7 +87,11 @@ fn label(series: &str, key: &str) -> Option<String> {
 
 /// Refusal-type deltas, largest first, as `series +n`.
 pub fn refusals(deltas: &[(String, f64)]) -> Vec<(String, f64)> {
-    let mut r: Vec<_> = deltas.iter().filter(|(k, _)| is_refusal(k)).cloned().collect();
+    let mut r: Vec<_> = deltas
+        .iter()
+        .filter(|(k, _)| is_refusal(k))
+        .cloned()
+        .collect();
     r.sort_by(|a, b| b.1.total_cmp(&a.1));
     r
 }
@@ -95,9 +111,15 @@ mod tests {
 
     #[test]
     fn finds_refusals_by_name_and_status() {
-        assert!(is_refusal(r#"clew_spans_rejected_total{reason="zero_trace_id"}"#));
-        assert!(is_refusal(r#"clew_ingest_http_requests_total{api="otlp",status="413"}"#));
-        assert!(!is_refusal(r#"clew_ingest_http_requests_total{api="otlp",status="200"}"#));
+        assert!(is_refusal(
+            r#"clew_spans_rejected_total{reason="zero_trace_id"}"#
+        ));
+        assert!(is_refusal(
+            r#"clew_ingest_http_requests_total{api="otlp",status="413"}"#
+        ));
+        assert!(!is_refusal(
+            r#"clew_ingest_http_requests_total{api="otlp",status="200"}"#
+        ));
         assert!(!is_refusal("clew_spans_written_total"));
     }
 }

@@ -279,7 +279,8 @@ pub fn json_empty_objects(size: usize) -> Vec<u8> {
 
 /// OTLP JSON with `size` bytes' worth of empty spans.
 pub fn otlp_json_empty_spans(size: usize) -> Vec<u8> {
-    let mut b = br#"{"resourceSpans":[{"resource":{"attributes":[]},"scopeSpans":[{"spans":"#.to_vec();
+    let mut b =
+        br#"{"resourceSpans":[{"resource":{"attributes":[]},"scopeSpans":[{"spans":"#.to_vec();
     b.extend_from_slice(&json_empty_objects(size.saturating_sub(80)));
     b.extend_from_slice(b"}]}]}");
     b

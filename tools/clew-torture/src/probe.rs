@@ -93,7 +93,9 @@ impl Probes {
                     let start = Instant::now();
                     let r = match which {
                         0 => http::request(t.admin, "GET", "/", &[], &[], PROBE_TIMEOUT),
-                        1 => http::request(t.query, "GET", "/api/services", &[], &[], PROBE_TIMEOUT),
+                        1 => {
+                            http::request(t.query, "GET", "/api/services", &[], &[], PROBE_TIMEOUT)
+                        }
                         _ => http::request(
                             t.collector,
                             "POST",
@@ -110,7 +112,9 @@ impl Probes {
                         g.max = g.max.max(took);
                         let err = match &r {
                             Ok(reply) if (200..300).contains(&reply.status) => None,
-                            Ok(reply) => Some(format!("status {} {}", reply.status, reply.head_text())),
+                            Ok(reply) => {
+                                Some(format!("status {} {}", reply.status, reply.head_text()))
+                            }
                             Err(e) => Some(format!("{e:#}")),
                         };
                         if let Some(e) = err {

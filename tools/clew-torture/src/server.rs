@@ -47,9 +47,14 @@ impl Server {
         let ready = dir.join("ready.json");
         let _ = std::fs::remove_file(&ready);
         let mut cmd = Command::new(binary);
-        cmd.arg("--ready-file").arg(&ready).args(["--log-level", "warn"]);
+        cmd.arg("--ready-file")
+            .arg(&ready)
+            .args(["--log-level", "warn"]);
+        // The embedded store writes here; removed when the server is dropped.
+        cmd.arg("--data-dir").arg(dir.join("data"));
         for name in TCP_LISTENERS.iter().chain(UDP_LISTENERS.iter()) {
-            cmd.arg(format!("--{}-port", name.replace('_', "-"))).arg("0");
+            cmd.arg(format!("--{}-port", name.replace('_', "-")))
+                .arg("0");
         }
         cmd.args(extra_args);
         let log_file = std::fs::File::create(log).with_context(|| format!("{}", log.display()))?;
@@ -60,11 +65,17 @@ impl Server {
         let deadline = Instant::now() + Duration::from_secs(30);
         while !ready.exists() {
             if let Some(status) = child.try_wait()? {
-                bail!("clew exited before it was ready ({status}); see {}", log.display());
+                bail!(
+                    "clew exited before it was ready ({status}); see {}",
+                    log.display()
+                );
             }
             if Instant::now() > deadline {
                 let _ = child.kill();
-                bail!("clew wrote no ready file within 30 s; see {}", log.display());
+                bail!(
+                    "clew wrote no ready file within 30 s; see {}",
+                    log.display()
+                );
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -132,6 +143,9 @@ impl Drop for Server {
         if let Some(child) = &mut self.child {
             let _ = child.kill();
             let _ = child.wait();
+        }
+        if let Some(dir) = &self._dir {
+            let _ = std::fs::remove_dir_all(dir);
         }
     }
 }

@@ -51,7 +51,13 @@ fn send(
 }
 
 /// A unary gRPC call, `copies` at once; `msg` is framed here.
-fn send_grpc(c: &Ctx<'_>, listener: &str, path: &'static str, msg: &[u8], gzip: bool) -> Result<Outcome> {
+fn send_grpc(
+    c: &Ctx<'_>,
+    listener: &str,
+    path: &'static str,
+    msg: &[u8],
+    gzip: bool,
+) -> Result<Outcome> {
     let body = grpc::frame(msg, gzip);
     Ok(concurrently(
         c.opts.copies,
@@ -64,7 +70,10 @@ fn send_grpc(c: &Ctx<'_>, listener: &str, path: &'static str, msg: &[u8], gzip: 
 fn jaeger_with_name_bytes(bytes: &[u8]) -> Vec<u8> {
     let mut body = p::jaeger_batch_big_strings(4, Protocol::Binary);
     // The 4-byte name "xxxx": replace it (and its length) with the raw bytes.
-    if let Some(at) = body.windows(8).position(|w| w == [0, 0, 0, 4, b'x', b'x', b'x', b'x']) {
+    if let Some(at) = body
+        .windows(8)
+        .position(|w| w == [0, 0, 0, 4, b'x', b'x', b'x', b'x'])
+    {
         let mut out = body[..at].to_vec();
         out.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
         out.extend_from_slice(bytes);
@@ -135,7 +144,10 @@ fn content_length_lie(c: &Ctx<'_>) -> Result<Outcome> {
     let mut o = super::summarise(&seen, start.elapsed() / targets.len() as u32);
     o.client = format!("5 listeners: {}", o.client);
     if !waited.is_empty() {
-        o.failures.push(format!("no answer within 5 s (waits for the body) on {}", waited.join(", ")));
+        o.failures.push(format!(
+            "no answer within 5 s (waits for the body) on {}",
+            waited.join(", ")
+        ));
     }
     Ok(o)
 }
@@ -145,9 +157,30 @@ fn over_limit(c: &Ctx<'_>) -> Result<Outcome> {
     let body = Arc::new(vec![b'['; c.opts.body_bytes + (1 << 20)]);
     let t = c.opts.request_timeout;
     let seen = vec![
-        post(c.addr("collector_http"), "/api/traces", THRIFT, false, body.clone(), t)(),
-        post(c.addr("zipkin_http"), "/api/v2/spans", JSON, false, body.clone(), t)(),
-        post(c.addr("otlp_http"), "/v1/traces", PROTO, false, body.clone(), t)(),
+        post(
+            c.addr("collector_http"),
+            "/api/traces",
+            THRIFT,
+            false,
+            body.clone(),
+            t,
+        )(),
+        post(
+            c.addr("zipkin_http"),
+            "/api/v2/spans",
+            JSON,
+            false,
+            body.clone(),
+            t,
+        )(),
+        post(
+            c.addr("otlp_http"),
+            "/v1/traces",
+            PROTO,
+            false,
+            body.clone(),
+            t,
+        )(),
         grpc_call(
             c.addr("otlp_grpc"),
             OTLP_EXPORT,
@@ -181,140 +214,506 @@ macro_rules! case {
 pub fn cases() -> Vec<Case> {
     vec![
         // ---- Jaeger collector HTTP 14268 -------------------------------------
-        case!("collector-thrift-empty-structs", true,
+        case!(
+            "collector-thrift-empty-structs",
+            true,
             "Batch whose span list is body-limit empty structs (1 byte each)",
             |c| {
                 let n = fit(c.opts.body_bytes);
-                send(c, "collector_http", "/api/traces", THRIFT, false, p::jaeger_batch_empty_structs(n as u32, n))
-            }),
-        case!("collector-thrift-lying-list", false,
+                send(
+                    c,
+                    "collector_http",
+                    "/api/traces",
+                    THRIFT,
+                    false,
+                    p::jaeger_batch_empty_structs(n as u32, n),
+                )
+            }
+        ),
+        case!(
+            "collector-thrift-lying-list",
+            false,
             "Batch declaring 2^31-1 spans in 1 KB",
-            |c| send(c, "collector_http", "/api/traces", THRIFT, false, p::jaeger_batch_empty_structs(i32::MAX as u32, 1024))),
-        case!("collector-thrift-big-strings", false,
+            |c| send(
+                c,
+                "collector_http",
+                "/api/traces",
+                THRIFT,
+                false,
+                p::jaeger_batch_empty_structs(i32::MAX as u32, 1024)
+            )
+        ),
+        case!(
+            "collector-thrift-big-strings",
+            false,
             "one span whose name and a tag are 50 MB (or the body limit)",
-            |c| send(c, "collector_http", "/api/traces", THRIFT, false, p::jaeger_batch_big_strings(big(c.opts.body_bytes) / 2, Protocol::Binary))),
-        case!("collector-thrift-invalid-utf8", false,
+            |c| send(
+                c,
+                "collector_http",
+                "/api/traces",
+                THRIFT,
+                false,
+                p::jaeger_batch_big_strings(big(c.opts.body_bytes) / 2, Protocol::Binary)
+            )
+        ),
+        case!(
+            "collector-thrift-invalid-utf8",
+            false,
             "one span whose operation name is invalid UTF-8",
-            |c| send(c, "collector_http", "/api/traces", THRIFT, false, jaeger_with_name_bytes(BAD_UTF8))),
+            |c| send(
+                c,
+                "collector_http",
+                "/api/traces",
+                THRIFT,
+                false,
+                jaeger_with_name_bytes(BAD_UTF8)
+            )
+        ),
         // ---- Zipkin 9411 -------------------------------------------------------
-        case!("zipkin-v1-thrift-empty-structs", true,
+        case!(
+            "zipkin-v1-thrift-empty-structs",
+            true,
             "list<Span> of body-limit empty structs (issue 7's 11.5 GB case)",
             |c| {
                 let n = fit(c.opts.body_bytes);
-                send(c, "zipkin_http", "/api/v1/spans", THRIFT, false, p::zipkin_thrift_empty_structs(n as u32, n))
-            }),
-        case!("zipkin-v1-thrift-lying-list", false,
+                send(
+                    c,
+                    "zipkin_http",
+                    "/api/v1/spans",
+                    THRIFT,
+                    false,
+                    p::zipkin_thrift_empty_structs(n as u32, n),
+                )
+            }
+        ),
+        case!(
+            "zipkin-v1-thrift-lying-list",
+            false,
             "list<Span> declaring 2^31-1 spans in 1 KB",
-            |c| send(c, "zipkin_http", "/api/v1/spans", THRIFT, false, p::zipkin_thrift_empty_structs(i32::MAX as u32, 1024))),
-        case!("zipkin-v1-json-deep-nesting", false,
+            |c| send(
+                c,
+                "zipkin_http",
+                "/api/v1/spans",
+                THRIFT,
+                false,
+                p::zipkin_thrift_empty_structs(i32::MAX as u32, 1024)
+            )
+        ),
+        case!(
+            "zipkin-v1-json-deep-nesting",
+            false,
             "body-limit of '[' (v1 JSON)",
-            |c| send(c, "zipkin_http", "/api/v1/spans", JSON, false, p::deep_json(b"", fit(c.opts.body_bytes)))),
-        case!("zipkin-v1-json-invalid-utf8", false,
+            |c| send(
+                c,
+                "zipkin_http",
+                "/api/v1/spans",
+                JSON,
+                false,
+                p::deep_json(b"", fit(c.opts.body_bytes))
+            )
+        ),
+        case!(
+            "zipkin-v1-json-invalid-utf8",
+            false,
             "v1 JSON span whose name is invalid UTF-8",
-            |c| send(c, "zipkin_http", "/api/v1/spans", JSON, false, p::zipkin_v1_json_span(BAD_UTF8))),
-        case!("zipkin-v2-json-empty-objects", false,
+            |c| send(
+                c,
+                "zipkin_http",
+                "/api/v1/spans",
+                JSON,
+                false,
+                p::zipkin_v1_json_span(BAD_UTF8)
+            )
+        ),
+        case!(
+            "zipkin-v2-json-empty-objects",
+            false,
             "[{},{},…] to the body limit",
-            |c| send(c, "zipkin_http", "/api/v2/spans", JSON, false, p::json_empty_objects(fit(c.opts.body_bytes)))),
-        case!("zipkin-v2-json-deep-nesting", false,
+            |c| send(
+                c,
+                "zipkin_http",
+                "/api/v2/spans",
+                JSON,
+                false,
+                p::json_empty_objects(fit(c.opts.body_bytes))
+            )
+        ),
+        case!(
+            "zipkin-v2-json-deep-nesting",
+            false,
             "body-limit of '[' (v2 JSON)",
-            |c| send(c, "zipkin_http", "/api/v2/spans", JSON, false, p::deep_json(b"", fit(c.opts.body_bytes)))),
-        case!("zipkin-v2-json-big-string", false,
+            |c| send(
+                c,
+                "zipkin_http",
+                "/api/v2/spans",
+                JSON,
+                false,
+                p::deep_json(b"", fit(c.opts.body_bytes))
+            )
+        ),
+        case!(
+            "zipkin-v2-json-big-string",
+            false,
             "one span named with 50 MB (or the body limit)",
-            |c| send(c, "zipkin_http", "/api/v2/spans", JSON, false, p::zipkin_json_span(&vec![b'x'; big(c.opts.body_bytes)]))),
-        case!("zipkin-v2-json-invalid-utf8", false,
+            |c| send(
+                c,
+                "zipkin_http",
+                "/api/v2/spans",
+                JSON,
+                false,
+                p::zipkin_json_span(&vec![b'x'; big(c.opts.body_bytes)])
+            )
+        ),
+        case!(
+            "zipkin-v2-json-invalid-utf8",
+            false,
             "v2 JSON span whose name is invalid UTF-8",
-            |c| send(c, "zipkin_http", "/api/v2/spans", JSON, false, p::zipkin_json_span(BAD_UTF8))),
-        case!("zipkin-v2-proto-empty-spans", false,
+            |c| send(
+                c,
+                "zipkin_http",
+                "/api/v2/spans",
+                JSON,
+                false,
+                p::zipkin_json_span(BAD_UTF8)
+            )
+        ),
+        case!(
+            "zipkin-v2-proto-empty-spans",
+            false,
             "ListOfSpans of body-limit/2 empty messages",
-            |c| send(c, "zipkin_http", "/api/v2/spans", PROTO, false, p::zipkin_proto_empty_spans(fit(c.opts.body_bytes) / 2))),
-        case!("zipkin-v2-proto-invalid-utf8", false,
+            |c| send(
+                c,
+                "zipkin_http",
+                "/api/v2/spans",
+                PROTO,
+                false,
+                p::zipkin_proto_empty_spans(fit(c.opts.body_bytes) / 2)
+            )
+        ),
+        case!(
+            "zipkin-v2-proto-invalid-utf8",
+            false,
             "proto3 span whose name is invalid UTF-8",
-            |c| send(c, "zipkin_http", "/api/v2/spans", PROTO, false, p::zipkin_proto_span(BAD_UTF8))),
+            |c| send(
+                c,
+                "zipkin_http",
+                "/api/v2/spans",
+                PROTO,
+                false,
+                p::zipkin_proto_span(BAD_UTF8)
+            )
+        ),
         // ---- OTLP HTTP 4318 ------------------------------------------------------
-        case!("otlp-http-proto-empty-spans", true,
+        case!(
+            "otlp-http-proto-empty-spans",
+            true,
             "ExportTraceServiceRequest of body-limit/2 empty Span messages",
-            |c| send(c, "otlp_http", "/v1/traces", PROTO, false, p::otlp_empty_spans(fit(c.opts.body_bytes) / 2))),
-        case!("otlp-http-proto-big-string", false,
+            |c| send(
+                c,
+                "otlp_http",
+                "/v1/traces",
+                PROTO,
+                false,
+                p::otlp_empty_spans(fit(c.opts.body_bytes) / 2)
+            )
+        ),
+        case!(
+            "otlp-http-proto-big-string",
+            false,
             "one span with a 50 MB (or body-limit) attribute value",
-            |c| send(c, "otlp_http", "/v1/traces", PROTO, false, p::otlp_span(b"big", &vec![b'x'; big(c.opts.body_bytes)], 0))),
-        case!("otlp-http-proto-huge-array", false,
+            |c| send(
+                c,
+                "otlp_http",
+                "/v1/traces",
+                PROTO,
+                false,
+                p::otlp_span(b"big", &vec![b'x'; big(c.opts.body_bytes)], 0)
+            )
+        ),
+        case!(
+            "otlp-http-proto-huge-array",
+            false,
             "one span with an array attribute of body-limit/2 empty values",
-            |c| send(c, "otlp_http", "/v1/traces", PROTO, false, p::otlp_span(b"array", b"v", fit(c.opts.body_bytes) / 2))),
-        case!("otlp-http-proto-invalid-utf8", false,
+            |c| send(
+                c,
+                "otlp_http",
+                "/v1/traces",
+                PROTO,
+                false,
+                p::otlp_span(b"array", b"v", fit(c.opts.body_bytes) / 2)
+            )
+        ),
+        case!(
+            "otlp-http-proto-invalid-utf8",
+            false,
             "one span whose name is invalid UTF-8",
-            |c| send(c, "otlp_http", "/v1/traces", PROTO, false, p::otlp_span(BAD_UTF8, b"v", 0))),
-        case!("otlp-http-json-empty-spans", false,
+            |c| send(
+                c,
+                "otlp_http",
+                "/v1/traces",
+                PROTO,
+                false,
+                p::otlp_span(BAD_UTF8, b"v", 0)
+            )
+        ),
+        case!(
+            "otlp-http-json-empty-spans",
+            false,
             "OTLP JSON with body-limit of {} spans",
-            |c| send(c, "otlp_http", "/v1/traces", JSON, false, p::otlp_json_empty_spans(fit(c.opts.body_bytes)))),
-        case!("otlp-http-json-deep-nesting", false,
+            |c| send(
+                c,
+                "otlp_http",
+                "/v1/traces",
+                JSON,
+                false,
+                p::otlp_json_empty_spans(fit(c.opts.body_bytes))
+            )
+        ),
+        case!(
+            "otlp-http-json-deep-nesting",
+            false,
             "OTLP JSON nested '[' to the body limit",
-            |c| send(c, "otlp_http", "/v1/traces", JSON, false, p::deep_json(br#"{"resourceSpans":"#, fit(c.opts.body_bytes)))),
-        case!("otlp-http-json-invalid-utf8", false,
+            |c| send(
+                c,
+                "otlp_http",
+                "/v1/traces",
+                JSON,
+                false,
+                p::deep_json(br#"{"resourceSpans":"#, fit(c.opts.body_bytes))
+            )
+        ),
+        case!(
+            "otlp-http-json-invalid-utf8",
+            false,
             "OTLP JSON span whose name is invalid UTF-8",
-            |c| send(c, "otlp_http", "/v1/traces", JSON, false, p::otlp_json_span(BAD_UTF8))),
+            |c| send(
+                c,
+                "otlp_http",
+                "/v1/traces",
+                JSON,
+                false,
+                p::otlp_json_span(BAD_UTF8)
+            )
+        ),
         // ---- OTLP gRPC 4317, Jaeger gRPC 14250 -------------------------------------
-        case!("otlp-grpc-empty-spans", true,
+        case!(
+            "otlp-grpc-empty-spans",
+            true,
             "Export of message-limit/2 empty Span messages",
-            |c| send_grpc(c, "otlp_grpc", OTLP_EXPORT, &p::otlp_empty_spans(fit(c.opts.grpc_bytes) / 2), false)),
-        case!("otlp-grpc-big-string", false,
+            |c| send_grpc(
+                c,
+                "otlp_grpc",
+                OTLP_EXPORT,
+                &p::otlp_empty_spans(fit(c.opts.grpc_bytes) / 2),
+                false
+            )
+        ),
+        case!(
+            "otlp-grpc-big-string",
+            false,
             "one span with a 50 MB (or message-limit) attribute",
-            |c| send_grpc(c, "otlp_grpc", OTLP_EXPORT, &p::otlp_span(b"big", &vec![b'x'; big(c.opts.grpc_bytes)], 0), false)),
-        case!("otlp-grpc-huge-array", false,
+            |c| send_grpc(
+                c,
+                "otlp_grpc",
+                OTLP_EXPORT,
+                &p::otlp_span(b"big", &vec![b'x'; big(c.opts.grpc_bytes)], 0),
+                false
+            )
+        ),
+        case!(
+            "otlp-grpc-huge-array",
+            false,
             "one span with an array attribute of message-limit/2 empty values",
-            |c| send_grpc(c, "otlp_grpc", OTLP_EXPORT, &p::otlp_span(b"array", b"v", fit(c.opts.grpc_bytes) / 2), false)),
-        case!("otlp-grpc-lying-length", false,
+            |c| send_grpc(
+                c,
+                "otlp_grpc",
+                OTLP_EXPORT,
+                &p::otlp_span(b"array", b"v", fit(c.opts.grpc_bytes) / 2),
+                false
+            )
+        ),
+        case!(
+            "otlp-grpc-lying-length",
+            false,
             "gRPC frame declaring 4 GiB, carrying 1 KB",
-            |c| Ok(concurrently(c.opts.copies, grpc_call(c.addr("otlp_grpc"), OTLP_EXPORT,
-                grpc::frame_declaring(&[0u8; 1024], false, u32::MAX), false, c.opts.request_timeout)))),
-        case!("jaeger-grpc-empty-spans", false,
+            |c| Ok(concurrently(
+                c.opts.copies,
+                grpc_call(
+                    c.addr("otlp_grpc"),
+                    OTLP_EXPORT,
+                    grpc::frame_declaring(&[0u8; 1024], false, u32::MAX),
+                    false,
+                    c.opts.request_timeout
+                )
+            ))
+        ),
+        case!(
+            "jaeger-grpc-empty-spans",
+            false,
             "PostSpans of message-limit/2 empty Span messages",
-            |c| send_grpc(c, "collector_grpc", JAEGER_POST_SPANS, &p::jaeger_proto_empty_spans(fit(c.opts.grpc_bytes) / 2), false)),
-        case!("jaeger-grpc-lying-length", false,
+            |c| send_grpc(
+                c,
+                "collector_grpc",
+                JAEGER_POST_SPANS,
+                &p::jaeger_proto_empty_spans(fit(c.opts.grpc_bytes) / 2),
+                false
+            )
+        ),
+        case!(
+            "jaeger-grpc-lying-length",
+            false,
             "gRPC frame declaring 4 GiB, carrying 1 KB",
-            |c| Ok(concurrently(c.opts.copies, grpc_call(c.addr("collector_grpc"), JAEGER_POST_SPANS,
-                grpc::frame_declaring(&[0u8; 1024], false, u32::MAX), false, c.opts.request_timeout)))),
+            |c| Ok(concurrently(
+                c.opts.copies,
+                grpc_call(
+                    c.addr("collector_grpc"),
+                    JAEGER_POST_SPANS,
+                    grpc::frame_declaring(&[0u8; 1024], false, u32::MAX),
+                    false,
+                    c.opts.request_timeout
+                )
+            ))
+        ),
         // ---- limits at the edge ----------------------------------------------------
-        case!("over-limit-bodies", false,
+        case!(
+            "over-limit-bodies",
+            false,
             "a body 1 MiB over the limit to each ingest listener",
-            over_limit),
-        case!("content-length-lie", true,
+            over_limit
+        ),
+        case!(
+            "content-length-lie",
+            true,
             "Content-Length: 10^18 with 10 bytes, to five HTTP listeners",
-            content_length_lie),
+            content_length_lie
+        ),
         // ---- compression bombs -------------------------------------------------------
-        case!("gzip-bomb-zipkin-v1-thrift", true,
+        case!(
+            "gzip-bomb-zipkin-v1-thrift",
+            true,
             "gzip expanding to the bomb size of empty structs under a lying list",
-            |c| send(c, "zipkin_http", "/api/v1/spans", THRIFT, true, bomb("zipkin-v1-thrift", c.opts.bomb_bytes))),
-        case!("gzip-bomb-zipkin-v1-json", false,
+            |c| send(
+                c,
+                "zipkin_http",
+                "/api/v1/spans",
+                THRIFT,
+                true,
+                bomb("zipkin-v1-thrift", c.opts.bomb_bytes)
+            )
+        ),
+        case!(
+            "gzip-bomb-zipkin-v1-json",
+            false,
             "gzip expanding to [{},{},…]",
-            |c| send(c, "zipkin_http", "/api/v1/spans", JSON, true, bomb("json-array", c.opts.bomb_bytes))),
-        case!("gzip-bomb-zipkin-v2-json", false,
+            |c| send(
+                c,
+                "zipkin_http",
+                "/api/v1/spans",
+                JSON,
+                true,
+                bomb("json-array", c.opts.bomb_bytes)
+            )
+        ),
+        case!(
+            "gzip-bomb-zipkin-v2-json",
+            false,
             "gzip expanding to [{},{},…]",
-            |c| send(c, "zipkin_http", "/api/v2/spans", JSON, true, bomb("json-array", c.opts.bomb_bytes))),
-        case!("gzip-bomb-zipkin-v2-proto", false,
+            |c| send(
+                c,
+                "zipkin_http",
+                "/api/v2/spans",
+                JSON,
+                true,
+                bomb("json-array", c.opts.bomb_bytes)
+            )
+        ),
+        case!(
+            "gzip-bomb-zipkin-v2-proto",
+            false,
             "gzip expanding to empty proto3 spans",
-            |c| send(c, "zipkin_http", "/api/v2/spans", PROTO, true, bomb("zipkin-v2-proto", c.opts.bomb_bytes))),
-        case!("gzip-bomb-otlp-http-proto", false,
+            |c| send(
+                c,
+                "zipkin_http",
+                "/api/v2/spans",
+                PROTO,
+                true,
+                bomb("zipkin-v2-proto", c.opts.bomb_bytes)
+            )
+        ),
+        case!(
+            "gzip-bomb-otlp-http-proto",
+            false,
             "gzip expanding to empty OTLP spans",
-            |c| send(c, "otlp_http", "/v1/traces", PROTO, true, bomb("otlp-proto", c.opts.bomb_bytes))),
-        case!("gzip-bomb-otlp-http-json", false,
+            |c| send(
+                c,
+                "otlp_http",
+                "/v1/traces",
+                PROTO,
+                true,
+                bomb("otlp-proto", c.opts.bomb_bytes)
+            )
+        ),
+        case!(
+            "gzip-bomb-otlp-http-json",
+            false,
             "gzip expanding to OTLP JSON empty spans",
-            |c| send(c, "otlp_http", "/v1/traces", JSON, true, bomb("otlp-json", c.opts.bomb_bytes))),
-        case!("gzip-bomb-collector", false,
+            |c| send(
+                c,
+                "otlp_http",
+                "/v1/traces",
+                JSON,
+                true,
+                bomb("otlp-json", c.opts.bomb_bytes)
+            )
+        ),
+        case!(
+            "gzip-bomb-collector",
+            false,
             "gzip expanding to empty structs (collector takes no gzip: must refuse)",
-            |c| send(c, "collector_http", "/api/traces", THRIFT, true, bomb("collector", c.opts.bomb_bytes))),
-        case!("gzip-bomb-otlp-grpc", false,
+            |c| send(
+                c,
+                "collector_http",
+                "/api/traces",
+                THRIFT,
+                true,
+                bomb("collector", c.opts.bomb_bytes)
+            )
+        ),
+        case!(
+            "gzip-bomb-otlp-grpc",
+            false,
             "grpc-encoding gzip message expanding to empty OTLP spans",
             |c| {
                 let b = bomb("otlp-proto", c.opts.bomb_bytes);
-                Ok(concurrently(c.opts.copies, grpc_call(c.addr("otlp_grpc"), OTLP_EXPORT,
-                    grpc::frame(&b, true), true, c.opts.request_timeout)))
-            }),
-        case!("gzip-bomb-jaeger-grpc", false,
+                Ok(concurrently(
+                    c.opts.copies,
+                    grpc_call(
+                        c.addr("otlp_grpc"),
+                        OTLP_EXPORT,
+                        grpc::frame(&b, true),
+                        true,
+                        c.opts.request_timeout,
+                    ),
+                ))
+            }
+        ),
+        case!(
+            "gzip-bomb-jaeger-grpc",
+            false,
             "grpc-encoding gzip message expanding to empty Jaeger spans",
             |c| {
                 let b = bomb("jaeger-proto", c.opts.bomb_bytes);
-                Ok(concurrently(c.opts.copies, grpc_call(c.addr("collector_grpc"), JAEGER_POST_SPANS,
-                    grpc::frame(&b, true), true, c.opts.request_timeout)))
-            }),
+                Ok(concurrently(
+                    c.opts.copies,
+                    grpc_call(
+                        c.addr("collector_grpc"),
+                        JAEGER_POST_SPANS,
+                        grpc::frame(&b, true),
+                        true,
+                        c.opts.request_timeout,
+                    ),
+                ))
+            }
+        ),
     ]
 }

@@ -57,7 +57,11 @@ fn idle(c: &Ctx<'_>) -> Result<Outcome> {
     let opened = conns.len();
     let open_time = start.elapsed();
     std::thread::sleep(c.opts.hold);
-    let closed = conns.iter_mut().map(closed_by_server).filter(|&c| c).count();
+    let closed = conns
+        .iter_mut()
+        .map(closed_by_server)
+        .filter(|&c| c)
+        .count();
     drop(conns);
     Ok(Outcome {
         client: format!(
@@ -105,7 +109,7 @@ fn slowloris(c: &Ctx<'_>) -> Result<Outcome> {
                 Err(e) if e.kind() == ErrorKind::WouldBlock => {}
                 Err(_) => alive[i] = false,
             }
-            if i % 2 == 0 && round % 20 == 0 {
+            if i % 2 == 0 && round.is_multiple_of(20) {
                 let _ = s.write(b": y\r\n");
             }
         }

@@ -9,7 +9,13 @@ use super::{Case, Ctx, Outcome};
 use crate::http;
 use crate::probe::fmt_duration;
 
-fn tracegen(kind: TransportKind, target: String, workers: usize, stop: Stop, seed: u64) -> RunConfig {
+fn tracegen(
+    kind: TransportKind,
+    target: String,
+    workers: usize,
+    stop: Stop,
+    seed: u64,
+) -> RunConfig {
     RunConfig {
         transport: kind,
         target,
@@ -38,7 +44,13 @@ fn overload(c: &Ctx<'_>) -> Result<Outcome> {
         .iter()
         .enumerate()
         .map(|(i, (kind, listener, workers))| {
-            let cfg = tracegen(*kind, c.addr(listener).to_string(), *workers, stop.clone(), 1000 + i as u64);
+            let cfg = tracegen(
+                *kind,
+                c.addr(listener).to_string(),
+                *workers,
+                stop,
+                1000 + i as u64,
+            );
             std::thread::spawn(move || clew_tracegen::run(&cfg))
         })
         .collect();
@@ -86,7 +98,14 @@ fn hostile_queries(c: &Ctx<'_>) -> Result<Outcome> {
     );
     let loaded = clew_tracegen::run(&load).map(|s| s.spans_sent).unwrap_or(0);
     std::thread::sleep(Duration::from_secs(2));
-    let services = http::request(c.addr("query_http"), "GET", "/api/services", &[], &[], Duration::from_secs(10))?;
+    let services = http::request(
+        c.addr("query_http"),
+        "GET",
+        "/api/services",
+        &[],
+        &[],
+        Duration::from_secs(10),
+    )?;
     let svc = String::from_utf8_lossy(&services.head)
         .split('"')
         .find(|s| s.starts_with("tracegen"))
@@ -94,23 +113,43 @@ fn hostile_queries(c: &Ctx<'_>) -> Result<Outcome> {
         .to_string();
     let q = [
         ("query_http", format!("/api/traces?service={svc}&limit=0")),
-        ("query_http", format!("/api/traces?service={svc}&limit=1000000000&lookback=custom&start=0")),
+        (
+            "query_http",
+            format!("/api/traces?service={svc}&limit=1000000000&lookback=custom&start=0"),
+        ),
         ("query_http", "/api/traces?limit=0".to_string()),
-        ("query_http", format!("/api/v3/traces?query.service_name={svc}&query.num_traces=1000000000&query.start_time_min=1970-01-01T00:00:00Z&query.start_time_max=2100-01-01T00:00:00Z")),
-        ("zipkin_http", format!("/api/v2/traces?serviceName={svc}&limit=1000000000&lookback=86400000000")),
-        ("query_http", "/api/dependencies?endTs=4102444800000&lookback=4102444800000".to_string()),
+        (
+            "query_http",
+            format!(
+                "/api/v3/traces?query.service_name={svc}&query.num_traces=1000000000&query.start_time_min=1970-01-01T00:00:00Z&query.start_time_max=2100-01-01T00:00:00Z"
+            ),
+        ),
+        (
+            "zipkin_http",
+            format!("/api/v2/traces?serviceName={svc}&limit=1000000000&lookback=86400000000"),
+        ),
+        (
+            "query_http",
+            "/api/dependencies?endTs=4102444800000&lookback=4102444800000".to_string(),
+        ),
     ];
     let until = Instant::now() + c.opts.hold;
     let handles: Vec<_> = (0..4)
         .map(|t| {
-            let q: Vec<_> = q.iter().map(|(l, path)| (c.addr(l), path.clone())).collect();
+            let q: Vec<_> = q
+                .iter()
+                .map(|(l, path)| (c.addr(l), path.clone()))
+                .collect();
             std::thread::spawn(move || {
                 let mut seen = Vec::new();
                 let mut i = t;
                 while Instant::now() < until {
                     let (addr, path) = &q[i % q.len()];
                     i += 1;
-                    seen.push((i % q.len(), http::request(*addr, "GET", path, &[], &[], Duration::from_secs(60))));
+                    seen.push((
+                        i % q.len(),
+                        http::request(*addr, "GET", path, &[], &[], Duration::from_secs(60)),
+                    ));
                 }
                 seen
             })

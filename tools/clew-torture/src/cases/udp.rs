@@ -40,7 +40,11 @@ fn flood(c: &Ctx<'_>, make: fn(&str, &mut SplitMix64) -> Vec<u8>) -> Result<Outc
             "{sent} datagrams ({} MB) to 3 ports in {:.0} s{}",
             bytes / 1_000_000,
             c.opts.udp.as_secs_f64(),
-            if errors > 0 { format!(", {errors} send errors") } else { String::new() }
+            if errors > 0 {
+                format!(", {errors} send errors")
+            } else {
+                String::new()
+            }
         ),
         refused: sent,
         must_count: true,
@@ -50,7 +54,11 @@ fn flood(c: &Ctx<'_>, make: fn(&str, &mut SplitMix64) -> Vec<u8>) -> Result<Outc
 }
 
 fn protocol(port: &str) -> Protocol {
-    if port == "agent_binary" { Protocol::Binary } else { Protocol::Compact }
+    if port == "agent_binary" {
+        Protocol::Binary
+    } else {
+        Protocol::Compact
+    }
 }
 
 fn random(_: &str, rng: &mut SplitMix64) -> Vec<u8> {
