@@ -14,6 +14,7 @@
 mod compact;
 mod disk;
 mod error;
+mod limited;
 mod matcher;
 mod memory;
 mod query;
@@ -25,6 +26,7 @@ pub use disk::{
     WalSegmentInfo, WalSync, default_data_dir, inspect_dir, verify_dir,
 };
 pub use error::StoreError;
+pub use limited::ConcurrencyLimitedReader;
 pub use matcher::span_matches;
 pub use memory::{MemoryStore, MemoryStoreConfig};
 pub use query::{

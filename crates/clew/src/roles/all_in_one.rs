@@ -14,7 +14,7 @@ use std::time::SystemTime;
 use anyhow::{Context, Result};
 use clew_ingest::{AgentPort, IngestMetrics, Pipeline, SamplingStrategies};
 use clew_query::{QueryMetrics, QueryState};
-use clew_store::{TraceReader, TraceWriter};
+use clew_store::{ConcurrencyLimitedReader, TraceReader, TraceWriter};
 use prometheus_client::registry::Registry;
 use tokio_util::sync::CancellationToken;
 
@@ -68,8 +68,14 @@ pub async fn run(config: Config, ready_file: Option<PathBuf>) -> Result<()> {
     let mut servers = Servers::new(budget, config.ingest.http_max_body_bytes, shutdown.clone());
 
     let reader: Arc<dyn TraceReader> = store.reader.clone();
+    // Searches and dependency graphs may touch every stored span: at most
+    // one per core runs at a time, so their peak memory is bounded and
+    // trace-by-ID, services and health never wait behind them.
+    let heavy_reads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let query_reader: Arc<dyn TraceReader> =
+        Arc::new(ConcurrencyLimitedReader::new(reader.clone(), heavy_reads));
     let query_state = QueryState {
-        reader: reader.clone(),
+        reader: query_reader,
         metrics: query_metrics,
         limits: config.query.clone(),
     };
