@@ -102,6 +102,9 @@ pub struct JaegerBatch {
     pub seq_no: Option<i64>,
     /// The client's drop counters, if sent.
     pub stats: Option<ClientStats>,
+    /// Strings that were not UTF-8 and were repaired with U+FFFD (each also
+    /// leaves a span warning), for the listeners to count.
+    pub repaired_strings: usize,
 }
 
 /// Decodes the body of HTTP `POST /api/traces`: a bare `Batch` struct, no envelope.

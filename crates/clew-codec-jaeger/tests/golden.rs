@@ -182,6 +182,7 @@ fn expected() -> JaegerBatch {
             too_large_dropped_spans: 2,
             failed_to_emit_spans: 3,
         }),
+        repaired_strings: 0,
     }
 }
 

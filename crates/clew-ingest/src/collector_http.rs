@@ -131,6 +131,7 @@ async fn post_traces(State(st): State<CollectorState>, headers: HeaderMap, body:
             );
         }
     };
+    st.metrics.record_repaired(batch.repaired_strings);
     // 202 only once the store has the spans (fsynced, for the disk store).
     let (submitted, ack) = st.pipeline.submit_acked(batch.spans, source, reservation);
     match submitted {

@@ -103,6 +103,7 @@ pub struct IngestMetrics {
     inflight_capacity: Gauge,
     memory_refused: Family<ReasonLabels, Counter>,
     fields_truncated: Family<FieldLabels, Counter>,
+    fields_repaired: Family<FieldLabels, Counter>,
     /// Agent listener (by conventional port) → the port it is bound to.
     agent_ports: parking_lot::RwLock<Vec<(&'static str, u64)>>,
 }
@@ -180,6 +181,11 @@ impl IngestMetrics {
             m.memory_refused.clone(),
         );
         r.register(
+            "span_fields_repaired",
+            "Span strings that were not UTF-8, kept with U+FFFD in place of the bad bytes (the span says so in a warning)",
+            m.fields_repaired.clone(),
+        );
+        r.register(
             "span_fields_truncated",
             "Span fields cut to the configured size limits, by field",
             m.fields_truncated.clone(),
@@ -246,10 +252,27 @@ impl IngestMetrics {
             .get()
     }
 
+    /// Counts strings a decoder repaired (invalid UTF-8 → U+FFFD) under
+    /// `clew_span_fields_repaired_total{field="utf8"}`.
+    pub(crate) fn record_repaired(&self, n: usize) {
+        if n > 0 {
+            self.fields_repaired
+                .get_or_create(&FieldLabels { field: "utf8" })
+                .inc_by(n as u64);
+        }
+    }
+
     pub(crate) fn record_truncated(&self, field: &'static str) {
         self.fields_truncated
             .get_or_create(&FieldLabels { field })
             .inc();
+    }
+
+    /// Strings repaired from invalid UTF-8 (tests).
+    pub fn fields_repaired(&self) -> u64 {
+        self.fields_repaired
+            .get_or_create(&FieldLabels { field: "utf8" })
+            .get()
     }
 
     /// Fields truncated, for `field` (tests).

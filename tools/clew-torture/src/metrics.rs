@@ -49,7 +49,7 @@ pub fn delta(before: &Sample, after: &Sample) -> Vec<(String, f64)> {
 /// Whether a moved series records a refusal, drop, truncation or limit.
 pub fn is_refusal(series: &str) -> bool {
     let name = series.split('{').next().unwrap_or("");
-    const WORDS: [&str; 12] = [
+    const WORDS: [&str; 13] = [
         "reject",
         "refus",
         "drop",
@@ -61,6 +61,7 @@ pub fn is_refusal(series: &str) -> bool {
         "too_large",
         "budget",
         "truncat",
+        "repair",
         "shed",
     ];
     if WORDS.iter().any(|w| name.contains(w)) {

@@ -38,6 +38,8 @@ pub(crate) struct Decoder<'a, 'b, 'g, R> {
     /// A charge that failed where no error could be returned (string repair);
     /// reported when the current span ends.
     failed: Option<BudgetError>,
+    /// Strings repaired with U+FFFD so far.
+    repaired: usize,
 }
 
 impl<'a, 'b, 'g, R: ProtocolReader<'a>> Decoder<'a, 'b, 'g, R> {
@@ -49,6 +51,7 @@ impl<'a, 'b, 'g, R: ProtocolReader<'a>> Decoder<'a, 'b, 'g, R> {
             warnings: Vec::new(),
             budget,
             failed: None,
+            repaired: 0,
         }
     }
 
@@ -121,6 +124,7 @@ impl<'a, 'b, 'g, R: ProtocolReader<'a>> Decoder<'a, 'b, 'g, R> {
             spans,
             seq_no,
             stats,
+            repaired_strings: self.repaired,
         })
     }
 
@@ -213,6 +217,7 @@ impl<'a, 'b, 'g, R: ProtocolReader<'a>> Decoder<'a, 'b, 'g, R> {
         match Str::try_from(self.buf.slice_ref(raw)) {
             Ok(s) => s,
             Err(_) => {
+                self.repaired += 1;
                 // The repaired copy is the one string that is not a slice.
                 if let Err(e) = self.budget.charge(raw.len().saturating_mul(3)) {
                     self.failed.get_or_insert(e);

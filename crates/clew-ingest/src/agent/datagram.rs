@@ -68,6 +68,9 @@ impl DatagramHandler {
                 match decode_emit_batch_args_with(&datagram, env.args, protocol, &mut budget) {
                     Ok(batch) => {
                         self.pipeline
+                            .metrics()
+                            .record_repaired(batch.repaired_strings);
+                        self.pipeline
                             .submit_reserved(batch.spans, source, reservation);
                     }
                     Err(DecodeError::Budget(e)) => {

@@ -179,3 +179,29 @@ async fn collector_serves_sampling_too() {
     assert_eq!(v["strategyType"], "PROBABILISTIC");
     assert_eq!(v["probabilisticSampling"]["samplingRate"], 1.0);
 }
+
+/// Issue 7 (abuse suite): Jaeger accepts a thrift string that is not UTF-8,
+/// and so does Clew — repaired with U+FFFD, said in a span warning — but the
+/// repair is counted, so nothing changes silently.
+#[tokio::test]
+async fn invalid_utf8_is_repaired_and_counted() {
+    let ingest = Ingest::start(IngestConfig::default());
+    let (process, spans) = fixture(TraceId::new(0, 9), "svc", 1);
+    let mut body = Vec::new();
+    encode_batch(&process, &spans, Protocol::Binary, &mut body);
+    let at = body
+        .windows(4)
+        .position(|w| w == b"op-1")
+        .expect("the operation name is in the body");
+    body[at] = 0xff;
+    let (status, _) = post(router(&ingest), "application/x-thrift", body).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let trace = ingest.wait_for_trace(TraceId::new(0, 9), 1).await;
+    assert_eq!(&*trace.spans[0].operation_name, "\u{fffd}p-1");
+    assert!(
+        trace.spans[0].warnings.iter().any(|w| w.contains("UTF-8")),
+        "{:?}",
+        trace.spans[0].warnings
+    );
+    assert_eq!(ingest.metrics.fields_repaired(), 1);
+}
