@@ -38,31 +38,33 @@ fn walk_kvs(kvs: &mut [KeyValue], f: &mut dyn FnMut(Slot<'_>)) {
     }
 }
 
-/// Copies every slot `walk` visits into one new buffer and points the slots
-/// at it. Returns the buffer's length.
+/// Copies every slot `walk` visits into new buffers (one for text, one for
+/// binary values, which are rare) and points the slots at them. The text
+/// buffer is built as a `String` and sliced by `str` ranges, so nothing is
+/// validated as UTF-8 again. Returns the bytes copied.
 fn repack(walk: &mut impl FnMut(&mut dyn FnMut(Slot<'_>))) -> usize {
-    let mut total = 0usize;
-    walk(&mut |slot| {
-        total += match slot {
-            Slot::Str(s) => s.len(),
-            Slot::Bin(b) => b.len(),
-        }
-    });
-    let mut buf = Vec::with_capacity(total);
+    let (mut text_len, mut bin_len) = (0usize, 0usize);
     walk(&mut |slot| match slot {
-        Slot::Str(s) => buf.extend_from_slice(s.as_bytes()),
-        Slot::Bin(b) => buf.extend_from_slice(b),
+        Slot::Str(s) => text_len += s.len(),
+        Slot::Bin(b) => bin_len += b.len(),
     });
-    let all = Bytes::from(buf);
-    let mut at = 0usize;
+    let mut text = String::with_capacity(text_len);
+    let mut bin = Vec::with_capacity(bin_len);
+    walk(&mut |slot| match slot {
+        Slot::Str(s) => text.push_str(s),
+        Slot::Bin(b) => bin.extend_from_slice(b),
+    });
+    let text = Str::from(text);
+    let bin = Bytes::from(bin);
+    let (mut at, mut bin_at) = (0usize, 0usize);
     walk(&mut |slot| match slot {
         Slot::Str(s) => {
             let len = s.len();
             *s = if len == 0 {
                 Str::new()
             } else {
-                // Copied from a valid `Str`, so still valid UTF-8.
-                Str::try_from(all.slice(at..at + len)).unwrap_or_default()
+                // Each piece was a whole `str`, so its ends are boundaries.
+                text.slice_ref(&text[at..at + len])
             };
             at += len;
         }
@@ -71,12 +73,12 @@ fn repack(walk: &mut impl FnMut(&mut dyn FnMut(Slot<'_>))) -> usize {
             *b = if len == 0 {
                 Bytes::new()
             } else {
-                all.slice(at..at + len)
+                bin.slice(bin_at..bin_at + len)
             };
-            at += len;
+            bin_at += len;
         }
     });
-    total
+    text_len + bin_len
 }
 
 /// Re-homes the strings of a batch's spans, sharing one compact copy of
