@@ -157,6 +157,9 @@ pub async fn run(config: Config, ready_file: Option<PathBuf>) -> Result<()> {
     for (name, addr) in &addrs {
         tracing::info!(listener = name, %addr, "listening");
     }
+    // Before announcing readiness: a SIGTERM sent the moment the ready file
+    // appears must find its handler.
+    let signals = crate::shutdown::Signals::install();
     if let Some(path) = &ready_file {
         write_ready_file(path, &addrs)?;
     }
@@ -168,7 +171,7 @@ pub async fn run(config: Config, ready_file: Option<PathBuf>) -> Result<()> {
             .unwrap_or_default()
     );
 
-    crate::shutdown::signal().await;
+    signals.recv().await;
     serving.store(false, Ordering::Relaxed);
     shutdown.cancel();
     servers.join().await;
