@@ -19,6 +19,9 @@ pub enum DecodeError {
     /// The payload decodes into more than the caller's budget allows.
     #[error("{0}")]
     Budget(#[from] clew_model::BudgetError),
+    /// An api_v2 protobuf message whose wire format is broken.
+    #[error("invalid protobuf: {0}")]
+    BadProtobuf(&'static str),
     /// The datagram's envelope is not one the agent accepts.
     #[error("bad agent message: {0}")]
     BadEnvelope(&'static str),

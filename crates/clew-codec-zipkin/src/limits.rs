@@ -79,13 +79,15 @@ pub fn charge_json(body: &[u8], budget: &mut DecodeBudget<'_>) -> Result<(), Zip
 }
 
 /// Charges `budget` for the most a proto3 `ListOfSpans` body can decode
-/// into, and checks its span count, before it is parsed. A body that is not
-/// well-formed protobuf is left for the decoder to report.
+/// into, and checks its span count, before it is parsed. A body whose wire
+/// format is broken is refused here: prost would refuse it too, but only
+/// after building everything in front of the broken byte, so a million
+/// empty spans with one bad byte at the end must not reach it.
 pub fn charge_proto(body: &[u8], budget: &mut DecodeBudget<'_>) -> Result<(), ZipkinError> {
-    let Ok(cost) = proto_cost(body, &PROTO_SCHEMA, LIST) else {
-        // Malformed: prost refuses it before allocating more than it read.
-        return Ok(());
-    };
+    let cost = proto_cost(body, &PROTO_SCHEMA, LIST).map_err(|_| ZipkinError::Field {
+        field: "ListOfSpans",
+        reason: "malformed protobuf".into(),
+    })?;
     budget.charge_spans(cost.spans)?;
     budget.charge(cost.bytes.saturating_add(body.len()))?;
     Ok(())
@@ -116,6 +118,18 @@ mod tests {
             err,
             ZipkinError::Budget(BudgetError::TooLarge { .. })
         ));
+    }
+
+    #[test]
+    fn a_broken_tail_is_refused_before_prost_builds_the_spans_in_front() {
+        let mut body: Vec<u8> = [0x0a, 0x00].repeat(100_000);
+        body.push(0x0a); // a length-delimited field with no length
+        let mut b = budget(1_000_000, 1 << 30);
+        assert!(matches!(
+            charge_proto(&body, &mut b),
+            Err(ZipkinError::Field { .. })
+        ));
+        assert_eq!(b.used(), 0, "nothing charged, nothing decoded");
     }
 
     #[test]

@@ -10,9 +10,10 @@
 use std::mem::size_of;
 
 use clew_model::budget::shape::{MessageSchema, proto_cost};
-use clew_model::{BudgetError, DecodeBudget, KeyValue, Log, Process, Reference, Span};
+use clew_model::{DecodeBudget, KeyValue, Log, Process, Reference, Span};
 
 use super::pb;
+use crate::DecodeError;
 
 const REQUEST: usize = 0;
 const BATCH: usize = 1;
@@ -61,22 +62,22 @@ static SCHEMA: [MessageSchema; 7] = [
 ];
 
 /// Charges `budget` for the most `body` (a `PostSpansRequest`) can decode
-/// into, checking its span count first. A body that is not well-formed
-/// protobuf is left for prost to refuse (it allocates no more than it has
-/// read before it fails).
-pub fn charge_post_spans(body: &[u8], budget: &mut DecodeBudget<'_>) -> Result<(), BudgetError> {
-    let Ok(cost) = proto_cost(body, &SCHEMA, REQUEST) else {
-        return Ok(());
-    };
+/// into, checking its span count first. A body whose wire format is broken
+/// is refused here ([`DecodeError::BadProtobuf`]): prost would refuse it
+/// too, but only after building everything in front of the broken byte.
+pub fn charge_post_spans(body: &[u8], budget: &mut DecodeBudget<'_>) -> Result<(), DecodeError> {
+    let cost = proto_cost(body, &SCHEMA, REQUEST)
+        .map_err(|_| DecodeError::BadProtobuf("malformed PostSpansRequest"))?;
     budget.charge_spans(cost.spans)?;
     // prost copies every string once; the model keeps those copies.
-    budget.charge(cost.bytes.saturating_add(body.len()))
+    budget.charge(cost.bytes.saturating_add(body.len()))?;
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clew_model::DecodeLimits;
+    use clew_model::{BudgetError, DecodeLimits};
     use prost::Message;
 
     #[test]
@@ -92,8 +93,25 @@ mod tests {
         });
         assert_eq!(
             charge_post_spans(&batch, &mut budget),
-            Err(BudgetError::TooManySpans { max: 50_000 })
+            Err(DecodeError::Budget(BudgetError::TooManySpans {
+                max: 50_000
+            }))
         );
+    }
+
+    #[test]
+    fn a_broken_tail_is_refused_before_prost_builds_the_spans_in_front() {
+        let spans: Vec<u8> = [0x0a, 0x00].repeat(10_000);
+        let mut batch = vec![0x0a];
+        prost::encoding::encode_varint(spans.len() as u64, &mut batch);
+        batch.extend_from_slice(&spans);
+        batch.push(0x0a); // a length-delimited field with no length
+        let mut budget = DecodeBudget::default();
+        assert!(matches!(
+            charge_post_spans(&batch, &mut budget),
+            Err(DecodeError::BadProtobuf(_))
+        ));
+        assert_eq!(budget.used(), 0);
     }
 
     #[test]

@@ -22,6 +22,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use clew_codec_jaeger::DecodeError;
 use clew_codec_jaeger::api_v2::{Converted, batch_to_model, charge_post_spans, pb};
 use clew_model::{BudgetError, DecodeBudget};
 use prost::Message;
@@ -169,7 +170,10 @@ enum Refused {
 
 /// Charges, then decodes with prost, then converts to the model.
 fn decode(body: &[u8], budget: &mut DecodeBudget<'_>) -> Result<Converted, Refused> {
-    charge_post_spans(body, budget).map_err(Refused::Budget)?;
+    charge_post_spans(body, budget).map_err(|e| match e {
+        DecodeError::Budget(e) => Refused::Budget(e),
+        other => Refused::Invalid(other.to_string()),
+    })?;
     let req = pb::PostSpansRequest::decode(body).map_err(|e| Refused::Invalid(e.to_string()))?;
     let Some(batch) = req.batch else {
         return Err(Refused::Invalid("PostSpansRequest has no batch".into()));
