@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use clew_model::{KeyValue, Log, Process, Span, Str, Value, validate_span};
+use clew_model::{KeyValue, Process, Span, Str, Value, validate_span};
 
 use crate::config::FieldLimits;
 use crate::metrics::IngestMetrics;
@@ -86,7 +86,7 @@ fn enforce_limits(
         cut.push("logs");
     }
     for log in &mut span.logs {
-        cut_log(log, limits, &mut cut);
+        cut_tags(&mut log.fields, limits, &mut cut);
     }
     for r in &mut span.references {
         cut_tags(&mut r.tags, limits, &mut cut);
@@ -122,13 +122,11 @@ fn enforce_limits(
             metrics.record_truncated(field);
         }
     }
+    // Name each field once, however many times it was cut.
+    cut.sort_unstable();
     cut.dedup();
     span.warnings
         .push(format!("{TRUNCATED_WARNING} {}", cut.join(", ")));
-}
-
-fn cut_log(log: &mut Log, limits: &FieldLimits, cut: &mut Vec<&'static str>) {
-    cut_tags(&mut log.fields, limits, cut);
 }
 
 fn tags_need_cut(tags: &[KeyValue], limits: &FieldLimits) -> bool {
@@ -214,7 +212,7 @@ mod tests {
     use super::*;
     use crate::config::FieldLimits;
     use crate::source::{Format, Transport};
-    use clew_model::{SpanId, TraceId};
+    use clew_model::{Log, SpanId, TraceId};
 
     const SRC: Source = Source::new(Transport::Http, Format::JaegerThriftBinary);
 
