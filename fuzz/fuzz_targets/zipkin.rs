@@ -12,7 +12,10 @@ fuzz_target!(|data: &[u8]| {
     };
     match pick % 5 {
         0 => drop(json_v2::decode(rest)),
-        1 => drop(proto_v2::decode(rest)),
+        1 => {
+            drop(proto_v2::decode(rest));
+            drop(proto_v2::decode_each(rest));
+        }
         2 => drop(json_v1::decode(rest)),
         n => {
             let protocol = if n == 3 { Protocol::Compact } else { Protocol::Binary };

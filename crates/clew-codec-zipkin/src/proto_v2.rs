@@ -21,6 +21,16 @@ pub fn decode_zipkin(body: &[u8]) -> Result<Vec<ZipkinSpan>, ZipkinError> {
     list.spans.into_iter().map(span_from_proto).collect()
 }
 
+/// Decodes a `ListOfSpans` body span by span: the outer `Err` is a body
+/// whose protobuf does not parse (nothing in it can be trusted), while each
+/// inner `Err` is one span whose content is unusable (a 3-byte ID, a 5-byte
+/// address). Receivers use it to keep the good spans of a batch and count
+/// the bad ones, instead of refusing the whole request for one bad span.
+pub fn decode_each(body: &[u8]) -> Result<Vec<Result<ZipkinSpan, ZipkinError>>, ZipkinError> {
+    let list = proto::ListOfSpans::decode(body)?;
+    Ok(list.spans.into_iter().map(span_from_proto).collect())
+}
+
 /// Encodes model spans as a `ListOfSpans`.
 pub fn encode(spans: &[Span], out: &mut Vec<u8>) {
     let list = proto::ListOfSpans {
@@ -195,6 +205,49 @@ mod tests {
         assert!(matches!(
             decode(&body),
             Err(ZipkinError::Address { field: "ipv4", .. })
+        ));
+    }
+}
+
+#[cfg(test)]
+mod each_tests {
+    use super::*;
+
+    fn span(trace_id: Vec<u8>, id: u8) -> proto::Span {
+        proto::Span {
+            trace_id,
+            id: vec![0, 0, 0, 0, 0, 0, 0, id],
+            name: format!("s{id}"),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn decode_each_isolates_a_span_with_a_bad_id() {
+        let good = vec![0u8; 15].into_iter().chain([1]).collect::<Vec<_>>();
+        let list = proto::ListOfSpans {
+            spans: vec![span(good.clone(), 1), span(vec![1, 2, 3], 2), span(good, 3)],
+        };
+        let each = decode_each(&list.encode_to_vec()).expect("the list parses");
+        let ids: Vec<_> = each
+            .iter()
+            .map(|r| r.as_ref().map(|z| z.id.0).map_err(|_| ()))
+            .collect();
+        assert_eq!(ids, [Ok(1), Err(()), Ok(3)]);
+        assert!(matches!(
+            each[1],
+            Err(ZipkinError::Id {
+                field: "trace_id",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn decode_each_refuses_a_broken_protobuf_whole() {
+        assert!(matches!(
+            decode_each(&[0x0a, 0xff]),
+            Err(ZipkinError::Proto(_))
         ));
     }
 }

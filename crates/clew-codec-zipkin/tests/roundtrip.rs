@@ -152,6 +152,19 @@ proptest! {
     }
 
     #[test]
+    fn v2_proto_each_agrees_with_whole_body_decode(z in vec(zipkin_span(false), 0..4)) {
+        let m = mapping::to_model(z);
+        let mut body = Vec::new();
+        proto_v2::encode(&m, &mut body);
+        let each: Vec<_> = proto_v2::decode_each(&body)
+            .expect("list parses")
+            .into_iter()
+            .map(|r| r.expect("span converts"))
+            .collect();
+        prop_assert_eq!(mapping::to_model(each), m);
+    }
+
+    #[test]
     fn v1_json_round_trips(z in zipkin_span(true)) {
         let m = model(&z);
         let mut body = Vec::new();
@@ -175,6 +188,7 @@ proptest! {
         let _ = json_v2::decode(&body);
         let _ = json_v1::decode(&body);
         let _ = proto_v2::decode(&body);
+        let _ = proto_v2::decode_each(&body);
         let _ = thrift::decode_span_list(&body, &body, Protocol::Compact);
         let _ = thrift::decode_span_list(&body, &body, Protocol::Binary);
     }

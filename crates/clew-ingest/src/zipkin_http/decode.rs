@@ -5,9 +5,8 @@
 //! per-span pieces:
 //! * JSON (v1 and v2): the array is parsed with the codec's public span
 //!   types, then each span is validated on its own.
-//! * proto3: the whole-body decoder runs first (the fast path); only when it
-//!   fails on a span's *content* (an ID, an address) rather than on the
-//!   protobuf itself is the list decoded and each span re-checked alone.
+//! * proto3: the codec's `decode_each` parses the list once and converts
+//!   each span alone; a protobuf that does not parse is refused whole.
 //! * thrift: IDs are integers, so no span can have a malformed one; a body
 //!   that does not decode is refused whole.
 //!
@@ -17,9 +16,8 @@ use bytes::Bytes;
 use clew_codec_zipkin::json_v1::JsonV1Span;
 use clew_codec_zipkin::json_v2::JsonSpan;
 use clew_codec_zipkin::thrift::{Protocol, decode_span_list_with};
-use clew_codec_zipkin::{ZipkinError, ZipkinSpan, limits, mapping, proto, proto_v2};
+use clew_codec_zipkin::{ZipkinError, ZipkinSpan, limits, mapping, proto_v2};
 use clew_model::{DecodeBudget, Span};
-use prost::Message;
 
 use super::BodyFormat;
 use crate::verdict::Refusals;
@@ -48,18 +46,11 @@ pub(crate) fn decode(
             let good = keep_good(list, &mut refusals, |s| s.into_v1().map(|v1| v1.into_v2()));
             mapping::to_model(good)
         }
-        BodyFormat::V2Proto => match proto_v2::decode(body) {
-            Ok(spans) => spans,
-            Err(ZipkinError::Proto(e)) => return Err(ZipkinError::Proto(e)),
-            Err(_) => {
-                let list = proto::ListOfSpans::decode(&body[..])?;
-                let good = keep_good(list.spans, &mut refusals, |s| {
-                    let one = proto::ListOfSpans { spans: vec![s] };
-                    proto_v2::decode_zipkin(&one.encode_to_vec())
-                });
-                mapping::to_model(good)
-            }
-        },
+        BodyFormat::V2Proto => {
+            let each = proto_v2::decode_each(body)?;
+            let good = keep_good(each, &mut refusals, |s| s.map(|z| vec![z]));
+            mapping::to_model(good)
+        }
         BodyFormat::V1Thrift => decode_span_list_with(body, body, Protocol::Binary, budget)?,
     };
     Ok((spans, refusals))
@@ -103,6 +94,8 @@ fn reason(e: &ZipkinError) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clew_codec_zipkin::proto;
+    use prost::Message;
 
     fn decode_all(format: BodyFormat, body: &Bytes) -> Result<(Vec<Span>, Refusals), ZipkinError> {
         decode(format, body, &mut DecodeBudget::default())
