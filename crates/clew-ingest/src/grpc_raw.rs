@@ -18,13 +18,20 @@ use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EncodeBuf, En
 use tonic::codegen::{Body, BoxFuture, StdError};
 use tonic::server::{Grpc, UnaryService};
 
+use crate::grpc_reserve::ReservedBody;
+use crate::pipeline::Pipeline;
+
 /// Serves one request of a unary method at `path` with `handler`, which
 /// receives the (decompressed, at most `max_message_bytes`) message as
 /// bytes; any other path is `UNIMPLEMENTED`. gzip in both directions.
+///
+/// The body is read through [`ReservedBody`], so everything tonic buffers
+/// is reserved from `pipeline`'s in-flight budget first; the handler finds
+/// the reservation as a `ReservationSlot` in the request's extensions.
 pub(crate) fn serve_unary<B, H, R>(
     req: http::Request<B>,
     path: &'static str,
-    max_message_bytes: usize,
+    pipeline: &Pipeline,
     handler: H,
 ) -> BoxFuture<http::Response<GrpcBody>, Infallible>
 where
@@ -34,6 +41,8 @@ where
     H::Future: Send,
     R: prost::Message + Send + 'static,
 {
+    let max_message_bytes = pipeline.config().grpc_max_message_bytes;
+    let pipeline = pipeline.clone();
     Box::pin(async move {
         if req.uri().path() != path {
             let msg = format!("unknown method {}", req.uri().path());
@@ -43,6 +52,10 @@ where
             .accept_compressed(CompressionEncoding::Gzip)
             .send_compressed(CompressionEncoding::Gzip)
             .max_decoding_message_size(max_message_bytes);
+        let (mut parts, body) = req.into_parts();
+        let (body, slot) = ReservedBody::new(body, pipeline, max_message_bytes);
+        parts.extensions.insert(slot);
+        let req = http::Request::from_parts(parts, body);
         Ok(grpc.unary(handler, req).await)
     })
 }

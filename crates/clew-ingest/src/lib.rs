@@ -76,6 +76,7 @@ mod config;
 mod error;
 mod grpc_edge;
 mod grpc_raw;
+mod grpc_reserve;
 mod grpc_server;
 mod http_body;
 mod http_common;

@@ -33,8 +33,8 @@ use tonic::{Request, Response, Status};
 
 use crate::budget::Reservation;
 use crate::grpc_raw::serve_unary;
+use crate::grpc_reserve::{ReservationSlot, budget_status};
 use crate::metrics::IngestMetrics;
-use crate::otlp::budget_status;
 use crate::pipeline::Pipeline;
 use crate::source::{Format, Source, Transport};
 use crate::verdict::{self, Refusals, Verdict};
@@ -52,18 +52,12 @@ const POST_SPANS_PATH: &str = "/jaeger.api_v2.CollectorService/PostSpans";
 pub struct JaegerCollector {
     pipeline: Pipeline,
     metrics: Arc<IngestMetrics>,
-    max_message_bytes: usize,
 }
 
 impl JaegerCollector {
     /// A collector submitting into `pipeline`.
     pub fn new(pipeline: Pipeline, metrics: Arc<IngestMetrics>) -> Self {
-        let max_message_bytes = pipeline.config().grpc_max_message_bytes;
-        JaegerCollector {
-            pipeline,
-            metrics,
-            max_message_bytes,
-        }
+        JaegerCollector { pipeline, metrics }
     }
 }
 
@@ -85,8 +79,12 @@ where
     }
 
     fn call(&mut self, req: http::Request<B>) -> Self::Future {
-        let max = self.max_message_bytes;
-        serve_unary(req, POST_SPANS_PATH, max, PostSpans(self.clone()))
+        serve_unary(
+            req,
+            POST_SPANS_PATH,
+            &self.pipeline,
+            PostSpans(self.clone()),
+        )
     }
 }
 
@@ -98,14 +96,22 @@ impl UnaryService<Bytes> for PostSpans {
 
     fn call(&mut self, request: Request<Bytes>) -> Self::Future {
         let this = self.0.clone();
-        Box::pin(async move { this.post(request.into_inner()).await.map(Response::new) })
+        let slot = request.extensions().get::<ReservationSlot>().cloned();
+        Box::pin(async move {
+            let body = request.into_inner();
+            this.post(body, slot).await.map(Response::new)
+        })
     }
 }
 
 impl JaegerCollector {
-    async fn post(&self, body: Bytes) -> Result<pb::PostSpansResponse, Status> {
+    async fn post(
+        &self,
+        body: Bytes,
+        slot: Option<ReservationSlot>,
+    ) -> Result<pb::PostSpansResponse, Status> {
         self.metrics.record_bytes(SOURCE, body.len());
-        let mut reservation = self.pipeline.reserve(body.len()).map_err(budget_status)?;
+        let mut reservation = ReservationSlot::take(slot.as_ref(), &self.pipeline, body.len())?;
         let limits = self.pipeline.decode_limits();
         let decoded = self
             .pipeline

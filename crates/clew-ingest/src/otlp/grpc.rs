@@ -20,11 +20,11 @@ use tonic::{Request, Response, Status};
 
 use crate::grpc_edge::GrpcEdge;
 use crate::grpc_raw::serve_unary;
+use crate::grpc_reserve::{ReservationSlot, budget_status};
 use crate::metrics::IngestMetrics;
 use crate::pipeline::Pipeline;
 use crate::source::{Format, Source, Transport};
 use crate::verdict::Verdict;
-use clew_model::BudgetError;
 
 use super::ExportError;
 
@@ -52,11 +52,9 @@ pub type OtlpGrpcService = GrpcEdge<OtlpTraceService>;
 /// (compressed or after decompression) get `RESOURCE_EXHAUSTED`; gzip
 /// requests are accepted, and replies are gzipped when the client accepts it.
 pub fn otlp_grpc_service(pipeline: Pipeline, metrics: Arc<IngestMetrics>) -> OtlpGrpcService {
-    let max_message_bytes = pipeline.config().grpc_max_message_bytes;
     let service = OtlpTraceService {
         pipeline,
         metrics: metrics.clone(),
-        max_message_bytes,
     };
     GrpcEdge::new(service, metrics, SERVICE)
 }
@@ -67,7 +65,6 @@ pub fn otlp_grpc_service(pipeline: Pipeline, metrics: Arc<IngestMetrics>) -> Otl
 pub struct OtlpTraceService {
     pipeline: Pipeline,
     metrics: Arc<IngestMetrics>,
-    max_message_bytes: usize,
 }
 
 impl NamedService for OtlpTraceService {
@@ -92,7 +89,7 @@ where
             pipeline: self.pipeline.clone(),
             metrics: self.metrics.clone(),
         };
-        serve_unary(req, EXPORT_PATH, self.max_message_bytes, export)
+        serve_unary(req, EXPORT_PATH, &self.pipeline, export)
     }
 }
 
@@ -109,24 +106,26 @@ impl UnaryService<Bytes> for Export {
     fn call(&mut self, request: Request<Bytes>) -> Self::Future {
         let pipeline = self.pipeline.clone();
         let metrics = self.metrics.clone();
+        let slot = request.extensions().get::<ReservationSlot>().cloned();
         Box::pin(async move {
-            export(pipeline, metrics, request.into_inner())
+            export(pipeline, metrics, request.into_inner(), slot)
                 .await
                 .map(Response::new)
         })
     }
 }
 
-/// tonic has already buffered the message (bounded by
-/// `grpc_max_message_bytes` and the server's stream limits); its bytes are
-/// reserved now, and what it decodes into as it is decoded.
+/// tonic has already buffered the message, under the reservation its body
+/// made as it was read (see `grpc_reserve`); that reservation now covers
+/// the message, and grows by what it decodes into as it is decoded.
 async fn export(
     pipeline: Pipeline,
     metrics: Arc<IngestMetrics>,
     body: Bytes,
+    slot: Option<ReservationSlot>,
 ) -> Result<ExportTraceServiceResponse, Status> {
     metrics.record_bytes(SOURCE, body.len());
-    let reservation = pipeline.reserve(body.len()).map_err(budget_status)?;
+    let reservation = ReservationSlot::take(slot.as_ref(), &pipeline, body.len())?;
     super::decode_and_export(&pipeline, body, reservation, false, SOURCE)
         .await
         .map_err(|e| match e {
@@ -142,15 +141,4 @@ async fn export(
             }
             ExportError::Internal => Status::internal("decoder failed"),
         })
-}
-
-/// `RESOURCE_EXHAUSTED` when the in-flight budget is busy (as the
-/// OpenTelemetry Collector's memory limiter answers), `INVALID_ARGUMENT`
-/// when the message can never fit.
-pub(crate) fn budget_status(e: BudgetError) -> Status {
-    if e.is_retryable() {
-        Status::resource_exhausted(e.to_string())
-    } else {
-        Status::invalid_argument(e.to_string())
-    }
 }

@@ -22,7 +22,6 @@ use crate::pipeline::{DropReason, Pipeline};
 use crate::source::Source;
 use crate::verdict::{self, Refusals, Verdict};
 
-pub(crate) use grpc::budget_status;
 pub use grpc::{
     OTLP_GRPC_PORT, OtlpGrpcService, OtlpTraceService, TRACE_SERVICE_NAME, otlp_grpc_service,
 };

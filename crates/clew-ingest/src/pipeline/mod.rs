@@ -345,6 +345,15 @@ impl Pipeline {
         })
     }
 
+    /// Grows `reservation` by `bytes`, counting a refusal like [`reserve`].
+    ///
+    /// [`reserve`]: Pipeline::reserve
+    pub fn grow(&self, reservation: &mut Reservation, bytes: usize) -> Result<(), BudgetError> {
+        reservation.grow(bytes).inspect_err(|&e| {
+            self.shared.metrics.record_memory_refused(e);
+        })
+    }
+
     /// What one request may decode into: the per-request span limit (never
     /// more than the queue holds) and the per-request byte limit (never more
     /// than the whole in-flight budget).
