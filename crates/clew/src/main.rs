@@ -80,6 +80,17 @@ fn delay_heap_purging() {
     }
 }
 
+/// With THP, every first touch of fresh heap zeroes a whole 2 MiB page:
+/// the kernel's page clearing then took 60–76 % of server CPU under ingest
+/// load, against 24–34 % without (docs/benchmarks.md, "What changed with
+/// mimalloc"). The store grows its heap continuously, so small pages win.
+fn disable_transparent_huge_pages() {
+    #[cfg(target_os = "linux")]
+    if let Err(e) = nix::sys::prctl::set_thp_disable(true) {
+        eprintln!("clew: could not disable transparent huge pages ({e}); ingest may use more CPU");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,16 +110,5 @@ mod tests {
         // the index did not land on a neighbour.
         let numa = unsafe { libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DELAY + 1) };
         assert_eq!(numa, 0);
-    }
-}
-
-/// With THP, every first touch of fresh heap zeroes a whole 2 MiB page:
-/// the kernel's page clearing then took 60–76 % of server CPU under ingest
-/// load, against 24–34 % without (docs/benchmarks.md, "What changed with
-/// mimalloc"). The store grows its heap continuously, so small pages win.
-fn disable_transparent_huge_pages() {
-    #[cfg(target_os = "linux")]
-    if let Err(e) = nix::sys::prctl::set_thp_disable(true) {
-        eprintln!("clew: could not disable transparent huge pages ({e}); ingest may use more CPU");
     }
 }
