@@ -199,13 +199,34 @@ fn binary_golden_batch_decodes_every_field() {
     assert_eq!(batch, expected());
 }
 
+/// Strings longer than `Str`'s inline capacity are views into the request
+/// body (no copy); shorter ones live in the `Str` itself (no reference to
+/// the body at all).
 #[test]
-fn strings_share_the_request_body() {
-    let body = Bytes::from(binary_golden());
+fn long_strings_share_the_request_body_and_short_ones_are_inline() {
+    let mut spans = expected().spans;
+    let long = "a-long-operation-name-of-more-than-23-bytes";
+    spans[0].operation_name = long.into();
+    let process = spans[0].process.clone();
+    let mut out = Vec::new();
+    encode_batch(&process, &spans, Protocol::Binary, &mut out);
+    let body = Bytes::from(out);
     let batch = decode_batch(&body, Protocol::Binary).expect("decodes");
-    let op = batch.spans[0].operation_name.as_bytes().as_ptr() as usize;
     let range = body.as_ptr() as usize..body.as_ptr() as usize + body.len();
-    assert!(range.contains(&op), "operation name was copied");
+    let at = |s: &str| s.as_ptr() as usize;
+    assert_eq!(batch.spans[0].operation_name, long);
+    assert!(
+        range.contains(&at(&batch.spans[0].operation_name)),
+        "long string was copied"
+    );
+    assert!(batch.spans[0].operation_name.is_shared());
+    let short = &batch.spans[0].process.service_name;
+    assert!(short.len() <= clew_model::INLINE_STR_MAX);
+    assert!(!short.is_shared());
+    assert!(
+        !range.contains(&at(short)),
+        "short string points into the body"
+    );
 }
 
 #[test]

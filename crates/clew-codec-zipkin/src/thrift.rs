@@ -456,12 +456,13 @@ mod tests {
     use super::*;
     use clew_model::{KeyValue, SpanKind};
 
+    /// Strings too long to be inline in a `Str` are views into the payload.
     #[test]
-    fn strings_share_the_payload_buffer() {
+    fn long_strings_share_the_payload_buffer() {
         let mut s = Span::new(
             TraceId::new(7, 8),
             SpanId(9),
-            "op",
+            "an-operation-name-longer-than-inline",
             std::sync::Arc::new(clew_model::Process::new("svc")),
         );
         s.tags.push(KeyValue::string("span.kind", "client"));

@@ -8,9 +8,9 @@
 //! becomes the `span.kind` tag).
 //!
 //! Two choices matter for speed and fidelity:
-//! * Strings are [`Str`] (a UTF-8 view into shared [`bytes::Bytes`]), so a
-//!   decoder can hand out slices of the request body instead of allocating one
-//!   `String` per field.
+//! * Strings are [`Str`]: up to 23 bytes inline, longer ones a UTF-8 view
+//!   into shared [`bytes::Bytes`], so a decoder never allocates one `String`
+//!   per field and short fields cost no reference count.
 //! * Times are Unix **nanoseconds**: Jaeger's microseconds convert losslessly
 //!   and OTLP's nanoseconds survive a round trip.
 //!
@@ -27,6 +27,7 @@ pub mod budget;
 mod gofmt;
 mod ids;
 mod span;
+mod text;
 mod validate;
 mod value;
 
@@ -35,6 +36,7 @@ pub use bytes::Bytes;
 pub use gofmt::{GoFloat, write_base64, write_go_json_string};
 pub use ids::{IdParseError, SpanId, TraceId};
 pub use span::{Flags, Log, Process, RefType, Reference, Scope, Span, SpanBatch, SpanKind, Trace};
+pub use text::INLINE_MAX as INLINE_STR_MAX;
 pub use validate::{ValidationError, validate_span};
 pub use value::{KeyValue, Str, Value, ValueType};
 

@@ -2,11 +2,9 @@
 
 use bytes::Bytes;
 
-/// A UTF-8 string that may share memory with the buffer it was decoded from.
-///
-/// Cloning is a reference-count increment, and a decoder can slice it out of
-/// a request body without copying (`Str::try_from(body.slice(range))`).
-pub use bytestring::ByteString as Str;
+/// A UTF-8 string: short ones inline, longer ones sharing the buffer they
+/// were decoded from (`Str::try_from(body.slice(range))` does not copy them).
+pub use crate::text::Str;
 
 /// The type of a tag value, named as Jaeger's JSON names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

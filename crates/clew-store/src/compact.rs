@@ -44,30 +44,34 @@ fn walk_kvs(kvs: &mut [KeyValue], f: &mut dyn FnMut(Slot<'_>)) {
 /// validated as UTF-8 again. Returns the bytes copied.
 fn repack(walk: &mut impl FnMut(&mut dyn FnMut(Slot<'_>))) -> usize {
     let (mut text_len, mut bin_len) = (0usize, 0usize);
+    // Inline strings (see `Str`) own their bytes already; only strings that
+    // share a buffer — a request body — are copied.
     walk(&mut |slot| match slot {
-        Slot::Str(s) => text_len += s.len(),
+        Slot::Str(s) if s.is_shared() => text_len += s.len(),
+        Slot::Str(_) => {}
         Slot::Bin(b) => bin_len += b.len(),
     });
+    if text_len == 0 && bin_len == 0 {
+        return 0;
+    }
     let mut text = String::with_capacity(text_len);
     let mut bin = Vec::with_capacity(bin_len);
     walk(&mut |slot| match slot {
-        Slot::Str(s) => text.push_str(s),
+        Slot::Str(s) if s.is_shared() => text.push_str(s),
+        Slot::Str(_) => {}
         Slot::Bin(b) => bin.extend_from_slice(b),
     });
     let text = Str::from(text);
     let bin = Bytes::from(bin);
     let (mut at, mut bin_at) = (0usize, 0usize);
     walk(&mut |slot| match slot {
-        Slot::Str(s) => {
+        Slot::Str(s) if s.is_shared() => {
             let len = s.len();
-            *s = if len == 0 {
-                Str::new()
-            } else {
-                // Each piece was a whole `str`, so its ends are boundaries.
-                text.slice_ref(&text[at..at + len])
-            };
+            // Each piece was a whole `str`, so its ends are boundaries.
+            *s = text.slice_ref(&text[at..at + len]);
             at += len;
         }
+        Slot::Str(_) => {}
         Slot::Bin(b) => {
             let len = b.len();
             *b = if len == 0 {
