@@ -33,6 +33,7 @@
 mod adjust;
 mod api;
 mod api_v3;
+mod blocking;
 mod envelope;
 mod fetch;
 mod go_syntax;

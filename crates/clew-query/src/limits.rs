@@ -135,23 +135,40 @@ pub async fn search(
         .await
         .map_err(|_| SearchError::TimedOut(budget))?
         .map_err(SearchError::Store)?;
-    let mut traces = traces;
-    if !raw {
-        let total = traces.len();
-        for i in 0..total {
-            if Instant::now() >= deadline {
-                traces.truncate(i);
-                warnings.push(timeout_warning(i, total, budget));
-                break;
-            }
-            adjust(&mut traces[i]);
-        }
-    }
+    let traces = if raw {
+        traces
+    } else {
+        // Adjusting is CPU work proportional to the answer: off the reactor.
+        let (traces, late) =
+            tokio::task::spawn_blocking(move || adjust_until(traces, deadline, budget))
+                .await
+                .map_err(|e| SearchError::Store(StoreError::Unavailable(e.to_string())))?;
+        warnings.extend(late);
+        traces
+    };
     Ok(Found {
         traces,
         warnings,
         deadline: Some(deadline),
     })
+}
+
+/// Adjusts traces in order until the deadline; the rest are left out, with
+/// the warning saying so.
+fn adjust_until(
+    mut traces: Vec<Trace>,
+    deadline: Instant,
+    budget: Duration,
+) -> (Vec<Trace>, Option<String>) {
+    let total = traces.len();
+    for i in 0..total {
+        if Instant::now() >= deadline {
+            traces.truncate(i);
+            return (traces, Some(timeout_warning(i, total, budget)));
+        }
+        adjust(&mut traces[i]);
+    }
+    (traces, None)
 }
 
 fn timeout_warning(done: usize, total: usize, budget: Duration) -> String {

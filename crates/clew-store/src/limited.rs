@@ -8,6 +8,10 @@
 //! others wait for a permit (and the query layer's time budget turns a long
 //! wait into a 503). Cheap reads — trace by ID, services, operations, stats —
 //! are never held back, so the UI and health keep answering.
+//!
+//! Heavy reads also run on the blocking pool, not on the runtime's worker
+//! threads: an in-memory search is seconds of CPU inside one `poll`, and two
+//! of them on a 2-core machine left no worker for health checks.
 
 use std::sync::Arc;
 
@@ -19,6 +23,10 @@ use crate::query::{
     DependencyLink, Operation, PersistenceStats, StoreStats, TraceQuery, TraceSummary,
 };
 use crate::{StoreError, TraceReader};
+
+/// A store read as a boxed future that owns what it needs.
+type BoxedRead<T> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, StoreError>> + Send>>;
 
 /// Forwards every read to `inner`, letting at most `permits` searches and
 /// dependency computations run at the same time.
@@ -34,6 +42,20 @@ impl ConcurrencyLimitedReader {
             inner,
             heavy: Semaphore::new(permits.max(1)),
         }
+    }
+
+    /// Runs `read` on the blocking pool (driving its future there), so a
+    /// read that computes inside `poll` does not occupy a runtime worker.
+    async fn off_reactor<T, F>(&self, read: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(Arc<dyn TraceReader>) -> BoxedRead<T> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        let handle = tokio::runtime::Handle::current();
+        tokio::task::spawn_blocking(move || handle.block_on(read(inner)))
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("read task failed: {e}")))?
     }
 
     async fn permit(&self) -> Result<tokio::sync::SemaphorePermit<'_>, StoreError> {
@@ -52,7 +74,9 @@ impl TraceReader for ConcurrencyLimitedReader {
 
     async fn find_traces(&self, query: &TraceQuery) -> Result<Vec<Trace>, StoreError> {
         let _permit = self.permit().await?;
-        self.inner.find_traces(query).await
+        let query = query.clone();
+        self.off_reactor(move |r| Box::pin(async move { r.find_traces(&query).await }))
+            .await
     }
 
     async fn services(&self) -> Result<Vec<String>, StoreError> {
@@ -69,7 +93,8 @@ impl TraceReader for ConcurrencyLimitedReader {
 
     async fn dependencies(&self, start: u64, end: u64) -> Result<Vec<DependencyLink>, StoreError> {
         let _permit = self.permit().await?;
-        self.inner.dependencies(start, end).await
+        self.off_reactor(move |r| Box::pin(async move { r.dependencies(start, end).await }))
+            .await
     }
 
     fn stats(&self) -> StoreStats {
@@ -81,7 +106,9 @@ impl TraceReader for ConcurrencyLimitedReader {
         query: &TraceQuery,
     ) -> Result<Vec<TraceSummary>, StoreError> {
         let _permit = self.permit().await?;
-        self.inner.find_trace_summaries(query).await
+        let query = query.clone();
+        self.off_reactor(move |r| Box::pin(async move { r.find_trace_summaries(&query).await }))
+            .await
     }
 
     fn persistence_stats(&self) -> Option<PersistenceStats> {

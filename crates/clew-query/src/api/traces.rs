@@ -12,7 +12,7 @@ use crate::envelope::{ApiError, Envelope, error_response, json_response, wants_p
 use crate::jaeger_json::{TraceDto, render_trace};
 use crate::limits::{self, SearchError, json_len, take_within};
 use crate::params::{Params, TraceRequest, check_time_hints, parse_trace_id, parse_trace_request};
-use crate::{QueryState, fetch};
+use crate::{QueryState, blocking, fetch};
 
 /// Jaeger's text for a missing trace.
 pub const TRACE_NOT_FOUND: &str = "trace not found";
@@ -69,16 +69,20 @@ pub async fn search(State(state): State<QueryState>, RawQuery(q): RawQuery) -> R
             (found, Some(deadline))
         }
     };
-    let (data, cut) = take_within(
-        traces.iter().map(render_trace),
-        json_len,
-        state.limits.max_response_bytes,
-        deadline,
-    );
-    errors.extend(cut.map(warning));
-    let mut envelope = Envelope::data(data, 0);
-    envelope.errors = (!errors.is_empty()).then_some(errors);
-    json_response(&envelope, pretty)
+    let max_bytes = state.limits.max_response_bytes;
+    blocking::respond(move || {
+        let (data, cut) = take_within(
+            traces.iter().map(render_trace),
+            json_len,
+            max_bytes,
+            deadline,
+        );
+        errors.extend(cut.map(warning));
+        let mut envelope = Envelope::data(data, 0);
+        envelope.errors = (!errors.is_empty()).then_some(errors);
+        json_response(&envelope, pretty)
+    })
+    .await
 }
 
 /// A limit note as an `errors` entry: message only, like Jaeger's
@@ -107,8 +111,12 @@ pub async fn get_trace(
     }
     match fetch::trace(&*state.reader, id, p.flag("raw")).await {
         Ok(Some(trace)) => {
-            let data = render_all(std::slice::from_ref(&trace));
-            json_response(&Envelope::data(data, 0), wants_pretty(p.get("prettyPrint")))
+            let pretty = wants_pretty(p.get("prettyPrint"));
+            blocking::respond(move || {
+                let data = render_all(std::slice::from_ref(&trace));
+                json_response(&Envelope::data(data, 0), pretty)
+            })
+            .await
         }
         Ok(None) => error_response(StatusCode::NOT_FOUND, TRACE_NOT_FOUND),
         Err(e) => store_error(&e),

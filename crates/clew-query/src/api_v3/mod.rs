@@ -16,11 +16,11 @@ use clew_codec_otlp::spans_to_resource_spans;
 use clew_model::Trace;
 use serde_json::json;
 
-use crate::QueryState;
 use crate::api::traces::TRACE_NOT_FOUND;
 use crate::fetch;
 use crate::limits::{self, Found, SearchError, json_len, take_within, warning_header};
 use crate::params::{Params, parse_trace_id};
+use crate::{QueryState, blocking};
 use params::{SearchRequest, flag, parse_search, time_hint};
 
 /// The 404 message of a search that found nothing.
@@ -130,30 +130,29 @@ pub async fn find_traces(State(state): State<QueryState>, RawQuery(q): RawQuery)
         Ok(found) => found,
         Err(resp) => return resp,
     };
-    let per_trace = found
-        .traces
-        .iter()
-        .map(|t| traces_data(&spans_to_resource_spans(&t.spans)));
-    let (kept, cut) = take_within(
-        per_trace,
-        json_len,
-        state.limits.max_response_bytes,
-        found.deadline,
-    );
-    found.warnings.extend(cut);
-    let mut resource_spans = Vec::new();
-    for mut data in kept {
-        if let Some(serde_json::Value::Array(list)) =
-            data.get_mut("resourceSpans").map(std::mem::take)
-        {
-            resource_spans.extend(list);
+    let max_bytes = state.limits.max_response_bytes;
+    blocking::respond(move || {
+        let per_trace = found
+            .traces
+            .iter()
+            .map(|t| traces_data(&spans_to_resource_spans(&t.spans)));
+        let (kept, cut) = take_within(per_trace, json_len, max_bytes, found.deadline);
+        found.warnings.extend(cut);
+        let mut resource_spans = Vec::new();
+        for mut data in kept {
+            if let Some(serde_json::Value::Array(list)) =
+                data.get_mut("resourceSpans").map(std::mem::take)
+            {
+                resource_spans.extend(list);
+            }
         }
-    }
-    let body = json_body(
-        StatusCode::OK,
-        &json!({"result": {"resourceSpans": resource_spans}}),
-    );
-    with_warnings(body, &found.warnings)
+        let body = json_body(
+            StatusCode::OK,
+            &json!({"result": {"resourceSpans": resource_spans}}),
+        );
+        with_warnings(body, &found.warnings)
+    })
+    .await
 }
 
 /// `GET /api/v3/trace-summaries?query.*`: one summary per matching trace
@@ -165,15 +164,15 @@ pub async fn trace_summaries(State(state): State<QueryState>, RawQuery(q): RawQu
             mut warnings,
             deadline,
         }) => {
-            let (list, cut) = take_within(
-                traces.iter().map(summary::summarize),
-                json_len,
-                state.limits.max_response_bytes,
-                deadline,
-            );
-            warnings.extend(cut);
-            let body = json_body(StatusCode::OK, &json!({ "summaries": list }));
-            with_warnings(body, &warnings)
+            let max_bytes = state.limits.max_response_bytes;
+            blocking::respond(move || {
+                let summaries = traces.iter().map(summary::summarize);
+                let (list, cut) = take_within(summaries, json_len, max_bytes, deadline);
+                warnings.extend(cut);
+                let body = json_body(StatusCode::OK, &json!({ "summaries": list }));
+                with_warnings(body, &warnings)
+            })
+            .await
         }
         Err(resp) => resp,
     }

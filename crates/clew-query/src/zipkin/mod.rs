@@ -17,10 +17,10 @@ use axum::routing::get;
 use clew_model::{Trace, keys};
 use serde::Serialize;
 
-use crate::QueryState;
 use crate::api::now_ns;
 use crate::limits::{self, Found, QueryLimits, SearchError, take_within, warning_header};
 use crate::params::{Params, parse_trace_id};
+use crate::{QueryState, blocking};
 use params::{parse_dependencies, parse_search};
 
 /// Zipkin's HTTP port (read and write APIs).
@@ -164,9 +164,14 @@ async fn traces(State(state): State<QueryState>, RawQuery(q): RawQuery) -> Respo
         Err(e) => return text_error(StatusCode::BAD_REQUEST, &e),
     };
     match limits::search(&*state.reader, &state.limits, search.query.clone(), true).await {
-        Ok(mut found) => {
-            found.traces.retain(|t| search.matches_bare_terms(t));
-            render_found(found, &state.limits)
+        Ok(found) => {
+            let limits = state.limits.clone();
+            blocking::respond(move || {
+                let mut found = found;
+                found.traces.retain(|t| search.matches_bare_terms(t));
+                render_found(found, &limits)
+            })
+            .await
         }
         Err(e) => search_error(e),
     }
