@@ -250,6 +250,11 @@ await test('under --query-base-path /jaeger the UI and API work behind the prefi
     await p.click('[data-testid=result] a');
     await p.waitForURL(/\/jaeger\/trace\//);
     await expectText(p.locator('[data-testid=trace-stats]'), /Total Spans\s*8/, 'trace under base path');
+    // Opened directly, the page fetches the trace before its script runs (index.html): under the prefix too.
+    await p.goto(p.url());
+    await expectText(p.locator('[data-testid=trace-stats]'), /Total Spans\s*8/, 'trace opened directly under base path');
+    await p.goto(`${c2.url}/jaeger/trace/00000000000000000000000000abcdef`);
+    await expectText(p.locator('.card'), /could not be loaded[\s\S]*not found/i, 'a missing trace says so');
     await p.close();
   } finally {
     await c2.stop();

@@ -3,6 +3,7 @@ import { App } from './App';
 import './styles.css';
 import { startWorker } from './lib/traceClient';
 
+performance.mark('clew:app-start');
 startWorker();
 
 render(<App />, document.getElementById('app')!);

@@ -8,6 +8,7 @@ import { fromOtlp, parseUpload } from '../src/model/convert';
 import { find, detail } from '../src/model/query';
 import { compactToJaeger, generateCompact } from '../src/gen/generate';
 import { parseGoDuration, parseTags } from '../src/lib/format';
+import { flatten } from '../src/model/types';
 import type { CompactTrace } from '../src/model/types';
 
 /** A small trace: spans given as [parent, start, duration, service, op]. */
@@ -16,26 +17,20 @@ function trace(spans: [number, number, number, string, string][], hosts?: Record
   const s = (x: string) => (strings.includes(x) ? strings.indexOf(x) : strings.push(x) - 1);
   const services = [...new Set(spans.map((x) => x[3]))];
   return {
-    format: 'clew-ui-trace/2',
     traceID: 'abc',
     startTime: 1_000_000,
     spanCount: spans.length,
     warnings: [],
     strings,
     processes: services.map((name) => ({ service: s(name), tags: hosts?.[name] ? [s('ip'), 0, s(hosts[name])] : [] })),
-    spanID: spans.map((_, i) => (i + 1).toString(16).padStart(16, '0')).join(''),
+    spanID: spans.flatMap((_, i) => [0, i + 1]),
     parent: spans.map((x) => x[0]),
     start: spans.map((x) => x[1]),
     duration: spans.map((x) => x[2]),
     process: spans.map((x) => services.indexOf(x[3])),
     operation: spans.map((x) => s(x[4])),
     flags: spans.map(() => 0),
-    tagStart: spans.map(() => 0).concat(0),
-    tagData: [],
-    logStart: spans.map(() => 0).concat(0),
-    logTime: [],
-    logFieldStart: [0],
-    logData: [],
+    ...flatten(spans.map(() => []), []),
     refs: {},
     spanWarnings: {},
   };

@@ -4,7 +4,7 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { traceJsonUrl } from '../lib/api';
 import { fmtDuration, serviceColor } from '../lib/format';
-import { traceDoc } from '../lib/traceClient';
+import { traceJaegerJson } from '../lib/traceClient';
 import { aggregate, AggNode } from '../model/aggregate';
 import { statistics, StatRow } from '../model/stats';
 import { FLAG_ERROR, spanIdAt, TraceModel } from '../model/types';
@@ -256,7 +256,7 @@ const JSON_LIMIT = 4 << 20;
 export function JsonView({ traceKey, traceID, upload }: { traceKey: string; traceID: string; upload: boolean }) {
   const [text, setText] = useState<string | null>(null);
   useEffect(() => {
-    if (upload) traceDoc(traceKey).then((d) => setText(JSON.stringify(d, null, 2)));
+    if (upload) traceJaegerJson(traceKey).then((d) => setText(JSON.stringify(d, null, 2)));
     else
       fetch(traceJsonUrl(traceID))
         .then((r) => r.text())

@@ -25,7 +25,7 @@ const VIEWS: [View, string][] = [
 
 declare global {
   interface Window {
-    __clewTimings?: Record<string, number>;
+    __clewTimings?: Record<string, any>;
   }
 }
 
@@ -37,10 +37,14 @@ export function useTrace(id: string, upload: string | null) {
     setState({ model: null, error: '', key: '' });
     const key = upload ?? `server:${id}`;
     const t0 = performance.now();
-    (upload ? openTrace(upload) : loadTrace(key, compactTraceUrl(id)))
+    (upload ? openTrace(upload) : loadTrace(key, id, compactTraceUrl(id)))
       .then(({ model, timings }) => {
         if (!live) return;
-        window.__clewTimings = { ...timings, loadedMs: performance.now() - t0, spans: model.n };
+        const now = performance.now();
+        // Every phase as ms since navigation start (the page's time origin).
+        const phases: Record<string, number> = { appStart: performance.getEntriesByName('clew:app-start')[0]?.startTime ?? 0, loadSent: t0, modelReceived: now };
+        for (const [k, v] of Object.entries(timings.marks ?? {})) phases[k] = v - performance.timeOrigin;
+        window.__clewTimings = { ...timings, loadedMs: now - t0, spans: model.n, phases } as any;
         setState({ model, error: '', key, timings });
       })
       .catch((e) => live && setState({ model: null, error: e.message, key }));
