@@ -131,11 +131,16 @@ try {
     await expectText(detail, /Logs \(1\)[\s\S]*card authorised/i, 'logs');
     await expectText(detail, /CHILD_OF/, 'references');
     await expectText(detail, /Process: payment[\s\S]*10\.0\.0\.3/i, 'process tags');
+    await expectText(page.locator('[data-testid=critical-time]'), /^(no|\S+ of \S+ \(\d+%\))$/, 'critical-path time');
     await shot(page, '05-trace-detail-light');
     // Click a row on the canvas: the second row is "POST /cart".
     const box = await page.locator('[data-testid=timeline-canvas]').boundingBox();
     await page.mouse.click(box.x + box.width * 0.6, box.y + 24 * 1 + 12);
     await expectText(page.locator('[data-testid=span-detail] h2'), /^POST \/cart$/, 'clicked row');
+    // Hovering the root's bar shows its times and its share of the critical path.
+    await page.mouse.move(box.x + box.width * 0.6, box.y + 12);
+    await expectText(page.locator('[data-testid=bar-tooltip]'), /frontend: GET \/checkout[\s\S]*duration[\s\S]*critical path \S+ \(\d+%\) in \d+ segments?/, 'bar tooltip');
+    await page.mouse.move(box.x + 5, box.y + box.height - 5);
   });
 
   await test('alternative views: statistics, span table, flame graph, trace graph, JSON', async () => {

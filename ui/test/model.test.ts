@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildModel, buildTree, visibleRows } from '../src/model/build';
-import { criticalPath } from '../src/model/critical';
+import { criticalPath, criticalTime } from '../src/model/critical';
 import { adjustSkew } from '../src/model/skew';
 import { aggregate, diffSummary, diffTrees } from '../src/model/aggregate';
 import { selfTimes, statistics } from '../src/model/stats';
@@ -92,6 +92,8 @@ describe('critical path', () => {
       [2, 80, 90],
       [0, 90, 100],
     ]);
+    // Time on the path per span (what the detail panel and tooltip show).
+    expect([0, 1, 2, 3].map((i) => criticalTime(m.criticalSegments, i))).toEqual([40, 0, 20, 40]);
   });
 
   it('skips a child still running when the path moves before it (Jaeger UI rule)', () => {

@@ -49,6 +49,20 @@ function cssVar(name: string) {
   return v;
 }
 
+// Text widths per font, measured once: the names repeat on every frame.
+const widths = new Map<string, Map<string, number>>();
+function textWidth(ctx: CanvasRenderingContext2D, font: string, text: string): number {
+  let m = widths.get(font);
+  if (!m) widths.set(font, (m = new Map()));
+  let v = m.get(text);
+  if (v === undefined) {
+    if (m.size > 5000) m.clear();
+    v = ctx.measureText(text).width;
+    m.set(text, v);
+  }
+  return v;
+}
+
 function niceTicks(t0: number, t1: number, count: number): number[] {
   const span = t1 - t0;
   if (span <= 0) return [t0];
@@ -133,8 +147,11 @@ export function Timeline(p: TimelineProps) {
       ctx.lineTo(x, h);
       ctx.stroke();
     }
-    ctx.font = `12px ${cssVar('--font')}`;
     ctx.textBaseline = 'middle';
+    const font = cssVar('--font');
+    const fName = `12px ${font}`, fService = `600 12px ${font}`, fLabel = `11px ${font}`, fBang = `bold 9px ${font}`;
+    const mid = ROW_H / 2;
+    // Pass 1: row backgrounds (selection, find matches, hover).
     for (let r = first; r < last; r++) {
       const i = pr.rows[r];
       const y = r * ROW_H - top;
@@ -148,50 +165,62 @@ export function Timeline(p: TimelineProps) {
         ctx.strokeStyle = cssVar('--accent');
         ctx.strokeRect(1.5, y + 1.5, w - 3, ROW_H - 3);
       }
-      // Name column.
-      const depth = model.depth[i];
-      const indent = Math.min(depth * 14, nameW - 140) + 8;
-      const color = colors[model.service[i]];
-      ctx.fillStyle = color;
+    }
+    // Pass 2: the name column, under one clip; one font switch per kind of text.
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(0, 0, nameW - 8, h);
+    ctx.clip();
+    const textX = new Float64Array(last - first);
+    for (let r = first; r < last; r++) {
+      const i = pr.rows[r];
+      const y = r * ROW_H - top;
+      const indent = Math.min(model.depth[i] * 14, nameW - 140) + 8;
+      ctx.fillStyle = colors[model.service[i]];
       ctx.fillRect(indent + 14, y + 5, 3, ROW_H - 10);
-      if (model.childCount[i] > 0) {
-        ctx.fillStyle = muted;
-        ctx.fillText(pr.collapsed.has(i) ? '▸' : '▾', indent, y + ROW_H / 2);
-      }
-      ctx.save();
-      ctx.beginPath();
-      ctx.rect(0, y, nameW - 8, ROW_H);
-      ctx.clip();
       let x = indent + 22;
       if (model.flags[i] & FLAG_ERROR) {
         ctx.fillStyle = err;
         ctx.beginPath();
-        ctx.arc(x + 5, y + ROW_H / 2, 5, 0, Math.PI * 2);
+        ctx.arc(x + 5, y + mid, 5, 0, Math.PI * 2);
         ctx.fill();
-        ctx.fillStyle = '#fff';
-        ctx.font = `bold 9px ${cssVar('--font')}`;
-        ctx.fillText('!', x + 3.5, y + ROW_H / 2 + 0.5);
         x += 14;
       }
+      textX[r - first] = x;
+    }
+    ctx.font = fBang;
+    ctx.fillStyle = '#fff';
+    for (let r = first; r < last; r++) {
+      const i = pr.rows[r];
+      if (model.flags[i] & FLAG_ERROR) ctx.fillText('!', textX[r - first] - 10.5, (r * ROW_H - top) + mid + 0.5);
+    }
+    ctx.font = fService;
+    ctx.fillStyle = text;
+    for (let r = first; r < last; r++) {
+      const i = pr.rows[r];
       const svc = model.services[model.service[i]];
-      ctx.font = `600 12px ${cssVar('--font')}`;
-      ctx.fillStyle = text;
-      ctx.fillText(svc, x, y + ROW_H / 2);
-      x += ctx.measureText(svc).width + 6;
-      ctx.font = `12px ${cssVar('--font')}`;
-      ctx.fillStyle = muted;
+      ctx.fillText(svc, textX[r - first], r * ROW_H - top + mid);
+      textX[r - first] += textWidth(ctx, fService, svc) + 6;
+    }
+    ctx.font = fName;
+    ctx.fillStyle = muted;
+    for (let r = first; r < last; r++) {
+      const i = pr.rows[r];
+      const y = r * ROW_H - top + mid;
+      if (model.childCount[i] > 0) ctx.fillText(pr.collapsed.has(i) ? '▸' : '▾', Math.min(model.depth[i] * 14, nameW - 140) + 8, y);
       const op = model.operations[model.operation[i]];
-      ctx.fillText(op, x, y + ROW_H / 2);
-      if (pr.collapsed.has(i)) {
-        x += ctx.measureText(op).width + 6;
-        ctx.fillText(`(+${model.descendants[i]})`, x, y + ROW_H / 2);
-      }
-      ctx.restore();
-      // Bar.
-      const s = model.start[i], d = model.duration_[i];
-      const bx = sx(s);
-      const bw = Math.max(1, (d / (t1 - t0)) * tw);
-      ctx.fillStyle = color;
+      ctx.fillText(op, textX[r - first], y);
+      if (pr.collapsed.has(i)) ctx.fillText(`(+${model.descendants[i]})`, textX[r - first] + textWidth(ctx, fName, op) + 6, y);
+    }
+    ctx.restore();
+    // Pass 3: bars, error outlines, critical-path segments with end markers.
+    const span = t1 - t0;
+    for (let r = first; r < last; r++) {
+      const i = pr.rows[r];
+      const y = r * ROW_H - top;
+      const bx = sx(model.start[i]);
+      const bw = Math.max(1, (model.duration_[i] / span) * tw);
+      ctx.fillStyle = colors[model.service[i]];
       ctx.fillRect(bx, y + 6, bw, ROW_H - 12);
       if (model.flags[i] & FLAG_ERROR) {
         ctx.strokeStyle = err;
@@ -205,18 +234,29 @@ export function Timeline(p: TimelineProps) {
           ctx.fillStyle = crit;
           for (let k = 0; k < segs.length; k += 2) {
             const a = sx(segs[k]), b = sx(segs[k + 1]);
-            ctx.fillRect(a, y + ROW_H / 2 - 1.5, Math.max(1, b - a), 3);
+            ctx.fillRect(a, y + mid - 1.5, Math.max(1, b - a), 3);
+            // Markers where the path enters and leaves this span, so a segment's time span reads at a glance.
+            if (b - a >= 4) {
+              ctx.fillRect(a, y + 4, 1.5, ROW_H - 8);
+              ctx.fillRect(b - 1.5, y + 4, 1.5, ROW_H - 8);
+            }
           }
         }
       }
-      // Duration label beside the bar.
-      ctx.fillStyle = muted;
-      ctx.font = `11px ${cssVar('--font')}`;
+    }
+    // Pass 4: duration labels beside the bars.
+    ctx.fillStyle = muted;
+    ctx.font = fLabel;
+    for (let r = first; r < last; r++) {
+      const i = pr.rows[r];
+      const y = r * ROW_H - top + mid;
+      const d = model.duration_[i];
+      const bx = sx(model.start[i]);
+      const bw = Math.max(1, (d / span) * tw);
       const label = fmtDuration(d);
-      const lw = ctx.measureText(label).width;
-      if (bx + bw + 6 + lw < w) ctx.fillText(label, bx + bw + 6, y + ROW_H / 2);
-      else if (bx - 6 - lw > nameW) ctx.fillText(label, bx - 6 - lw, y + ROW_H / 2);
-      ctx.font = `12px ${cssVar('--font')}`;
+      const lw = textWidth(ctx, fLabel, label);
+      if (bx + bw + 6 + lw < w) ctx.fillText(label, bx + bw + 6, y);
+      else if (bx - 6 - lw > nameW) ctx.fillText(label, bx - 6 - lw, y);
     }
     // Column divider.
     ctx.fillStyle = border;
@@ -436,8 +476,37 @@ export function Timeline(p: TimelineProps) {
     else p.onSelect(i === p.selected ? -1 : i);
     wrap.current?.focus();
   };
+  // The bar tooltip: name, start, duration and the time on the critical path.
+  const tip = useRef<HTMLDivElement>(null);
+  const showTip = (e: MouseEvent, i: number, x: number) => {
+    const el = tip.current;
+    if (!el) return;
+    if (i < 0 || x < nameW) {
+      el.style.display = 'none';
+      return;
+    }
+    const segs = segIndex.get(i);
+    let onPath = 0;
+    if (segs) for (let k = 0; k < segs.length; k += 2) onPath += segs[k + 1] - segs[k];
+    const d = model.duration_[i];
+    el.textContent = '';
+    const title = document.createElement('b');
+    title.textContent = `${model.services[model.service[i]]}: ${model.operations[model.operation[i]]}`;
+    const line = document.createElement('div');
+    line.textContent = `start +${fmtDuration(model.start[i])} · duration ${fmtDuration(d)}`;
+    el.append(title, line);
+    if (segs) {
+      const c = document.createElement('div');
+      c.textContent = `critical path ${fmtDuration(onPath)}${d > 0 ? ` (${Math.round((onPath / d) * 100)}%)` : ''} in ${segs.length / 2} segment${segs.length > 2 ? 's' : ''}`;
+      el.append(c);
+    }
+    el.style.display = 'block';
+    el.style.left = `${Math.min(e.clientX + 14, window.innerWidth - el.offsetWidth - 8)}px`;
+    el.style.top = `${e.clientY + 16}px`;
+  };
   const onMove = (e: MouseEvent) => {
-    const { i } = rowAt(e);
+    const { i, x } = rowAt(e);
+    showTip(e, i, x);
     if (i !== hover.current) {
       hover.current = i;
       canvas.current!.style.cursor = i >= 0 ? 'pointer' : 'default';
@@ -497,9 +566,14 @@ export function Timeline(p: TimelineProps) {
       <canvas ref={mini} class="minimap" onMouseDown={onMiniDown} onDblClick={() => p.onRange([0, model.duration])} title="Drag to zoom · drag the window to pan · double-click to reset · click to scroll" data-testid="minimap" />
       <canvas ref={ruler} class="ruler" />
       <div class="scroller" ref={scroller} onScroll={schedule}>
-        <canvas ref={canvas} onClick={onClick} onMouseMove={onMove} onMouseLeave={() => ((hover.current = -1), schedule())} data-testid="timeline-canvas" />
+        <canvas ref={canvas} onClick={onClick} onMouseMove={onMove} onMouseLeave={() => {
+            hover.current = -1;
+            if (tip.current) tip.current.style.display = 'none';
+            schedule();
+          }} data-testid="timeline-canvas" />
         <div style={{ height: `${Math.max(0, totalH - size.h)}px` }} />
       </div>
+      <div class="tooltip" ref={tip} style={{ display: 'none' }} data-testid="bar-tooltip" />
     </div>
   );
 }
