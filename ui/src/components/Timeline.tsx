@@ -63,6 +63,9 @@ function textWidth(ctx: CanvasRenderingContext2D, font: string, text: string): n
   return v;
 }
 
+/** Width of the service & operation column for a timeline `w` wide. */
+const nameWidth = (w: number) => Math.round(Math.min(420, Math.max(220, w * 0.3)));
+
 function niceTicks(t0: number, t1: number, count: number): number[] {
   const span = t1 - t0;
   if (span <= 0) return [t0];
@@ -81,7 +84,8 @@ export function Timeline(p: TimelineProps) {
   const canvas = useRef<HTMLCanvasElement>(null);
   const mini = useRef<HTMLCanvasElement>(null);
   const ruler = useRef<HTMLCanvasElement>(null);
-  const [size, setSize] = useState({ w: 800, h: 400 });
+  const size = useRef({ w: 800, h: 400 }).current;
+  const [, setRenders] = useState(0);
   const hover = useRef(-1);
   const frame = useRef(0);
   const props = useRef(p);
@@ -101,15 +105,23 @@ export function Timeline(p: TimelineProps) {
     return bySpan;
   }, [model]);
 
+  // The size is measured in place, so the draw right after mounting (in
+  // the same layout effect pass) already uses it; the re-render follows.
   useLayoutEffect(() => {
     const el = scroller.current!;
-    const ro = new ResizeObserver(() => setSize({ w: el.clientWidth, h: el.clientHeight }));
+    const measure = () => {
+      if (el.clientWidth === size.w && el.clientHeight === size.h) return;
+      size.w = el.clientWidth;
+      size.h = el.clientHeight;
+      setRenders((n) => n + 1);
+    };
+    const ro = new ResizeObserver(measure);
     ro.observe(el);
-    setSize({ w: el.clientWidth, h: el.clientHeight });
+    measure();
     return () => ro.disconnect();
   }, []);
 
-  const nameW = Math.round(Math.min(420, Math.max(220, size.w * 0.3)));
+  const nameW = nameWidth(size.w);
 
   const draw = () => {
     const drawT0 = performance.now();
@@ -119,6 +131,7 @@ export function Timeline(p: TimelineProps) {
     if (!c) return;
     const dpr = window.devicePixelRatio || 1;
     const w = size.w, h = size.h;
+    const nameW = nameWidth(w);
     if (c.width !== Math.round(w * dpr) || c.height !== Math.round(h * dpr)) {
       c.width = Math.round(w * dpr);
       c.height = Math.round(h * dpr);
@@ -286,6 +299,7 @@ export function Timeline(p: TimelineProps) {
     const pr = props.current;
     const dpr = window.devicePixelRatio || 1;
     const w = size.w;
+    const nameW = nameWidth(w);
     if (c.width !== Math.round(w * dpr) || c.height !== Math.round(RULER_H * dpr)) {
       c.width = Math.round(w * dpr);
       c.height = Math.round(RULER_H * dpr);
@@ -455,7 +469,10 @@ export function Timeline(p: TimelineProps) {
   const firstDrawn = useRef(false);
   useLayoutEffect(() => {
     const el = scroller.current;
-    if (!firstDrawn.current && el && el.clientWidth === size.w && el.clientHeight === size.h) {
+    const ph = window.__clewTimings?.phases;
+    if (ph && ph.firstLayout === undefined) ph.firstLayout = performance.now();
+    if (!firstDrawn.current && el && size.w > 0 && size.h > 0) {
+      if (ph) ph.syncDraw = performance.now();
       firstDrawn.current = true;
       drawRef.current();
     } else schedule();

@@ -3,83 +3,91 @@
 import type { SpanDetail, TraceModel } from '../model/types';
 
 export interface LoadTimings {
-  fetchMs?: number;
-  parseMs?: number;
   buildMs: number;
   bytes?: number;
   /** Worker phase ends, ms since the epoch (see worker.ts). */
   marks?: Record<string, number>;
 }
 
+declare global {
+  interface Window {
+    /**
+     * The worker index.html starts before the app's script has loaded, and
+     * (on a /trace/{id} page) the trace load it already asked of it, as
+     * request id -1. Replies that arrive before the app are kept in `replies`.
+     */
+    __clewEarly?: { worker: Worker; replies: MessageEvent[]; trace?: string; sentAt?: number };
+  }
+}
+
 let worker: Worker | null = null;
 let nextId = 1;
+type Reply = { id: number; result?: any; error?: string };
 const pending = new Map<number, { resolve: (v: any) => void; reject: (e: Error) => void }>();
+/** Replies nobody waits for yet (the early load's, when it beats the page). */
+const unclaimed = new Map<number, Reply>();
 
-/** Starts the worker early (at app start), so its script loads while the page renders. */
-export function startWorker() {
-  if (!worker) {
-    worker = new Worker(new URL('../worker/worker.ts', import.meta.url), { type: 'module' });
-    worker.onmessage = (e) => {
-      const p = pending.get(e.data.id);
-      if (!p) return;
-      pending.delete(e.data.id);
-      if (e.data.error !== undefined) p.reject(new Error(e.data.error));
-      else p.resolve(e.data.result);
-    };
+function settle(r: Reply, p: { resolve: (v: any) => void; reject: (e: Error) => void }) {
+  if (r.error !== undefined) p.reject(new Error(r.error));
+  else p.resolve(r.result);
+}
+
+function onReply(e: MessageEvent) {
+  const r = e.data as Reply;
+  const p = pending.get(r.id);
+  if (!p) {
+    unclaimed.set(r.id, r);
+    return;
   }
+  pending.delete(r.id);
+  settle(r, p);
+}
+
+/** Takes over the worker index.html started, or starts one (at app start, so its script loads while the page renders). */
+export function startWorker() {
+  if (worker) return;
+  const early = window.__clewEarly;
+  worker = early?.worker ?? new Worker(new URL('../worker/worker.ts', import.meta.url), { type: 'module' });
+  worker.onmessage = onReply;
+  if (early) {
+    early.replies.forEach(onReply);
+    early.replies = [];
+  }
+}
+
+function reply<T>(id: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const done = unclaimed.get(id);
+    if (done) {
+      unclaimed.delete(id);
+      settle(done, { resolve, reject });
+    } else pending.set(id, { resolve, reject });
+  });
 }
 
 function call<T>(msg: any, transfer: Transferable[] = []): Promise<T> {
   startWorker();
   const id = nextId++;
-  return new Promise<T>((resolve, reject) => {
-    pending.set(id, { resolve, reject });
-    try {
-      worker!.postMessage({ ...msg, id }, transfer);
-    } catch (e) {
-      pending.delete(id);
-      reject(e);
-    }
-  });
+  const r = reply<T>(id);
+  worker!.postMessage({ ...msg, id }, transfer);
+  return r;
 }
 
-declare global {
-  interface Window {
-    /** The trace request index.html starts before the app loads, when the page is /trace/{id}. */
-    __clewPrefetch?: { id: string; resp: Promise<Response> };
+export type Loaded = { model: TraceModel; timings: LoadTimings };
+
+/** Loads trace `id` from `url` into the worker, or takes the load index.html already started for it. */
+export function loadTrace(key: string, id: string, url: string): Promise<Loaded> {
+  startWorker();
+  const early = window.__clewEarly;
+  if (early?.trace === id) {
+    early.trace = undefined;
+    return reply<Loaded>(-1);
   }
-}
-
-/** The prefetched response for trace `id`, taken once. */
-function takePrefetch(id: string): Promise<Response> | null {
-  const p = window.__clewPrefetch;
-  if (!p || p.id !== id) return null;
-  window.__clewPrefetch = undefined;
-  return p.resp;
-}
-
-/**
- * Loads trace `id` from `url` into the worker. When index.html already
- * started the request, its body stream is handed to the worker
- * (transferred) instead of fetching again.
- */
-export async function loadTrace(key: string, id: string, url: string) {
   // Relative API paths resolve against <base href> here: in the worker they would resolve against the script's URL.
-  const abs = new URL(url, document.baseURI).href;
-  const pre = takePrefetch(id);
-  const resp = pre && (await pre.catch(() => null));
-  if (resp?.body) {
-    const msg = { type: 'load', key, url: abs, stream: resp.body, status: resp.status, length: Number(resp.headers.get('content-length')) || 0 };
-    try {
-      return await call<{ model: TraceModel; timings: LoadTimings }>(msg, [resp.body as unknown as Transferable]);
-    } catch (e) {
-      // A browser that cannot transfer streams: fetch in the worker.
-      if (!(e instanceof DOMException)) throw e;
-    }
-  }
-  return call<{ model: TraceModel; timings: LoadTimings }>({ type: 'load', key, url: abs });
+  return call<Loaded>({ type: 'load', key, url: new URL(url, document.baseURI).href });
 }
-export const openTrace = (key: string) => call<{ model: TraceModel; timings: LoadTimings }>({ type: 'open', key });
+
+export const openTrace = (key: string) => call<Loaded>({ type: 'open', key });
 export const parseFile = (text: string, prefix: string) =>
   call<{ key: string; traceID: string; spanCount: number; name: string }[]>({ type: 'parse', text, prefix });
 export const spanDetail = (key: string, index: number) => call<SpanDetail>({ type: 'detail', key, index });

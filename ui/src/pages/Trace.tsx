@@ -42,7 +42,8 @@ export function useTrace(id: string, upload: string | null) {
         if (!live) return;
         const now = performance.now();
         // Every phase as ms since navigation start (the page's time origin).
-        const phases: Record<string, number> = { appStart: performance.getEntriesByName('clew:app-start')[0]?.startTime ?? 0, loadSent: t0, modelReceived: now };
+        const early = window.__clewEarly?.sentAt;
+        const phases: Record<string, number> = { appStart: performance.getEntriesByName('clew:app-start')[0]?.startTime ?? 0, loadSent: early ?? t0, modelReceived: now };
         for (const [k, v] of Object.entries(timings.marks ?? {})) phases[k] = v - performance.timeOrigin;
         window.__clewTimings = { ...timings, loadedMs: now - t0, spans: model.n, phases } as any;
         setState({ model, error: '', key, timings });

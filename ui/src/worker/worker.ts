@@ -57,22 +57,13 @@ async function readBody(stream: ReadableStream<Uint8Array>, sizeHint: number, on
 }
 
 /** Loads a trace; resolves with its model once the structure columns are in. */
-function load(key: string, url: string, given?: { stream: ReadableStream<Uint8Array>; status: number; length: number }) {
+function load(key: string, url: string) {
   const marks: Record<string, number> = { workerGot: abs() };
   let answered = false;
   return new Promise<[any, Transferable[]]>((resolve, reject) => {
     const whole = (async () => {
-      let stream: ReadableStream<Uint8Array>, length: number;
-      if (given) {
-        if (given.status >= 400) throw new Error(await errorText(new Response(given.stream, { status: given.status })));
-        stream = given.stream;
-        length = given.length;
-      } else {
-        const resp = await fetch(url);
-        if (!resp.ok || !resp.body) throw new Error(await errorText(resp));
-        stream = resp.body;
-        length = Number(resp.headers.get('content-length')) || 0;
-      }
+      const resp = await fetch(url);
+      if (!resp.ok || !resp.body) throw new Error(await errorText(resp));
       marks.headers = abs();
       let layout: Layout | null = null;
       let structureEnd = Infinity;
@@ -83,7 +74,7 @@ function load(key: string, url: string, given?: { stream: ReadableStream<Uint8Ar
         marks.built = abs();
         resolve([{ model, timings: { marks, buildMs: marks.built - marks.structure, bytes: layout!.total } }, transferables(model)]);
       };
-      const [buf, len] = await readBody(stream, length, (b, n) => {
+      const [buf, len] = await readBody(resp.body, Number(resp.headers.get('content-length')) || 0, (b, n) => {
         if (!layout) {
           layout = readLayout(new Uint8Array(b, 0, n));
           if (layout) structureEnd = needed(layout, STRUCTURE);
@@ -113,7 +104,7 @@ async function doc(key: string) {
 async function handle(msg: any): Promise<[any, Transferable[]]> {
   switch (msg.type) {
     case 'load':
-      return load(msg.key, msg.url, msg.stream ? { stream: msg.stream, status: msg.status, length: msg.length } : undefined);
+      return load(msg.key, msg.url);
     case 'parse': {
       const traces = parseUpload(msg.text);
       const list = traces.map((t, k) => {
