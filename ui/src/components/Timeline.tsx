@@ -63,6 +63,17 @@ function textWidth(ctx: CanvasRenderingContext2D, font: string, text: string): n
   return v;
 }
 
+// Duration labels by value: formatting allocates, and rows repeat every frame while scrolling.
+const labels = new Map<number, string>();
+function durationLabel(us: number): string {
+  let l = labels.get(us);
+  if (l === undefined) {
+    if (labels.size > 20000) labels.clear();
+    labels.set(us, (l = fmtDuration(us)));
+  }
+  return l;
+}
+
 /** Width of the service & operation column for a timeline `w` wide. */
 const nameWidth = (w: number) => Math.round(Math.min(420, Math.max(220, w * 0.3)));
 
@@ -266,7 +277,7 @@ export function Timeline(p: TimelineProps) {
       const d = model.duration_[i];
       const bx = sx(model.start[i]);
       const bw = Math.max(1, (d / span) * tw);
-      const label = fmtDuration(d);
+      const label = durationLabel(d);
       const lw = textWidth(ctx, fLabel, label);
       if (bx + bw + 6 + lw < w) ctx.fillText(label, bx + bw + 6, y);
       else if (bx - 6 - lw > nameW) ctx.fillText(label, bx - 6 - lw, y);
@@ -329,7 +340,8 @@ export function Timeline(p: TimelineProps) {
   };
 
   // ---- minimap: every span, drawn once into an image, then overlays ----
-  const miniImage = useRef<ImageData | null>(null);
+  // Drawn once per model and width into an offscreen canvas; each frame copies it (drawImage) and adds the overlays.
+  const miniImage = useRef<HTMLCanvasElement | null>(null);
   useEffect(() => {
     const c = mini.current;
     if (!c) return;
@@ -359,7 +371,11 @@ export function Timeline(p: TimelineProps) {
         }
       }
     }
-    miniImage.current = img;
+    const off = document.createElement('canvas');
+    off.width = W;
+    off.height = H;
+    off.getContext('2d')!.putImageData(img, 0, 0);
+    miniImage.current = off;
     schedule();
   }, [model, size.w]);
 
@@ -376,7 +392,8 @@ export function Timeline(p: TimelineProps) {
       c.style.height = `${MINIMAP_H}px`;
     }
     const ctx = c.getContext('2d')!;
-    ctx.putImageData(img, 0, 0);
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.drawImage(img, 0, 0);
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     const w = size.w;
     const dur = model.duration || 1;
