@@ -8,6 +8,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ROOT, launchBrowser, run, sendOtlp, shopTrace, startClew, waitFor } from './clew.mjs';
+import { loadGenerator, toOtlp } from './generated.mjs';
 
 const ARTIFACTS = process.env.CLEW_UI_ARTIFACTS ?? join(ROOT, 'ui/e2e/artifacts');
 mkdirSync(ARTIFACTS, { recursive: true });
@@ -192,6 +193,9 @@ try {
     await expectText(page.locator('[data-testid=trace-stats]'), /Total Spans\s*9/, 'uploaded OTLP trace');
     const stored = await fetch(`${url}/api/traces/${otlp.traceId}`);
     expect(stored.status === 404, `uploaded trace must not be stored (got ${stored.status})`);
+    // Its JSON view is Jaeger JSON again (the file can be uploaded elsewhere).
+    await page.click('button[role=tab]:has-text("JSON")');
+    await expectText(page.locator('[data-testid=json-view] pre'), /^(?=[\s\S]*"serviceName": "payment")(?=[\s\S]*"operationName": "charge")[\s\S]*"spanID": "[0-9a-f]{16}"/, 'uploaded trace as Jaeger JSON');
   });
 
   await test('dark theme, and 1920×1080', async () => {
@@ -238,6 +242,32 @@ try {
     expect(body.includes('404 page not found'), body);
     const page404 = await fetch(`${url}/deep-dependencies`);
     expect(page404.status === 200 && (await page404.text()).includes('<div id="app">'), 'SPA fallback');
+  });
+
+  await test('a generated 5,000-span trace opens from its URL; End reaches the last row; find counts tag matches', async () => {
+    // Its own clew, so the 20 generated services stay out of the other pages' screenshots.
+    const c3 = await startClew();
+    try {
+      const { generateCompact } = await loadGenerator();
+      const doc = generateCompact({ spans: 5000, seed: 11 });
+      for (const part of toOtlp(doc)) await sendOtlp(c3.addrs, part);
+      const id = doc.traceID.padStart(32, '0');
+      await waitFor(`${c3.url}/api/traces/${id}`, (b) => b.data?.[0]?.spans?.length === 5000, 'the generated trace stored');
+      await page.goto(`${c3.url}/trace/${id}`);
+      await expectText(page.locator('[data-testid=trace-stats]'), /Services\s*20[\s\S]*Total Spans\s*5000/, 'header counts');
+      await page.locator('[data-testid=timeline]').focus();
+      await page.keyboard.press('End');
+      await expectText(page.locator('[data-testid=span-detail] h2'), /^op-\d+$/, 'last row selected');
+      // Tags arrive after the tree (they stream in behind it): the detail shows them.
+      await expectText(page.locator('[data-testid=span-detail]'), /http\.url[\s\S]*\/api\/v1\/items\//, 'tags of the last row');
+      let errors = 0;
+      for (let i = 0; i < doc.spanCount; i++) errors += doc.flags[i] & 1;
+      await page.fill('input[aria-label="Find in trace"]', 'http.status_code=500');
+      await expectText(page.locator('[data-testid=find-count]'), new RegExp(`^1 of ${errors}$`), 'error spans found by tag');
+      await shot(page, '20-trace-generated-5000-light');
+    } finally {
+      await c3.stop();
+    }
   });
 } finally {
   await page.close().catch(() => {});
