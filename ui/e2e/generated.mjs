@@ -19,7 +19,7 @@ export async function loadGenerator() {
   return gen;
 }
 
-/** A generated trace as OTLP JSON documents of at most `batch` spans (call loadGenerator first). */
+/** A generated trace as OTLP JSON documents of at most `batch` spans (call loadGenerator first); the kind travels as OTLP's own field, not as a `span.kind` attribute. */
 export function* toOtlp(doc, batch = 20_000) {
   const { spanIdHex, spanTags, spanLogs } = gen;
   const tags = (t) => {
@@ -37,7 +37,7 @@ export function* toOtlp(doc, batch = 20_000) {
     const byProc = new Map();
     for (let i = a; i < Math.min(doc.spanCount, a + batch); i++) {
       const p = doc.parent[i];
-      const s = { traceId: tid, spanId: spanIdHex(doc.spanID, i), name: doc.strings[doc.operation[i]], kind: (doc.flags[i] >> 2) & 7, startTimeUnixNano: ns(doc.start[i]), endTimeUnixNano: ns(doc.start[i] + doc.duration[i]), attributes: tags(spanTags(doc, i)), events: spanLogs(doc, i).map(([t, f]) => ({ timeUnixNano: ns(t), name: 'log', attributes: tags(f) })), status: doc.flags[i] & 1 ? { code: 2 } : {} };
+      const s = { traceId: tid, spanId: spanIdHex(doc.spanID, i), name: doc.strings[doc.operation[i]], kind: (doc.flags[i] >> 2) & 7, startTimeUnixNano: ns(doc.start[i]), endTimeUnixNano: ns(doc.start[i] + doc.duration[i]), attributes: tags(spanTags(doc, i)).filter((a) => a.key !== 'span.kind'), events: spanLogs(doc, i).map(([t, f]) => ({ timeUnixNano: ns(t), name: 'log', attributes: tags(f) })), status: doc.flags[i] & 1 ? { code: 2 } : {} };
       if (p >= 0) s.parentSpanId = spanIdHex(doc.spanID, p);
       if (!byProc.has(doc.process[i])) byProc.set(doc.process[i], []);
       byProc.get(doc.process[i]).push(s);

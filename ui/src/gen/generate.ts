@@ -77,8 +77,9 @@ export function generateCompact(o: GenOptions): CompactTrace {
     }
     operation[i] = ops[Math.floor(rand() * ops.length)];
     const err = rand() < (o.errorRate ?? 0.01);
-    flags[i] = (err ? 1 : 0) | 2 | ((i === 0 ? 2 : rand() < 0.5 ? 3 : 2) << 2);
-    tags[i] = [kHttp, 0, vGet, kStatus, 2, err ? 500 : 200, kUrl, 0, s(`/api/v1/items/${i % 1000}`), kKind, 0, s(i % 2 ? 'client' : 'server')];
+    const kind = i === 0 ? 2 : rand() < 0.5 ? 3 : 2;
+    flags[i] = (err ? 1 : 0) | 2 | (kind << 2);
+    tags[i] = [kHttp, 0, vGet, kStatus, 2, err ? 500 : 200, kUrl, 0, s(`/api/v1/items/${i % 1000}`), kKind, 0, s(kind === 3 ? 'client' : 'server')];
     if (err) tags[i].push(kErr, 1, 1);
     logs[i] = rand() < 0.1 ? [[start[i] + Math.floor(duration[i] / 2), [vEvent, 0, vMsg, s('note'), 0, s(`step ${i % 100}`)]]] : [];
     const fan = 1 + Math.floor(rand() * 8);
