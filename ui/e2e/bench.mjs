@@ -104,7 +104,7 @@ for (const n of sizes) {
   console.log(`generated ${n} spans (${(body.length / 1e6).toFixed(1)} MB binary compact form) in ${Date.now() - t0} ms`);
   if (fullStack) {
     const t1 = Date.now();
-    for (const part of toOtlp(doc)) await sendOtlp(clew.addrs, part);
+    for (const part of toOtlp(doc, 5000)) await sendOtlp(clew.addrs, part); // under clew's per-request decode budget
     id = doc.traceID;
     await waitFor(`${clew.url}/api/v3/trace-summaries?query.serviceName=service-00&query.startTimeMin=2020-01-01T00:00:00Z&query.startTimeMax=2030-01-01T00:00:00Z`, (b) => b.summaries?.some((x) => x.spanCount === n), `${n} spans stored`, 300_000);
     console.log(`sent as OTLP JSON and stored in ${Date.now() - t1} ms`);
