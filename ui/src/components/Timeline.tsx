@@ -74,6 +74,9 @@ function durationLabel(us: number): string {
   return l;
 }
 
+/** Height of one span's row in the minimap: the whole trace fits, but a small trace is not stretched into blocks. */
+const miniRowH = (n: number) => Math.min(MINIMAP_H / Math.max(n, 1), 6);
+
 /** Width of the service & operation column for a timeline `w` wide. */
 const nameWidth = (w: number) => Math.round(Math.min(420, Math.max(220, w * 0.3)));
 
@@ -352,7 +355,7 @@ export function Timeline(p: TimelineProps) {
     const rgb = colors.map((c) => [parseInt(c.slice(1, 3), 16), parseInt(c.slice(3, 5), 16), parseInt(c.slice(5, 7), 16)]);
     const n = model.n;
     const dur = model.duration || 1;
-    const rowsPer = H / Math.max(n, 1);
+    const rowsPer = miniRowH(n) * dpr;
     for (let j = 0; j < n; j++) {
       const i = model.order[j];
       const y0 = Math.floor(j * rowsPer);
@@ -412,7 +415,8 @@ export function Timeline(p: TimelineProps) {
     if (pr.rows.length && (first > 0 || lastRow < pr.rows.length - 1)) {
       const pa = model.pos[pr.rows[first] ?? 0] / model.n, pb = (model.pos[pr.rows[lastRow] ?? 0] + 1) / model.n;
       ctx.fillStyle = 'rgba(91,91,214,0.18)';
-      ctx.fillRect(0, pa * MINIMAP_H, w, Math.max(2, (pb - pa) * MINIMAP_H));
+      const span = miniRowH(model.n) * model.n;
+      ctx.fillRect(0, pa * span, w, Math.max(2, (pb - pa) * span));
     }
     if (drag.current && drag.current.mode === 'select') {
       const { x0, x1 } = drag.current;
@@ -453,7 +457,7 @@ export function Timeline(p: TimelineProps) {
         } else {
           // A click scrolls to the rows at that height.
           const y = e.clientY - mini.current!.getBoundingClientRect().top;
-          const j = Math.floor((y / MINIMAP_H) * model.n);
+          const j = Math.floor(y / miniRowH(model.n));
           const i = model.order[Math.min(model.n - 1, Math.max(0, j))];
           const r = props.current.rows.indexOf(i);
           if (r >= 0) scroller.current!.scrollTop = Math.max(0, r * ROW_H - size.h / 3);
