@@ -188,7 +188,10 @@ export function FlameGraph({ model, theme }: { model: TraceModel; theme: string 
         ctx.beginPath();
         ctx.rect(a, y, bw, H);
         ctx.clip();
-        ctx.fillText(model.operations[model.operation[i]], a + 4, y + H / 2);
+        // The duration too, when the frame has room for it.
+        const op = model.operations[model.operation[i]];
+        const withTime = `${op} · ${fmtDuration(model.duration_[i])}`;
+        ctx.fillText(bw > 140 && ctx.measureText(withTime).width < bw - 8 ? withTime : op, a + 4, y + H / 2);
         ctx.restore();
       }
     }
@@ -204,7 +207,7 @@ export function FlameGraph({ model, theme }: { model: TraceModel; theme: string 
   return (
     <div class="view-scroll" ref={wrap} style={{ padding: 16 }} data-testid="flame-view">
       <div class="toolbar" style={{ marginBottom: 10 }}>
-        <span class="muted">Click a frame to zoom into it{range[0] > 0 || range[1] < model.duration ? '' : ''}.</span>
+        <span class="muted">Click a frame to zoom into it.</span>
         <button class="small" onClick={() => setRange([0, model.duration || 1])}>
           Reset zoom
         </button>
