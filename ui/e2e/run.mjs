@@ -147,6 +147,8 @@ try {
   await test('alternative views: statistics, span table, flame graph, trace graph, JSON', async () => {
     await page.goto(`${url}/trace/${shopA.traceId}?view=stats`);
     await expectText(page.locator('[data-testid=stats-view]'), /payment[\s\S]*charge/, 'stats');
+    // The root's own time on the critical path, with its share of the trace.
+    await expectText(page.locator('[data-testid=stats-view] tr', { hasText: 'GET /checkout' }), /\d+(\.\d+)?(ms|μs) · \d+%/, 'critical-path column');
     await shot(page, '06-stats-light');
     await page.click('button[role=tab]:has-text("Span Table")');
     await expectText(page.locator('[data-testid=span-table]'), /SELECT accounts/, 'span table');

@@ -180,6 +180,9 @@ describe('statistics', () => {
     expect(x.count).toBe(2);
     expect(x.min).toBe(30);
     expect(x.avg).toBe(30);
+    // Critical path: c (clipped to 90..100), root 50..90, the later x 20..50, root 0..20.
+    const crit = Object.fromEntries(rows.map((r) => [r.operation, r.critical]));
+    expect(crit).toEqual({ root: 60, x: 30, y: 10 });
   });
 });
 

@@ -603,7 +603,11 @@ export function Timeline(p: TimelineProps) {
     <div class="timeline" ref={wrap} tabIndex={0} onKeyDown={onKeyDown} data-testid="timeline">
       <canvas ref={mini} class="minimap" onMouseDown={onMiniDown} onDblClick={() => p.onRange([0, model.duration])} title="Drag to zoom · drag the window to pan · double-click to reset · click to scroll" data-testid="minimap" />
       <canvas ref={ruler} class="ruler" />
-      <div class="scroller" ref={scroller} onScroll={schedule}>
+      <div class="scroller" ref={scroller} onScroll={() => {
+          // The row under the pointer changes: the tooltip would describe the wrong span.
+          if (tip.current) tip.current.style.display = 'none';
+          schedule();
+        }}>
         <canvas ref={canvas} onClick={onClick} onMouseMove={onMove} onMouseLeave={() => {
             hover.current = -1;
             if (tip.current) tip.current.style.display = 'none';

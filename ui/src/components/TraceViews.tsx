@@ -35,7 +35,7 @@ export function StatsTable({ model }: { model: TraceModel }) {
   const { sorted, th } = useSort<StatRow>(rows, 'self');
   return (
     <div class="view-scroll" data-testid="stats-view">
-      <div class="toolbar" style={{ padding: '10px 16px' }}>
+      <div class="toolbar" style={{ padding: '10px 20px' }}>
         <span class="muted">Group by</span>
         <div class="seg">
           <button class={by === 'service' ? 'active' : ''} onClick={() => setBy('service')}>
@@ -55,6 +55,7 @@ export function StatsTable({ model }: { model: TraceModel }) {
             {th('errors', 'Errors')}
             {th('total', 'Total')}
             {th('self', 'Self time')}
+            {th('critical', 'Critical path')}
             {th('avg', 'Avg')}
             {th('min', 'Min')}
             {th('max', 'Max')}
@@ -74,6 +75,9 @@ export function StatsTable({ model }: { model: TraceModel }) {
               </td>
               <td class="num">{fmtDuration(r.total)}</td>
               <td class="num">{fmtDuration(r.self)}</td>
+              <td class="num" title="Time on the critical path, and its share of the trace">
+                {r.critical > 0 ? `${fmtDuration(r.critical)} · ${Math.round((r.critical / (model.duration || 1)) * 100)}%` : '–'}
+              </td>
               <td class="num">{fmtDuration(r.avg)}</td>
               <td class="num">{fmtDuration(r.min)}</td>
               <td class="num">{fmtDuration(r.max)}</td>
@@ -157,7 +161,7 @@ export function FlameGraph({ model, theme }: { model: TraceModel; theme: string 
   const height = Math.min(model.maxDepth + 1, 400) * H + 8;
   useEffect(() => {
     const c = ref.current!;
-    const w = wrap.current!.clientWidth - 32;
+    const w = wrap.current!.clientWidth - 40;
     const dpr = window.devicePixelRatio || 1;
     c.width = w * dpr;
     c.height = height * dpr;
@@ -205,7 +209,7 @@ export function FlameGraph({ model, theme }: { model: TraceModel; theme: string 
     return -1;
   };
   return (
-    <div class="view-scroll" ref={wrap} style={{ padding: 16 }} data-testid="flame-view">
+    <div class="view-scroll" ref={wrap} style={{ padding: '16px 20px' }} data-testid="flame-view">
       <div class="toolbar" style={{ marginBottom: 10 }}>
         <span class="muted">Click a frame to zoom into it.</span>
         <button class="small" onClick={() => setRange([0, model.duration || 1])}>
@@ -274,7 +278,7 @@ export function JsonView({ traceKey, traceID, upload }: { traceKey: string; trac
   };
   return (
     <div class="view-scroll" data-testid="json-view">
-      <div class="toolbar" style={{ padding: '10px 16px', borderBottom: '1px solid var(--border)' }}>
+      <div class="toolbar" style={{ padding: '10px 20px', borderBottom: '1px solid var(--border)' }}>
         <button class="small" onClick={download} disabled={text === null}>
           Download JSON
         </button>
