@@ -84,6 +84,12 @@ try {
     await page.keyboard.press('ArrowDown');
     await expectText(page.locator('[data-testid=span-detail] h2'), /^world$/, 'second row');
     await shot(page, '02-trace-hello-light');
+    // '?' lists the shortcuts; '?' again closes the list.
+    await page.keyboard.press('?');
+    await expectText(page.locator('[data-testid=keys-help]'), /Keyboard shortcuts[\s\S]*find in trace/, 'shortcut list');
+    await shot(page, '02b-trace-keys-light');
+    await page.keyboard.press('?');
+    await page.locator('[data-testid=keys-help]').waitFor({ state: 'detached' });
   });
 
   await test('shared search URLs (Jaeger UI parameters) and trace URLs work directly', async () => {

@@ -75,7 +75,8 @@ function durationLabel(us: number): string {
 }
 
 /** Height of one span's row in the minimap: the whole trace fits, but a small trace is not stretched into blocks. */
-const miniRowH = (n: number) => Math.min(MINIMAP_H / Math.max(n, 1), 6);
+const MINI_PAD = 3;
+const miniRowH = (n: number) => Math.min((MINIMAP_H - 2 * MINI_PAD) / Math.max(n, 1), 6);
 
 /** Width of the service & operation column for a timeline `w` wide. */
 const nameWidth = (w: number) => Math.round(Math.min(420, Math.max(220, w * 0.3)));
@@ -358,8 +359,8 @@ export function Timeline(p: TimelineProps) {
     const rowsPer = miniRowH(n) * dpr;
     for (let j = 0; j < n; j++) {
       const i = model.order[j];
-      const y0 = Math.floor(j * rowsPer);
-      const y1 = Math.max(y0 + 1, Math.floor((j + 1) * rowsPer) - (rowsPer > 3 ? 1 : 0));
+      const y0 = Math.floor(MINI_PAD * dpr + j * rowsPer);
+      const y1 = Math.max(y0 + 1, Math.floor(MINI_PAD * dpr + (j + 1) * rowsPer) - (rowsPer > 3 ? 1 : 0));
       const x0 = Math.floor((model.start[i] / dur) * (W - 1));
       const x1 = Math.max(x0 + 1, Math.ceil(((model.start[i] + model.duration_[i]) / dur) * (W - 1)));
       const [r, g, b] = rgb[model.service[i]];
@@ -416,7 +417,7 @@ export function Timeline(p: TimelineProps) {
       const pa = model.pos[pr.rows[first] ?? 0] / model.n, pb = (model.pos[pr.rows[lastRow] ?? 0] + 1) / model.n;
       ctx.fillStyle = 'rgba(91,91,214,0.18)';
       const span = miniRowH(model.n) * model.n;
-      ctx.fillRect(0, pa * span, w, Math.max(2, (pb - pa) * span));
+      ctx.fillRect(0, MINI_PAD + pa * span, w, Math.max(2, (pb - pa) * span));
     }
     if (drag.current && drag.current.mode === 'select') {
       const { x0, x1 } = drag.current;
@@ -457,7 +458,7 @@ export function Timeline(p: TimelineProps) {
         } else {
           // A click scrolls to the rows at that height.
           const y = e.clientY - mini.current!.getBoundingClientRect().top;
-          const j = Math.floor(y / miniRowH(model.n));
+          const j = Math.floor((y - MINI_PAD) / miniRowH(model.n));
           const i = model.order[Math.min(model.n - 1, Math.max(0, j))];
           const r = props.current.rows.indexOf(i);
           if (r >= 0) scroller.current!.scrollTop = Math.max(0, r * ROW_H - size.h / 3);

@@ -98,6 +98,7 @@ function TraceView({ model, traceKey, view, setView, query, theme, upload }: { m
   const [matches, setMatches] = useState<Int32Array | null>(null);
   const [matchPos, setMatchPos] = useState(0);
   const [critical, setCritical] = useState(true);
+  const [keysHelp, setKeysHelp] = useState(false);
   const findRef = useRef<HTMLInputElement>(null);
   const rows = useMemo(() => visibleRows(model, collapsed), [model, collapsed]);
   const matchSet = useMemo(() => {
@@ -270,6 +271,9 @@ function TraceView({ model, traceKey, view, setView, query, theme, upload }: { m
               <button class="small icon-btn" onClick={() => step(1)} disabled={!matches?.length} aria-label="Next match">
                 ↓
               </button>
+              <button class="small icon-btn" onClick={() => setKeysHelp(!keysHelp)} aria-label="Keyboard shortcuts" title="Keyboard shortcuts (?)">
+                ?
+              </button>
             </>
           )}
         </div>
@@ -296,6 +300,10 @@ function TraceView({ model, traceKey, view, setView, query, theme, upload }: { m
                   findRef.current?.focus();
                   return true;
                 }
+                if (e.key === '?') {
+                  setKeysHelp(!keysHelp);
+                  return true;
+                }
                 if (e.key === 'n' || e.key === 'N') {
                   step(e.key === 'n' ? 1 : -1);
                   return true;
@@ -303,6 +311,7 @@ function TraceView({ model, traceKey, view, setView, query, theme, upload }: { m
                 return false;
               }}
             />
+            {keysHelp && <KeysHelp onClose={() => setKeysHelp(false)} />}
             {selected >= 0 && <SpanDetailPanel model={model} traceKey={traceKey} index={selected} onClose={() => setSelected(-1)} onSelect={setSelected} />}
           </>
         )}
@@ -312,6 +321,43 @@ function TraceView({ model, traceKey, view, setView, query, theme, upload }: { m
         {view === 'graph' && <TraceGraph model={model} />}
         {view === 'json' && <JsonView traceKey={traceKey} traceID={model.traceID} upload={!!upload} />}
       </div>
+    </div>
+  );
+}
+
+const KEYS: [string, string][] = [
+  ['↓ ↑  or  j k', 'next / previous span'],
+  ['PgDn PgUp', 'a page down / up'],
+  ['Home End', 'first / last span'],
+  ['← or h', 'collapse, then go to the parent'],
+  ['→ or l', 'expand'],
+  ['Enter Space', 'collapse or expand'],
+  ['/', 'find in trace'],
+  ['n N', 'next / previous match'],
+  ['Esc', 'clear the selection'],
+  ['?', 'this list'],
+];
+
+/** The timeline's keyboard shortcuts (as Jaeger UI lists its own). */
+function KeysHelp({ onClose }: { onClose: () => void }) {
+  return (
+    <div class="card keys-help" data-testid="keys-help" role="dialog" aria-label="Keyboard shortcuts">
+      <div style={{ display: 'flex', justifyContent: 'space-between', alignItems: 'center', gap: 16 }}>
+        <b>Keyboard shortcuts</b>
+        <button class="small icon-btn" onClick={onClose} aria-label="Close">
+          ✕
+        </button>
+      </div>
+      <table>
+        {KEYS.map(([k, what]) => (
+          <tr>
+            <td>
+              <kbd>{k}</kbd>
+            </td>
+            <td>{what}</td>
+          </tr>
+        ))}
+      </table>
     </div>
   );
 }
