@@ -3,9 +3,9 @@
 // Jaeger UI 1.76 was measured with) opened in headless Chromium.
 //
 // The page and its assets come from a real clew; a small proxy in front of
-// it answers `api/ui/traces/bench-*` with the generated trace in the compact
-// format (what clew's own endpoint returns for that trace), so the numbers
-// are the UI's: transfer over loopback, JSON parse and tree building in the
+// it answers `api/ui/traces/{id}` for the generated trace with its binary
+// compact form (what clew's own endpoint returns for that trace), so the
+// numbers are the UI's: transfer over loopback, tree building in the
 // worker, first timeline paint, scrolling, memory.
 //
 // With --full-stack, the generated trace is instead sent to clew as OTLP
@@ -13,58 +13,20 @@
 // (so the server's read, adjusters and compact rendering are included).
 //
 // Usage: node e2e/bench.mjs [--full-stack] [sizes…]   e.g. node e2e/bench.mjs 10000 100000
+// CLEW_UI_DIST=dist serves the page and assets from a fresh `npm run build`
+// instead of the ones embedded in clew (quicker while working on the UI).
 
 import { createServer } from 'node:http';
-import { readFileSync, readdirSync, writeFileSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { build } from 'esbuild';
+import { existsSync, readFileSync, readdirSync, statSync, writeFileSync, } from 'node:fs';
+import { extname, join, resolve } from 'node:path';
 import { ROOT, launchBrowser, sendOtlp, startClew, waitFor } from './clew.mjs';
-
-/** The generated trace as OTLP JSON documents of at most `batch` spans. */
-function* toOtlp(doc, batch = 20_000) {
-  const tags = (t) => {
-    const out = [];
-    for (let k = 0; k + 2 < t.length; k += 3) {
-      const key = doc.strings[t[k]];
-      const ty = t[k + 1], v = t[k + 2];
-      out.push({ key, value: ty === 1 ? { boolValue: !!v } : ty === 2 ? { intValue: String(v) } : ty === 3 ? { doubleValue: v } : { stringValue: doc.strings[v] } });
-    }
-    return out;
-  };
-  const logsOf = (i) => {
-    const out = [];
-    for (let j = doc.logStart[i]; j < doc.logStart[i + 1]; j++) out.push([doc.logTime[j], doc.logData.slice(doc.logFieldStart[j], doc.logFieldStart[j + 1])]);
-    return out;
-  };
-  const tid = doc.traceID.padStart(32, '0');
-  const ns = (us) => String(BigInt(Math.round(doc.startTime + us)) * 1000n);
-  for (let a = 0; a < doc.spanCount; a += batch) {
-    const byProc = new Map();
-    for (let i = a; i < Math.min(doc.spanCount, a + batch); i++) {
-      const p = doc.parent[i];
-      const s = { traceId: tid, spanId: doc.spanID.slice(i * 16, i * 16 + 16), name: doc.strings[doc.operation[i]], kind: (doc.flags[i] >> 2) & 7, startTimeUnixNano: ns(doc.start[i]), endTimeUnixNano: ns(doc.start[i] + doc.duration[i]), attributes: tags(doc.tagData.slice(doc.tagStart[i], doc.tagStart[i + 1])), events: logsOf(i).map(([t, f]) => ({ timeUnixNano: ns(t), name: 'log', attributes: tags(f) })), status: doc.flags[i] & 1 ? { code: 2 } : {} };
-      if (p >= 0) s.parentSpanId = doc.spanID.slice(p * 16, p * 16 + 16);
-      if (!byProc.has(doc.process[i])) byProc.set(doc.process[i], []);
-      byProc.get(doc.process[i]).push(s);
-    }
-    yield {
-      resourceSpans: [...byProc.entries()].map(([pi, spans]) => ({
-        resource: { attributes: [{ key: 'service.name', value: { stringValue: doc.strings[doc.processes[pi].service] } }, ...tags(doc.processes[pi].tags)] },
-        scopeSpans: [{ spans }],
-      })),
-    };
-  }
-}
+import { loadGenerator, toOtlp } from './generated.mjs';
 
 const fullStack = process.argv.includes('--full-stack');
 const sizes = process.argv.slice(2).map(Number).filter(Boolean);
 if (!sizes.length) sizes.push(10_000, 100_000, 1_000_000);
 
-// The generator is TypeScript (shared with the unit tests): bundle it for Node.
-const out = join(mkdtempSync(join(tmpdir(), 'clew-bench-')), 'generate.mjs');
-await build({ entryPoints: [join(ROOT, 'ui/src/gen/generate.ts')], bundle: true, format: 'esm', platform: 'node', outfile: out, logLevel: 'error' });
-const { generateCompact } = await import(out);
+const { generateCompact, encodeCompact } = await loadGenerator();
 
 const clew = await startClew();
 const bodies = new Map();
@@ -84,15 +46,26 @@ const summaries = JSON.stringify({
   })),
 });
 
+const dist = process.env.CLEW_UI_DIST ? resolve(process.env.CLEW_UI_DIST) : null;
+const MIME = { '.js': 'text/javascript', '.css': 'text/css', '.html': 'text/html', '.svg': 'image/svg+xml' };
+
 const proxy = createServer(async (req, res) => {
+  if (dist && !req.url.includes('/api/')) {
+    const path = req.url.split('?')[0];
+    const file = join(dist, path);
+    const isFile = path !== '/' && existsSync(file) && statSync(file).isFile();
+    res.writeHead(200, { 'content-type': MIME[isFile ? extname(file) : '.html'] ?? 'application/octet-stream' });
+    res.end(readFileSync(isFile ? file : join(dist, 'index.html')));
+    return;
+  }
   if (req.url.startsWith('/api/v3/trace-summaries') && req.url.includes('bench-search')) {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(summaries);
     return;
   }
-  const m = req.url.match(/\/api\/ui\/traces\/(bench-\d+)/);
+  const m = req.url.match(/\/api\/ui\/traces\/([0-9a-f]+)/);
   if (m && bodies.has(m[1])) {
-    res.writeHead(200, { 'content-type': 'application/json' });
+    res.writeHead(200, { 'content-type': 'application/x-clew-ui-trace' });
     res.end(bodies.get(m[1]));
     return;
   }
@@ -126,17 +99,17 @@ const rows = [];
 for (const n of sizes) {
   const t0 = Date.now();
   const doc = generateCompact({ spans: n, seed: 42 });
-  let id = `bench-${n}`;
-  let body = JSON.stringify(doc);
-  console.log(`generated ${n} spans (${(body.length / 1e6).toFixed(1)} MB compact JSON) in ${Date.now() - t0} ms`);
+  let id = doc.traceID;
+  let body = encodeCompact(doc);
+  console.log(`generated ${n} spans (${(body.length / 1e6).toFixed(1)} MB binary compact form) in ${Date.now() - t0} ms`);
   if (fullStack) {
     const t1 = Date.now();
-    for (const part of toOtlp(doc)) await sendOtlp(clew.addrs, part);
+    for (const part of toOtlp(doc, 5000)) await sendOtlp(clew.addrs, part); // under clew's per-request decode budget
     id = doc.traceID;
     await waitFor(`${clew.url}/api/v3/trace-summaries?query.serviceName=service-00&query.startTimeMin=2020-01-01T00:00:00Z&query.startTimeMax=2030-01-01T00:00:00Z`, (b) => b.summaries?.some((x) => x.spanCount === n), `${n} spans stored`, 300_000);
     console.log(`sent as OTLP JSON and stored in ${Date.now() - t1} ms`);
     const t2 = Date.now();
-    body = await (await fetch(`${clew.url}/api/ui/traces/${id}`)).text();
+    body = new Uint8Array(await (await fetch(`${clew.url}/api/ui/traces/${id}`)).arrayBuffer());
     console.log(`clew's /api/ui/traces answered ${(body.length / 1e6).toFixed(1)} MB in ${Date.now() - t2} ms`);
   } else {
     bodies.set(id, Buffer.from(body));
@@ -171,19 +144,39 @@ for (const n of sizes) {
       }),
   );
   const heap = await page.evaluate(() => performance.memory?.usedJSHeapSize ?? 0);
+  const drawMs = await page.evaluate(() => {
+    const d = (window.__clewDrawMs ?? []).slice(-150).sort((a, b) => a - b);
+    return { median: d[Math.floor(d.length / 2)] ?? 0, p95: d[Math.floor(d.length * 0.95)] ?? 0 };
+  });
   const rss = rendererRssMb();
   await page.screenshot({ path: join(ROOT, `ui/e2e/artifacts/bench-${n}.png`) });
+  // The same trace opened inside the app (as a click in the search results
+  // does): the page and the worker are already up; time from the route
+  // change to the first painted frame with rows.
+  const inApp = await page.evaluate(async (tid) => {
+    history.pushState(null, '', 'search');
+    dispatchEvent(new PopStateEvent('popstate'));
+    await new Promise((r) => setTimeout(r, 300));
+    window.__clewTimings = undefined;
+    const t0 = performance.now();
+    history.pushState(null, '', `trace/${tid}`);
+    dispatchEvent(new PopStateEvent('popstate'));
+    while (window.__clewTimings?.firstPaintMs === undefined) await new Promise((r) => setTimeout(r, 10));
+    return window.__clewTimings.firstPaintMs - t0;
+  }, id);
   const row = {
     mode: fullStack ? 'full-stack' : 'ui',
     spans: n,
     mb: +(body.length / 1e6).toFixed(1),
     firstPaintMs: Math.round(timings.firstPaintMs),
-    fetchMs: Math.round(timings.fetchMs),
-    parseMs: Math.round(timings.parseMs),
+    inAppMs: Math.round(inApp),
     buildMs: Math.round(timings.buildMs),
     wallMs: wall,
     fps: +scroll.fps.toFixed(0),
     p95FrameMs: +scroll.p95FrameMs.toFixed(1),
+    drawMedianMs: +drawMs.median.toFixed(2),
+    drawP95Ms: +drawMs.p95.toFixed(2),
+    phases: Object.fromEntries(Object.entries(timings.phases ?? {}).sort((a, b) => a[1] - b[1]).map(([k, v]) => [k, Math.round(v)])),
     mainHeapMb: Math.round(heap / 1e6),
     rendererRssMb: Math.round(rss),
   };

@@ -24,6 +24,8 @@ export async function startClew(extra = []) {
   const args = ['--ready-file', ready, '--data-dir', join(dir, 'data'), '--log-level', 'warn', ...PORTS.flatMap((p) => [`--${p}-port`, '0']), ...extra];
   const proc = spawn(binPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
   const exited = new Promise((r) => proc.on('exit', r));
+  // A crashed test or benchmark must not leave clew running.
+  process.on('exit', () => proc.exitCode === null && proc.kill());
   for (let i = 0; i < 400; i++) {
     if (existsSync(ready)) {
       try {

@@ -8,6 +8,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ROOT, launchBrowser, run, sendOtlp, shopTrace, startClew, waitFor } from './clew.mjs';
+import { loadGenerator, toOtlp } from './generated.mjs';
 
 const ARTIFACTS = process.env.CLEW_UI_ARTIFACTS ?? join(ROOT, 'ui/e2e/artifacts');
 mkdirSync(ARTIFACTS, { recursive: true });
@@ -83,6 +84,12 @@ try {
     await page.keyboard.press('ArrowDown');
     await expectText(page.locator('[data-testid=span-detail] h2'), /^world$/, 'second row');
     await shot(page, '02-trace-hello-light');
+    // '?' lists the shortcuts; '?' again closes the list.
+    await page.keyboard.press('?');
+    await expectText(page.locator('[data-testid=keys-help]'), /Keyboard shortcuts[\s\S]*find in trace/, 'shortcut list');
+    await shot(page, '02b-trace-keys-light');
+    await page.keyboard.press('?');
+    await page.locator('[data-testid=keys-help]').waitFor({ state: 'detached' });
   });
 
   await test('shared search URLs (Jaeger UI parameters) and trace URLs work directly', async () => {
@@ -131,16 +138,23 @@ try {
     await expectText(detail, /Logs \(1\)[\s\S]*card authorised/i, 'logs');
     await expectText(detail, /CHILD_OF/, 'references');
     await expectText(detail, /Process: payment[\s\S]*10\.0\.0\.3/i, 'process tags');
+    await expectText(page.locator('[data-testid=critical-time]'), /^(no|\S+ of \S+ \(\d+%\))$/, 'critical-path time');
     await shot(page, '05-trace-detail-light');
     // Click a row on the canvas: the second row is "POST /cart".
     const box = await page.locator('[data-testid=timeline-canvas]').boundingBox();
     await page.mouse.click(box.x + box.width * 0.6, box.y + 24 * 1 + 12);
     await expectText(page.locator('[data-testid=span-detail] h2'), /^POST \/cart$/, 'clicked row');
+    // Hovering the root's bar shows its times and its share of the critical path.
+    await page.mouse.move(box.x + box.width * 0.6, box.y + 12);
+    await expectText(page.locator('[data-testid=bar-tooltip]'), /frontend: GET \/checkout[\s\S]*duration[\s\S]*critical path \S+ \(\d+%\) in \d+ segments?/, 'bar tooltip');
+    await page.mouse.move(box.x + 5, box.y + box.height - 5);
   });
 
   await test('alternative views: statistics, span table, flame graph, trace graph, JSON', async () => {
     await page.goto(`${url}/trace/${shopA.traceId}?view=stats`);
     await expectText(page.locator('[data-testid=stats-view]'), /payment[\s\S]*charge/, 'stats');
+    // The root's own time on the critical path, with its share of the trace.
+    await expectText(page.locator('[data-testid=stats-view] tr', { hasText: 'GET /checkout' }), /\d+(\.\d+)?(ms|μs) · \d+%/, 'critical-path column');
     await shot(page, '06-stats-light');
     await page.click('button[role=tab]:has-text("Span Table")');
     await expectText(page.locator('[data-testid=span-table]'), /SELECT accounts/, 'span table');
@@ -187,6 +201,9 @@ try {
     await expectText(page.locator('[data-testid=trace-stats]'), /Total Spans\s*9/, 'uploaded OTLP trace');
     const stored = await fetch(`${url}/api/traces/${otlp.traceId}`);
     expect(stored.status === 404, `uploaded trace must not be stored (got ${stored.status})`);
+    // Its JSON view is Jaeger JSON again (the file can be uploaded elsewhere).
+    await page.click('button[role=tab]:has-text("JSON")');
+    await expectText(page.locator('[data-testid=json-view] pre'), /^(?=[\s\S]*"serviceName": "payment")(?=[\s\S]*"operationName": "charge")[\s\S]*"spanID": "[0-9a-f]{16}"/, 'uploaded trace as Jaeger JSON');
   });
 
   await test('dark theme, and 1920×1080', async () => {
@@ -234,6 +251,32 @@ try {
     const page404 = await fetch(`${url}/deep-dependencies`);
     expect(page404.status === 200 && (await page404.text()).includes('<div id="app">'), 'SPA fallback');
   });
+
+  await test('a generated 5,000-span trace opens from its URL; End reaches the last row; find counts tag matches', async () => {
+    // Its own clew, so the 20 generated services stay out of the other pages' screenshots.
+    const c3 = await startClew();
+    try {
+      const { generateCompact } = await loadGenerator();
+      const doc = generateCompact({ spans: 5000, seed: 11 });
+      for (const part of toOtlp(doc)) await sendOtlp(c3.addrs, part);
+      const id = doc.traceID.padStart(32, '0');
+      await waitFor(`${c3.url}/api/traces/${id}`, (b) => b.data?.[0]?.spans?.length === 5000, 'the generated trace stored');
+      await page.goto(`${c3.url}/trace/${id}`);
+      await expectText(page.locator('[data-testid=trace-stats]'), /Services\s*20[\s\S]*Total Spans\s*5000/, 'header counts');
+      await page.locator('[data-testid=timeline]').focus();
+      await page.keyboard.press('End');
+      await expectText(page.locator('[data-testid=span-detail] h2'), /^op-\d+$/, 'last row selected');
+      // Tags arrive after the tree (they stream in behind it): the detail shows them.
+      await expectText(page.locator('[data-testid=span-detail]'), /http\.url[\s\S]*\/api\/v1\/items\//, 'tags of the last row');
+      let errors = 0;
+      for (let i = 0; i < doc.spanCount; i++) errors += doc.flags[i] & 1;
+      await page.fill('input[aria-label="Find in trace"]', 'http.status_code=500');
+      await expectText(page.locator('[data-testid=find-count]'), new RegExp(`^1 of ${errors}$`), 'error spans found by tag');
+      await shot(page, '20-trace-generated-5000-light');
+    } finally {
+      await c3.stop();
+    }
+  });
 } finally {
   await page.close().catch(() => {});
 }
@@ -250,6 +293,11 @@ await test('under --query-base-path /jaeger the UI and API work behind the prefi
     await p.click('[data-testid=result] a');
     await p.waitForURL(/\/jaeger\/trace\//);
     await expectText(p.locator('[data-testid=trace-stats]'), /Total Spans\s*8/, 'trace under base path');
+    // Opened directly, the page fetches the trace before its script runs (index.html): under the prefix too.
+    await p.goto(p.url());
+    await expectText(p.locator('[data-testid=trace-stats]'), /Total Spans\s*8/, 'trace opened directly under base path');
+    await p.goto(`${c2.url}/jaeger/trace/00000000000000000000000000abcdef`);
+    await expectText(p.locator('.card'), /could not be loaded[\s\S]*not found/i, 'a missing trace says so');
     await p.close();
   } finally {
     await c2.stop();

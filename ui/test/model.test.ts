@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildModel, buildTree, visibleRows } from '../src/model/build';
-import { criticalPath } from '../src/model/critical';
+import { criticalPath, criticalTime } from '../src/model/critical';
 import { adjustSkew } from '../src/model/skew';
 import { aggregate, diffSummary, diffTrees } from '../src/model/aggregate';
 import { selfTimes, statistics } from '../src/model/stats';
@@ -8,6 +8,7 @@ import { fromOtlp, parseUpload } from '../src/model/convert';
 import { find, detail } from '../src/model/query';
 import { compactToJaeger, generateCompact } from '../src/gen/generate';
 import { parseGoDuration, parseTags } from '../src/lib/format';
+import { flatten } from '../src/model/types';
 import type { CompactTrace } from '../src/model/types';
 
 /** A small trace: spans given as [parent, start, duration, service, op]. */
@@ -16,26 +17,20 @@ function trace(spans: [number, number, number, string, string][], hosts?: Record
   const s = (x: string) => (strings.includes(x) ? strings.indexOf(x) : strings.push(x) - 1);
   const services = [...new Set(spans.map((x) => x[3]))];
   return {
-    format: 'clew-ui-trace/2',
     traceID: 'abc',
     startTime: 1_000_000,
     spanCount: spans.length,
     warnings: [],
     strings,
     processes: services.map((name) => ({ service: s(name), tags: hosts?.[name] ? [s('ip'), 0, s(hosts[name])] : [] })),
-    spanID: spans.map((_, i) => (i + 1).toString(16).padStart(16, '0')).join(''),
+    spanID: spans.flatMap((_, i) => [0, i + 1]),
     parent: spans.map((x) => x[0]),
     start: spans.map((x) => x[1]),
     duration: spans.map((x) => x[2]),
     process: spans.map((x) => services.indexOf(x[3])),
     operation: spans.map((x) => s(x[4])),
     flags: spans.map(() => 0),
-    tagStart: spans.map(() => 0).concat(0),
-    tagData: [],
-    logStart: spans.map(() => 0).concat(0),
-    logTime: [],
-    logFieldStart: [0],
-    logData: [],
+    ...flatten(spans.map(() => []), []),
     refs: {},
     spanWarnings: {},
   };
@@ -97,6 +92,8 @@ describe('critical path', () => {
       [2, 80, 90],
       [0, 90, 100],
     ]);
+    // Time on the path per span (what the detail panel and tooltip show).
+    expect([0, 1, 2, 3].map((i) => criticalTime(m.criticalSegments, i))).toEqual([40, 0, 20, 40]);
   });
 
   it('skips a child still running when the path moves before it (Jaeger UI rule)', () => {
@@ -183,6 +180,9 @@ describe('statistics', () => {
     expect(x.count).toBe(2);
     expect(x.min).toBe(30);
     expect(x.avg).toBe(30);
+    // Critical path: c (clipped to 90..100), root 50..90, the later x 20..50, root 0..20.
+    const crit = Object.fromEntries(rows.map((r) => [r.operation, r.critical]));
+    expect(crit).toEqual({ root: 60, x: 30, y: 10 });
   });
 });
 

@@ -5,11 +5,17 @@
 // animation frame.
 
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { FLAG_ERROR, TraceModel } from '../model/types';
+import { TraceModel } from '../model/types';
 import { fmtDuration, serviceColor } from '../lib/format';
+import { cssVar, drawRows, MINI_PAD, MINIMAP_H, miniRowH, nameWidth, niceTicks, ROW_H } from './timelineDraw';
 
-export const ROW_H = 24;
-const MINIMAP_H = 56;
+declare global {
+  interface Window {
+    /** Duration of each timeline draw, ms (for the benchmark's frame budget). */
+    __clewDrawMs?: number[];
+  }
+}
+
 const RULER_H = 28;
 
 export interface TimelineProps {
@@ -29,30 +35,6 @@ export interface TimelineProps {
   onKey?: (e: KeyboardEvent) => boolean;
 }
 
-// CSS variables read once per theme, not on every frame.
-let varCache: { theme: string | undefined; values: Map<string, string> } = { theme: undefined, values: new Map() };
-function cssVar(name: string) {
-  const theme = document.documentElement.dataset.theme;
-  if (varCache.theme !== theme) varCache = { theme, values: new Map() };
-  let v = varCache.values.get(name);
-  if (v === undefined) {
-    v = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
-    varCache.values.set(name, v);
-  }
-  return v;
-}
-
-function niceTicks(t0: number, t1: number, count: number): number[] {
-  const span = t1 - t0;
-  if (span <= 0) return [t0];
-  const raw = span / count;
-  const mag = Math.pow(10, Math.floor(Math.log10(raw)));
-  const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? raw;
-  const out: number[] = [];
-  for (let v = Math.ceil(t0 / step) * step; v <= t1 + 1e-9; v += step) out.push(v);
-  return out;
-}
-
 export function Timeline(p: TimelineProps) {
   const { model, rows } = p;
   const wrap = useRef<HTMLDivElement>(null);
@@ -60,7 +42,8 @@ export function Timeline(p: TimelineProps) {
   const canvas = useRef<HTMLCanvasElement>(null);
   const mini = useRef<HTMLCanvasElement>(null);
   const ruler = useRef<HTMLCanvasElement>(null);
-  const [size, setSize] = useState({ w: 800, h: 400 });
+  const size = useRef({ w: 800, h: 400 }).current;
+  const [, setRenders] = useState(0);
   const hover = useRef(-1);
   const frame = useRef(0);
   const props = useRef(p);
@@ -80,23 +63,33 @@ export function Timeline(p: TimelineProps) {
     return bySpan;
   }, [model]);
 
+  // The size is measured in place, so the draw right after mounting (in
+  // the same layout effect pass) already uses it; the re-render follows.
   useLayoutEffect(() => {
     const el = scroller.current!;
-    const ro = new ResizeObserver(() => setSize({ w: el.clientWidth, h: el.clientHeight }));
+    const measure = () => {
+      if (el.clientWidth === size.w && el.clientHeight === size.h) return;
+      size.w = el.clientWidth;
+      size.h = el.clientHeight;
+      setRenders((n) => n + 1);
+    };
+    const ro = new ResizeObserver(measure);
     ro.observe(el);
-    setSize({ w: el.clientWidth, h: el.clientHeight });
+    measure();
     return () => ro.disconnect();
   }, []);
 
-  const nameW = Math.round(Math.min(420, Math.max(220, size.w * 0.3)));
+  const nameW = nameWidth(size.w);
 
   const draw = () => {
+    const drawT0 = performance.now();
     frame.current = 0;
     const pr = props.current;
     const c = canvas.current;
     if (!c) return;
     const dpr = window.devicePixelRatio || 1;
     const w = size.w, h = size.h;
+    const nameW = nameWidth(w);
     if (c.width !== Math.round(w * dpr) || c.height !== Math.round(h * dpr)) {
       c.width = Math.round(w * dpr);
       c.height = Math.round(h * dpr);
@@ -105,8 +98,7 @@ export function Timeline(p: TimelineProps) {
     }
     const ctx = c.getContext('2d')!;
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    const bg = cssVar('--panel'), text = cssVar('--text'), muted = cssVar('--muted'), border = cssVar('--border');
-    const sel = cssVar('--select'), hov = cssVar('--hover'), find = cssVar('--find'), err = cssVar('--error'), crit = cssVar('--critical');
+    const bg = cssVar('--panel'), border = cssVar('--border');
     ctx.fillStyle = bg;
     ctx.fillRect(0, 0, w, h);
     const top = scroller.current!.scrollTop;
@@ -125,96 +117,23 @@ export function Timeline(p: TimelineProps) {
       ctx.lineTo(x, h);
       ctx.stroke();
     }
-    ctx.font = `12px ${cssVar('--font')}`;
-    ctx.textBaseline = 'middle';
-    for (let r = first; r < last; r++) {
-      const i = pr.rows[r];
-      const y = r * ROW_H - top;
-      const isSel = i === pr.selected;
-      const isMatch = pr.matches && pr.matches[i];
-      if (isSel || isMatch || i === hover.current) {
-        ctx.fillStyle = isSel ? sel : isMatch ? find : hov;
-        ctx.fillRect(0, y, w, ROW_H);
-      }
-      if (i === pr.focus) {
-        ctx.strokeStyle = cssVar('--accent');
-        ctx.strokeRect(1.5, y + 1.5, w - 3, ROW_H - 3);
-      }
-      // Name column.
-      const depth = model.depth[i];
-      const indent = Math.min(depth * 14, nameW - 140) + 8;
-      const color = colors[model.service[i]];
-      ctx.fillStyle = color;
-      ctx.fillRect(indent + 14, y + 5, 3, ROW_H - 10);
-      if (model.childCount[i] > 0) {
-        ctx.fillStyle = muted;
-        ctx.fillText(pr.collapsed.has(i) ? '▸' : '▾', indent, y + ROW_H / 2);
-      }
-      ctx.save();
-      ctx.beginPath();
-      ctx.rect(0, y, nameW - 8, ROW_H);
-      ctx.clip();
-      let x = indent + 22;
-      if (model.flags[i] & FLAG_ERROR) {
-        ctx.fillStyle = err;
-        ctx.beginPath();
-        ctx.arc(x + 5, y + ROW_H / 2, 5, 0, Math.PI * 2);
-        ctx.fill();
-        ctx.fillStyle = '#fff';
-        ctx.font = `bold 9px ${cssVar('--font')}`;
-        ctx.fillText('!', x + 3.5, y + ROW_H / 2 + 0.5);
-        x += 14;
-      }
-      const svc = model.services[model.service[i]];
-      ctx.font = `600 12px ${cssVar('--font')}`;
-      ctx.fillStyle = text;
-      ctx.fillText(svc, x, y + ROW_H / 2);
-      x += ctx.measureText(svc).width + 6;
-      ctx.font = `12px ${cssVar('--font')}`;
-      ctx.fillStyle = muted;
-      const op = model.operations[model.operation[i]];
-      ctx.fillText(op, x, y + ROW_H / 2);
-      if (pr.collapsed.has(i)) {
-        x += ctx.measureText(op).width + 6;
-        ctx.fillText(`(+${model.descendants[i]})`, x, y + ROW_H / 2);
-      }
-      ctx.restore();
-      // Bar.
-      const s = model.start[i], d = model.duration_[i];
-      const bx = sx(s);
-      const bw = Math.max(1, (d / (t1 - t0)) * tw);
-      ctx.fillStyle = color;
-      ctx.fillRect(bx, y + 6, bw, ROW_H - 12);
-      if (model.flags[i] & FLAG_ERROR) {
-        ctx.strokeStyle = err;
-        ctx.lineWidth = 1.5;
-        ctx.strokeRect(bx, y + 6, bw, ROW_H - 12);
-        ctx.lineWidth = 1;
-      }
-      if (pr.showCritical) {
-        const segs = segIndex.get(i);
-        if (segs) {
-          ctx.fillStyle = crit;
-          for (let k = 0; k < segs.length; k += 2) {
-            const a = sx(segs[k]), b = sx(segs[k + 1]);
-            ctx.fillRect(a, y + ROW_H / 2 - 1.5, Math.max(1, b - a), 3);
-          }
-        }
-      }
-      // Duration label beside the bar.
-      ctx.fillStyle = muted;
-      ctx.font = `11px ${cssVar('--font')}`;
-      const label = fmtDuration(d);
-      const lw = ctx.measureText(label).width;
-      if (bx + bw + 6 + lw < w) ctx.fillText(label, bx + bw + 6, y + ROW_H / 2);
-      else if (bx - 6 - lw > nameW) ctx.fillText(label, bx - 6 - lw, y + ROW_H / 2);
-      ctx.font = `12px ${cssVar('--font')}`;
-    }
+    drawRows(ctx, {
+      model, rows: pr.rows, first, last, top, w, h, nameW, t0, span: t1 - t0, tw,
+      colors, segIndex, selected: pr.selected, hover: hover.current, focus: pr.focus,
+      matches: pr.matches, collapsed: pr.collapsed, showCritical: pr.showCritical,
+    });
     // Column divider.
     ctx.fillStyle = border;
     ctx.fillRect(nameW - 1, 0, 1, h);
     drawRuler();
     drawMiniOverlay();
+    const t = window.__clewTimings;
+    if (t?.phases && t.phases.firstDrawEnd === undefined) {
+      t.phases.firstDrawStart = drawT0;
+      t.phases.firstDrawEnd = performance.now();
+    }
+    (window.__clewDrawMs ??= []).push(performance.now() - drawT0);
+    if (window.__clewDrawMs.length > 2000) window.__clewDrawMs.splice(0, 1000);
   };
 
   // The frame runs the latest render's draw (current size, props, model).
@@ -231,6 +150,7 @@ export function Timeline(p: TimelineProps) {
     const pr = props.current;
     const dpr = window.devicePixelRatio || 1;
     const w = size.w;
+    const nameW = nameWidth(w);
     if (c.width !== Math.round(w * dpr) || c.height !== Math.round(RULER_H * dpr)) {
       c.width = Math.round(w * dpr);
       c.height = Math.round(RULER_H * dpr);
@@ -260,7 +180,8 @@ export function Timeline(p: TimelineProps) {
   };
 
   // ---- minimap: every span, drawn once into an image, then overlays ----
-  const miniImage = useRef<ImageData | null>(null);
+  // Drawn once per model and width into an offscreen canvas; each frame copies it (drawImage) and adds the overlays.
+  const miniImage = useRef<HTMLCanvasElement | null>(null);
   useEffect(() => {
     const c = mini.current;
     if (!c) return;
@@ -271,11 +192,11 @@ export function Timeline(p: TimelineProps) {
     const rgb = colors.map((c) => [parseInt(c.slice(1, 3), 16), parseInt(c.slice(3, 5), 16), parseInt(c.slice(5, 7), 16)]);
     const n = model.n;
     const dur = model.duration || 1;
-    const rowsPer = H / Math.max(n, 1);
+    const rowsPer = miniRowH(n) * dpr;
     for (let j = 0; j < n; j++) {
       const i = model.order[j];
-      const y0 = Math.floor(j * rowsPer);
-      const y1 = Math.max(y0 + 1, Math.floor((j + 1) * rowsPer) - (rowsPer > 3 ? 1 : 0));
+      const y0 = Math.floor(MINI_PAD * dpr + j * rowsPer);
+      const y1 = Math.max(y0 + 1, Math.floor(MINI_PAD * dpr + (j + 1) * rowsPer) - (rowsPer > 3 ? 1 : 0));
       const x0 = Math.floor((model.start[i] / dur) * (W - 1));
       const x1 = Math.max(x0 + 1, Math.ceil(((model.start[i] + model.duration_[i]) / dur) * (W - 1)));
       const [r, g, b] = rgb[model.service[i]];
@@ -290,7 +211,11 @@ export function Timeline(p: TimelineProps) {
         }
       }
     }
-    miniImage.current = img;
+    const off = document.createElement('canvas');
+    off.width = W;
+    off.height = H;
+    off.getContext('2d')!.putImageData(img, 0, 0);
+    miniImage.current = off;
     schedule();
   }, [model, size.w]);
 
@@ -307,7 +232,8 @@ export function Timeline(p: TimelineProps) {
       c.style.height = `${MINIMAP_H}px`;
     }
     const ctx = c.getContext('2d')!;
-    ctx.putImageData(img, 0, 0);
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.drawImage(img, 0, 0);
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     const w = size.w;
     const dur = model.duration || 1;
@@ -326,7 +252,8 @@ export function Timeline(p: TimelineProps) {
     if (pr.rows.length && (first > 0 || lastRow < pr.rows.length - 1)) {
       const pa = model.pos[pr.rows[first] ?? 0] / model.n, pb = (model.pos[pr.rows[lastRow] ?? 0] + 1) / model.n;
       ctx.fillStyle = 'rgba(91,91,214,0.18)';
-      ctx.fillRect(0, pa * MINIMAP_H, w, Math.max(2, (pb - pa) * MINIMAP_H));
+      const span = miniRowH(model.n) * model.n;
+      ctx.fillRect(0, MINI_PAD + pa * span, w, Math.max(2, (pb - pa) * span));
     }
     if (drag.current && drag.current.mode === 'select') {
       const { x0, x1 } = drag.current;
@@ -367,7 +294,7 @@ export function Timeline(p: TimelineProps) {
         } else {
           // A click scrolls to the rows at that height.
           const y = e.clientY - mini.current!.getBoundingClientRect().top;
-          const j = Math.floor((y / MINIMAP_H) * model.n);
+          const j = Math.floor((y - MINI_PAD) / miniRowH(model.n));
           const i = model.order[Math.min(model.n - 1, Math.max(0, j))];
           const r = props.current.rows.indexOf(i);
           if (r >= 0) scroller.current!.scrollTop = Math.max(0, r * ROW_H - size.h / 3);
@@ -395,7 +322,19 @@ export function Timeline(p: TimelineProps) {
     if (p.selected >= 0) scrollTo(p.selected);
   }, [p.selected]);
 
-  useEffect(schedule);
+  // The first frame with rows is drawn before the browser paints (not a
+  // frame later), once the render knows the real size; later ones are batched.
+  const firstDrawn = useRef(false);
+  useLayoutEffect(() => {
+    const el = scroller.current;
+    const ph = window.__clewTimings?.phases;
+    if (ph && ph.firstLayout === undefined) ph.firstLayout = performance.now();
+    if (!firstDrawn.current && el && size.w > 0 && size.h > 0) {
+      if (ph) ph.syncDraw = performance.now();
+      firstDrawn.current = true;
+      drawRef.current();
+    } else schedule();
+  });
 
   const rowAt = (e: MouseEvent) => {
     const rect = canvas.current!.getBoundingClientRect();
@@ -412,8 +351,37 @@ export function Timeline(p: TimelineProps) {
     else p.onSelect(i === p.selected ? -1 : i);
     wrap.current?.focus();
   };
+  // The bar tooltip: name, start, duration and the time on the critical path.
+  const tip = useRef<HTMLDivElement>(null);
+  const showTip = (e: MouseEvent, i: number, x: number) => {
+    const el = tip.current;
+    if (!el) return;
+    if (i < 0 || x < nameW) {
+      el.style.display = 'none';
+      return;
+    }
+    const segs = segIndex.get(i);
+    let onPath = 0;
+    if (segs) for (let k = 0; k < segs.length; k += 2) onPath += segs[k + 1] - segs[k];
+    const d = model.duration_[i];
+    el.textContent = '';
+    const title = document.createElement('b');
+    title.textContent = `${model.services[model.service[i]]}: ${model.operations[model.operation[i]]}`;
+    const line = document.createElement('div');
+    line.textContent = `start +${fmtDuration(model.start[i])} · duration ${fmtDuration(d)}`;
+    el.append(title, line);
+    if (segs) {
+      const c = document.createElement('div');
+      c.textContent = `critical path ${fmtDuration(onPath)}${d > 0 ? ` (${Math.round((onPath / d) * 100)}%)` : ''} in ${segs.length / 2} segment${segs.length > 2 ? 's' : ''}`;
+      el.append(c);
+    }
+    el.style.display = 'block';
+    el.style.left = `${Math.min(e.clientX + 14, window.innerWidth - el.offsetWidth - 8)}px`;
+    el.style.top = `${e.clientY + 16}px`;
+  };
   const onMove = (e: MouseEvent) => {
-    const { i } = rowAt(e);
+    const { i, x } = rowAt(e);
+    showTip(e, i, x);
     if (i !== hover.current) {
       hover.current = i;
       canvas.current!.style.cursor = i >= 0 ? 'pointer' : 'default';
@@ -472,10 +440,19 @@ export function Timeline(p: TimelineProps) {
     <div class="timeline" ref={wrap} tabIndex={0} onKeyDown={onKeyDown} data-testid="timeline">
       <canvas ref={mini} class="minimap" onMouseDown={onMiniDown} onDblClick={() => p.onRange([0, model.duration])} title="Drag to zoom · drag the window to pan · double-click to reset · click to scroll" data-testid="minimap" />
       <canvas ref={ruler} class="ruler" />
-      <div class="scroller" ref={scroller} onScroll={schedule}>
-        <canvas ref={canvas} onClick={onClick} onMouseMove={onMove} onMouseLeave={() => ((hover.current = -1), schedule())} data-testid="timeline-canvas" />
+      <div class="scroller" ref={scroller} onScroll={() => {
+          // The row under the pointer changes: the tooltip would describe the wrong span.
+          if (tip.current) tip.current.style.display = 'none';
+          schedule();
+        }}>
+        <canvas ref={canvas} onClick={onClick} onMouseMove={onMove} onMouseLeave={() => {
+            hover.current = -1;
+            if (tip.current) tip.current.style.display = 'none';
+            schedule();
+          }} data-testid="timeline-canvas" />
         <div style={{ height: `${Math.max(0, totalH - size.h)}px` }} />
       </div>
+      <div class="tooltip" ref={tip} style={{ display: 'none' }} data-testid="bar-tooltip" />
     </div>
   );
 }

@@ -4,7 +4,7 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { traceJsonUrl } from '../lib/api';
 import { fmtDuration, serviceColor } from '../lib/format';
-import { traceDoc } from '../lib/traceClient';
+import { traceJaegerJson } from '../lib/traceClient';
 import { aggregate, AggNode } from '../model/aggregate';
 import { statistics, StatRow } from '../model/stats';
 import { FLAG_ERROR, spanIdAt, TraceModel } from '../model/types';
@@ -35,7 +35,7 @@ export function StatsTable({ model }: { model: TraceModel }) {
   const { sorted, th } = useSort<StatRow>(rows, 'self');
   return (
     <div class="view-scroll" data-testid="stats-view">
-      <div class="toolbar" style={{ padding: '10px 16px' }}>
+      <div class="toolbar" style={{ padding: '10px 20px' }}>
         <span class="muted">Group by</span>
         <div class="seg">
           <button class={by === 'service' ? 'active' : ''} onClick={() => setBy('service')}>
@@ -55,6 +55,7 @@ export function StatsTable({ model }: { model: TraceModel }) {
             {th('errors', 'Errors')}
             {th('total', 'Total')}
             {th('self', 'Self time')}
+            {th('critical', 'Critical path')}
             {th('avg', 'Avg')}
             {th('min', 'Min')}
             {th('max', 'Max')}
@@ -74,6 +75,9 @@ export function StatsTable({ model }: { model: TraceModel }) {
               </td>
               <td class="num">{fmtDuration(r.total)}</td>
               <td class="num">{fmtDuration(r.self)}</td>
+              <td class="num" title="Time on the critical path, and its share of the trace">
+                {r.critical > 0 ? `${fmtDuration(r.critical)} · ${Math.round((r.critical / (model.duration || 1)) * 100)}%` : '–'}
+              </td>
               <td class="num">{fmtDuration(r.avg)}</td>
               <td class="num">{fmtDuration(r.min)}</td>
               <td class="num">{fmtDuration(r.max)}</td>
@@ -157,7 +161,7 @@ export function FlameGraph({ model, theme }: { model: TraceModel; theme: string 
   const height = Math.min(model.maxDepth + 1, 400) * H + 8;
   useEffect(() => {
     const c = ref.current!;
-    const w = wrap.current!.clientWidth - 32;
+    const w = wrap.current!.clientWidth - 40;
     const dpr = window.devicePixelRatio || 1;
     c.width = w * dpr;
     c.height = height * dpr;
@@ -188,7 +192,10 @@ export function FlameGraph({ model, theme }: { model: TraceModel; theme: string 
         ctx.beginPath();
         ctx.rect(a, y, bw, H);
         ctx.clip();
-        ctx.fillText(model.operations[model.operation[i]], a + 4, y + H / 2);
+        // The duration too, when the frame has room for it.
+        const op = model.operations[model.operation[i]];
+        const withTime = `${op} · ${fmtDuration(model.duration_[i])}`;
+        ctx.fillText(bw > 140 && ctx.measureText(withTime).width < bw - 8 ? withTime : op, a + 4, y + H / 2);
         ctx.restore();
       }
     }
@@ -202,9 +209,9 @@ export function FlameGraph({ model, theme }: { model: TraceModel; theme: string 
     return -1;
   };
   return (
-    <div class="view-scroll" ref={wrap} style={{ padding: 16 }} data-testid="flame-view">
+    <div class="view-scroll" ref={wrap} style={{ padding: '16px 20px' }} data-testid="flame-view">
       <div class="toolbar" style={{ marginBottom: 10 }}>
-        <span class="muted">Click a frame to zoom into it{range[0] > 0 || range[1] < model.duration ? '' : ''}.</span>
+        <span class="muted">Click a frame to zoom into it.</span>
         <button class="small" onClick={() => setRange([0, model.duration || 1])}>
           Reset zoom
         </button>
@@ -256,7 +263,7 @@ const JSON_LIMIT = 4 << 20;
 export function JsonView({ traceKey, traceID, upload }: { traceKey: string; traceID: string; upload: boolean }) {
   const [text, setText] = useState<string | null>(null);
   useEffect(() => {
-    if (upload) traceDoc(traceKey).then((d) => setText(JSON.stringify(d, null, 2)));
+    if (upload) traceJaegerJson(traceKey).then((d) => setText(JSON.stringify(d, null, 2)));
     else
       fetch(traceJsonUrl(traceID))
         .then((r) => r.text())
@@ -271,7 +278,7 @@ export function JsonView({ traceKey, traceID, upload }: { traceKey: string; trac
   };
   return (
     <div class="view-scroll" data-testid="json-view">
-      <div class="toolbar" style={{ padding: '10px 16px', borderBottom: '1px solid var(--border)' }}>
+      <div class="toolbar" style={{ padding: '10px 20px', borderBottom: '1px solid var(--border)' }}>
         <button class="small" onClick={download} disabled={text === null}>
           Download JSON
         </button>

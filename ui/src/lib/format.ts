@@ -85,14 +85,33 @@ export const PALETTE = [
   '#b5651d', '#1f9e89', '#d8578a', '#6574cd', '#a0522d', '#26a69a', '#ef6c00', '#7e57c2', '#9e9d24', '#00838f',
 ];
 
-const assigned = new Map<string, string>();
-
-/** A colour per service name: assigned in order of first use, stable for the session. */
-export function serviceColor(name: string): string {
-  let c = assigned.get(name);
-  if (!c) {
-    c = PALETTE[assigned.size % PALETTE.length];
-    assigned.set(name, c);
+const COLORS_KEY = 'clew-service-colors';
+/** Palette slot per service name, kept in localStorage. */
+const slots: Record<string, number> = (() => {
+  try {
+    const v = JSON.parse(localStorage.getItem(COLORS_KEY) ?? '{}');
+    return v && typeof v === 'object' && Object.keys(v).length < 500 ? v : {};
+  } catch {
+    return {};
   }
-  return c;
+})();
+
+/**
+ * A colour per service name, assigned in order of first use (the least
+ * used palette slot, so the first services seen get distinct colours) and
+ * remembered in localStorage, so the timeline, the dependency graph and a
+ * bookmarked search agree across pages, reloads and sessions.
+ */
+export function serviceColor(name: string): string {
+  let slot = slots[name];
+  if (typeof slot !== 'number' || !(slot >= 0 && slot < PALETTE.length)) {
+    const uses = new Array<number>(PALETTE.length).fill(0);
+    for (const k in slots) if (slots[k] >= 0 && slots[k] < PALETTE.length) uses[slots[k]]++;
+    slot = uses.indexOf(Math.min(...uses));
+    slots[name] = slot;
+    try {
+      localStorage.setItem(COLORS_KEY, JSON.stringify(slots));
+    } catch {}
+  }
+  return PALETTE[slot];
 }

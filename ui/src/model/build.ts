@@ -46,7 +46,19 @@ export function buildTree(parent: Int32Array, start: ArrayLike<number>): Tree {
   const byStart = (a: number, b: number) => start[a] - start[b] || a - b;
   for (let i = 0; i < n; i++) {
     const a = childStart[i], b = childStart[i + 1];
-    if (b - a > 1) childList.subarray(a, b).sort(byStart);
+    if (b - a > 16) childList.subarray(a, b).sort(byStart);
+    else if (b - a > 1) {
+      // Insertion sort: most spans have a few children, and a comparator call per step costs more than the sort.
+      for (let x = a + 1; x < b; x++) {
+        const c = childList[x], cs = start[c];
+        let y = x - 1;
+        while (y >= a && (start[childList[y]] > cs || (start[childList[y]] === cs && childList[y] > c))) {
+          childList[y + 1] = childList[y];
+          y--;
+        }
+        childList[y + 1] = c;
+      }
+    }
   }
   roots.sort(byStart);
 
@@ -138,8 +150,16 @@ export function buildModel(doc: CompactTrace): TraceModel {
     operation[i] = o;
   }
 
-  const hosts = hostKeys(doc);
-  const skew = adjustSkew(tree.order, parent, start, duration, doc.process.map((p) => hosts[p]));
+  // Hosts as small numbers per span (0: unknown), so the skew walk compares integers.
+  const hostIds = new Map<string, number>([['', 0]]);
+  const procHost = hostKeys(doc).map((h) => {
+    let k = hostIds.get(h);
+    if (k === undefined) hostIds.set(h, (k = hostIds.size));
+    return k;
+  });
+  const spanHost = new Int32Array(n);
+  for (let i = 0; i < n; i++) spanHost[i] = procHost[doc.process[i]] ?? 0;
+  const skew = adjustSkew(tree.order, parent, start, duration, spanHost);
 
   let min = Infinity, max = -Infinity, errorCount = 0;
   for (let i = 0; i < n; i++) {
@@ -175,7 +195,7 @@ export function buildModel(doc: CompactTrace): TraceModel {
     errorCount,
     warnings: doc.warnings ?? [],
     skew,
-    spanIDs: doc.spanID,
+    spanIDs: Uint32Array.from(doc.spanID),
   };
 }
 

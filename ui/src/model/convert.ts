@@ -3,7 +3,7 @@
 // bare array of traces, or one trace) and OTLP JSON (`{"resourceSpans":
 // …}`, also one document per line as the OTel file exporter writes).
 
-import { COMPACT_FORMAT, CompactTrace, flatten, TAG_BINARY, TAG_BOOL, TAG_FLOAT, TAG_INT, TAG_OTHER, TAG_STRING, TagList } from './types';
+import { CompactTrace, flatten, spanIdHex, spanIdWords, spanLogs, spanTags, TAG_BINARY, TAG_BOOL, TAG_FLOAT, TAG_INT, TAG_OTHER, TAG_STRING, TagList } from './types';
 
 class StringTable {
   map = new Map<string, number>();
@@ -95,14 +95,13 @@ function finish(traceID: string, spans: RawSpan[], st: StringTable, processes: C
     return p;
   });
   return {
-    format: COMPACT_FORMAT as CompactTrace['format'],
     traceID,
     startTime: min,
     spanCount: spans.length,
     warnings,
     strings: st.list,
     processes,
-    spanID: spans.map((s) => s.spanID).join(''),
+    spanID: spans.flatMap((s) => spanIdWords(s.spanID)),
     parent,
     start: spans.map((s) => s.start - min),
     duration: spans.map((s) => s.duration),
@@ -294,7 +293,6 @@ export function parseUpload(text: string): CompactTrace[] {
       throw new Error(`not JSON: ${(e as Error).message}`);
     }
   }
-  if (docs.length === 1 && (docs[0] as any)?.format === COMPACT_FORMAT) return [docs[0] as CompactTrace];
   if (docs.some((d) => d && (d.resourceSpans || d.result?.resourceSpans))) {
     return fromOtlp(docs.map((d) => (d.result?.resourceSpans ? d.result : d)));
   }
@@ -306,4 +304,41 @@ export function parseUpload(text: string): CompactTrace[] {
   }
   if (!traces.length) throw new Error('no traces found: expected Jaeger JSON ({"data": [...]}) or OTLP JSON ({"resourceSpans": [...]})');
   return traces.map(fromJaeger);
+}
+
+/** A compact trace as Jaeger UI JSON (`{"data": [trace]}`): the JSON view and download of uploads, the generator's Jaeger form. */
+export function compactToJaeger(d: CompactTrace): any {
+  const tag = (t: TagList) => {
+    const out = [];
+    for (let k = 0; k + 2 < t.length; k += 3) {
+      const type = ['string', 'bool', 'int64', 'float64', 'binary', 'string'][t[k + 1]];
+      const v = t[k + 1] === 1 ? !!t[k + 2] : t[k + 1] === 2 || t[k + 1] === 3 ? t[k + 2] : d.strings[t[k + 2]];
+      out.push({ key: d.strings[t[k]], type, value: v });
+    }
+    return out;
+  };
+  const processes: any = {};
+  d.processes.forEach((p, k) => (processes[`p${k + 1}`] = { serviceName: d.strings[p.service], tags: tag(p.tags) }));
+  const sid = (i: number) => spanIdHex(d.spanID, i);
+  return {
+    data: [
+      {
+        traceID: d.traceID,
+        processes,
+        warnings: null,
+        spans: Array.from(d.parent, (p, i) => ({
+          traceID: d.traceID,
+          spanID: sid(i),
+          operationName: d.strings[d.operation[i]],
+          references: p >= 0 ? [{ refType: 'CHILD_OF', traceID: d.traceID, spanID: sid(p) }] : [],
+          startTime: d.startTime + d.start[i],
+          duration: d.duration[i],
+          tags: tag(spanTags(d, i)),
+          logs: spanLogs(d, i).map(([ts, f]) => ({ timestamp: d.startTime + ts, fields: tag(f) })),
+          processID: `p${d.process[i] + 1}`,
+          warnings: null,
+        })),
+      },
+    ],
+  };
 }

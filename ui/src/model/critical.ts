@@ -53,3 +53,10 @@ export function criticalPath(tree: TreeLike, start: ArrayLike<number>, duration:
   }
   return { onPath, segments: Float64Array.from(segs) };
 }
+
+/** Span `i`'s time on the critical path, µs (the sum of its segments). */
+export function criticalTime(segments: Float64Array, i: number): number {
+  let t = 0;
+  for (let k = 0; k < segments.length; k += 3) if (segments[k] === i) t += segments[k + 2] - segments[k + 1];
+  return t;
+}

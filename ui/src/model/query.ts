@@ -1,6 +1,6 @@
 // Span detail and find-in-trace over a compact trace (run in the worker).
 
-import { CompactTrace, KINDS, SpanDetail, spanLogs, spanTags, TAG_BOOL, TAG_FLOAT, TAG_INT, TAG_STRING, TagList, TagView } from './types';
+import { Column, CompactTrace, KINDS, SpanDetail, spanIdHex, spanLogs, spanTags, TAG_BOOL, TAG_FLOAT, TAG_INT, TAG_STRING, TagList, TagView } from './types';
 
 const TYPE_NAMES = ['string', 'bool', 'int64', 'float64', 'binary', 'string'];
 
@@ -23,12 +23,12 @@ export function detail(doc: CompactTrace, i: number, startShift = 0): SpanDetail
   const p = doc.processes[doc.process[i]];
   const parent = doc.parent[i];
   const refs = (doc.refs[i] ?? []).map(([t, traceID, spanID]) => ({ type: t ? 'FOLLOWS_FROM' : 'CHILD_OF', traceID, spanID }));
-  if (parent >= 0) refs.unshift({ type: 'CHILD_OF', traceID: doc.traceID, spanID: doc.spanID.slice(parent * 16, parent * 16 + 16) });
+  if (parent >= 0) refs.unshift({ type: 'CHILD_OF', traceID: doc.traceID, spanID: spanIdHex(doc.spanID, parent) });
   const logs = spanLogs(doc, i);
   return {
     index: i,
-    spanID: doc.spanID.slice(i * 16, i * 16 + 16),
-    parentSpanID: parent >= 0 ? doc.spanID.slice(parent * 16, parent * 16 + 16) : '',
+    spanID: spanIdHex(doc.spanID, i),
+    parentSpanID: parent >= 0 ? spanIdHex(doc.spanID, parent) : '',
     service: doc.strings[p?.service ?? 0] ?? '',
     operation: doc.strings[doc.operation[i]] ?? '',
     kind: KINDS[(doc.flags[i] >> 2) & 7] ?? '',
@@ -61,16 +61,22 @@ export function find(doc: CompactTrace, query: string): Int32Array {
     });
     return { kv: null, set };
   });
-  const tagMatch = (tags: ArrayLike<number>, term: (typeof termHits)[number], from = 0, to = tags.length) => {
-    for (let k = from; k + 2 < to; k += 3) {
-      const type = tags[k + 1];
-      const v = type === TAG_STRING || type >= 4 ? lower[tags[k + 2]] : type === TAG_BOOL ? (tags[k + 2] ? 'true' : 'false') : String(tags[k + 2]);
+  const tagMatch = (key: Column, type: Column, value: Column, term: (typeof termHits)[number], from: number, to: number) => {
+    for (let k = from; k < to; k++) {
+      const ty = type[k], raw = value[k];
+      const v = ty === TAG_STRING || ty >= 4 ? lower[raw] : ty === TAG_BOOL ? (raw ? 'true' : 'false') : String(raw);
       if (term.kv) {
-        if (lower[tags[k]] === term.kv[0] && v === term.kv[1]) return true;
-      } else if (term.set![tags[k]] || (type === TAG_STRING || type >= 4 ? term.set![tags[k + 2]] : v.includes(terms[termHits.indexOf(term)]))) return true;
+        if (lower[key[k]] === term.kv[0] && v === term.kv[1]) return true;
+      } else if (term.set![key[k]] || (ty === TAG_STRING || ty >= 4 ? term.set![raw] : v.includes(terms[termHits.indexOf(term)]))) return true;
     }
     return false;
   };
+  // Process tags as columns too (they are flat triples in the header).
+  const procTags = doc.processes.map((p) => {
+    const t = p.tags;
+    const pick = (o: number) => t.filter((_, k) => k % 3 === o);
+    return [pick(0), pick(1), pick(2)] as const;
+  });
   const out: number[] = [];
   const n = doc.parent.length;
   for (let i = 0; i < n; i++) {
@@ -80,11 +86,12 @@ export function find(doc: CompactTrace, query: string): Int32Array {
       const p = doc.processes[doc.process[i]];
       let ok = false;
       if (h.set) {
-        ok = !!(h.set[doc.operation[i]] || (p && h.set[p.service]) || doc.spanID.slice(i * 16, i * 16 + 16).includes(terms[t]));
+        ok = !!(h.set[doc.operation[i]] || (p && h.set[p.service]) || spanIdHex(doc.spanID, i).includes(terms[t]));
       }
-      if (!ok) ok = tagMatch(doc.tagData, h, doc.tagStart[i], doc.tagStart[i + 1]) || (p ? tagMatch(p.tags, h) : false);
+      const pt = procTags[doc.process[i]];
+      if (!ok) ok = tagMatch(doc.tagKey, doc.tagType, doc.tagValue, h, doc.tagStart[i], doc.tagStart[i + 1]) || (pt ? tagMatch(pt[0], pt[1], pt[2], h, 0, pt[0].length) : false);
       if (!ok && doc.logStart[i + 1] > doc.logStart[i]) {
-        ok = tagMatch(doc.logData, h, doc.logFieldStart[doc.logStart[i]], doc.logFieldStart[doc.logStart[i + 1]]);
+        ok = tagMatch(doc.logKey, doc.logType, doc.logValue, h, doc.logFieldStart[doc.logStart[i]], doc.logFieldStart[doc.logStart[i + 1]]);
       }
       all = ok;
     }

@@ -30,14 +30,15 @@ export function hostKeys(doc: Pick<CompactTrace, 'processes' | 'strings'>): stri
 
 /**
  * Adjusts `start` in place (µs). `order` lists parents before children.
- * `host[i]` is span i's host key ('' = unknown).
+ * `host[i]` is span i's host: a key, or a number standing for one ('' or
+ * 0 = unknown); only equality is used.
  */
 export function adjustSkew(
   order: Int32Array,
   parent: Int32Array,
   start: Float64Array,
   duration: Float64Array,
-  host: string[],
+  host: ArrayLike<string | number>,
 ): SkewReport {
   const n = order.length;
   const delta = new Float64Array(n);

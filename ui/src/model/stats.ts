@@ -1,5 +1,6 @@
 // Statistics per service and operation: count, total, self time (the part
-// of a span not covered by its children), min, max, average.
+// of a span not covered by its children), time on the critical path, min,
+// max, average.
 
 import { TraceModel } from './types';
 
@@ -13,9 +14,11 @@ export interface StatRow {
   max: number;
   avg: number;
   errors: number;
+  /** µs of the critical path spent in these spans (their own time on it). */
+  critical: number;
 }
 
-type M = Pick<TraceModel, 'n' | 'parent' | 'start' | 'duration_' | 'service' | 'operation' | 'services' | 'operations' | 'flags'>;
+type M = Pick<TraceModel, 'n' | 'parent' | 'start' | 'duration_' | 'service' | 'operation' | 'services' | 'operations' | 'flags'> & Partial<Pick<TraceModel, 'criticalSegments'>>;
 
 /** Self time of every span: its duration minus the union of its children's intervals (clipped to it). */
 export function selfTimes(m: M): Float64Array {
@@ -53,17 +56,21 @@ export function selfTimes(m: M): Float64Array {
 
 export function statistics(m: M, by: 'operation' | 'service' = 'operation'): StatRow[] {
   const self = selfTimes(m);
+  const onPath = new Float64Array(m.n);
+  const segs = m.criticalSegments ?? new Float64Array(0);
+  for (let k = 0; k + 2 < segs.length; k += 3) onPath[segs[k]] += segs[k + 2] - segs[k + 1];
   const rows = new Map<string, StatRow>();
   for (let i = 0; i < m.n; i++) {
     const service = m.services[m.service[i]];
     const operation = by === 'operation' ? m.operations[m.operation[i]] : '';
     const key = `${service}\u0000${operation}`;
     let r = rows.get(key);
-    if (!r) rows.set(key, (r = { service, operation, count: 0, total: 0, self: 0, min: Infinity, max: -Infinity, avg: 0, errors: 0 }));
+    if (!r) rows.set(key, (r = { service, operation, count: 0, total: 0, self: 0, min: Infinity, max: -Infinity, avg: 0, errors: 0, critical: 0 }));
     const d = m.duration_[i];
     r.count++;
     r.total += d;
     r.self += self[i];
+    r.critical += onPath[i];
     r.min = Math.min(r.min, d);
     r.max = Math.max(r.max, d);
     if (m.flags[i] & 1) r.errors++;

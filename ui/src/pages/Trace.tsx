@@ -25,7 +25,7 @@ const VIEWS: [View, string][] = [
 
 declare global {
   interface Window {
-    __clewTimings?: Record<string, number>;
+    __clewTimings?: Record<string, any>;
   }
 }
 
@@ -37,10 +37,15 @@ export function useTrace(id: string, upload: string | null) {
     setState({ model: null, error: '', key: '' });
     const key = upload ?? `server:${id}`;
     const t0 = performance.now();
-    (upload ? openTrace(upload) : loadTrace(key, compactTraceUrl(id)))
+    (upload ? openTrace(upload) : loadTrace(key, id, compactTraceUrl(id)))
       .then(({ model, timings }) => {
         if (!live) return;
-        window.__clewTimings = { ...timings, loadedMs: performance.now() - t0, spans: model.n };
+        const now = performance.now();
+        // Every phase as ms since navigation start (the page's time origin).
+        const early = window.__clewEarly?.sentAt;
+        const phases: Record<string, number> = { appStart: performance.getEntriesByName('clew:app-start')[0]?.startTime ?? 0, loadSent: early ?? t0, modelReceived: now };
+        for (const [k, v] of Object.entries(timings.marks ?? {})) phases[k] = v - performance.timeOrigin;
+        window.__clewTimings = { ...timings, loadedMs: now - t0, spans: model.n, phases } as any;
         setState({ model, error: '', key, timings });
       })
       .catch((e) => live && setState({ model: null, error: e.message, key }));
@@ -93,6 +98,7 @@ function TraceView({ model, traceKey, view, setView, query, theme, upload }: { m
   const [matches, setMatches] = useState<Int32Array | null>(null);
   const [matchPos, setMatchPos] = useState(0);
   const [critical, setCritical] = useState(true);
+  const [keysHelp, setKeysHelp] = useState(false);
   const findRef = useRef<HTMLInputElement>(null);
   const rows = useMemo(() => visibleRows(model, collapsed), [model, collapsed]);
   const matchSet = useMemo(() => {
@@ -265,6 +271,9 @@ function TraceView({ model, traceKey, view, setView, query, theme, upload }: { m
               <button class="small icon-btn" onClick={() => step(1)} disabled={!matches?.length} aria-label="Next match">
                 ↓
               </button>
+              <button class="small icon-btn" onClick={() => setKeysHelp(!keysHelp)} aria-label="Keyboard shortcuts" title="Keyboard shortcuts (?)">
+                ?
+              </button>
             </>
           )}
         </div>
@@ -291,6 +300,10 @@ function TraceView({ model, traceKey, view, setView, query, theme, upload }: { m
                   findRef.current?.focus();
                   return true;
                 }
+                if (e.key === '?') {
+                  setKeysHelp(!keysHelp);
+                  return true;
+                }
                 if (e.key === 'n' || e.key === 'N') {
                   step(e.key === 'n' ? 1 : -1);
                   return true;
@@ -298,6 +311,7 @@ function TraceView({ model, traceKey, view, setView, query, theme, upload }: { m
                 return false;
               }}
             />
+            {keysHelp && <KeysHelp onClose={() => setKeysHelp(false)} />}
             {selected >= 0 && <SpanDetailPanel model={model} traceKey={traceKey} index={selected} onClose={() => setSelected(-1)} onSelect={setSelected} />}
           </>
         )}
@@ -307,6 +321,43 @@ function TraceView({ model, traceKey, view, setView, query, theme, upload }: { m
         {view === 'graph' && <TraceGraph model={model} />}
         {view === 'json' && <JsonView traceKey={traceKey} traceID={model.traceID} upload={!!upload} />}
       </div>
+    </div>
+  );
+}
+
+const KEYS: [string, string][] = [
+  ['↓ ↑  or  j k', 'next / previous span'],
+  ['PgDn PgUp', 'a page down / up'],
+  ['Home End', 'first / last span'],
+  ['← or h', 'collapse, then go to the parent'],
+  ['→ or l', 'expand'],
+  ['Enter Space', 'collapse or expand'],
+  ['/', 'find in trace'],
+  ['n N', 'next / previous match'],
+  ['Esc', 'clear the selection'],
+  ['?', 'this list'],
+];
+
+/** The timeline's keyboard shortcuts (as Jaeger UI lists its own). */
+function KeysHelp({ onClose }: { onClose: () => void }) {
+  return (
+    <div class="card keys-help" data-testid="keys-help" role="dialog" aria-label="Keyboard shortcuts">
+      <div style={{ display: 'flex', justifyContent: 'space-between', alignItems: 'center', gap: 16 }}>
+        <b>Keyboard shortcuts</b>
+        <button class="small icon-btn" onClick={onClose} aria-label="Close">
+          ✕
+        </button>
+      </div>
+      <table>
+        {KEYS.map(([k, what]) => (
+          <tr>
+            <td>
+              <kbd>{k}</kbd>
+            </td>
+            <td>{what}</td>
+          </tr>
+        ))}
+      </table>
     </div>
   );
 }
