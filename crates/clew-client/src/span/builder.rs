@@ -301,6 +301,9 @@ impl<'a> SpanBuilder<'a> {
             _ => RefType::ChildOf,
         };
         record.sampler = sampler_tags;
+        if inner.batching {
+            super::local::on_start(&mut record.local);
+        }
         Span::sampled(record, inner.id)
     }
 }

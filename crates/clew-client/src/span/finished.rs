@@ -50,6 +50,9 @@ pub struct FinishedSpan {
     /// Sampler tags for root spans (added as `sampler.type`/`sampler.param`
     /// when the span is converted, off the hot path).
     pub sampler: Option<SamplerTags>,
+    /// Where the span started, for the thread-local batching of
+    /// [`super::local`]; not part of the span's data.
+    pub(crate) local: super::local::LocalMark,
 }
 
 impl FinishedSpan {
@@ -64,6 +67,7 @@ impl FinishedSpan {
             references: Vec::new(),
             parent_ref_type: RefType::ChildOf,
             sampler: None,
+            local: super::local::LocalMark::default(),
         }
     }
 
@@ -76,6 +80,7 @@ impl FinishedSpan {
         self.references.clear();
         self.parent_ref_type = RefType::ChildOf;
         self.sampler = None;
+        self.local = super::local::LocalMark::default();
     }
 
     /// The first tag with this key.

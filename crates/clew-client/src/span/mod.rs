@@ -4,6 +4,7 @@
 mod active;
 mod builder;
 mod finished;
+pub(crate) mod local;
 pub(crate) mod pool;
 
 pub use active::{ActiveScope, active_context};
@@ -243,7 +244,11 @@ impl Span {
 fn report(mut record: Box<FinishedSpan>, tracer_id: u64, end: Option<u64>) {
     let end = end.unwrap_or_else(clock::now_unix_nanos);
     record.duration = end.saturating_sub(record.start_time);
-    crate::registry::report(tracer_id, record);
+    if record.local.is_batched() {
+        local::finish(record, tracer_id, end);
+    } else {
+        crate::registry::report(tracer_id, record);
+    }
 }
 
 impl Drop for Span {

@@ -1,0 +1,232 @@
+//! Finished spans flattened into one batch, as threads hand them over.
+//!
+//! A thread copies each finished span into its own [`SpanBatch`] (rows of
+//! fixed fields, tags in one shared vector) and gives its record back to
+//! itself for the next span, so records never cross threads. The batch
+//! moves to the reporter whole; senders encode straight from the rows
+//! ([`crate::sender::Sender::append_batch`]) without building
+//! [`clew_model::Span`]s.
+
+use std::borrow::Cow;
+use std::ops::Range;
+use std::sync::Arc;
+
+use clew_model::{Log, Process, RefType, Reference, SpanId, TraceId, Value};
+
+use crate::sampler::{SamplerKind, SamplerTags};
+use crate::span::{FinishedSpan, SpanRef};
+use crate::tag::{LogRecord, Tag, cow_into_str};
+
+/// What a span rarely has: logs and references besides the parent. Kept
+/// out of the row so the common row stays small.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct Extras {
+    pub(crate) logs: Vec<LogRecord>,
+    pub(crate) references: Vec<SpanRef>,
+}
+
+/// One finished span's fixed fields; its tags are a range of the batch's.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct SpanRow {
+    pub(crate) trace_id: TraceId,
+    pub(crate) span_id: SpanId,
+    pub(crate) parent_id: SpanId,
+    pub(crate) start_time: u64,
+    pub(crate) duration: u64,
+    pub(crate) operation_name: Cow<'static, str>,
+    pub(crate) tags: Range<u32>,
+    pub(crate) flags: u8,
+    pub(crate) parent_ref_type: RefType,
+    pub(crate) sampler: Option<SamplerTags>,
+    pub(crate) extras: Option<Box<Extras>>,
+}
+
+/// Finished spans of one tracer, in finishing order.
+#[derive(Debug, Default)]
+pub struct SpanBatch {
+    pub(crate) rows: Vec<SpanRow>,
+    pub(crate) tags: Vec<Tag>,
+}
+
+impl SpanBatch {
+    /// An empty batch.
+    pub const fn new() -> Self {
+        SpanBatch {
+            rows: Vec::new(),
+            tags: Vec::new(),
+        }
+    }
+
+    /// Spans held.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// True when the batch holds no span.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Empties the batch, keeping its allocations.
+    pub fn clear(&mut self) {
+        self.rows.clear();
+        self.tags.clear();
+    }
+
+    /// Moves a finished record's contents in, leaving the record's
+    /// allocations (tag, log and reference vectors) behind for reuse.
+    pub(crate) fn push_record(&mut self, r: &mut FinishedSpan) {
+        let first_tag = self.tags.len() as u32;
+        self.tags.extend(r.tags.drain(..));
+        let extras = if r.logs.is_empty() && r.references.is_empty() {
+            None
+        } else {
+            Some(Box::new(Extras {
+                logs: std::mem::take(&mut r.logs),
+                references: std::mem::take(&mut r.references),
+            }))
+        };
+        let c = &r.context;
+        self.rows.push(SpanRow {
+            trace_id: c.trace_id(),
+            span_id: c.span_id(),
+            parent_id: c.parent_id(),
+            start_time: r.start_time,
+            duration: r.duration,
+            operation_name: std::mem::replace(&mut r.operation_name, Cow::Borrowed("")),
+            tags: first_tag..self.tags.len() as u32,
+            flags: c.flags(),
+            parent_ref_type: r.parent_ref_type,
+            sampler: r.sampler,
+            extras,
+        });
+    }
+
+    /// Keeps the first `n` spans, drops the rest.
+    pub(crate) fn truncate(&mut self, n: usize) {
+        if n < self.rows.len() {
+            self.rows.truncate(n);
+            let tags_end = self.rows.last().map_or(0, |r| r.tags.end as usize);
+            self.tags.truncate(tags_end);
+        }
+    }
+
+    pub(crate) fn row_tags(&self, row: &SpanRow) -> &[Tag] {
+        &self.tags[row.tags.start as usize..row.tags.end as usize]
+    }
+
+    /// The spans as model spans, each carrying `process`: what senders that
+    /// only implement [`crate::sender::Sender::append`] receive.
+    pub fn to_model<'a>(
+        &'a self,
+        process: &'a Arc<Process>,
+    ) -> impl Iterator<Item = clew_model::Span> + 'a {
+        self.rows
+            .iter()
+            .map(|row| row_to_model(row, self.row_tags(row), process))
+    }
+}
+
+/// The sampler tags a root span carries first, as Jaeger clients write them.
+pub(crate) fn sampler_param(s: &SamplerTags) -> Value {
+    match s.kind {
+        SamplerKind::Const => Value::Bool(s.param != 0.0),
+        _ => Value::F64(s.param),
+    }
+}
+
+/// One row as a model span. The parent becomes the first reference;
+/// sampler tags come first among the tags (see [`crate::to_model`]).
+fn row_to_model(row: &SpanRow, tags: &[Tag], process: &Arc<Process>) -> clew_model::Span {
+    let has_parent = row.parent_id != SpanId(0);
+    let extra_refs = row.extras.as_ref().map_or(&[][..], |e| &e.references[..]);
+    let mut references = Vec::with_capacity(extra_refs.len() + usize::from(has_parent));
+    if has_parent {
+        references.push(Reference {
+            ref_type: row.parent_ref_type,
+            trace_id: row.trace_id,
+            span_id: row.parent_id,
+            tags: Vec::new(),
+        });
+    }
+    references.extend(extra_refs.iter().map(|r| Reference {
+        ref_type: r.ref_type,
+        trace_id: r.trace_id,
+        span_id: r.span_id,
+        tags: Vec::new(),
+    }));
+    let mut model_tags = Vec::with_capacity(tags.len() + 2);
+    if let Some(s) = &row.sampler {
+        model_tags.push(clew_model::KeyValue::string(
+            clew_model::keys::SAMPLER_TYPE,
+            s.kind.as_str(),
+        ));
+        model_tags.push(clew_model::KeyValue::new(
+            clew_model::keys::SAMPLER_PARAM,
+            sampler_param(s),
+        ));
+    }
+    model_tags.extend(tags.iter().cloned().map(Tag::into_model));
+    let logs = row.extras.as_ref().map_or_else(Vec::new, |e| {
+        e.logs
+            .iter()
+            .map(|l| Log {
+                timestamp: l.timestamp,
+                fields: l.fields.iter().cloned().map(Tag::into_model).collect(),
+            })
+            .collect()
+    });
+    clew_model::Span {
+        trace_id: row.trace_id,
+        span_id: row.span_id,
+        operation_name: cow_into_str(row.operation_name.clone()),
+        references,
+        flags: u32::from(row.flags),
+        start_time: row.start_time,
+        duration: row.duration,
+        tags: model_tags,
+        logs,
+        process: process.clone(),
+        scope: None,
+        warnings: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Tracer;
+    use crate::reporter::InMemoryReporter;
+    use crate::sampler::ConstSampler;
+
+    /// Rows convert to exactly what the record would have become.
+    #[test]
+    fn rows_convert_like_records() {
+        let rep = InMemoryReporter::new();
+        let t = Tracer::builder("svc")
+            .sampler(ConstSampler(true))
+            .reporter(rep.clone())
+            .build();
+        let root = t.span("root").with_tag("a", 1).start();
+        let other = t.span("other").start();
+        let mut child = t.span("child").child_of(&root).follows_from(&other).start();
+        child.set_tag("s", String::from("owned")).log_event("ev");
+        child.finish();
+        root.finish();
+        other.finish();
+        let p = Arc::new(Process::new("svc"));
+        let mut batch = SpanBatch::new();
+        let records = rep.take();
+        for r in &records {
+            batch.push_record(&mut r.clone());
+        }
+        let expected: Vec<_> = records
+            .into_iter()
+            .map(|r| crate::to_model(r, &p))
+            .collect();
+        assert_eq!(batch.to_model(&p).collect::<Vec<_>>(), expected);
+        batch.truncate(1);
+        assert_eq!(batch.to_model(&p).collect::<Vec<_>>(), expected[..1]);
+        assert_eq!(batch.tags.len(), 1);
+    }
+}
