@@ -33,6 +33,9 @@ pub(crate) struct SpanRow {
     pub(crate) parent_id: SpanId,
     pub(crate) start_time: u64,
     pub(crate) duration: u64,
+    /// Raw clock readings at start and end, until [`SpanBatch::settle_times`]
+    /// turns them into `start_time` and `duration`.
+    pub(crate) ticks: Option<(fastant::Instant, fastant::Instant)>,
     pub(crate) operation_name: Cow<'static, str>,
     pub(crate) tags: Range<u32>,
     pub(crate) flags: u8,
@@ -74,10 +77,20 @@ impl SpanBatch {
     }
 
     /// Moves a finished record's contents in, leaving the record's
-    /// allocations (tag, log and reference vectors) behind for reuse.
-    pub(crate) fn push_record(&mut self, r: &mut FinishedSpan) {
+    /// allocations (tag vector) behind for reuse. Times: the record's raw
+    /// start (`local.started`) with the raw end `ended`, kept raw; or Unix
+    /// times, the explicit `end` (else the record's own `duration`).
+    #[inline]
+    pub(crate) fn push_record(
+        &mut self,
+        r: &mut FinishedSpan,
+        ended: Option<fastant::Instant>,
+        end: Option<u64>,
+    ) {
         let first_tag = self.tags.len() as u32;
-        self.tags.extend(r.tags.drain(..));
+        if !r.tags.is_empty() {
+            self.tags.extend(r.tags.drain(..));
+        }
         let extras = if r.logs.is_empty() && r.references.is_empty() {
             None
         } else {
@@ -86,13 +99,26 @@ impl SpanBatch {
                 references: std::mem::take(&mut r.references),
             }))
         };
+        let (start_time, duration, ticks) = match (r.local.started, ended) {
+            (Some(s), Some(e)) => (0, 0, Some((s, e))),
+            (started, ended) => {
+                let start = started.map_or(r.start_time, crate::clock::to_unix_nanos);
+                let duration = match (end, ended) {
+                    (Some(e), _) => e.saturating_sub(start),
+                    (None, Some(e)) => crate::clock::to_unix_nanos(e).saturating_sub(start),
+                    (None, None) => r.duration,
+                };
+                (start, duration, None)
+            }
+        };
         let c = &r.context;
         self.rows.push(SpanRow {
             trace_id: c.trace_id(),
             span_id: c.span_id(),
             parent_id: c.parent_id(),
-            start_time: r.start_time,
-            duration: r.duration,
+            start_time,
+            duration,
+            ticks,
             operation_name: std::mem::replace(&mut r.operation_name, Cow::Borrowed("")),
             tags: first_tag..self.tags.len() as u32,
             flags: c.flags(),
@@ -100,6 +126,17 @@ impl SpanBatch {
             sampler: r.sampler,
             extras,
         });
+    }
+
+    /// Turns raw clock readings into Unix times (on the reporter's thread,
+    /// so the threads that finish spans do not pay for it).
+    pub fn settle_times(&mut self) {
+        for row in &mut self.rows {
+            if let Some((start, end)) = row.ticks.take() {
+                row.start_time = crate::clock::to_unix_nanos(start);
+                row.duration = crate::clock::to_unix_nanos(end).saturating_sub(row.start_time);
+            }
+        }
     }
 
     /// Keeps the first `n` spans, drops the rest.
@@ -218,7 +255,7 @@ mod tests {
         let mut batch = SpanBatch::new();
         let records = rep.take();
         for r in &records {
-            batch.push_record(&mut r.clone());
+            batch.push_record(&mut r.clone(), None, None);
         }
         let expected: Vec<_> = records
             .into_iter()

@@ -65,8 +65,10 @@ pub trait Reporter: Send + Sync + Debug {
     /// Takes a thread's collected spans (of reporters with a
     /// [`Self::batch_size`]). Takes what it keeps out of `batch` (the
     /// caller clears what is left); called on the thread that finished
-    /// the spans, so it must not block. The default drops them: only
-    /// reporters that ask for batches receive any.
+    /// the spans, so it must not block. Times may still be raw clock
+    /// readings: call [`SpanBatch::settle_times`] before reading them. The
+    /// default drops the spans: only reporters that ask for batches
+    /// receive any.
     fn report_batch(&self, batch: &mut SpanBatch) {
         let _ = batch;
     }

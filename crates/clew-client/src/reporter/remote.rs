@@ -174,7 +174,7 @@ impl Reporter for RemoteReporter {
     /// while a thread exits): queued as a batch of one.
     fn report(&self, mut span: Box<FinishedSpan>) {
         let mut batch = SpanBatch::new();
-        batch.push_record(&mut span);
+        batch.push_record(&mut span, None, None);
         pool::recycle_local(span);
         self.report_batch(&mut batch);
     }
@@ -300,6 +300,7 @@ impl Worker {
         let process = self.shared.process.lock().clone();
         let (mut sent, mut lost) = (0, 0);
         for batch in &mut self.taken {
+            batch.settle_times();
             let out = self.sender.append_batch(batch, &process);
             sent += out.sent;
             lost += out.lost;

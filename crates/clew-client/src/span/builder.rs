@@ -285,24 +285,34 @@ impl<'a> SpanBuilder<'a> {
             }
         };
 
-        let mut record = pool::take();
+        // Batching tracers take the record from the thread's stage, which
+        // also counts the span as open on this thread.
+        let mut record = if inner.batching {
+            super::local::take()
+        } else {
+            pool::take()
+        };
         record.context = context;
         record.operation_name = operation_name;
-        record.start_time = start_time.unwrap_or_else(clock::now_unix_nanos);
         if !tags.is_empty() {
             record.tags.extend(tags);
         }
         if let Some(d) = debug_tag {
             record.tags.push(Tag::new(DEBUG_ID_TAG, d));
         }
-        record.references = extra_refs;
+        if !extra_refs.is_empty() {
+            record.references = extra_refs;
+        }
         record.parent_ref_type = match parent {
             Some((kind, p)) if p.is_valid() => kind,
             _ => RefType::ChildOf,
         };
         record.sampler = sampler_tags;
-        if inner.batching {
-            super::local::on_start(&mut record.local);
+        match start_time {
+            Some(at) => record.start_time = at,
+            // A raw reading, converted on the reporter's thread.
+            None if record.local.is_batched() => record.local.started = Some(clock::now_raw()),
+            None => record.start_time = clock::now_unix_nanos(),
         }
         Span::sampled(record, inner.id)
     }

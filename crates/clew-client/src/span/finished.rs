@@ -83,6 +83,17 @@ impl FinishedSpan {
         self.local = super::local::LocalMark::default();
     }
 
+    /// Makes a record whose contents [`crate::reporter::SpanBatch`] moved
+    /// out reusable: only what the move left behind is released.
+    #[inline]
+    pub(crate) fn reset_moved(&mut self) {
+        debug_assert!(self.tags.is_empty() && self.logs.is_empty());
+        self.context.release_shared();
+        self.local = super::local::LocalMark::default();
+        self.sampler = None;
+        self.parent_ref_type = RefType::ChildOf;
+    }
+
     /// The first tag with this key.
     pub fn tag(&self, key: &str) -> Option<&TagValue> {
         self.tags.iter().find(|t| t.key == key).map(|t| &t.value)

@@ -3,9 +3,10 @@
 //!
 //! For reporters that take batches ([`Reporter::batch_size`] > 0), a
 //! finishing span is copied into this thread's [`SpanBatch`] and its record
-//! goes straight back to this thread's pool: nothing per span touches
+//! goes straight back to this thread's stash: nothing per span touches
 //! memory another thread uses, and the record the next span takes is still
-//! in this core's cache. The batch goes to the reporter in one call when
+//! in this core's cache. Start and end times stay raw clock readings; the
+//! reporter's thread turns them into Unix time. The batch goes to the reporter in one call when
 //! the thread's *local root* finishes (the span that was started while no
 //! other sampled span of the thread was open), so a request handled on one
 //! thread is one hand-off; or sooner, when the batch reaches the
@@ -21,38 +22,42 @@
 //! that sleeps meanwhile keeps its batch until it finishes another span or
 //! exits: that is the price of touching no shared memory per span.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::FinishedSpan;
-use super::pool;
+use super::pool::{self, Records};
 use crate::reporter::{Reporter, SpanBatch};
 
-/// A batch is handed over at the next finish once its first span finished
-/// this long ago, so a long-lived local root (a `main` span around the
-/// whole program) does not hold every span back.
-pub(crate) const HAND_OFF_AFTER: u64 = 100_000_000;
+/// A batch is handed over once its first span finished this long ago
+/// (checked every [`AGE_CHECK_EVERY`] spans), so a long-lived local root (a
+/// `main` span around the whole program) does not hold every span back.
+pub(crate) const HAND_OFF_AFTER: std::time::Duration = std::time::Duration::from_millis(100);
+/// Spans between two checks of the batch's age (reading the age converts
+/// clock readings, which the hot path otherwise leaves to the reporter).
+const AGE_CHECK_EVERY: usize = 32;
 
 thread_local! {
-    /// Sampled spans of batching tracers started on this thread and not
-    /// finished here (spans finished elsewhere are not subtracted; a local
-    /// root finishing here resets it). No destructor: reading it costs one
-    /// thread-local load, and its address names the thread.
-    static OPEN: Cell<u32> = const { Cell::new(0) };
+    /// This thread's batch, records and open-span count. One thread-local
+    /// for all of it: a span start and a span finish each touch it once.
+    /// Its address names the thread.
     static STAGE: RefCell<Stage> = const { RefCell::new(Stage::new()) };
 }
 
-/// Where a sampled span of a batching tracer started. Not part of the
-/// span's data: records compare equal whatever their marks.
+/// Where a sampled span of a batching tracer started, and when. Not part
+/// of the span's data: records compare equal whatever their marks.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct LocalMark {
-    /// The address of the home thread's `OPEN` cell; 0 for spans of
-    /// tracers that report span by span.
+    /// The address of the home thread's stage; 0 for spans of tracers that
+    /// report span by span.
     home: usize,
     /// Set on local roots: the home thread's flag, raised when the root
     /// finishes on another thread.
     root: Option<Arc<AtomicBool>>,
+    /// The raw clock reading at the start, when the start was not given
+    /// (converted to Unix time by the reporter's thread).
+    pub(crate) started: Option<fastant::Instant>,
 }
 
 impl PartialEq for LocalMark {
@@ -69,61 +74,69 @@ impl LocalMark {
     }
 }
 
-fn open_cell_addr(c: &Cell<u32>) -> usize {
-    c as *const Cell<u32> as usize
-}
-
-/// Marks a sampled span of a batching tracer as started on this thread.
+/// An empty record for a sampled span of a batching tracer, marked as
+/// started on this thread (the thread's next record, while still in cache).
 #[inline]
-pub(crate) fn on_start(mark: &mut LocalMark) {
-    let (open, home) = OPEN.with(|c| {
-        let open = c.get();
-        c.set(open.saturating_add(1));
-        (open, open_cell_addr(c))
-    });
-    mark.home = home;
-    if open == 0 {
-        mark.root = root_flag();
-    }
-}
-
-/// This thread's roots-finished-elsewhere flag, for a new local root.
-/// Out of line: once per local root, not per span.
-#[inline(never)]
-fn root_flag() -> Option<Arc<AtomicBool>> {
+pub(crate) fn take() -> Box<FinishedSpan> {
     STAGE
         .try_with(|s| {
+            let home = s as *const RefCell<Stage> as usize;
             let mut s = s.try_borrow_mut().ok()?;
-            Some(
-                s.root_flag
-                    .get_or_insert_with(|| Arc::new(AtomicBool::new(false)))
-                    .clone(),
-            )
+            let mut record = match s.stash.pop() {
+                Some(r) => r,
+                None => s.refill(),
+            };
+            record.local.home = home;
+            if s.open == 0 {
+                record.local.root = Some(s.root_flag());
+            }
+            s.open = s.open.saturating_add(1);
+            Some(record)
         })
         .ok()
         .flatten()
+        // Thread exiting: a record reported on its own.
+        .unwrap_or_else(|| Box::new(FinishedSpan::empty()))
 }
 
 /// Takes the finished record of a batching tracer's span: its contents go
-/// into this thread's batch, the record back to this thread's pool.
+/// into this thread's batch, the record back to this thread's stash.
+/// `end` is the explicit finish time, if one was given.
 #[inline]
-pub(crate) fn finish(mut record: Box<FinishedSpan>, tracer_id: u64, end: u64) {
-    let staged = STAGE
-        .try_with(|s| match s.try_borrow_mut() {
-            Ok(mut s) => {
-                s.stage(&mut record, tracer_id, end);
-                true
-            }
-            Err(_) => false,
-        })
-        .unwrap_or(false);
-    if staged {
-        pool::recycle_local(record);
-    } else {
+pub(crate) fn finish(record: Box<FinishedSpan>, tracer_id: u64, end: Option<u64>) {
+    let ended = match end {
+        None => Some(crate::clock::now_raw()),
+        Some(_) => None,
+    };
+    let mut slot = Some(record);
+    let _ = STAGE.try_with(|s| {
+        let home = s as *const RefCell<Stage> as usize;
+        if let Ok(mut stage) = s.try_borrow_mut()
+            && let Some(record) = slot.take()
+        {
+            stage.stage(record, home, tracer_id, ended, end);
+        }
+    });
+    if let Some(mut record) = slot {
         // Re-entrant (a reporter finishing spans) or the thread is
-        // exiting: hand the span over on its own.
+        // exiting: the span goes over on its own.
+        settle_record_times(&mut record, ended, end);
+        record.local = LocalMark::default();
         crate::registry::report(tracer_id, record);
     }
+}
+
+/// Gives a record the Unix times reporters expect.
+fn settle_record_times(r: &mut FinishedSpan, ended: Option<fastant::Instant>, end: Option<u64>) {
+    if let Some(started) = r.local.started.take() {
+        r.start_time = crate::clock::to_unix_nanos(started);
+    }
+    let end = match (end, ended) {
+        (Some(e), _) => e,
+        (None, Some(at)) => crate::clock::to_unix_nanos(at),
+        (None, None) => crate::clock::now_unix_nanos(),
+    };
+    r.duration = end.saturating_sub(r.start_time);
 }
 
 /// Hands this thread's batch to its reporter now (flush and close do this
@@ -143,11 +156,17 @@ struct Stage {
     reporter: Option<Arc<dyn Reporter>>,
     /// The reporter's [`Reporter::batch_size`].
     limit: usize,
-    /// When the batch's first span finished (Unix ns).
-    first_end: u64,
+    /// When the batch's first span finished.
+    first_end: Option<fastant::Instant>,
+    /// Sampled spans of batching tracers started on this thread and not
+    /// finished here (spans finished elsewhere are not subtracted; a local
+    /// root finishing here resets it).
+    open: u32,
     /// Raised by another thread that finished one of this thread's local
     /// roots.
     root_flag: Option<Arc<AtomicBool>>,
+    /// Cleared records for the next spans.
+    stash: Records,
 }
 
 impl Stage {
@@ -157,55 +176,89 @@ impl Stage {
             tracer_id: 0,
             reporter: None,
             limit: 1,
-            first_end: 0,
+            first_end: None,
+            open: 0,
             root_flag: None,
+            stash: Vec::new(),
         }
     }
 
+    #[cold]
+    fn refill(&mut self) -> Box<FinishedSpan> {
+        if let Some(records) = pool::refill() {
+            self.stash = records;
+        }
+        self.stash
+            .pop()
+            .unwrap_or_else(|| Box::new(FinishedSpan::empty()))
+    }
+
+    #[inline(never)]
+    fn root_flag(&mut self) -> Arc<AtomicBool> {
+        self.root_flag
+            .get_or_insert_with(|| Arc::new(AtomicBool::new(false)))
+            .clone()
+    }
+
     #[inline]
-    fn stage(&mut self, r: &mut FinishedSpan, tracer_id: u64, end: u64) {
+    fn stage(
+        &mut self,
+        mut r: Box<FinishedSpan>,
+        home: usize,
+        tracer_id: u64,
+        ended: Option<fastant::Instant>,
+        end: Option<u64>,
+    ) {
         if tracer_id != self.tracer_id {
             self.switch_to(tracer_id);
         }
-        let subtree_done = OPEN.with(|c| {
-            if r.local.home == open_cell_addr(c) {
-                let open = if r.local.root.is_some() {
-                    0
-                } else {
-                    c.get().saturating_sub(1)
-                };
-                c.set(open);
-                open == 0
+        let subtree_done = if r.local.home == home {
+            self.open = if r.local.root.is_some() {
+                0
             } else {
-                if let Some(flag) = &r.local.root {
-                    flag.store(true, Ordering::Release);
-                }
-                c.get() == 0
+                self.open.saturating_sub(1)
+            };
+            self.open == 0
+        } else {
+            if let Some(flag) = &r.local.root {
+                flag.store(true, Ordering::Release);
             }
-        });
+            self.open == 0
+        };
         if self.batch.is_empty() {
-            self.first_end = end;
+            self.first_end = ended;
         }
-        self.batch.push_record(r);
+        self.batch.push_record(&mut r, ended, end);
+        r.reset_moved();
+        if self.stash.len() < pool::stash_max() {
+            self.stash.push(r);
+        }
+        let len = self.batch.len();
         if subtree_done
-            || self.batch.len() >= self.limit
-            || end.saturating_sub(self.first_end) >= HAND_OFF_AFTER
+            || len >= self.limit
+            || (len % AGE_CHECK_EVERY == 0 && self.is_old())
             || self.root_finished_elsewhere()
         {
             self.hand_off();
         }
     }
 
+    #[cold]
+    fn is_old(&self) -> bool {
+        self.first_end
+            .is_some_and(|at| at.elapsed() >= HAND_OFF_AFTER)
+    }
+
     /// Whether another thread finished one of this thread's local roots
     /// since the last check; if so, nothing of this thread is open any
     /// more as far as it can know.
     #[inline]
-    fn root_finished_elsewhere(&self) -> bool {
+    fn root_finished_elsewhere(&mut self) -> bool {
         let Some(flag) = &self.root_flag else {
             return false;
         };
         if flag.load(Ordering::Relaxed) && flag.swap(false, Ordering::Acquire) {
-            OPEN.with(|c| c.set(0));
+            self.open = 0;
             return true;
         }
         false
@@ -235,6 +288,7 @@ impl Stage {
 impl Drop for Stage {
     fn drop(&mut self) {
         self.hand_off();
+        pool::give_back(std::mem::take(&mut self.stash));
     }
 }
 

@@ -242,13 +242,13 @@ impl Span {
 /// of line so unsampled spans do not carry its code.
 #[inline(never)]
 fn report(mut record: Box<FinishedSpan>, tracer_id: u64, end: Option<u64>) {
-    let end = end.unwrap_or_else(clock::now_unix_nanos);
-    record.duration = end.saturating_sub(record.start_time);
     if record.local.is_batched() {
         local::finish(record, tracer_id, end);
-    } else {
-        crate::registry::report(tracer_id, record);
+        return;
     }
+    let end = end.unwrap_or_else(clock::now_unix_nanos);
+    record.duration = end.saturating_sub(record.start_time);
+    crate::registry::report(tracer_id, record);
 }
 
 impl Drop for Span {

@@ -16,7 +16,7 @@ use crossbeam_channel::{Receiver, Sender, bounded};
 
 use super::FinishedSpan;
 
-type Records = Vec<Box<FinishedSpan>>;
+pub(crate) type Records = Vec<Box<FinishedSpan>>;
 
 /// Batches of cleared records waiting for reuse across all threads.
 const POOL_BATCHES: usize = 256;
@@ -64,6 +64,24 @@ pub(crate) fn take() -> Box<FinishedSpan> {
         .ok()
         .flatten()
         .unwrap_or_else(|| Box::new(FinishedSpan::empty()))
+}
+
+/// Up to [`STASH_MAX`] cleared records another thread left, for a thread
+/// whose own stash is empty.
+pub(crate) fn refill() -> Option<Records> {
+    pool().1.try_recv().ok()
+}
+
+/// Offers a thread's cleared records to other threads (at thread exit).
+pub(crate) fn give_back(records: Records) {
+    if !records.is_empty() {
+        let _ = pool().0.try_send(records);
+    }
+}
+
+/// Records a thread keeps for its next spans, at most.
+pub(crate) const fn stash_max() -> usize {
+    STASH_MAX
 }
 
 /// Clears one record and keeps it for this thread's next span.
