@@ -191,7 +191,9 @@ impl Reporter for RemoteReporter {
         batch.truncate(room);
         if !batch.is_empty() {
             queue.spans += batch.len();
-            let empty = queue.free.pop().unwrap_or_default();
+            // An emptied batch the background thread gave back; else one
+            // as large as this one, so the thread does not grow it again.
+            let empty = queue.free.pop().unwrap_or_else(|| batch.empty_like());
             queue.batches.push(std::mem::replace(batch, empty));
         }
         let wake = queue.spans >= shared.wake_at;

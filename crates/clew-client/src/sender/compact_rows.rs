@@ -240,8 +240,9 @@ pub(crate) fn write_span(buf: &mut Vec<u8>, batch: &SpanBatch, row: &SpanRow) {
         }
     }
     o.i32_field(7, i32::from(row.flags));
-    o.i64_field(8, micros(row.start_time));
-    o.i64_field(9, micros(row.duration));
+    let (start, duration) = row.times.unix();
+    o.i64_field(8, micros(start));
+    o.i64_field(9, micros(duration));
     let tags = batch.row_tags(row);
     let n_tags = tags.len() + if row.sampler.is_some() { 2 } else { 0 };
     if n_tags > 0 {

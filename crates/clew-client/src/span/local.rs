@@ -117,16 +117,28 @@ pub(crate) fn finish(record: Box<FinishedSpan>, tracer_id: u64, end: Option<u64>
             stage.stage(record, home, tracer_id, ended, end);
         }
     });
-    if let Some(mut record) = slot {
-        // Re-entrant (a reporter finishing spans) or the thread is
-        // exiting: the span goes over on its own.
-        settle_record_times(&mut record, ended, end);
-        record.local = LocalMark::default();
-        crate::registry::report(tracer_id, record);
+    if let Some(record) = slot {
+        report_alone(record, tracer_id, ended, end);
     }
 }
 
+/// Re-entrant (a reporter finishing spans) or the thread is exiting: the
+/// span goes over on its own.
+#[cold]
+#[inline(never)]
+fn report_alone(
+    mut record: Box<FinishedSpan>,
+    tracer_id: u64,
+    ended: Option<fastant::Instant>,
+    end: Option<u64>,
+) {
+    settle_record_times(&mut record, ended, end);
+    record.local = LocalMark::default();
+    crate::registry::report(tracer_id, record);
+}
+
 /// Gives a record the Unix times reporters expect.
+#[cold]
 fn settle_record_times(r: &mut FinishedSpan, ended: Option<fastant::Instant>, end: Option<u64>) {
     if let Some(started) = r.local.started.take() {
         r.start_time = crate::clock::to_unix_nanos(started);
@@ -236,7 +248,7 @@ impl Stage {
         let len = self.batch.len();
         if subtree_done
             || len >= self.limit
-            || (len % AGE_CHECK_EVERY == 0 && self.is_old())
+            || (len.is_multiple_of(AGE_CHECK_EVERY) && self.is_old())
             || self.root_finished_elsewhere()
         {
             self.hand_off();

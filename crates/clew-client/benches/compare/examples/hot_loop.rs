@@ -90,24 +90,24 @@ fn subtree_child(t: &Tracer, root: &clew_client::Span) {
     t.span("child").child_of(root).start().finish();
 }
 
-/// A root and 100 children, each finished at once (fastrace's harness).
+/// A root and `N` children, each finished at once (fastrace's harness).
 #[inline(never)]
-fn tree100(t: &Tracer) {
+fn tree<const N: usize>(t: &Tracer) {
     let root = t.span("root").start();
-    for _ in 0..100 {
+    for _ in 0..N {
         t.span("child").child_of(&root).start().finish();
     }
     root.finish();
 }
 
 /// fastrace's fast path for the same shape, for instruction counts side
-/// by side (divide by 101 for a span).
+/// by side (divide by N + 1 for a span).
 #[inline(never)]
-fn fastrace_tree100() {
+fn fastrace_tree<const N: usize>() {
     use fastrace::collector::{SpanContext, SpanId, TraceId};
     let root = fastrace::Span::root("root", SpanContext::new(TraceId(12), SpanId::default()));
     let _g = root.set_local_parent();
-    for _ in 0..100 {
+    for _ in 0..N {
         let _guard = fastrace::local::LocalSpan::enter_with_local_parent("child");
     }
 }
@@ -120,7 +120,7 @@ fn main() {
     let parent = tracer(case != "unsampled_child").span("parent").start();
     let ctx = parent.context().clone();
     let root = t.span("root").start();
-    if case == "fastrace_tree100" {
+    if case.starts_with("fastrace_tree") {
         struct Discard;
         impl fastrace::collector::Reporter for Discard {
             fn report(&mut self, spans: Vec<fastrace::collector::SpanRecord>) {
@@ -139,8 +139,10 @@ fn main() {
                 "sampled_3_tags" => sampled_3_tags(black_box(&t)),
                 "child" => child(black_box(&t), black_box(&ctx)),
                 "subtree_child" => subtree_child(black_box(&t), black_box(&root)),
-                "tree100" => tree100(black_box(&t)),
-                "fastrace_tree100" => fastrace_tree100(),
+                "tree100" => tree::<100>(black_box(&t)),
+                "fastrace_tree100" => fastrace_tree::<100>(),
+                "tree1000" => tree::<1000>(black_box(&t)),
+                "fastrace_tree1000" => fastrace_tree::<1000>(),
                 other => panic!("unknown case {other}"),
             }
         }
