@@ -165,6 +165,17 @@ impl SpanBatch {
         }
     }
 
+    /// Moves every span of `other` to the end of this batch (leaving
+    /// `other` empty with its capacity).
+    pub(crate) fn append(&mut self, other: &mut SpanBatch) {
+        let shift = self.tags.len() as u32;
+        self.tags.append(&mut other.tags);
+        self.rows.extend(other.rows.drain(..).map(|mut row| {
+            row.tags = row.tags.start + shift..row.tags.end + shift;
+            row
+        }));
+    }
+
     /// Keeps the first `n` spans, drops the rest.
     pub(crate) fn truncate(&mut self, n: usize) {
         if n < self.rows.len() {
@@ -288,6 +299,11 @@ mod tests {
             .into_iter()
             .map(|r| crate::to_model(r, &p))
             .collect();
+        assert_eq!(batch.to_model(&p).collect::<Vec<_>>(), expected);
+        let mut more = SpanBatch::new();
+        more.append(&mut batch);
+        assert!(batch.is_empty());
+        batch.append(&mut more);
         assert_eq!(batch.to_model(&p).collect::<Vec<_>>(), expected);
         batch.truncate(1);
         assert_eq!(batch.to_model(&p).collect::<Vec<_>>(), expected[..1]);

@@ -95,6 +95,31 @@ struct Queue {
 
 /// Emptied batches kept for reuse, at most.
 const FREE_BATCHES: usize = 64;
+/// Batches up to this many spans are copied onto the last queued batch
+/// rather than moved: a thread whose spans are mostly roots hands over
+/// one or two at a time, and moving would cost it a fresh batch each
+/// time the background thread has not given enough back yet.
+const COPY_AT_MOST: usize = 32;
+
+impl Queue {
+    /// Takes a thread's batch, leaving it empty (with capacity) for reuse.
+    fn take(&mut self, batch: &mut SpanBatch) {
+        if batch.len() <= COPY_AT_MOST {
+            if self.batches.is_empty() {
+                let fresh = self.free.pop().unwrap_or_default();
+                self.batches.push(fresh);
+            }
+            if let Some(last) = self.batches.last_mut() {
+                last.append(batch);
+            }
+            return;
+        }
+        // An emptied batch the background thread gave back; else one as
+        // large as this one, so the thread does not grow it again.
+        let empty = self.free.pop().unwrap_or_else(|| batch.empty_like());
+        self.batches.push(std::mem::replace(batch, empty));
+    }
+}
 
 /// Sends spans through a [`Sender`] from a background thread.
 #[derive(Debug)]
@@ -191,10 +216,7 @@ impl Reporter for RemoteReporter {
         batch.truncate(room);
         if !batch.is_empty() {
             queue.spans += batch.len();
-            // An emptied batch the background thread gave back; else one
-            // as large as this one, so the thread does not grow it again.
-            let empty = queue.free.pop().unwrap_or_else(|| batch.empty_like());
-            queue.batches.push(std::mem::replace(batch, empty));
+            queue.take(batch);
         }
         let wake = queue.spans >= shared.wake_at;
         drop(queue);
