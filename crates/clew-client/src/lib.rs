@@ -60,8 +60,7 @@ pub use convert::to_model;
 pub use id::TraceIdKind;
 pub use registry::orphaned_spans;
 pub use span::{
-    ActiveScope, AsSpanContext, FinishedSpan, INLINE_TAGS, Span, SpanBuilder, SpanRef, Tags,
-    active_context,
+    ActiveScope, AsSpanContext, FinishedSpan, Span, SpanBuilder, SpanRef, Tags, active_context,
 };
 pub use tag::{LogRecord, Tag, TagValue};
 pub use tracer::{Tracer, TracerBuilder};

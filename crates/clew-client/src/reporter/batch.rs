@@ -102,8 +102,8 @@ impl SpanBatch {
         self.tags.clear();
     }
 
-    /// Moves a finished record's contents in, leaving the record's
-    /// allocations (tag vector) behind for reuse. Times: the record's raw
+    /// Moves a finished record's contents in, leaving the record's tag
+    /// vector (empty, with its capacity) behind for reuse. Times: the record's raw
     /// start (`local.started`) with the raw end `ended`, kept raw; or Unix
     /// times, the explicit `end` (else the record's own `duration`).
     /// Inlined into the finish path: as a call, its prologue and epilogue
@@ -117,7 +117,8 @@ impl SpanBatch {
     ) {
         let first_tag = self.tags.len() as u32;
         if !r.tags.is_empty() {
-            self.tags.extend(r.tags.drain(..));
+            // One copy; the record keeps its vector's capacity.
+            self.tags.append(&mut r.tags);
         }
         let extras = if r.logs.is_empty() && r.references.is_empty() {
             None

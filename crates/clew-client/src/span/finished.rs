@@ -3,17 +3,15 @@
 use std::borrow::Cow;
 
 use clew_model::{RefType, SpanId, TraceId};
-use smallvec::SmallVec;
 
 use crate::context::SpanContext;
 use crate::sampler::SamplerTags;
 use crate::tag::{LogRecord, Tag, TagValue};
 
-/// Tags kept inline before spilling to the heap; most spans have a handful.
-pub const INLINE_TAGS: usize = 4;
-
-/// A span's tags: inline up to [`INLINE_TAGS`], so typical spans allocate nothing.
-pub type Tags = SmallVec<[Tag; INLINE_TAGS]>;
+/// A span's tags. A plain vector: records are recycled with their
+/// vectors, so a span allocates only when it has more tags than its
+/// record ever held, and the thread's batch takes them in one copy.
+pub type Tags = Vec<Tag>;
 
 /// A reference to another span besides the parent (FOLLOWS_FROM, or extra
 /// CHILD_OF references).

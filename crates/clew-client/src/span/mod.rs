@@ -9,7 +9,7 @@ pub(crate) mod pool;
 
 pub use active::{ActiveScope, active_context};
 pub use builder::{AsSpanContext, DEBUG_ID_TAG, SpanBuilder};
-pub use finished::{FinishedSpan, INLINE_TAGS, SpanRef, Tags};
+pub use finished::{FinishedSpan, SpanRef, Tags};
 
 use std::borrow::Cow;
 use std::time::SystemTime;
