@@ -48,6 +48,12 @@ impl Times {
 }
 
 /// One finished span's fixed fields; its tags are a range of the batch's.
+///
+/// The small fields are packed into whole words (`tags`, `meta`) computed
+/// in registers: a row is built on the stack and copied into the batch a
+/// word at a time, and fields written as single bytes made each such copy
+/// wait for the bytes to reach the cache (store-to-load forwarding fails
+/// when a load spans several smaller stores).
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct SpanRow {
     pub(crate) trace_id: TraceId,
@@ -55,11 +61,81 @@ pub(crate) struct SpanRow {
     pub(crate) parent_id: SpanId,
     pub(crate) times: Times,
     pub(crate) operation_name: Cow<'static, str>,
-    pub(crate) tags: Range<u32>,
-    pub(crate) flags: u8,
-    pub(crate) parent_ref_type: RefType,
-    pub(crate) sampler: Option<SamplerTags>,
+    /// First tag index in the low half, end index in the high half.
+    tags: u64,
+    /// Flags (bits 0–7), parent reference kind (bit 8), sampler kind + 1
+    /// (bits 16–23, 0 for none).
+    meta: u64,
+    sampler_param: f64,
     pub(crate) extras: Option<Box<Extras>>,
+}
+
+const SAMPLER_KINDS: [SamplerKind; 4] = [
+    SamplerKind::Const,
+    SamplerKind::Probabilistic,
+    SamplerKind::RateLimiting,
+    SamplerKind::LowerBound,
+];
+
+impl SpanRow {
+    /// A row to fill in place.
+    const BLANK: SpanRow = SpanRow {
+        trace_id: TraceId { high: 0, low: 0 },
+        span_id: SpanId(0),
+        parent_id: SpanId(0),
+        times: Times::Unix {
+            start: 0,
+            duration: 0,
+        },
+        operation_name: Cow::Borrowed(""),
+        tags: 0,
+        meta: 0,
+        sampler_param: 0.0,
+        extras: None,
+    };
+
+    #[inline(always)]
+    fn pack_tags(start: u32, end: u32) -> u64 {
+        u64::from(start) | (u64::from(end) << 32)
+    }
+
+    #[inline(always)]
+    fn pack_meta(flags: u8, parent_ref_type: RefType, sampler: Option<SamplerTags>) -> u64 {
+        let kind = sampler.map_or(0, |s| match s.kind {
+            SamplerKind::Const => 1,
+            SamplerKind::Probabilistic => 2,
+            SamplerKind::RateLimiting => 3,
+            SamplerKind::LowerBound => 4,
+        });
+        let follows = u64::from(parent_ref_type == RefType::FollowsFrom);
+        u64::from(flags) | (follows << 8) | (kind << 16)
+    }
+
+    /// The row's tags: indices into its batch's tags.
+    pub(crate) fn tag_range(&self) -> Range<usize> {
+        (self.tags & 0xffff_ffff) as usize..(self.tags >> 32) as usize
+    }
+
+    pub(crate) fn flags(&self) -> u8 {
+        self.meta as u8
+    }
+
+    pub(crate) fn parent_ref_type(&self) -> RefType {
+        if self.meta & (1 << 8) != 0 {
+            RefType::FollowsFrom
+        } else {
+            RefType::ChildOf
+        }
+    }
+
+    pub(crate) fn sampler(&self) -> Option<SamplerTags> {
+        let kind = ((self.meta >> 16) & 0xff) as usize;
+        let kind = *SAMPLER_KINDS.get(kind.checked_sub(1)?)?;
+        Some(SamplerTags {
+            kind,
+            param: self.sampler_param,
+        })
+    }
 }
 
 /// Finished spans of one tracer, in finishing order.
@@ -140,19 +216,23 @@ impl SpanBatch {
                 Times::Unix { start, duration }
             }
         };
+        // Pushed blank, then filled field by field in place: a row built
+        // on the stack and pushed was copied with wide loads right after
+        // its fields' narrow stores, which stalled on store forwarding.
+        self.rows.push(SpanRow::BLANK);
+        let Some(row) = self.rows.last_mut() else {
+            return;
+        };
         let c = &r.context;
-        self.rows.push(SpanRow {
-            trace_id: c.trace_id(),
-            span_id: c.span_id(),
-            parent_id: c.parent_id(),
-            times,
-            operation_name: std::mem::replace(&mut r.operation_name, Cow::Borrowed("")),
-            tags: first_tag..self.tags.len() as u32,
-            flags: c.flags(),
-            parent_ref_type: r.parent_ref_type,
-            sampler: r.sampler,
-            extras,
-        });
+        row.trace_id = c.trace_id();
+        row.span_id = c.span_id();
+        row.parent_id = c.parent_id();
+        row.times = times;
+        row.operation_name = std::mem::replace(&mut r.operation_name, Cow::Borrowed(""));
+        row.tags = SpanRow::pack_tags(first_tag, self.tags.len() as u32);
+        row.meta = SpanRow::pack_meta(c.flags(), r.parent_ref_type, r.sampler);
+        row.sampler_param = r.sampler.map_or(0.0, |s| s.param);
+        row.extras = extras;
     }
 
     /// Turns raw clock readings into Unix times (on the reporter's thread,
@@ -172,7 +252,8 @@ impl SpanBatch {
         let shift = self.tags.len() as u32;
         self.tags.append(&mut other.tags);
         self.rows.extend(other.rows.drain(..).map(|mut row| {
-            row.tags = row.tags.start + shift..row.tags.end + shift;
+            let t = row.tag_range();
+            row.tags = SpanRow::pack_tags(t.start as u32 + shift, t.end as u32 + shift);
             row
         }));
     }
@@ -181,13 +262,13 @@ impl SpanBatch {
     pub(crate) fn truncate(&mut self, n: usize) {
         if n < self.rows.len() {
             self.rows.truncate(n);
-            let tags_end = self.rows.last().map_or(0, |r| r.tags.end as usize);
+            let tags_end = self.rows.last().map_or(0, |r| r.tag_range().end);
             self.tags.truncate(tags_end);
         }
     }
 
     pub(crate) fn row_tags(&self, row: &SpanRow) -> &[Tag] {
-        &self.tags[row.tags.start as usize..row.tags.end as usize]
+        &self.tags[row.tag_range()]
     }
 
     /// The spans as model spans, each carrying `process`: what senders that
@@ -218,7 +299,7 @@ fn row_to_model(row: &SpanRow, tags: &[Tag], process: &Arc<Process>) -> clew_mod
     let mut references = Vec::with_capacity(extra_refs.len() + usize::from(has_parent));
     if has_parent {
         references.push(Reference {
-            ref_type: row.parent_ref_type,
+            ref_type: row.parent_ref_type(),
             trace_id: row.trace_id,
             span_id: row.parent_id,
             tags: Vec::new(),
@@ -231,7 +312,7 @@ fn row_to_model(row: &SpanRow, tags: &[Tag], process: &Arc<Process>) -> clew_mod
         tags: Vec::new(),
     }));
     let mut model_tags = Vec::with_capacity(tags.len() + 2);
-    if let Some(s) = &row.sampler {
+    if let Some(s) = &row.sampler() {
         model_tags.push(clew_model::KeyValue::string(
             clew_model::keys::SAMPLER_TYPE,
             s.kind.as_str(),
@@ -257,7 +338,7 @@ fn row_to_model(row: &SpanRow, tags: &[Tag], process: &Arc<Process>) -> clew_mod
         span_id: row.span_id,
         operation_name: cow_into_str(row.operation_name.clone()),
         references,
-        flags: u32::from(row.flags),
+        flags: u32::from(row.flags()),
         start_time,
         duration,
         tags: model_tags,

@@ -205,7 +205,7 @@ fn micros(ns: u64) -> i64 {
 /// The row's references as the model span lists them: the parent first.
 fn references<'a>(row: &'a SpanRow) -> impl Iterator<Item = SpanRef> + 'a {
     let parent = (row.parent_id != SpanId(0)).then_some(SpanRef {
-        ref_type: row.parent_ref_type,
+        ref_type: row.parent_ref_type(),
         trace_id: row.trace_id,
         span_id: row.parent_id,
     });
@@ -218,7 +218,7 @@ pub(crate) fn write_span(buf: &mut Vec<u8>, batch: &SpanBatch, row: &SpanRow) {
     let mut o = Out::new(buf);
     let trace = row.trace_id;
     // `parentSpanId`: the first CHILD_OF reference in the span's own trace.
-    let parent = if row.parent_ref_type == RefType::ChildOf || row.extras.is_some() {
+    let parent = if row.parent_ref_type() == RefType::ChildOf || row.extras.is_some() {
         references(row)
             .find(|r| r.ref_type == RefType::ChildOf && r.trace_id == trace)
             .map_or(0, |r| r.span_id.0)
@@ -239,16 +239,17 @@ pub(crate) fn write_span(buf: &mut Vec<u8>, batch: &SpanBatch, row: &SpanRow) {
             o.nested(|o| write_ref(o, r.ref_type, r.trace_id, r.span_id));
         }
     }
-    o.i32_field(7, i32::from(row.flags));
+    o.i32_field(7, i32::from(row.flags()));
     let (start, duration) = row.times.unix();
     o.i64_field(8, micros(start));
     o.i64_field(9, micros(duration));
     let tags = batch.row_tags(row);
-    let n_tags = tags.len() + if row.sampler.is_some() { 2 } else { 0 };
+    let sampler = row.sampler();
+    let n_tags = tags.len() + if sampler.is_some() { 2 } else { 0 };
     if n_tags > 0 {
         o.field(LIST, 10);
         o.list_header(STRUCT, n_tags);
-        if let Some(s) = &row.sampler {
+        if let Some(s) = &sampler {
             let kind = TagValue::Str(Cow::Borrowed(s.kind.as_str()));
             o.nested(|o| write_tag(o, clew_model::keys::SAMPLER_TYPE, &kind));
             let param = match sampler_param(s) {
