@@ -12,9 +12,10 @@
 //! (a dropped span is cheaper for the caller), so its row is printed as
 //! INVALID and the run exits with status 1.
 //!
-//! Both reporters discard what they receive (fastrace: `Vec<SpanRecord>`;
-//! clew: `clew_model::Span`s through a discarding `Sender`), so the
-//! background work is each library's own collection, not an exporter.
+//! Both reporters count and discard what they receive (fastrace: each
+//! `Vec<SpanRecord>`; clew: each `SpanBatch`, through a `Sender` that
+//! takes batches as they are), so the background work is each library's
+//! own collection, not an exporter.
 //!
 //! ```sh
 //! cargo bench --manifest-path crates/clew-client/benches/compare/Cargo.toml --bench local_tree
