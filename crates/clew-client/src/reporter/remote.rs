@@ -195,13 +195,37 @@ impl Reporter for RemoteReporter {
         self.shared.batch_size
     }
 
-    /// One span on its own (reporters that wrap this one, spans finished
-    /// while a thread exits): queued as a batch of one.
+    /// One span on its own (reporters that wrap this one, as
+    /// `log_spans` does; spans finished while a thread exits): written
+    /// straight onto the last queued batch, allocating nothing.
     fn report(&self, mut span: Box<FinishedSpan>) {
-        let mut batch = SpanBatch::new();
-        batch.push_record(&mut span, None, None);
+        let shared = &self.shared;
+        if shared.closed.load(Ordering::Relaxed) {
+            self.count_dropped(1);
+            pool::recycle_local(span);
+            return;
+        }
+        let mut queue = shared.queue.lock();
+        if queue.spans >= shared.capacity {
+            drop(queue);
+            self.count_dropped(1);
+            pool::recycle_local(span);
+            return;
+        }
+        queue.spans += 1;
+        if queue.batches.is_empty() {
+            let fresh = queue.free.pop().unwrap_or_default();
+            queue.batches.push(fresh);
+        }
+        if let Some(last) = queue.batches.last_mut() {
+            last.push_record(&mut span, None, None);
+        }
+        let wake = queue.spans >= shared.wake_at;
+        drop(queue);
         pool::recycle_local(span);
-        self.report_batch(&mut batch);
+        if wake {
+            let _ = shared.wake.try_send(());
+        }
     }
 
     fn report_batch(&self, batch: &mut SpanBatch) {
