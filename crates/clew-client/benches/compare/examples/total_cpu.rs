@@ -23,6 +23,10 @@
 //!   reporter's rows to Jaeger Thrift compact `emitBatch` datagrams and
 //!   sends them to a local UDP socket nobody reads (so clew's figure also
 //!   pays the `send` system calls, which fastrace's does not).
+//! * clew-otlp: the work clew's OTLP/HTTP sender does before posting: the
+//!   reporter's default `append_batch` turns each row into a
+//!   `clew_model::Span`, and every 512 spans become an
+//!   `ExportTraceServiceRequest` encoded to protobuf (then discarded).
 //! * fastrace: its OpenTelemetry reporter (`fastrace-opentelemetry`), which
 //!   turns each batch of `SpanRecord`s into OpenTelemetry `SpanData`, with
 //!   an exporter that does what `opentelemetry-otlp` does before sending:
@@ -74,10 +78,53 @@ mod clew_lib {
 
     /// A tracer whose reporter sends to `agent` (a socket nobody reads).
     pub fn tracer(agent: std::net::SocketAddr) -> Tracer {
+        with_sender(UdpSender::new(agent).unwrap())
+    }
+
+    /// What `OtlpHttpSender` does up to the request body, without the
+    /// HTTP request.
+    #[derive(Debug, Default)]
+    pub struct EncodeOtlp {
+        spans: Vec<clew_model::Span>,
+        out: Vec<u8>,
+    }
+
+    impl EncodeOtlp {
+        fn encode(&mut self) -> usize {
+            use prost::Message;
+            let n = self.spans.len();
+            self.out.clear();
+            clew_codec_otlp::spans_to_request(&self.spans)
+                .encode(&mut self.out)
+                .unwrap();
+            std::hint::black_box(&self.out);
+            self.spans.clear();
+            n
+        }
+    }
+
+    impl clew_client::sender::Sender for EncodeOtlp {
+        fn append(
+            &mut self,
+            span: clew_model::Span,
+        ) -> Result<usize, clew_client::sender::SendError> {
+            self.spans.push(span);
+            Ok(if self.spans.len() >= 512 {
+                self.encode()
+            } else {
+                0
+            })
+        }
+        fn flush(&mut self) -> Result<usize, clew_client::sender::SendError> {
+            Ok(self.encode())
+        }
+    }
+
+    pub fn with_sender(sender: impl clew_client::sender::Sender + 'static) -> Tracer {
         Tracer::builder("bench")
             .sampler(ConstSampler(true))
             .reporter(RemoteReporter::new(
-                UdpSender::new(agent).unwrap(),
+                sender,
                 RemoteReporterOptions {
                     queue_size: 1 << 16,
                     ..Default::default()
@@ -188,7 +235,11 @@ fn main() {
     // clew's datagrams go to a socket that is never read (the kernel
     // drops what overflows its buffer).
     let agent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    let clew = (lib == "clew").then(|| clew_lib::tracer(agent.local_addr().unwrap()));
+    let clew = match lib {
+        "clew" => Some(clew_lib::tracer(agent.local_addr().unwrap())),
+        "clew-otlp" => Some(clew_lib::with_sender(clew_lib::EncodeOtlp::default())),
+        _ => None,
+    };
     if lib == "fastrace" {
         fastrace_lib::install();
     }
