@@ -27,6 +27,8 @@
 //!   reporter's default `append_batch` turns each row into a
 //!   `clew_model::Span`, and every 512 spans become an
 //!   `ExportTraceServiceRequest` encoded to protobuf (then discarded).
+//! * clew-discard: a sender that takes each batch and discards it, to see
+//!   how much the background thread's work costs the calling thread.
 //! * fastrace: its OpenTelemetry reporter (`fastrace-opentelemetry`), which
 //!   turns each batch of `SpanRecord`s into OpenTelemetry `SpanData`, with
 //!   an exporter that does what `opentelemetry-otlp` does before sending:
@@ -117,6 +119,33 @@ mod clew_lib {
         }
         fn flush(&mut self) -> Result<usize, clew_client::sender::SendError> {
             Ok(self.encode())
+        }
+    }
+
+    /// Takes each batch and discards it (how much of clew's calling-thread
+    /// time depends on what its background thread does meanwhile).
+    #[derive(Debug, Default)]
+    pub struct Discard;
+
+    impl clew_client::sender::Sender for Discard {
+        fn append(
+            &mut self,
+            _span: clew_model::Span,
+        ) -> Result<usize, clew_client::sender::SendError> {
+            Ok(1)
+        }
+        fn flush(&mut self) -> Result<usize, clew_client::sender::SendError> {
+            Ok(0)
+        }
+        fn append_batch(
+            &mut self,
+            batch: &clew_client::reporter::SpanBatch,
+            _process: &std::sync::Arc<clew_model::Process>,
+        ) -> clew_client::sender::Appended {
+            clew_client::sender::Appended {
+                sent: batch.len(),
+                lost: 0,
+            }
         }
     }
 
@@ -238,6 +267,7 @@ fn main() {
     let clew = match lib {
         "clew" => Some(clew_lib::tracer(agent.local_addr().unwrap())),
         "clew-otlp" => Some(clew_lib::with_sender(clew_lib::EncodeOtlp::default())),
+        "clew-discard" => Some(clew_lib::with_sender(clew_lib::Discard)),
         _ => None,
     };
     if lib == "fastrace" {
