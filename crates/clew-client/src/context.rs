@@ -233,6 +233,31 @@ impl SpanContext {
         }
     }
 
+    /// Makes this context a child of `parent` in place (as
+    /// [`Self::child`], with `flags` instead of the parent's when given),
+    /// so a recycled record is filled field by field rather than by a copy.
+    #[inline(always)]
+    pub(crate) fn become_child_of(
+        &mut self,
+        parent: &SpanContext,
+        span_id: SpanId,
+        flags: Option<u8>,
+    ) {
+        self.trace_id = parent.trace_id;
+        self.span_id = span_id;
+        self.parent_id = parent.span_id;
+        self.flags = match flags {
+            Some(f) => f,
+            None => parent.flags,
+        };
+        self.deferred = false;
+        self.baggage = parent.baggage.clone();
+        self.extra = match &parent.extra {
+            None => None,
+            Some(e) => Extra::for_child(e),
+        };
+    }
+
     /// Drops the shared parts (baggage, trace state) in place, leaving the
     /// IDs and flags: what is left needs no drop, so a finished span can be
     /// forgotten instead of going through its drop glue.
@@ -325,6 +350,19 @@ mod tests {
             .with_trace_state("a=b")
             .child(SpanId(8));
         assert_eq!(only_state.trace_state(), Some("a=b"));
+    }
+
+    #[test]
+    fn becoming_a_child_in_place_matches_child() {
+        let p = SpanContext::new(TraceId::new(3, 9), SpanId(5), SpanId(1), 1)
+            .with_baggage_item("k", "v")
+            .with_trace_state("a=b");
+        let mut c = SpanContext::new(TraceId::new(0, 1), SpanId(2), SpanId(0), 0)
+            .with_baggage_item("old", "x");
+        c.become_child_of(&p, SpanId(6), None);
+        assert_eq!(c, p.child(SpanId(6)));
+        c.become_child_of(&p, SpanId(7), Some(FLAG_SAMPLED | FLAG_DEBUG));
+        assert_eq!(c, p.child(SpanId(7)).with_flags(FLAG_SAMPLED | FLAG_DEBUG));
     }
 
     #[test]

@@ -25,10 +25,13 @@
 //!   literal keys and values cost no allocation.
 //! * Timestamps come from the CPU's time-stamp counter (`fastant`), not a
 //!   system call.
-//! * Finishing a span pushes it into a buffer owned by the calling thread;
-//!   whole batches move to the reporter's bounded queue, and a background
-//!   thread converts them to [`clew_model::Span`]s and sends them. Nothing on
-//!   the caller's side blocks; overflow is dropped and counted.
+//! * Finishing a span copies it into a batch owned by the calling thread
+//!   and gives its record back to that thread; the batch moves to the
+//!   reporter's bounded queue in one hand-off when the thread's local root
+//!   span finishes (or the batch is full). A background thread encodes the
+//!   batches straight to the wire format (no [`clew_model::Span`] on the
+//!   way for the UDP sender) and sends them. Nothing on the caller's side
+//!   blocks; overflow is dropped and counted.
 //! * Propagation covers Jaeger, W3C Trace Context and Baggage, B3 (single
 //!   and multi), AWS X-Ray, Google Cloud Trace and Jaeger's binary carrier.
 
@@ -57,8 +60,7 @@ pub use convert::to_model;
 pub use id::TraceIdKind;
 pub use registry::orphaned_spans;
 pub use span::{
-    ActiveScope, AsSpanContext, FinishedSpan, INLINE_TAGS, Span, SpanBuilder, SpanRef, Tags,
-    active_context,
+    ActiveScope, AsSpanContext, FinishedSpan, Span, SpanBuilder, SpanRef, Tags, active_context,
 };
 pub use tag::{LogRecord, Tag, TagValue};
 pub use tracer::{Tracer, TracerBuilder};

@@ -82,6 +82,17 @@ pub(crate) fn report(id: u64, span: Box<FinishedSpan>) {
     }
 }
 
+/// The reporter of tracer `id`, if it still exists (for a thread's batch,
+/// which keeps it until the thread reports for another tracer).
+pub(crate) fn reporter(id: u64) -> Option<Arc<dyn Reporter>> {
+    lookup(id)
+}
+
+/// Counts spans whose tracer was gone when they were handed over.
+pub(crate) fn count_orphaned(n: usize) {
+    ORPHANED.fetch_add(n as u64, Ordering::Relaxed);
+}
+
 /// Spans dropped because their tracer no longer existed.
 pub fn orphaned_spans() -> u64 {
     ORPHANED.load(Ordering::Relaxed)

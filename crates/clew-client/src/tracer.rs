@@ -24,6 +24,9 @@ pub(crate) struct TracerInner {
     pub(crate) process: Arc<Process>,
     pub(crate) trace_ids: TraceIdKind,
     pub(crate) disabled: bool,
+    /// The reporter takes batches ([`Reporter::batch_size`] > 0): sampled
+    /// spans are collected thread-locally (see `span::local`).
+    pub(crate) batching: bool,
 }
 
 /// Starts spans. Cheap to clone (one `Arc`), `Send + Sync`.
@@ -115,12 +118,14 @@ impl Tracer {
 
     /// Sends everything buffered so far and waits for it.
     pub fn flush(&self) {
+        crate::span::local::hand_off_this_thread();
         self.inner.reporter.flush();
     }
 
     /// Flushes and stops the reporter and sampler; spans finished afterwards
     /// are dropped (and counted).
     pub fn close(&self) {
+        crate::span::local::hand_off_this_thread();
         self.inner.reporter.close();
         self.inner.sampler.close();
     }
@@ -253,6 +258,7 @@ impl TracerBuilder {
         } else {
             TraceIdKind::Random64
         };
+        let batching = self.reporter.batch_size() > 0;
         Tracer {
             inner: Arc::new(TracerInner {
                 id,
@@ -263,6 +269,7 @@ impl TracerBuilder {
                 process,
                 trace_ids,
                 disabled: self.disabled,
+                batching,
             }),
         }
     }

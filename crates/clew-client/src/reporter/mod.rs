@@ -5,11 +5,14 @@
 //! line; [`InMemoryReporter`] keeps them for tests; [`CompositeReporter`]
 //! fans out to several.
 
+mod batch;
 mod composite;
 mod in_memory;
 mod logging;
 mod remote;
 
+pub use batch::SpanBatch;
+pub(crate) use batch::{SpanRow, sampler_param};
 pub use composite::CompositeReporter;
 pub use in_memory::InMemoryReporter;
 pub use logging::LoggingReporter;
@@ -51,6 +54,25 @@ pub trait Reporter: Send + Sync + Debug {
     /// reporter recycles the allocation for a later span.
     fn report(&self, span: Box<FinishedSpan>);
 
+    /// Spans a thread may collect before handing them over in one
+    /// [`Self::report_batch`] call; 0 (the default) means span by span
+    /// through [`Self::report`], each as it finishes. A reporter that
+    /// returns more must implement `report_batch`.
+    fn batch_size(&self) -> usize {
+        0
+    }
+
+    /// Takes a thread's collected spans (of reporters with a
+    /// [`Self::batch_size`]). Takes what it keeps out of `batch` (the
+    /// caller clears what is left); called on the thread that finished
+    /// the spans, so it must not block. Times may still be raw clock
+    /// readings: call [`SpanBatch::settle_times`] before reading them. The
+    /// default drops the spans: only reporters that ask for batches
+    /// receive any.
+    fn report_batch(&self, batch: &mut SpanBatch) {
+        let _ = batch;
+    }
+
     /// Sends what is buffered and waits until it is sent.
     fn flush(&self) {}
 
@@ -69,6 +91,12 @@ pub trait Reporter: Send + Sync + Debug {
 impl<R: Reporter + ?Sized> Reporter for Arc<R> {
     fn report(&self, span: Box<FinishedSpan>) {
         (**self).report(span);
+    }
+    fn batch_size(&self) -> usize {
+        (**self).batch_size()
+    }
+    fn report_batch(&self, batch: &mut SpanBatch) {
+        (**self).report_batch(batch);
     }
     fn flush(&self) {
         (**self).flush();

@@ -1,15 +1,15 @@
 //! Batches spans to a sender on a background thread.
 //!
-//! The caller's side is built for the hot path: each thread that reports
-//! gets its own single-producer ring buffer, so handing over a finished
-//! span is one store into memory no other thread writes (no lock, no
-//! shared counter). Every `thread_batch` spans the thread nudges the
-//! background thread; when its ring is full the span is dropped and
-//! counted, so callers never block and memory stays bounded. The
-//! background thread drains all rings, converts spans to the model, feeds
-//! the sender, and flushes on the interval.
+//! Threads collect finished spans in their own [`SpanBatch`] (see
+//! `span::local`) and hand a whole batch over at once: one short lock of
+//! the shared queue per batch, not per span, which moves the batch in and
+//! gives the thread an emptied one back (vectors are reused, never
+//! copied). The queue holds at most `queue_size` spans; a batch that does
+//! not fit is cut, and the spans beyond are dropped and counted, so
+//! callers never block and memory stays bounded. The background thread
+//! takes every queued batch at once, has the sender encode them straight
+//! from the rows, and flushes on the interval.
 
-use std::cell::RefCell;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
@@ -19,7 +19,7 @@ use clew_model::Process;
 use crossbeam_channel::{Receiver, Sender as Chan, bounded, unbounded};
 use parking_lot::Mutex;
 
-use super::{Reporter, ReporterStats};
+use super::{Reporter, ReporterStats, SpanBatch};
 use crate::sender::Sender;
 use crate::span::FinishedSpan;
 use crate::span::pool;
@@ -27,13 +27,13 @@ use crate::span::pool;
 /// Settings of a [`RemoteReporter`].
 #[derive(Clone, Debug)]
 pub struct RemoteReporterOptions {
-    /// Spans each reporting thread may have waiting (Jaeger: 100); beyond
-    /// that, spans are dropped and counted.
+    /// Spans that may wait for the background thread, across all threads
+    /// (Jaeger: 100); beyond that, spans are dropped and counted.
     pub queue_size: usize,
     /// How often buffered spans are sent (Jaeger: 1 s).
     pub flush_interval: Duration,
-    /// A thread wakes the background thread after this many spans (or half
-    /// its ring, whichever is more).
+    /// The background thread is woken once this many spans wait (or half
+    /// the queue, whichever is more, up to [`MAX_WAKE_AT`]).
     pub thread_batch: usize,
 }
 
@@ -47,14 +47,12 @@ impl Default for RemoteReporterOptions {
     }
 }
 
-type Record = Box<FinishedSpan>;
+/// Waiting spans that wake the background thread, at most.
+pub const MAX_WAKE_AT: usize = 4096;
+/// Spans a thread collects before handing them over, at most.
+const MAX_THREAD_BATCH: usize = 1024;
 
-/// Spans after which a thread wakes the background thread, at most.
-const MAX_WAKE_EVERY: usize = 1024;
-
-/// Keeps what other threads write off the cache lines the hot path reads:
-/// without it, every counter update by the reporter thread would make the
-/// next `report` miss its cache.
+/// Keeps what other threads write off the cache lines the hot path reads.
 #[derive(Debug, Default)]
 #[repr(align(128))]
 struct Padded<T>(T);
@@ -71,60 +69,57 @@ enum Control {
     Close(Chan<()>),
 }
 
-/// The background thread's end of one thread's ring.
-struct Ring {
-    consumer: rtrb::Consumer<Record>,
-    dropped: Arc<Padded<AtomicU64>>,
-}
-
 #[derive(Debug)]
 struct Shared {
-    // Read on every report.
-    id: u64,
-    ring_capacity: usize,
-    wake_every: usize,
+    capacity: usize,
+    wake_at: usize,
+    batch_size: usize,
     closed: AtomicBool,
     wake: Chan<()>,
-    // Written by the background thread or rarely.
-    rings: Padded<Mutex<Vec<Ring>>>,
+    queue: Padded<Mutex<Queue>>,
     process: Padded<Mutex<Arc<Process>>>,
     reported: Padded<AtomicU64>,
     failed: Padded<AtomicU64>,
-    /// Drops not attributable to a live ring (after close, retired rings).
-    dropped_other: Padded<AtomicU64>,
+    dropped: Padded<AtomicU64>,
 }
 
-impl std::fmt::Debug for Ring {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Ring")
-    }
+/// Batches waiting for the background thread, and emptied ones for the
+/// threads to collect into next.
+#[derive(Debug, Default)]
+struct Queue {
+    batches: Vec<SpanBatch>,
+    /// Spans in `batches`.
+    spans: usize,
+    free: Vec<SpanBatch>,
 }
 
-/// This thread's producer end for one reporter.
-struct LocalHandle {
-    shared: Arc<Shared>,
-    producer: rtrb::Producer<Record>,
-    dropped: Arc<Padded<AtomicU64>>,
-    since_wake: usize,
-}
+/// Emptied batches kept for reuse, at most.
+const FREE_BATCHES: usize = 64;
+/// Batches up to this many spans are copied onto the last queued batch
+/// rather than moved: a thread whose spans are mostly roots hands over
+/// one or two at a time, and moving would cost it a fresh batch each
+/// time the background thread has not given enough back yet.
+const COPY_AT_MOST: usize = 32;
 
-/// A thread that exits wakes the background thread if it left spans in
-/// its ring, so they are sent (and their records recycled) now rather than
-/// at the next flush interval: short-lived threads would otherwise leave
-/// every span waiting, and allocate records for the next thread.
-impl Drop for LocalHandle {
-    fn drop(&mut self) {
-        if self.since_wake > 0 {
-            let _ = self.shared.wake.try_send(());
+impl Queue {
+    /// Takes a thread's batch, leaving it empty (with capacity) for reuse.
+    fn take(&mut self, batch: &mut SpanBatch) {
+        if batch.len() <= COPY_AT_MOST {
+            if self.batches.is_empty() {
+                let fresh = self.free.pop().unwrap_or_default();
+                self.batches.push(fresh);
+            }
+            if let Some(last) = self.batches.last_mut() {
+                last.append(batch);
+            }
+            return;
         }
+        // An emptied batch the background thread gave back; else one as
+        // large as this one, so the thread does not grow it again.
+        let empty = self.free.pop().unwrap_or_else(|| batch.empty_like());
+        self.batches.push(std::mem::replace(batch, empty));
     }
 }
-
-thread_local! {
-    static LOCALS: RefCell<Vec<LocalHandle>> = const { RefCell::new(Vec::new()) };
-}
-
-static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// Sends spans through a [`Sender`] from a background thread.
 #[derive(Debug)]
@@ -140,33 +135,33 @@ impl RemoteReporter {
         let mut sender: Box<dyn Sender> = Box::new(sender);
         let queue_dropped = Arc::new(AtomicU64::new(0));
         sender.set_queue_drop_counter(queue_dropped.clone());
-        let ring_capacity = options.queue_size.max(2);
+        let capacity = options.queue_size.max(1);
         let (wake, wake_rx) = bounded(1);
         let (control, control_rx) = unbounded();
         let shared = Arc::new(Shared {
-            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-            ring_capacity,
-            // Waking the background thread is a shared-channel operation
-            // (and a futex wake when it sleeps), so not per span; but not
-            // as rarely as once per half ring either when rings are large:
-            // records come back to the pool only after the background
-            // thread drained them, and a thread that outruns it allocates.
-            wake_every: options
+            capacity,
+            // Waking the background thread is a futex call when it sleeps,
+            // so not per batch; records never wait for it (threads recycle
+            // their own), so rare wakes cost only latency.
+            wake_at: options
                 .thread_batch
-                .max((ring_capacity / 2).min(MAX_WAKE_EVERY))
-                .clamp(1, ring_capacity),
+                .max((capacity / 2).min(MAX_WAKE_AT))
+                .clamp(1, capacity),
+            // Half the queue, so two threads' batches fit side by side.
+            batch_size: (capacity / 2).clamp(1, MAX_THREAD_BATCH),
             closed: AtomicBool::new(false),
             wake,
-            rings: Padded(Mutex::new(Vec::new())),
+            queue: Padded(Mutex::new(Queue::default())),
             process: Padded(Mutex::new(Arc::new(Process::new("unknown_service")))),
             reported: Padded(AtomicU64::new(0)),
             failed: Padded(AtomicU64::new(0)),
-            dropped_other: Padded(AtomicU64::new(0)),
+            dropped: Padded(AtomicU64::new(0)),
         });
         let worker = Worker {
             shared: shared.clone(),
             sender,
             queue_dropped,
+            taken: Vec::new(),
             wake: wake_rx,
             control: control_rx,
             interval: options.flush_interval.max(Duration::from_millis(1)),
@@ -190,69 +185,70 @@ impl RemoteReporter {
         }
     }
 
-    fn register(shared: &Arc<Shared>) -> LocalHandle {
-        let (producer, consumer) = rtrb::RingBuffer::new(shared.ring_capacity);
-        let dropped = Arc::new(Padded(AtomicU64::new(0)));
-        shared.rings.lock().push(Ring {
-            consumer,
-            dropped: dropped.clone(),
-        });
-        LocalHandle {
-            shared: shared.clone(),
-            producer,
-            dropped,
-            since_wake: 0,
-        }
+    fn count_dropped(&self, n: usize) {
+        self.shared.dropped.fetch_add(n as u64, Ordering::Relaxed);
     }
 }
 
 impl Reporter for RemoteReporter {
-    #[inline]
-    fn report(&self, span: Box<FinishedSpan>) {
+    fn batch_size(&self) -> usize {
+        self.shared.batch_size
+    }
+
+    /// One span on its own (reporters that wrap this one, as
+    /// `log_spans` does; spans finished while a thread exits): written
+    /// straight onto the last queued batch, allocating nothing.
+    fn report(&self, mut span: Box<FinishedSpan>) {
         let shared = &self.shared;
         if shared.closed.load(Ordering::Relaxed) {
-            shared.dropped_other.fetch_add(1, Ordering::Relaxed);
+            self.count_dropped(1);
             pool::recycle_local(span);
             return;
         }
-        let mut span = Some(span);
-        let _ = LOCALS.try_with(|locals| {
-            let Ok(mut locals) = locals.try_borrow_mut() else {
-                return;
-            };
-            let idx = match locals.iter().position(|h| h.shared.id == shared.id) {
-                Some(i) => i,
-                None => {
-                    // Forget rings of reporters closed since (programs and
-                    // tests that build many tracers).
-                    locals.retain(|h| !h.shared.closed.load(Ordering::Relaxed));
-                    locals.push(Self::register(shared));
-                    locals.len() - 1
-                }
-            };
-            let h = &mut locals[idx];
-            let Some(s) = span.take() else { return };
-            match h.producer.push(s) {
-                Ok(()) => {
-                    h.since_wake += 1;
-                    if h.since_wake >= shared.wake_every {
-                        h.since_wake = 0;
-                        let _ = shared.wake.try_send(());
-                    }
-                }
-                Err(rtrb::PushError::Full(s)) => {
-                    // Only this thread writes its drop counter.
-                    let d = h.dropped.load(Ordering::Relaxed);
-                    h.dropped.store(d + 1, Ordering::Relaxed);
-                    pool::recycle_local(s);
-                    let _ = shared.wake.try_send(());
-                }
-            }
-        });
-        if let Some(s) = span {
-            // No usable thread-local (thread exiting): drop and count.
-            shared.dropped_other.fetch_add(1, Ordering::Relaxed);
-            drop(s);
+        let mut queue = shared.queue.lock();
+        if queue.spans >= shared.capacity {
+            drop(queue);
+            self.count_dropped(1);
+            pool::recycle_local(span);
+            return;
+        }
+        queue.spans += 1;
+        if queue.batches.is_empty() {
+            let fresh = queue.free.pop().unwrap_or_default();
+            queue.batches.push(fresh);
+        }
+        if let Some(last) = queue.batches.last_mut() {
+            last.push_record(&mut span, None, None);
+        }
+        let wake = queue.spans >= shared.wake_at;
+        drop(queue);
+        pool::recycle_local(span);
+        if wake {
+            let _ = shared.wake.try_send(());
+        }
+    }
+
+    fn report_batch(&self, batch: &mut SpanBatch) {
+        let shared = &self.shared;
+        if shared.closed.load(Ordering::Relaxed) {
+            self.count_dropped(batch.len());
+            return;
+        }
+        let mut queue = shared.queue.lock();
+        let room = shared.capacity.saturating_sub(queue.spans);
+        let cut = batch.len().saturating_sub(room);
+        batch.truncate(room);
+        if !batch.is_empty() {
+            queue.spans += batch.len();
+            queue.take(batch);
+        }
+        let wake = queue.spans >= shared.wake_at;
+        drop(queue);
+        if cut > 0 {
+            self.count_dropped(cut);
+        }
+        if wake {
+            let _ = shared.wake.try_send(());
         }
     }
 
@@ -277,16 +273,9 @@ impl Reporter for RemoteReporter {
     }
 
     fn stats(&self) -> ReporterStats {
-        let live: u64 = self
-            .shared
-            .rings
-            .lock()
-            .iter()
-            .map(|r| r.dropped.load(Ordering::Relaxed))
-            .sum();
         ReporterStats {
             reported: self.shared.reported.load(Ordering::Relaxed),
-            dropped: live + self.shared.dropped_other.load(Ordering::Relaxed),
+            dropped: self.shared.dropped.load(Ordering::Relaxed),
             failed: self.shared.failed.load(Ordering::Relaxed),
         }
     }
@@ -304,6 +293,8 @@ struct Worker {
     /// Every span the reporter dropped so far (the `dropped` of
     /// [`ReporterStats`]), refreshed on each drain for the sender to report.
     queue_dropped: Arc<AtomicU64>,
+    /// The batches being sent; swapped with the queue's on each drain.
+    taken: Vec<SpanBatch>,
     wake: Receiver<()>,
     control: Receiver<Control>,
     interval: Duration,
@@ -340,58 +331,41 @@ impl Worker {
         }
     }
 
-    /// Takes everything waiting in every thread's ring, then sends it.
+    /// Takes everything queued, then sends it.
     fn drain(&mut self) {
-        let mut batch: Vec<Record> = Vec::new();
         {
-            let mut rings = self.shared.rings.lock();
-            for r in rings.iter_mut() {
-                while let Ok(s) = r.consumer.pop() {
-                    batch.push(s);
-                }
-            }
-            // Rings of exited threads: drained above, keep their drop counts.
-            let shared = &self.shared;
-            rings.retain(|r| {
-                let keep = !r.consumer.is_abandoned() || !r.consumer.is_empty();
-                if !keep {
-                    shared
-                        .dropped_other
-                        .fetch_add(r.dropped.load(Ordering::Relaxed), Ordering::Relaxed);
-                }
-                keep
-            });
-            // Under the rings lock, so no count is moving between a ring
-            // and `dropped_other` while summing.
-            let live: u64 = rings
-                .iter()
-                .map(|r| r.dropped.load(Ordering::Relaxed))
-                .sum();
-            let total = live + shared.dropped_other.load(Ordering::Relaxed);
-            self.queue_dropped.store(total, Ordering::Relaxed);
+            let mut queue = self.shared.queue.lock();
+            std::mem::swap(&mut queue.batches, &mut self.taken);
+            queue.spans = 0;
         }
-        if !batch.is_empty() {
-            self.process(batch);
+        self.queue_dropped.store(
+            self.shared.dropped.load(Ordering::Relaxed),
+            Ordering::Relaxed,
+        );
+        if self.taken.is_empty() {
+            return;
         }
-    }
-
-    fn process(&mut self, mut batch: Vec<Record>) {
         let process = self.shared.process.lock().clone();
-        let mut sent = 0u64;
-        let mut failed = 0u64;
-        for record in batch.iter_mut() {
-            let span = crate::convert::take_model(record, &process);
-            match self.sender.append(span) {
-                Ok(n) => sent += n as u64,
-                Err(e) => {
-                    failed += e.spans_lost as u64;
-                    log::debug!("clew: sending spans failed: {e}");
-                }
-            }
+        let (mut sent, mut lost) = (0, 0);
+        for batch in &mut self.taken {
+            batch.settle_times();
+            let out = self.sender.append_batch(batch, &process);
+            sent += out.sent;
+            lost += out.lost;
+            batch.clear();
         }
-        self.shared.reported.fetch_add(sent, Ordering::Relaxed);
-        self.shared.failed.fetch_add(failed, Ordering::Relaxed);
-        pool::recycle_batch(batch);
+        self.shared
+            .reported
+            .fetch_add(sent as u64, Ordering::Relaxed);
+        self.shared.failed.fetch_add(lost as u64, Ordering::Relaxed);
+        let mut queue = self.shared.queue.lock();
+        let keep = FREE_BATCHES.saturating_sub(queue.free.len());
+        let n = self.taken.len();
+        queue
+            .free
+            .extend(self.taken.drain(n.saturating_sub(keep)..));
+        drop(queue);
+        self.taken.clear();
     }
 
     fn send_result(

@@ -156,3 +156,36 @@ fn close_sends_what_exiting_threads_left() {
     tracer.close();
     assert_eq!(sent.lock().len(), 1);
 }
+
+#[test]
+fn spans_reported_one_by_one_arrive_with_their_times() {
+    // Behind a composite (as with `log_spans`), the remote reporter gets
+    // each span on its own through `report`.
+    let rec = Recorder::default();
+    let sent = rec.sent.clone();
+    let remote = RemoteReporter::new(
+        rec,
+        RemoteReporterOptions {
+            queue_size: 1000,
+            flush_interval: Duration::from_secs(60),
+            thread_batch: 100,
+        },
+    );
+    let reporter = super::super::CompositeReporter::new(vec![Arc::new(remote)]);
+    let tracer = Tracer::builder("svc")
+        .sampler(ConstSampler(true))
+        .reporter(reporter)
+        .build();
+    let before = crate::clock::now_unix_nanos();
+    let root = tracer.span("root").with_tag("k", 1).start();
+    tracer.span("child").child_of(&root).start().finish();
+    root.finish();
+    tracer.flush();
+    let spans = sent.lock().clone();
+    let names: Vec<&str> = spans.iter().map(|s| &*s.operation_name).collect();
+    assert_eq!(names, ["child", "root"]);
+    assert!(spans.iter().all(|s| s.start_time >= before));
+    assert_eq!(spans[1].tag("k"), Some(&clew_model::Value::I64(1)));
+    assert_eq!(spans[0].parent_span_id(), Some(spans[1].span_id));
+    tracer.close();
+}

@@ -3,6 +3,7 @@
 //! They run on the [`crate::reporter::RemoteReporter`]'s background thread
 //! only, so they may block and keep buffers.
 
+mod compact_rows;
 mod http;
 #[cfg(feature = "otlp")]
 mod otlp;
@@ -20,6 +21,10 @@ pub use udp::{MAX_UDP_PACKET, UdpSender};
 use std::fmt::Debug;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
+
+use clew_model::Process;
+
+use crate::reporter::SpanBatch;
 
 /// Why spans could not be sent. Carries how many spans were lost so the
 /// reporter can count them.
@@ -51,11 +56,38 @@ pub enum SendErrorKind {
     },
 }
 
+/// What [`Sender::append_batch`] did with a batch.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Appended {
+    /// Spans sent by this call (of this batch or of earlier ones).
+    pub sent: usize,
+    /// Spans lost (too large, or a send failed); the causes are logged.
+    pub lost: usize,
+}
+
 /// Buffers spans and sends them in batches.
 pub trait Sender: Send + Debug {
     /// Adds a span, sending the current batch first if the span would not
     /// fit. Returns how many spans were sent by this call.
     fn append(&mut self, span: clew_model::Span) -> Result<usize, SendError>;
+
+    /// Adds every span of a batch the reporter collected, all of `process`.
+    /// The default converts each to a [`clew_model::Span`] and calls
+    /// [`Self::append`]; the UDP sender encodes the batch straight to its
+    /// wire format instead.
+    fn append_batch(&mut self, batch: &SpanBatch, process: &Arc<Process>) -> Appended {
+        let mut out = Appended::default();
+        for span in batch.to_model(process) {
+            match self.append(span) {
+                Ok(n) => out.sent += n,
+                Err(e) => {
+                    out.lost += e.spans_lost;
+                    log::debug!("clew: sending spans failed: {e}");
+                }
+            }
+        }
+        out
+    }
 
     /// Sends the buffered batch. Returns how many spans were sent.
     fn flush(&mut self) -> Result<usize, SendError>;
@@ -77,6 +109,9 @@ pub trait Sender: Send + Debug {
 impl Sender for Box<dyn Sender> {
     fn append(&mut self, span: clew_model::Span) -> Result<usize, SendError> {
         (**self).append(span)
+    }
+    fn append_batch(&mut self, batch: &SpanBatch, process: &Arc<Process>) -> Appended {
+        (**self).append_batch(batch, process)
     }
     fn flush(&mut self) -> Result<usize, SendError> {
         (**self).flush()

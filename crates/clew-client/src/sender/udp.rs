@@ -16,7 +16,9 @@ use clew_codec_jaeger::{
 };
 use clew_model::{Process, Span};
 
-use super::{SendError, SendErrorKind, Sender};
+use super::compact_rows::{self, STRUCT_ELEM};
+use super::{Appended, SendError, SendErrorKind, Sender};
+use crate::reporter::SpanBatch;
 
 /// Largest datagram Jaeger clients send (the agent's default max packet).
 pub const MAX_UDP_PACKET: usize = clew_codec_jaeger::MAX_DATAGRAM_BYTES;
@@ -28,6 +30,10 @@ pub struct UdpSender {
     socket: UdpSocket,
     max_packet: usize,
     spans: Vec<Span>,
+    /// Spans of reporter batches, already encoded (compact `Span` structs
+    /// back to back); never pending together with `spans`.
+    encoded: Vec<u8>,
+    encoded_spans: usize,
     process: Option<Arc<Process>>,
     /// Envelope, process and [`BATCH_META_MAX_BYTES`]: everything but spans.
     overhead: usize,
@@ -67,6 +73,8 @@ impl UdpSender {
             socket,
             max_packet,
             spans: Vec::new(),
+            encoded: Vec::with_capacity(max_packet),
+            encoded_spans: 0,
             process: None,
             overhead: 0,
             bytes: 0,
@@ -99,9 +107,88 @@ impl UdpSender {
     }
 }
 
+impl UdpSender {
+    /// Sends the first `len` bytes of `encoded` (all encoded spans but one
+    /// just appended, or all) as one datagram, keeping the rest.
+    fn flush_encoded(&mut self, len: usize) -> Result<usize, SendError> {
+        // A span appended but not yet counted may follow `len`.
+        let n = self.encoded_spans;
+        let Some(process) = &self.process else {
+            return Ok(0);
+        };
+        if n == 0 {
+            return Ok(0);
+        }
+        self.seq = self.seq.wrapping_add(1);
+        self.batch_seq_no = self.batch_seq_no.wrapping_add(1);
+        let stats = self.client_stats();
+        self.buf.clear();
+        // The codec writes the envelope, the process and an empty span
+        // list; its last three bytes are that list's header and the two
+        // closing stops. Spans, the meta fields and the stops follow.
+        encode_emit_batch_message_with(
+            process,
+            &[],
+            self.seq,
+            &BatchMeta::default(),
+            Protocol::Compact,
+            &mut self.buf,
+        );
+        let prefix = self.buf.len() - EMPTY_LIST_AND_STOPS.len();
+        debug_assert_eq!(&self.buf[prefix..], &EMPTY_LIST_AND_STOPS);
+        self.buf.truncate(prefix);
+        compact_rows::list_header(&mut self.buf, STRUCT_ELEM, n);
+        self.buf.extend_from_slice(&self.encoded[..len]);
+        write_meta(&mut self.buf, self.batch_seq_no, &stats);
+        self.encoded.drain(..len);
+        self.encoded_spans = 0;
+        match self.socket.send(&self.buf) {
+            Ok(_) => Ok(n),
+            Err(e) => {
+                self.failed += n as u64;
+                Err(SendError {
+                    spans_lost: n,
+                    kind: SendErrorKind::Io(e),
+                })
+            }
+        }
+    }
+}
+
+/// An empty compact struct list's header, the `Batch`'s stop and the
+/// `emitBatch` arguments' stop: how a datagram without spans or meta ends.
+const EMPTY_LIST_AND_STOPS: [u8; 3] = [STRUCT_ELEM, 0, 0];
+
+/// Appends `Batch.seqNo` and `Batch.stats` (fields 3 and 4, after the span
+/// list, field 2) and the two closing stops.
+fn write_meta(buf: &mut Vec<u8>, seq_no: i64, stats: &ClientStats) {
+    fn i64_value(buf: &mut Vec<u8>, v: i64) {
+        let mut z = ((v << 1) ^ (v >> 63)) as u64;
+        while z >= 0x80 {
+            buf.push((z as u8) | 0x80);
+            z >>= 7;
+        }
+        buf.push(z as u8);
+    }
+    const I64_NEXT: u8 = 0x16; // field delta 1, compact i64
+    const STRUCT_NEXT: u8 = 0x1c; // field delta 1, compact struct
+    buf.push(I64_NEXT);
+    i64_value(buf, seq_no);
+    buf.push(STRUCT_NEXT);
+    for v in [
+        stats.full_queue_dropped_spans,
+        stats.too_large_dropped_spans,
+        stats.failed_to_emit_spans,
+    ] {
+        buf.push(I64_NEXT);
+        i64_value(buf, v);
+    }
+    buf.extend_from_slice(&[0, 0, 0]);
+}
+
 impl Sender for UdpSender {
     fn append(&mut self, span: Span) -> Result<usize, SendError> {
-        let mut sent = 0;
+        let mut sent = self.flush_encoded(self.encoded.len())?;
         let same_process = self
             .process
             .as_ref()
@@ -130,7 +217,59 @@ impl Sender for UdpSender {
         Ok(sent)
     }
 
+    fn append_batch(&mut self, batch: &SpanBatch, process: &Arc<Process>) -> Appended {
+        let mut out = Appended::default();
+        let note = |out: &mut Appended, r: Result<usize, SendError>| match r {
+            Ok(n) => out.sent += n,
+            Err(e) => {
+                out.lost += e.spans_lost;
+                log::debug!("clew: sending spans failed: {e}");
+            }
+        };
+        let same_process = self
+            .process
+            .as_ref()
+            .is_some_and(|p| Arc::ptr_eq(p, process) || **p == **process);
+        if !same_process || !self.spans.is_empty() {
+            let r = self.flush();
+            note(&mut out, r);
+        }
+        if !same_process {
+            self.overhead = emit_batch_overhead(process) + BATCH_META_MAX_BYTES;
+            self.process = Some(process.clone());
+        }
+        for row in &batch.rows {
+            let start = self.encoded.len();
+            compact_rows::write_span(&mut self.encoded, batch, row);
+            let size = self.encoded.len() - start;
+            if self.overhead + size > self.max_packet {
+                self.encoded.truncate(start);
+                self.too_large += 1;
+                note(
+                    &mut out,
+                    Err(SendError {
+                        spans_lost: 1,
+                        kind: SendErrorKind::TooLarge {
+                            size: self.overhead + size,
+                            limit: self.max_packet,
+                        },
+                    }),
+                );
+                continue;
+            }
+            if self.overhead + start + size > self.max_packet {
+                let r = self.flush_encoded(start);
+                note(&mut out, r);
+            }
+            self.encoded_spans += 1;
+        }
+        out
+    }
+
     fn flush(&mut self) -> Result<usize, SendError> {
+        if self.encoded_spans > 0 {
+            return self.flush_encoded(self.encoded.len());
+        }
         let n = self.spans.len();
         let Some(process) = &self.process else {
             return Ok(0);
@@ -215,6 +354,61 @@ mod tests {
             out.push(batch);
         }
         out
+    }
+
+    /// The datagrams of a reporter batch, encoded from its rows, are the
+    /// bytes the model path sends for the same spans, split the same way.
+    #[test]
+    fn batches_from_rows_send_the_same_datagrams_as_model_spans() {
+        use crate::Tracer;
+        use crate::reporter::InMemoryReporter;
+        use crate::sampler::ConstSampler;
+        let rep = InMemoryReporter::new();
+        let t = Tracer::builder("svc")
+            .sampler(ConstSampler(true))
+            .reporter(rep.clone())
+            .build();
+        let root = t.span("root").with_tag("k", "v").start();
+        for i in 0..300 {
+            let mut c = t.span("child").child_of(&root).start();
+            c.set_tag("i", i).set_tag("pad", "x".repeat(i % 7 * 50));
+            if i % 10 == 0 {
+                c.log_event("ev");
+            }
+            c.finish();
+        }
+        root.finish();
+        let mut batch = SpanBatch::new();
+        for mut r in rep.take() {
+            batch.push_record(&mut r, None, None);
+        }
+        let p = Arc::new(Process::new("svc"));
+        let datagrams = |rows: bool| {
+            let agent = UdpSocket::bind("127.0.0.1:0").expect("bind");
+            let mut s = UdpSender::with_max_packet(agent.local_addr().expect("addr"), 8_000)
+                .expect("sender");
+            if rows {
+                let out = s.append_batch(&batch, &p);
+                assert_eq!(out.lost, 0);
+            } else {
+                for span in batch.to_model(&p) {
+                    s.append(span).expect("append");
+                }
+            }
+            s.flush().expect("flush");
+            agent
+                .set_read_timeout(Some(Duration::from_millis(300)))
+                .expect("timeout");
+            let mut buf = vec![0u8; 70_000];
+            let mut got = Vec::new();
+            while let Ok(n) = agent.recv(&mut buf) {
+                got.push(buf[..n].to_vec());
+            }
+            got
+        };
+        let from_rows = datagrams(true);
+        assert!(from_rows.len() > 3, "{} datagrams", from_rows.len());
+        assert_eq!(from_rows, datagrams(false));
     }
 
     #[test]

@@ -26,6 +26,15 @@ fn decide_deferred(
     decision.sampled.then_some(decision.tags)
 }
 
+/// The context a sampled span will have, decided before its record is
+/// taken.
+enum NewContext<'a> {
+    /// A child of this context, with these flags instead of its own.
+    ChildOf(&'a SpanContext, Option<u8>),
+    /// A new trace's root.
+    Root(SpanContext),
+}
+
 /// Tag Jaeger clients put on a root span forced by `jaeger-debug-id`.
 pub const DEBUG_ID_TAG: &str = "jaeger-debug-id";
 
@@ -240,11 +249,11 @@ impl<'a> SpanBuilder<'a> {
                         None => return Span::unsampled(p.child(id::new_span_id()), inner.id),
                         Some(tags) => {
                             sampler_tags = Some(tags);
-                            p.child(id::new_span_id()).with_flags(FLAG_SAMPLED)
+                            NewContext::ChildOf(p, Some(FLAG_SAMPLED))
                         }
                     }
                 } else {
-                    p.child(id::new_span_id())
+                    NewContext::ChildOf(p, None)
                 }
             }
             _ => {
@@ -281,26 +290,48 @@ impl<'a> SpanBuilder<'a> {
                         inner.id,
                     );
                 }
-                SpanContext::root(trace_id, span_id, flags, baggage)
+                NewContext::Root(SpanContext::root(trace_id, span_id, flags, baggage))
             }
         };
 
-        let mut record = pool::take();
-        record.context = context;
+        // Batching tracers take the record from the thread's stage, which
+        // also counts the span as open on this thread.
+        let mut record = if inner.batching {
+            super::local::take()
+        } else {
+            pool::take()
+        };
+        // A child's context is written straight into the record: built on
+        // the stack and copied, its flag bytes were read back as part of a
+        // wider load before they reached the cache, which stalled the
+        // copy (store-to-load forwarding) for a third of the start.
+        match context {
+            NewContext::ChildOf(p, flags) => {
+                record.context.become_child_of(p, id::new_span_id(), flags)
+            }
+            NewContext::Root(c) => record.context = c,
+        }
         record.operation_name = operation_name;
-        record.start_time = start_time.unwrap_or_else(clock::now_unix_nanos);
         if !tags.is_empty() {
             record.tags.extend(tags);
         }
         if let Some(d) = debug_tag {
             record.tags.push(Tag::new(DEBUG_ID_TAG, d));
         }
-        record.references = extra_refs;
+        if !extra_refs.is_empty() {
+            record.references = extra_refs;
+        }
         record.parent_ref_type = match parent {
             Some((kind, p)) if p.is_valid() => kind,
             _ => RefType::ChildOf,
         };
         record.sampler = sampler_tags;
+        match start_time {
+            Some(at) => record.start_time = at,
+            // A raw reading, converted on the reporter's thread.
+            None if record.local.is_batched() => record.local.started = Some(clock::now_raw()),
+            None => record.start_time = clock::now_unix_nanos(),
+        }
         Span::sampled(record, inner.id)
     }
 }

@@ -3,17 +3,15 @@
 use std::borrow::Cow;
 
 use clew_model::{RefType, SpanId, TraceId};
-use smallvec::SmallVec;
 
 use crate::context::SpanContext;
 use crate::sampler::SamplerTags;
 use crate::tag::{LogRecord, Tag, TagValue};
 
-/// Tags kept inline before spilling to the heap; most spans have a handful.
-pub const INLINE_TAGS: usize = 4;
-
-/// A span's tags: inline up to [`INLINE_TAGS`], so typical spans allocate nothing.
-pub type Tags = SmallVec<[Tag; INLINE_TAGS]>;
+/// A span's tags. A plain vector: records are recycled with their
+/// vectors, so a span allocates only when it has more tags than its
+/// record ever held, and the thread's batch takes them in one copy.
+pub type Tags = Vec<Tag>;
 
 /// A reference to another span besides the parent (FOLLOWS_FROM, or extra
 /// CHILD_OF references).
@@ -50,6 +48,9 @@ pub struct FinishedSpan {
     /// Sampler tags for root spans (added as `sampler.type`/`sampler.param`
     /// when the span is converted, off the hot path).
     pub sampler: Option<SamplerTags>,
+    /// Where the span started, for the thread-local batching of
+    /// [`super::local`]; not part of the span's data.
+    pub(crate) local: super::local::LocalMark,
 }
 
 impl FinishedSpan {
@@ -64,6 +65,7 @@ impl FinishedSpan {
             references: Vec::new(),
             parent_ref_type: RefType::ChildOf,
             sampler: None,
+            local: super::local::LocalMark::default(),
         }
     }
 
@@ -76,6 +78,18 @@ impl FinishedSpan {
         self.references.clear();
         self.parent_ref_type = RefType::ChildOf;
         self.sampler = None;
+        self.local = super::local::LocalMark::default();
+    }
+
+    /// Makes a record whose contents [`crate::reporter::SpanBatch`] moved
+    /// out reusable: only what the move left behind is released.
+    #[inline]
+    pub(crate) fn reset_moved(&mut self) {
+        debug_assert!(self.tags.is_empty() && self.logs.is_empty());
+        self.context.release_shared();
+        self.local = super::local::LocalMark::default();
+        self.sampler = None;
+        self.parent_ref_type = RefType::ChildOf;
     }
 
     /// The first tag with this key.

@@ -4,11 +4,12 @@
 mod active;
 mod builder;
 mod finished;
+pub(crate) mod local;
 pub(crate) mod pool;
 
 pub use active::{ActiveScope, active_context};
 pub use builder::{AsSpanContext, DEBUG_ID_TAG, SpanBuilder};
-pub use finished::{FinishedSpan, INLINE_TAGS, SpanRef, Tags};
+pub use finished::{FinishedSpan, SpanRef, Tags};
 
 use std::borrow::Cow;
 use std::time::SystemTime;
@@ -241,6 +242,10 @@ impl Span {
 /// of line so unsampled spans do not carry its code.
 #[inline(never)]
 fn report(mut record: Box<FinishedSpan>, tracer_id: u64, end: Option<u64>) {
+    if record.local.is_batched() {
+        local::finish(record, tracer_id, end);
+        return;
+    }
     let end = end.unwrap_or_else(clock::now_unix_nanos);
     record.duration = end.saturating_sub(record.start_time);
     crate::registry::report(tracer_id, record);

@@ -1,12 +1,13 @@
 //! Recycled span records.
 //!
-//! A sampled span's record lives in a `Box` so spans and reporter batches
-//! move a pointer, not ~450 bytes. Records are reused rather than freed:
-//! the remote reporter's thread converts a batch, clears its records and
-//! returns the whole batch to a shared pool; a thread that starts spans
-//! takes one such batch at a time as its private stash. So the steady
-//! state allocates nothing per span, and pool traffic is one channel
-//! operation per batch, not per span.
+//! A sampled span's record lives in a `Box` so spans move a pointer, not
+//! ~450 bytes. Records are reused rather than freed, on the thread that
+//! finished them: its contents are copied into the thread's batch (or
+//! handed to a reporter) and the record goes to the thread's private
+//! stash, where the next span takes it while it is still in this core's
+//! cache. So the steady state allocates nothing per span and no record
+//! crosses threads. A thread that exits gives its stash to a shared pool,
+//! from which new threads take one piece at a time.
 
 use std::cell::RefCell;
 use std::sync::OnceLock;
@@ -15,7 +16,7 @@ use crossbeam_channel::{Receiver, Sender, bounded};
 
 use super::FinishedSpan;
 
-type Records = Vec<Box<FinishedSpan>>;
+pub(crate) type Records = Vec<Box<FinishedSpan>>;
 
 /// Batches of cleared records waiting for reuse across all threads.
 const POOL_BATCHES: usize = 256;
@@ -65,21 +66,22 @@ pub(crate) fn take() -> Box<FinishedSpan> {
         .unwrap_or_else(|| Box::new(FinishedSpan::empty()))
 }
 
-/// Clears a batch of records and offers it for reuse by any thread, in
-/// pieces of at most [`STASH_MAX`] records: a thread takes one piece at a
-/// time, so a thread that starts a few spans and exits does not take (and
-/// hold) thousands.
-pub(crate) fn recycle_batch(mut batch: Records) {
-    batch.iter_mut().for_each(|r| r.clear());
-    while batch.len() > STASH_MAX {
-        let piece = batch.split_off(batch.len() - STASH_MAX);
-        if pool().0.try_send(piece).is_err() {
-            return;
-        }
+/// Up to [`STASH_MAX`] cleared records another thread left, for a thread
+/// whose own stash is empty.
+pub(crate) fn refill() -> Option<Records> {
+    pool().1.try_recv().ok()
+}
+
+/// Offers a thread's cleared records to other threads (at thread exit).
+pub(crate) fn give_back(records: Records) {
+    if !records.is_empty() {
+        let _ = pool().0.try_send(records);
     }
-    if !batch.is_empty() {
-        let _ = pool().0.try_send(batch);
-    }
+}
+
+/// Records a thread keeps for its next spans, at most.
+pub(crate) const fn stash_max() -> usize {
+    STASH_MAX
 }
 
 /// Clears one record and keeps it for this thread's next span.
@@ -121,17 +123,5 @@ mod tests {
             }
         }
         panic!("the exiting thread's records never reached the pool");
-    }
-
-    #[test]
-    fn big_batches_are_recycled_in_pieces() {
-        let batch: Records = (0..STASH_MAX * 2 + 3)
-            .map(|_| Box::new(FinishedSpan::empty()))
-            .collect();
-        recycle_batch(batch);
-        // Other tests share the pool: only check that no piece is too big.
-        while let Ok(b) = pool().1.try_recv() {
-            assert!(b.len() <= STASH_MAX);
-        }
     }
 }

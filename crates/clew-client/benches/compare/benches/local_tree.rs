@@ -12,9 +12,10 @@
 //! (a dropped span is cheaper for the caller), so its row is printed as
 //! INVALID and the run exits with status 1.
 //!
-//! Both reporters discard what they receive (fastrace: `Vec<SpanRecord>`;
-//! clew: `clew_model::Span`s through a discarding `Sender`), so the
-//! background work is each library's own collection, not an exporter.
+//! Both reporters count and discard what they receive (fastrace: each
+//! `Vec<SpanRecord>`; clew: each `SpanBatch`, through a `Sender` that
+//! takes batches as they are), so the background work is each library's
+//! own collection, not an exporter.
 //!
 //! ```sh
 //! cargo bench --manifest-path crates/clew-client/benches/compare/Cargo.toml --bench local_tree
@@ -59,6 +60,17 @@ mod clew_setup {
         }
         fn flush(&mut self) -> Result<usize, SendError> {
             Ok(0)
+        }
+        /// Takes the reporter's batch as it is, as fastrace's reporter
+        /// takes its `Vec<SpanRecord>`.
+        fn append_batch(
+            &mut self,
+            batch: &clew_client::reporter::SpanBatch,
+            _process: &std::sync::Arc<clew_model::Process>,
+        ) -> clew_client::sender::Appended {
+            black_box(batch);
+            DELIVERED.fetch_add(batch.len() as u64, Ordering::Relaxed);
+            clew_client::sender::Appended::default()
         }
     }
 

@@ -38,7 +38,7 @@ fn tracer(sampled: bool) -> Tracer {
         .reporter(RemoteReporter::new(
             Discard,
             RemoteReporterOptions {
-                queue_size: 4096,
+                queue_size: 1 << 16,
                 ..Default::default()
             },
         ))
@@ -83,6 +83,35 @@ fn child(t: &Tracer, ctx: &clew_client::SpanContext) {
     t.span("child").child_of(ctx).start().finish();
 }
 
+/// A child under a root that stays open (fastrace's harness shape): the
+/// thread collects the children and hands them over in batches.
+#[inline(never)]
+fn subtree_child(t: &Tracer, root: &clew_client::Span) {
+    t.span("child").child_of(root).start().finish();
+}
+
+/// A root and `N` children, each finished at once (fastrace's harness).
+#[inline(never)]
+fn tree<const N: usize>(t: &Tracer) {
+    let root = t.span("root").start();
+    for _ in 0..N {
+        t.span("child").child_of(&root).start().finish();
+    }
+    root.finish();
+}
+
+/// fastrace's fast path for the same shape, for instruction counts side
+/// by side (divide by N + 1 for a span).
+#[inline(never)]
+fn fastrace_tree<const N: usize>() {
+    use fastrace::collector::{SpanContext, SpanId, TraceId};
+    let root = fastrace::Span::root("root", SpanContext::new(TraceId(12), SpanId::default()));
+    let _g = root.set_local_parent();
+    for _ in 0..N {
+        let _guard = fastrace::local::LocalSpan::enter_with_local_parent("child");
+    }
+}
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let case = args.next().unwrap_or_else(|| "unsampled".into());
@@ -90,6 +119,16 @@ fn main() {
     let t = tracer(!case.starts_with("unsampled"));
     let parent = tracer(case != "unsampled_child").span("parent").start();
     let ctx = parent.context().clone();
+    let root = t.span("root").start();
+    if case.starts_with("fastrace_tree") {
+        struct Discard;
+        impl fastrace::collector::Reporter for Discard {
+            fn report(&mut self, spans: Vec<fastrace::collector::SpanRecord>) {
+                black_box(spans);
+            }
+        }
+        fastrace::set_reporter(Discard, fastrace::collector::Config::default());
+    }
     let run = |n: u64| {
         for _ in 0..n {
             match case.as_str() {
@@ -99,6 +138,11 @@ fn main() {
                 "sampled" => sampled(black_box(&t)),
                 "sampled_3_tags" => sampled_3_tags(black_box(&t)),
                 "child" => child(black_box(&t), black_box(&ctx)),
+                "subtree_child" => subtree_child(black_box(&t), black_box(&root)),
+                "tree100" => tree::<100>(black_box(&t)),
+                "fastrace_tree100" => fastrace_tree::<100>(),
+                "tree1000" => tree::<1000>(black_box(&t)),
+                "fastrace_tree1000" => fastrace_tree::<1000>(),
                 other => panic!("unknown case {other}"),
             }
         }

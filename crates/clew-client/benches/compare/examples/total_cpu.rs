@@ -18,12 +18,26 @@
 //! a thread got a fraction of a core. One library per process, so no other
 //! library's threads count.
 //!
-//! clew's sender encodes every batch of 100 spans to Jaeger Thrift compact
-//! (the UDP agent's wire format) into a reused buffer and discards it, so
-//! its total is "from start to bytes ready for the wire". fastrace's
-//! reporter discards the `SpanRecord`s without encoding them (no
-//! OpenTelemetry exporter is linked here): its total leaves out the
-//! encoding that clew's includes.
+//! Both libraries go as far as bytes ready for the wire, and clew further:
+//! * clew: its real `UdpSender`, which encodes each batch straight from the
+//!   reporter's rows to Jaeger Thrift compact `emitBatch` datagrams and
+//!   sends them to a local UDP socket nobody reads (so clew's figure also
+//!   pays the `send` system calls, which fastrace's does not).
+//! * clew-otlp: the work clew's OTLP/HTTP sender does before posting: the
+//!   reporter's default `append_batch` turns each row into a
+//!   `clew_model::Span`, and every 512 spans become an
+//!   `ExportTraceServiceRequest` encoded to protobuf (then discarded).
+//! * clew-discard: a sender that takes each batch and discards it, to see
+//!   how much the background thread's work costs the calling thread.
+//! * fastrace: its OpenTelemetry reporter (`fastrace-opentelemetry`), which
+//!   turns each batch of `SpanRecord`s into OpenTelemetry `SpanData`, with
+//!   an exporter that does what `opentelemetry-otlp` does before sending:
+//!   groups them into an `ExportTraceServiceRequest` and encodes it to
+//!   protobuf, then discards the bytes.
+//!
+//! Delivery is counted where each library's pipeline ends: clew's sender
+//! reports the spans it sent (`reporter_stats().reported`); the fastrace
+//! exporter counts the spans it encoded.
 
 #![allow(clippy::unwrap_used)]
 
@@ -59,60 +73,87 @@ fn process_cpu_ns() -> u64 {
 }
 
 mod clew_lib {
-    use super::*;
     use clew_client::Tracer;
     use clew_client::reporter::{RemoteReporter, RemoteReporterOptions};
     use clew_client::sampler::ConstSampler;
-    use clew_client::sender::{SendError, Sender};
+    use clew_client::sender::UdpSender;
 
-    #[derive(Debug)]
-    struct EncodeThrift {
-        process: clew_model::Process,
+    /// A tracer whose reporter sends to `agent` (a socket nobody reads).
+    pub fn tracer(agent: std::net::SocketAddr) -> Tracer {
+        with_sender(UdpSender::new(agent).unwrap())
+    }
+
+    /// What `OtlpHttpSender` does up to the request body, without the
+    /// HTTP request.
+    #[derive(Debug, Default)]
+    pub struct EncodeOtlp {
         spans: Vec<clew_model::Span>,
         out: Vec<u8>,
     }
 
-    impl EncodeThrift {
+    impl EncodeOtlp {
         fn encode(&mut self) -> usize {
+            use prost::Message;
             let n = self.spans.len();
             self.out.clear();
-            clew_codec_jaeger::encode_emit_batch_message(
-                &self.process,
-                &self.spans,
-                0,
-                clew_codec_jaeger::Protocol::Compact,
-                &mut self.out,
-            );
-            black_box(&self.out);
+            clew_codec_otlp::spans_to_request(&self.spans)
+                .encode(&mut self.out)
+                .unwrap();
+            std::hint::black_box(&self.out);
             self.spans.clear();
-            DELIVERED.fetch_add(n as u64, Ordering::Relaxed);
             n
         }
     }
 
-    impl Sender for EncodeThrift {
-        fn append(&mut self, span: clew_model::Span) -> Result<usize, SendError> {
+    impl clew_client::sender::Sender for EncodeOtlp {
+        fn append(
+            &mut self,
+            span: clew_model::Span,
+        ) -> Result<usize, clew_client::sender::SendError> {
             self.spans.push(span);
-            Ok(if self.spans.len() >= 100 {
+            Ok(if self.spans.len() >= 512 {
                 self.encode()
             } else {
                 0
             })
         }
-        fn flush(&mut self) -> Result<usize, SendError> {
+        fn flush(&mut self) -> Result<usize, clew_client::sender::SendError> {
             Ok(self.encode())
         }
     }
 
-    pub fn tracer() -> Tracer {
+    /// Takes each batch and discards it (how much of clew's calling-thread
+    /// time depends on what its background thread does meanwhile).
+    #[derive(Debug, Default)]
+    pub struct Discard;
+
+    impl clew_client::sender::Sender for Discard {
+        fn append(
+            &mut self,
+            _span: clew_model::Span,
+        ) -> Result<usize, clew_client::sender::SendError> {
+            Ok(1)
+        }
+        fn flush(&mut self) -> Result<usize, clew_client::sender::SendError> {
+            Ok(0)
+        }
+        fn append_batch(
+            &mut self,
+            batch: &clew_client::reporter::SpanBatch,
+            _process: &std::sync::Arc<clew_model::Process>,
+        ) -> clew_client::sender::Appended {
+            clew_client::sender::Appended {
+                sent: batch.len(),
+                lost: 0,
+            }
+        }
+    }
+
+    pub fn with_sender(sender: impl clew_client::sender::Sender + 'static) -> Tracer {
         Tracer::builder("bench")
             .sampler(ConstSampler(true))
             .reporter(RemoteReporter::new(
-                EncodeThrift {
-                    process: clew_model::Process::new("bench"),
-                    spans: Vec::new(),
-                    out: Vec::new(),
-                },
+                sender,
                 RemoteReporterOptions {
                     queue_size: 1 << 16,
                     ..Default::default()
@@ -138,19 +179,53 @@ mod clew_lib {
 
 mod fastrace_lib {
     use super::*;
-    use fastrace::collector::{Config, Reporter, SpanRecord};
+    use fastrace::collector::Config;
     use fastrace::prelude::*;
+    use otel33_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+    use otel33_proto::transform::common::tonic::ResourceAttributesWithSchema;
+    use otel33_proto::transform::trace::tonic::group_spans_by_resource_and_scope;
+    use otel33_sdk::error::OTelSdkResult;
+    use otel33_sdk::trace::{SpanData, SpanExporter};
+    use prost::Message;
+    use std::borrow::Cow;
+    use std::sync::Mutex;
 
-    struct Count;
-    impl Reporter for Count {
-        fn report(&mut self, spans: Vec<SpanRecord>) {
-            DELIVERED.fetch_add(spans.len() as u64, Ordering::Relaxed);
-            black_box(spans);
+    /// Encodes each batch as `opentelemetry-otlp` would before sending it.
+    #[derive(Debug, Default)]
+    struct EncodeOtlp {
+        resource: ResourceAttributesWithSchema,
+        out: Mutex<Vec<u8>>,
+    }
+
+    impl SpanExporter for EncodeOtlp {
+        async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+            let n = batch.len();
+            let request = ExportTraceServiceRequest {
+                resource_spans: group_spans_by_resource_and_scope(batch, &self.resource),
+            };
+            let mut out = self.out.lock().unwrap();
+            out.clear();
+            request.encode(&mut *out).unwrap();
+            black_box(&*out);
+            DELIVERED.fetch_add(n as u64, Ordering::Relaxed);
+            Ok(())
+        }
+
+        fn set_resource(&mut self, resource: &otel33_sdk::Resource) {
+            self.resource = resource.into();
         }
     }
 
     pub fn install() {
-        fastrace::set_reporter(Count, Config::default());
+        let resource = otel33_sdk::Resource::builder_empty()
+            .with_attributes([otel33::KeyValue::new("service.name", "bench")])
+            .build();
+        let reporter = fastrace_opentelemetry::OpenTelemetryReporter::new(
+            EncodeOtlp::default(),
+            Cow::Owned(resource),
+            otel33::InstrumentationScope::builder("bench").build(),
+        );
+        fastrace::set_reporter(reporter, Config::default());
     }
 
     pub fn harness(n: usize, tags: bool) {
@@ -168,6 +243,14 @@ mod fastrace_lib {
     }
 }
 
+/// Spans each library's pipeline has finished with.
+fn delivered(clew: &Option<clew_client::Tracer>) -> u64 {
+    match clew {
+        Some(t) => t.reporter_stats().reported,
+        None => DELIVERED.load(Ordering::Relaxed),
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let lib = args.get(1).map(String::as_str).unwrap_or("clew");
@@ -178,7 +261,15 @@ fn main() {
     let roots = total.div_ceil(per_root);
     let created = roots * per_root;
 
-    let clew = (lib == "clew").then(clew_lib::tracer);
+    // clew's datagrams go to a socket that is never read (the kernel
+    // drops what overflows its buffer).
+    let agent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let clew = match lib {
+        "clew" => Some(clew_lib::tracer(agent.local_addr().unwrap())),
+        "clew-otlp" => Some(clew_lib::with_sender(clew_lib::EncodeOtlp::default())),
+        "clew-discard" => Some(clew_lib::with_sender(clew_lib::Discard)),
+        _ => None,
+    };
     if lib == "fastrace" {
         fastrace_lib::install();
     }
@@ -205,7 +296,7 @@ fn main() {
         calling_ns += thread_cpu_ns() - t0;
         calling_wall += w0.elapsed();
         for _ in 0..1000 {
-            if DELIVERED.load(Ordering::Relaxed) >= made {
+            if delivered(&clew) >= made {
                 break;
             }
             match &clew {
@@ -216,7 +307,7 @@ fn main() {
         }
     }
     let _ = wall;
-    let delivered = DELIVERED.load(Ordering::Relaxed);
+    let delivered = delivered(&clew);
     let all = process_cpu_ns() - proc_before;
     let dropped = clew.as_ref().map_or(0, |t| t.reporter_stats().dropped);
     println!(

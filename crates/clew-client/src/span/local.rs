@@ -1,0 +1,309 @@
+//! Thread-local collection of finished spans, handed to the reporter a
+//! batch at a time.
+//!
+//! For reporters that take batches ([`Reporter::batch_size`] > 0), a
+//! finishing span is copied into this thread's [`SpanBatch`] and its record
+//! goes straight back to this thread's stash: nothing per span touches
+//! memory another thread uses, and the record the next span takes is still
+//! in this core's cache. Start and end times stay raw clock readings; the
+//! reporter's thread turns them into Unix time. The batch goes to the reporter in one call when
+//! the thread's *local root* finishes (the span that was started while no
+//! other sampled span of the thread was open), so a request handled on one
+//! thread is one hand-off; or sooner, when the batch reaches the
+//! reporter's size, when its oldest span finished [`HAND_OFF_AFTER`] ago,
+//! when the tracer is flushed or closed on this thread, and when the thread
+//! exits.
+//!
+//! Spans are `Send`, so a span may finish on another thread than the one
+//! it started on. Such a span goes into the batch of the thread it finishes
+//! on. If it was its home thread's local root, it tells that thread (a flag
+//! the home thread reads at its next finish), which then hands its batch
+//! over instead of waiting for a root that will not finish there. A thread
+//! that sleeps meanwhile keeps its batch until it finishes another span or
+//! exits: that is the price of touching no shared memory per span.
+
+use std::cell::RefCell;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::FinishedSpan;
+use super::pool::{self, Records};
+use crate::reporter::{Reporter, SpanBatch};
+
+/// A batch is handed over once its first span finished this long ago
+/// (checked every [`AGE_CHECK_EVERY`] spans), so a long-lived local root (a
+/// `main` span around the whole program) does not hold every span back.
+pub(crate) const HAND_OFF_AFTER: std::time::Duration = std::time::Duration::from_millis(100);
+/// Spans between two checks of the batch's age (reading the age converts
+/// clock readings, which the hot path otherwise leaves to the reporter).
+const AGE_CHECK_EVERY: usize = 32;
+
+thread_local! {
+    /// This thread's batch, records and open-span count. One thread-local
+    /// for all of it: a span start and a span finish each touch it once.
+    /// Its address names the thread.
+    static STAGE: RefCell<Stage> = const { RefCell::new(Stage::new()) };
+}
+
+/// Where a sampled span of a batching tracer started, and when. Not part
+/// of the span's data: records compare equal whatever their marks.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct LocalMark {
+    /// The address of the home thread's stage; 0 for spans of tracers that
+    /// report span by span.
+    home: usize,
+    /// Set on local roots: the home thread's flag, raised when the root
+    /// finishes on another thread.
+    root: Option<Arc<AtomicBool>>,
+    /// The raw clock reading at the start, when the start was not given
+    /// (converted to Unix time by the reporter's thread).
+    pub(crate) started: Option<fastant::Instant>,
+}
+
+impl PartialEq for LocalMark {
+    fn eq(&self, _other: &Self) -> bool {
+        true
+    }
+}
+
+impl LocalMark {
+    /// True when the span is collected thread-locally.
+    #[inline]
+    pub(crate) fn is_batched(&self) -> bool {
+        self.home != 0
+    }
+}
+
+/// An empty record for a sampled span of a batching tracer, marked as
+/// started on this thread (the thread's next record, while still in cache).
+#[inline]
+pub(crate) fn take() -> Box<FinishedSpan> {
+    STAGE
+        .try_with(|s| {
+            let home = s as *const RefCell<Stage> as usize;
+            let mut s = s.try_borrow_mut().ok()?;
+            let mut record = match s.stash.pop() {
+                Some(r) => r,
+                None => s.refill(),
+            };
+            record.local.home = home;
+            if s.open == 0 {
+                record.local.root = Some(s.root_flag());
+            }
+            s.open = s.open.saturating_add(1);
+            Some(record)
+        })
+        .ok()
+        .flatten()
+        // Thread exiting: a record reported on its own.
+        .unwrap_or_else(|| Box::new(FinishedSpan::empty()))
+}
+
+/// Takes the finished record of a batching tracer's span: its contents go
+/// into this thread's batch, the record back to this thread's stash.
+/// `end` is the explicit finish time, if one was given.
+#[inline]
+pub(crate) fn finish(record: Box<FinishedSpan>, tracer_id: u64, end: Option<u64>) {
+    let ended = match end {
+        None => Some(crate::clock::now_raw()),
+        Some(_) => None,
+    };
+    let mut slot = Some(record);
+    let _ = STAGE.try_with(|s| {
+        let home = s as *const RefCell<Stage> as usize;
+        if let Ok(mut stage) = s.try_borrow_mut()
+            && let Some(record) = slot.take()
+        {
+            stage.stage(record, home, tracer_id, ended, end);
+        }
+    });
+    if let Some(record) = slot {
+        report_alone(record, tracer_id, ended, end);
+    }
+}
+
+/// Re-entrant (a reporter finishing spans) or the thread is exiting: the
+/// span goes over on its own.
+#[cold]
+#[inline(never)]
+fn report_alone(
+    mut record: Box<FinishedSpan>,
+    tracer_id: u64,
+    ended: Option<fastant::Instant>,
+    end: Option<u64>,
+) {
+    settle_record_times(&mut record, ended, end);
+    record.local = LocalMark::default();
+    crate::registry::report(tracer_id, record);
+}
+
+/// Gives a record the Unix times reporters expect.
+#[cold]
+fn settle_record_times(r: &mut FinishedSpan, ended: Option<fastant::Instant>, end: Option<u64>) {
+    if let Some(started) = r.local.started.take() {
+        r.start_time = crate::clock::to_unix_nanos(started);
+    }
+    let end = match (end, ended) {
+        (Some(e), _) => e,
+        (None, Some(at)) => crate::clock::to_unix_nanos(at),
+        (None, None) => crate::clock::now_unix_nanos(),
+    };
+    r.duration = end.saturating_sub(r.start_time);
+}
+
+/// Hands this thread's batch to its reporter now (flush and close do this
+/// before asking the reporter to send).
+pub(crate) fn hand_off_this_thread() {
+    let _ = STAGE.try_with(|s| {
+        if let Ok(mut s) = s.try_borrow_mut() {
+            s.hand_off();
+        }
+    });
+}
+
+/// This thread's batch and the reporter it goes to.
+struct Stage {
+    batch: SpanBatch,
+    tracer_id: u64,
+    reporter: Option<Arc<dyn Reporter>>,
+    /// The reporter's [`Reporter::batch_size`].
+    limit: usize,
+    /// When the batch's first span finished.
+    first_end: Option<fastant::Instant>,
+    /// Sampled spans of batching tracers started on this thread and not
+    /// finished here (spans finished elsewhere are not subtracted; a local
+    /// root finishing here resets it).
+    open: u32,
+    /// Raised by another thread that finished one of this thread's local
+    /// roots.
+    root_flag: Option<Arc<AtomicBool>>,
+    /// Cleared records for the next spans.
+    stash: Records,
+}
+
+impl Stage {
+    const fn new() -> Self {
+        Stage {
+            batch: SpanBatch::new(),
+            tracer_id: 0,
+            reporter: None,
+            limit: 1,
+            first_end: None,
+            open: 0,
+            root_flag: None,
+            stash: Vec::new(),
+        }
+    }
+
+    #[cold]
+    fn refill(&mut self) -> Box<FinishedSpan> {
+        if let Some(records) = pool::refill() {
+            self.stash = records;
+        }
+        self.stash
+            .pop()
+            .unwrap_or_else(|| Box::new(FinishedSpan::empty()))
+    }
+
+    #[inline(never)]
+    fn root_flag(&mut self) -> Arc<AtomicBool> {
+        self.root_flag
+            .get_or_insert_with(|| Arc::new(AtomicBool::new(false)))
+            .clone()
+    }
+
+    #[inline]
+    fn stage(
+        &mut self,
+        mut r: Box<FinishedSpan>,
+        home: usize,
+        tracer_id: u64,
+        ended: Option<fastant::Instant>,
+        end: Option<u64>,
+    ) {
+        if tracer_id != self.tracer_id {
+            self.switch_to(tracer_id);
+        }
+        let subtree_done = if r.local.home == home {
+            self.open = if r.local.root.is_some() {
+                0
+            } else {
+                self.open.saturating_sub(1)
+            };
+            self.open == 0
+        } else {
+            if let Some(flag) = &r.local.root {
+                flag.store(true, Ordering::Release);
+            }
+            self.open == 0
+        };
+        if self.batch.is_empty() {
+            self.first_end = ended;
+        }
+        self.batch.push_record(&mut r, ended, end);
+        r.reset_moved();
+        if self.stash.len() < pool::stash_max() {
+            self.stash.push(r);
+        }
+        let len = self.batch.len();
+        if subtree_done
+            || len >= self.limit
+            || (len.is_multiple_of(AGE_CHECK_EVERY) && self.is_old())
+            || self.root_finished_elsewhere()
+        {
+            self.hand_off();
+        }
+    }
+
+    #[cold]
+    fn is_old(&self) -> bool {
+        self.first_end
+            .is_some_and(|at| at.elapsed() >= HAND_OFF_AFTER)
+    }
+
+    /// Whether another thread finished one of this thread's local roots
+    /// since the last check; if so, nothing of this thread is open any
+    /// more as far as it can know.
+    #[inline]
+    fn root_finished_elsewhere(&mut self) -> bool {
+        let Some(flag) = &self.root_flag else {
+            return false;
+        };
+        if flag.load(Ordering::Relaxed) && flag.swap(false, Ordering::Acquire) {
+            self.open = 0;
+            return true;
+        }
+        false
+    }
+
+    /// Hands the batch over (if any) and looks up the new tracer's reporter.
+    #[inline(never)]
+    fn switch_to(&mut self, tracer_id: u64) {
+        self.hand_off();
+        self.tracer_id = tracer_id;
+        self.reporter = crate::registry::reporter(tracer_id);
+        self.limit = self.reporter.as_ref().map_or(1, |r| r.batch_size().max(1));
+    }
+
+    fn hand_off(&mut self) {
+        if self.batch.is_empty() {
+            return;
+        }
+        match &self.reporter {
+            Some(r) => r.report_batch(&mut self.batch),
+            None => crate::registry::count_orphaned(self.batch.len()),
+        }
+        self.batch.clear();
+    }
+}
+
+impl Drop for Stage {
+    fn drop(&mut self) {
+        self.hand_off();
+        pool::give_back(std::mem::take(&mut self.stash));
+    }
+}
+
+#[cfg(test)]
+#[path = "local_tests.rs"]
+mod tests;

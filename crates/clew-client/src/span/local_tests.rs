@@ -1,0 +1,121 @@
+//! When a thread hands its collected spans over.
+
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use crate::Tracer;
+use crate::reporter::{Reporter, SpanBatch};
+use crate::sampler::ConstSampler;
+use crate::span::FinishedSpan;
+
+/// Records the operation names of each batch it is handed.
+#[derive(Debug, Default)]
+struct Batches {
+    size: usize,
+    got: Mutex<Vec<Vec<String>>>,
+}
+
+impl Reporter for Batches {
+    fn report(&self, span: Box<FinishedSpan>) {
+        self.got.lock().push(vec![span.operation_name.to_string()]);
+    }
+    fn batch_size(&self) -> usize {
+        self.size
+    }
+    fn report_batch(&self, batch: &mut SpanBatch) {
+        let names = batch.rows.iter().map(|r| r.operation_name.to_string());
+        self.got.lock().push(names.collect());
+    }
+}
+
+fn setup(size: usize) -> (Tracer, Arc<Batches>) {
+    let rep = Arc::new(Batches {
+        size,
+        ..Default::default()
+    });
+    let t = Tracer::builder("svc")
+        .sampler(ConstSampler(true))
+        .reporter_arc(rep.clone())
+        .build();
+    (t, rep)
+}
+
+fn names(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn a_local_subtree_is_handed_over_once_when_its_root_finishes() {
+    let (t, rep) = setup(100);
+    let root = t.span("root").start();
+    for name in ["a", "b", "c"] {
+        t.span(name).child_of(&root).start().finish();
+    }
+    assert!(rep.got.lock().is_empty(), "children wait for their root");
+    root.finish();
+    assert_eq!(*rep.got.lock(), vec![names(&["a", "b", "c", "root"])]);
+    // A span with nothing open on the thread is a subtree of its own.
+    t.span("alone").start().finish();
+    assert_eq!(rep.got.lock()[1], names(&["alone"]));
+}
+
+#[test]
+fn full_batches_are_handed_over_before_the_root_finishes() {
+    let (t, rep) = setup(2);
+    let root = t.span("root").start();
+    for name in ["a", "b", "c"] {
+        t.span(name).child_of(&root).start().finish();
+    }
+    assert_eq!(*rep.got.lock(), vec![names(&["a", "b"])]);
+    root.finish();
+    assert_eq!(rep.got.lock()[1], names(&["c", "root"]));
+}
+
+#[test]
+fn flush_and_thread_exit_hand_over_what_waits() {
+    let (t, rep) = setup(100);
+    let root = t.span("root").start();
+    t.span("a").child_of(&root).start().finish();
+    t.flush();
+    assert_eq!(*rep.got.lock(), vec![names(&["a"])]);
+    let t2 = t.clone();
+    std::thread::spawn(move || {
+        let open = t2.span("never-finished-here").start();
+        t2.span("b").child_of(&open).start().finish();
+        std::mem::forget(open);
+    })
+    .join()
+    .expect("thread");
+    assert_eq!(rep.got.lock()[1], names(&["b"]));
+    root.finish();
+}
+
+#[test]
+fn a_root_finished_on_another_thread_releases_its_home_batch() {
+    let (t, rep) = setup(100);
+    let root = t.span("root").start();
+    t.span("a").child_of(&root).start().finish();
+    // The root moves away and finishes elsewhere, where nothing is open.
+    std::thread::spawn(move || root.finish())
+        .join()
+        .expect("thread");
+    assert_eq!(*rep.got.lock(), vec![names(&["root"])]);
+    // Back home, the next finish hands over what waited for the root.
+    t.span("b").start().finish();
+    assert_eq!(rep.got.lock()[1], names(&["a", "b"]));
+    // And the thread starts new subtrees afresh.
+    let r2 = t.span("r2").start();
+    t.span("c").child_of(&r2).start().finish();
+    r2.finish();
+    assert_eq!(rep.got.lock()[2], names(&["c", "r2"]));
+}
+
+#[test]
+fn span_by_span_reporters_get_each_span_as_it_finishes() {
+    let (t, rep) = setup(0);
+    let root = t.span("root").start();
+    t.span("a").child_of(&root).start().finish();
+    assert_eq!(*rep.got.lock(), vec![names(&["a"])]);
+    root.finish();
+}
