@@ -45,7 +45,7 @@ mod read;
 mod tables;
 mod write;
 
-pub use batch::{decode_batch, encode_batch};
+pub use batch::{Batch, BatchTrace, decode_batch, encode_batch};
 pub use error::SegmentError;
 pub use filter::{BloomFilter, tag_hash, trace_hash};
 pub use index::{
@@ -58,4 +58,4 @@ pub use read::{
     read_tables,
 };
 pub use tables::Tables;
-pub use write::{BlockOptions, EncodedBlock, write_block};
+pub use write::{BlockOptions, BlockWriter, EncodedBlock, write_block};

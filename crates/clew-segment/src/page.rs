@@ -31,31 +31,31 @@ pub struct TraceSpans {
     pub spans: Vec<Span>,
 }
 
-const S_TRACES: usize = 0;
-const S_SPAN_IDS: usize = 1;
-const S_PARENTS: usize = 2;
-const S_STARTS: usize = 3;
-const S_DURATIONS: usize = 4;
-const S_PROCESSES: usize = 5;
-const S_OPERATIONS: usize = 6;
-const S_FLAGS: usize = 7;
-const S_TAGS: usize = 8;
-const S_LOGS: usize = 9;
-const S_REFS: usize = 10;
-const S_WARNINGS: usize = 11;
-const S_SCOPES: usize = 12;
-const S_TAG_VALUES: usize = 13;
+pub(crate) const S_TRACES: usize = 0;
+pub(crate) const S_SPAN_IDS: usize = 1;
+pub(crate) const S_PARENTS: usize = 2;
+pub(crate) const S_STARTS: usize = 3;
+pub(crate) const S_DURATIONS: usize = 4;
+pub(crate) const S_PROCESSES: usize = 5;
+pub(crate) const S_OPERATIONS: usize = 6;
+pub(crate) const S_FLAGS: usize = 7;
+pub(crate) const S_TAGS: usize = 8;
+pub(crate) const S_LOGS: usize = 9;
+pub(crate) const S_REFS: usize = 10;
+pub(crate) const S_WARNINGS: usize = 11;
+pub(crate) const S_SCOPES: usize = 12;
+pub(crate) const S_TAG_VALUES: usize = 13;
 /// Streams in a v1 page. Readers ignore streams past the ones they know, so
 /// a later revision can append one without breaking them.
-const STREAMS: usize = 14;
+pub(crate) const STREAMS: usize = 14;
 
 /// Page header flag: starts and durations are in microseconds.
-const FLAG_MICROS: u64 = 1;
+pub(crate) const FLAG_MICROS: u64 = 1;
 
 // Parent stream values: 0 = no references, 1 = references in the refs
 // stream, n >= 2 = one CHILD_OF to span n - 2 of the same trace.
 const PARENT_NONE: u64 = 0;
-const PARENT_EXPLICIT: u64 = 1;
+pub(crate) const PARENT_EXPLICIT: u64 = 1;
 const PARENT_INDEX_BASE: u64 = 2;
 
 fn trace_start(spans: &[Span]) -> u64 {
@@ -64,7 +64,7 @@ fn trace_start(spans: &[Span]) -> u64 {
 
 /// Encodes traces into a raw (uncompressed) page, adding their strings and
 /// processes to `tables`.
-pub(crate) fn encode<'a>(traces: &[&'a TraceSpans], tables: &mut TableBuilder<'a>) -> Vec<u8> {
+pub(crate) fn encode(traces: &[&TraceSpans], tables: &mut TableBuilder) -> Vec<u8> {
     let micros = traces
         .iter()
         .flat_map(|t| t.spans.iter())
@@ -80,7 +80,8 @@ pub(crate) fn encode<'a>(traces: &[&'a TraceSpans], tables: &mut TableBuilder<'a
         traces_s.put_u64(t.id.low);
         traces_s.put_var(t.spans.len() as u64);
         traces_s.put_var(start / unit);
-        let mut first_index: HashMap<u64, usize> = HashMap::with_capacity(t.spans.len());
+        let mut first_index: crate::tables::FastMap<u64, usize> =
+            crate::tables::FastMap::with_capacity_and_hasher(t.spans.len(), Default::default());
         for (i, s) in t.spans.iter().enumerate() {
             first_index.entry(s.span_id.0).or_insert(i);
         }
@@ -313,7 +314,7 @@ pub(crate) fn trace_ids(raw: &[u8]) -> Result<Vec<TraceId>, SegmentError> {
 }
 
 /// Advances every stream past one span without building it.
-fn skip_span(st: &mut [Cursor<'_>]) -> Result<(), SegmentError> {
+pub(crate) fn skip_span(st: &mut [Cursor<'_>]) -> Result<(), SegmentError> {
     st[S_SPAN_IDS].take(8)?;
     if st[S_PARENTS].var()? == PARENT_EXPLICIT {
         let r = &mut st[S_REFS];
@@ -348,7 +349,7 @@ fn skip_span(st: &mut [Cursor<'_>]) -> Result<(), SegmentError> {
     Ok(())
 }
 
-fn skip_kvs(c: &mut Cursor<'_>, depth: u32) -> Result<(), SegmentError> {
+pub(crate) fn skip_kvs(c: &mut Cursor<'_>, depth: u32) -> Result<(), SegmentError> {
     let n = c.count(2)?;
     for _ in 0..n {
         c.var()?;
@@ -357,7 +358,7 @@ fn skip_kvs(c: &mut Cursor<'_>, depth: u32) -> Result<(), SegmentError> {
     Ok(())
 }
 
-fn skip_value(c: &mut Cursor<'_>, depth: u32) -> Result<(), SegmentError> {
+pub(crate) fn skip_value(c: &mut Cursor<'_>, depth: u32) -> Result<(), SegmentError> {
     if depth > 32 {
         return Err(SegmentError::Corrupt("value nesting"));
     }

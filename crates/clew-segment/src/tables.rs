@@ -26,33 +26,42 @@ const V_BINARY: u8 = 5;
 const V_ARRAY: u8 = 6;
 const V_MAP: u8 = 7;
 
-/// Builds the tables while columns are encoded.
+/// Fast, non-cryptographic hashing for the dictionaries (the keys come
+/// from our own spans; SipHash's flood resistance buys nothing here and
+/// showed at the top of ingest profiles).
+pub(crate) type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
+/// Builds the tables while columns are encoded. Owns its strings (each
+/// distinct one copied once), so a writer can take traces one page at a
+/// time and drop them; processes and scopes are remembered by pointer,
+/// with the `Arc` kept so a freed address is never mistaken for another.
 #[derive(Default)]
-pub(crate) struct TableBuilder<'a> {
-    strings: HashMap<&'a str, u32>,
-    string_order: Vec<&'a str>,
-    processes: HashMap<Vec<u8>, u32>,
+pub(crate) struct TableBuilder {
+    strings: FastMap<Str, u32>,
+    string_order: Vec<Str>,
+    processes: FastMap<Vec<u8>, u32>,
     process_order: Vec<Vec<u8>>,
-    process_by_ptr: HashMap<*const Process, u32>,
-    scopes: HashMap<Vec<u8>, u32>,
+    process_by_ptr: FastMap<*const Process, (u32, Arc<Process>)>,
+    scopes: FastMap<Vec<u8>, u32>,
     scope_order: Vec<Vec<u8>>,
-    scope_by_ptr: HashMap<*const Scope, u32>,
+    scope_by_ptr: FastMap<*const Scope, (u32, Arc<Scope>)>,
 }
 
-impl<'a> TableBuilder<'a> {
-    pub(crate) fn string(&mut self, s: &'a str) -> u32 {
+impl TableBuilder {
+    pub(crate) fn string(&mut self, s: &str) -> u32 {
         if let Some(&id) = self.strings.get(s) {
             return id;
         }
         let id = self.string_order.len() as u32;
-        self.strings.insert(s, id);
-        self.string_order.push(s);
+        let owned = Str::from(s);
+        self.strings.insert(owned.clone(), id);
+        self.string_order.push(owned);
         id
     }
 
-    pub(crate) fn process(&mut self, p: &'a Arc<Process>) -> u32 {
+    pub(crate) fn process(&mut self, p: &Arc<Process>) -> u32 {
         let ptr = Arc::as_ptr(p);
-        if let Some(&id) = self.process_by_ptr.get(&ptr) {
+        if let Some(&(id, _)) = self.process_by_ptr.get(&ptr) {
             return id;
         }
         let mut enc = Vec::new();
@@ -63,13 +72,13 @@ impl<'a> TableBuilder<'a> {
         if id == next {
             self.process_order.push(enc);
         }
-        self.process_by_ptr.insert(ptr, id);
+        self.process_by_ptr.insert(ptr, (id, p.clone()));
         id
     }
 
-    pub(crate) fn scope(&mut self, s: &'a Arc<Scope>) -> u32 {
+    pub(crate) fn scope(&mut self, s: &Arc<Scope>) -> u32 {
         let ptr = Arc::as_ptr(s);
-        if let Some(&id) = self.scope_by_ptr.get(&ptr) {
+        if let Some(&(id, _)) = self.scope_by_ptr.get(&ptr) {
             return id;
         }
         let mut enc = Vec::new();
@@ -79,11 +88,11 @@ impl<'a> TableBuilder<'a> {
         if id == next {
             self.scope_order.push(enc);
         }
-        self.scope_by_ptr.insert(ptr, id);
+        self.scope_by_ptr.insert(ptr, (id, s.clone()));
         id
     }
 
-    pub(crate) fn put_kvs(&mut self, out: &mut Vec<u8>, kvs: &'a [KeyValue]) {
+    pub(crate) fn put_kvs(&mut self, out: &mut Vec<u8>, kvs: &[KeyValue]) {
         out.put_var(kvs.len() as u64);
         for kv in kvs {
             out.put_var(u64::from(self.string(&kv.key)));
@@ -97,7 +106,7 @@ impl<'a> TableBuilder<'a> {
         &mut self,
         keys: &mut Vec<u8>,
         values: &mut Vec<u8>,
-        kvs: &'a [KeyValue],
+        kvs: &[KeyValue],
     ) {
         keys.put_var(kvs.len() as u64);
         for kv in kvs {
@@ -106,7 +115,7 @@ impl<'a> TableBuilder<'a> {
         }
     }
 
-    fn put_value(&mut self, out: &mut Vec<u8>, v: &'a Value) {
+    fn put_value(&mut self, out: &mut Vec<u8>, v: &Value) {
         match v {
             Value::Str(s) => {
                 out.put_u8(V_STR);
@@ -165,7 +174,7 @@ impl<'a> TableBuilder<'a> {
 #[derive(Debug, Clone, Default)]
 pub struct Tables {
     /// String → index, built on first use by a filtered read.
-    pub(crate) lookup: std::sync::OnceLock<HashMap<Str, u32>>,
+    pub(crate) lookup: std::sync::OnceLock<FastMap<Str, u32>>,
     pub(crate) strings: Vec<Str>,
     pub(crate) processes: Vec<Arc<Process>>,
     pub(crate) scopes: Vec<Arc<Scope>>,

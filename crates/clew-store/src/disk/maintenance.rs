@@ -14,7 +14,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use clew_model::TraceId;
-use clew_segment::{BlockOptions, TraceSpans, write_block};
+use clew_segment::{BlockOptions, EncodedBlock, TraceSpans, write_block};
 use object_store::{ObjectStoreExt, PutPayload};
 
 use super::block::{Block, block_path};
@@ -62,6 +62,10 @@ impl Inner {
         let encoded = tokio::task::spawn_blocking(move || write_block(traces, &opts))
             .await
             .map_err(io_err)?;
+        self.put_encoded(encoded).await
+    }
+
+    async fn put_encoded(&self, encoded: EncodedBlock) -> Result<Arc<Block>, StoreError> {
         let id = self.next_id();
         let path = block_path(&encoded.index, id);
         let size = encoded.bytes.len() as u64;
@@ -181,15 +185,12 @@ impl Inner {
             None if run.len() >= self.config.compaction_min_blocks.max(2) => run,
             None => return Ok(false),
         };
-        let mut traces = Vec::new();
+        // Reading every page's trace IDs checks every page's CRC: an
+        // unreadable block stays as it is (and is skipped by reads).
         let mut inputs = Vec::new();
         for b in &chosen {
-            match b.all(self.objects.as_ref()).await {
-                Ok(t) => {
-                    traces.extend(t);
-                    inputs.push(b.clone());
-                }
-                // A corrupt block stays as it is (and is skipped by reads).
+            match b.trace_ids(self.objects.as_ref()).await {
+                Ok(_) => inputs.push(b.clone()),
                 Err(e) => {
                     tracing::error!(block = %b.path, error = %e, "not compacting an unreadable block")
                 }
@@ -204,7 +205,10 @@ impl Inner {
         let mut opts = self.options(level, seq, ids.clone());
         opts.zstd_level = self.config.compaction_zstd_level;
         opts.known_traces = Some(self.recent_trace_ids(&ids).await);
-        let merged = self.put_block(traces, opts).await?;
+        let encoded = super::merge::merge(self.objects.as_ref(), &inputs, opts)
+            .await
+            .map_err(io_err)?;
+        let merged = self.put_encoded(encoded).await?;
         {
             let mut st = self.state.write();
             let mut v: Vec<Arc<Block>> = st

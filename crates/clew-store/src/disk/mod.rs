@@ -19,6 +19,7 @@ mod block;
 mod head;
 mod inspect;
 mod maintenance;
+mod merge;
 mod search;
 #[cfg(test)]
 mod tests;
@@ -32,7 +33,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::Bytes;
 use clew_model::{Span, Trace, TraceId};
-use clew_segment::{decode_batch, encode_batch, group_by_trace};
+use clew_segment::{Batch, encode_batch, group_by_trace};
 use futures::TryStreamExt;
 use object_store::ObjectStore;
 use object_store::local::LocalFileSystem;
@@ -93,9 +94,9 @@ impl DiskStoreConfig {
             retention: Some(Duration::from_secs(7 * 24 * 3600)),
             max_bytes: None,
             compaction_min_blocks: 2,
-            // Compaction holds its inputs decoded in memory (about 1 KB per
-            // span of the tracegen shape): this bounds that.
-            compaction_max_spans: 600_000,
+            // Merged blocks stay under this; compaction holds one decoded
+            // page per input, not its inputs (disk/merge.rs).
+            compaction_max_spans: 2_000_000,
             page_spans: 4096,
             zstd_level: 3,
             compaction_zstd_level: 9,
@@ -243,13 +244,11 @@ impl DiskStore {
         report.wal_truncations = replay.truncated.clone();
         for rec in replay.records {
             last_seq = last_seq.max(rec.seq);
-            let len = rec.payload.len() as u64;
-            match decode_batch(rec.payload) {
-                Ok(traces) => {
+            match Batch::parse(rec.payload).and_then(|b| Ok((b.operations()?, b))) {
+                Ok((ops, batch)) => {
                     report.replayed_records += 1;
-                    report.replayed_spans +=
-                        traces.iter().map(|t| t.spans.len() as u64).sum::<u64>();
-                    head.insert(traces, len);
+                    report.replayed_spans += batch.span_count();
+                    head.insert(batch, ops);
                 }
                 Err(e) => {
                     tracing::error!(segment = rec.seq, error = %e, "WAL record passed its checksum but does not decode; skipped");
@@ -432,20 +431,21 @@ impl TraceWriter for DiskStore {
         if spans.is_empty() {
             return Ok(());
         }
+        // The head keeps the record itself (compact, dictionary-coded
+        // columns), not the spans: they and the request body they point
+        // into are dropped here.
         let payload = Bytes::from(encode_batch(&group_by_trace(spans)));
-        // Decoded from the record, so the head holds compact owned columns'
-        // worth of strings, not the request body the spans came from.
-        let traces = decode_batch(payload.clone()).map_err(io_err)?;
+        let batch = Batch::parse(payload.clone()).map_err(io_err)?;
+        let ops = batch.operations().map_err(io_err)?;
         let inner = &self.inner;
         let _gate = inner.gate.read().await;
-        let len = payload.len() as u64;
         inner
             .wal
             .append(payload)
             .await
             .map_err(|e| StoreError::Unavailable(format!("write-ahead log: {e}")))?;
         let head = inner.state.read().head.clone();
-        head.insert(traces, len);
+        head.insert(batch, ops);
         if head.span_count() >= inner.config.head_max_spans {
             inner.wake.notify_one();
         }
