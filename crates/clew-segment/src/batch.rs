@@ -15,16 +15,16 @@ use clew_model::{Str, TraceId};
 use crate::SegmentError;
 use crate::codec::{Cursor, Sink};
 use crate::page::{
-    self, FLAG_MICROS, S_OPERATIONS, S_PROCESSES, S_STARTS, S_TAG_VALUES, S_TAGS, S_TRACES,
-    STREAMS, SpanFilter, TraceSpans,
+    self, S_OPERATIONS, S_PROCESSES, S_STARTS, S_TAG_VALUES, S_TAGS, SpanFilter, TraceSpans,
 };
+use crate::streams::Streams;
 use crate::tables::{TableBuilder, Tables};
 
 /// Encodes traces (spans grouped by trace, see [`crate::group_by_trace`]).
 pub fn encode_batch(traces: &[TraceSpans]) -> Vec<u8> {
     let mut tables = TableBuilder::default();
     let refs: Vec<&TraceSpans> = traces.iter().collect();
-    let page = page::encode(&refs, &mut tables);
+    let page = page::encode(&refs, &mut tables, None);
     let t = tables.encode();
     let mut out = Vec::with_capacity(t.len() + page.len() + 10);
     out.put_blob(&t);
@@ -62,25 +62,6 @@ pub struct Batch {
     traces: Vec<BatchTrace>,
 }
 
-fn open_streams(raw: &[u8]) -> Result<(u64, usize, Vec<Cursor<'_>>), SegmentError> {
-    let mut c = Cursor::new(raw, "page");
-    let flags = c.var()?;
-    let unit = if flags & FLAG_MICROS != 0 { 1000 } else { 1 };
-    let trace_count = c.count(17)?;
-    let streams = c.var()? as usize;
-    if streams < STREAMS {
-        return Err(SegmentError::Corrupt("page stream count"));
-    }
-    let mut st = Vec::with_capacity(STREAMS);
-    for i in 0..streams {
-        let b = c.blob()?;
-        if i < STREAMS {
-            st.push(Cursor::new(b, "page stream"));
-        }
-    }
-    Ok((unit, trace_count, st))
-}
-
 impl Batch {
     /// Checks the framing, decodes the tables and lists the traces (IDs,
     /// span counts, start range) by reading two columns only.
@@ -89,13 +70,13 @@ impl Batch {
         let t = c.blob()?;
         let page_at = c.position();
         let tables = Tables::decode(bytes.slice(page_at - t.len()..page_at))?;
-        let (unit, trace_count, mut st) = open_streams(&bytes[page_at..])?;
-        let mut traces = Vec::with_capacity(trace_count);
-        for _ in 0..trace_count {
-            let tc = &mut st[S_TRACES];
-            let id = TraceId::new(tc.u64()?, tc.u64()?);
-            let n = tc.var()?;
-            let start = tc.var()?.saturating_mul(unit);
+        let streams = Streams::open(&bytes[page_at..], &|_| true)?;
+        let mut st = streams.cursors();
+        let mut heads = streams.heads();
+        let unit = streams.unit;
+        let mut traces = Vec::with_capacity(streams.trace_count);
+        for _ in 0..streams.trace_count {
+            let (id, n, start) = heads.next(&mut st)?;
             if n > st[S_STARTS].remaining() as u64 {
                 return Err(SegmentError::Corrupt("span count"));
             }
@@ -149,14 +130,16 @@ impl Batch {
     /// IDs of traces with a span passing the prefilter (see [`SpanFilter`]:
     /// the caller re-checks what it builds from them).
     pub fn candidates(&self, filter: &SpanFilter<'_>) -> Result<Vec<TraceId>, SegmentError> {
-        page::candidates(self.page(), &self.tables, filter)
+        crate::candidates::candidates(self.page(), &self.tables, filter)
     }
 
     /// Distinct `(service, operation, span.kind)` of the batch's spans
     /// (kind `""` when the first `span.kind` tag is absent or not a
     /// string, as [`clew_model::Span::kind_tag`]), read from four columns.
     pub fn operations(&self) -> Result<Vec<(Str, Str, Str)>, SegmentError> {
-        let (_, _, mut st) = open_streams(self.page())?;
+        let streams = Streams::open(self.page(), &|_| true)?;
+        let v2 = streams.v2;
+        let mut st = streams.cursors();
         let kind_key = self.tables.find(clew_model::keys::SPAN_KIND);
         let spans = self.span_count();
         let mut seen: HashSet<(u64, u64, Option<u64>)> = HashSet::new();
@@ -164,19 +147,34 @@ impl Batch {
             let process = st[S_PROCESSES].var()?;
             let op = st[S_OPERATIONS].var()?;
             let n = st[S_TAGS].count(1)?;
+            // None: no span.kind tag yet; Some(None): first one not a string.
             let mut kind: Option<Option<u64>> = None;
             for _ in 0..n {
-                let k = st[S_TAGS].var()?;
+                let code = st[S_TAGS].var()?;
                 let v = &mut st[S_TAG_VALUES];
-                if kind.is_none() && kind_key.is_some_and(|kk| u64::from(kk) == k) {
-                    if v.clone_peek_u8()? == 0 {
+                let (key, string_value) = if !v2 {
+                    let is_str = v.clone_peek_u8()? == 0;
+                    if is_str {
                         v.u8()?;
-                        kind = Some(Some(v.var()?));
-                        continue;
+                        (code, Some(v.var()?))
+                    } else {
+                        page::skip_value(v, 0)?;
+                        (code, None)
                     }
-                    kind = Some(None);
+                } else if code & 1 == 0 {
+                    let &(k, sv) = self
+                        .tables
+                        .pairs
+                        .get((code >> 1) as usize)
+                        .ok_or(SegmentError::Corrupt("pair index"))?;
+                    (u64::from(k), Some(u64::from(sv)))
+                } else {
+                    page::skip_value(v, 0)?;
+                    (code >> 1, None)
+                };
+                if kind.is_none() && kind_key.is_some_and(|kk| u64::from(kk) == key) {
+                    kind = Some(string_value);
                 }
-                page::skip_value(v, 0)?;
             }
             seen.insert((process, op, kind.flatten()));
         }

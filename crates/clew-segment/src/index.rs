@@ -12,7 +12,7 @@ pub const BLOCK_MAGIC: &[u8; 8] = b"CLEWBLK\0";
 /// Magic at the very end of every block file.
 pub const FOOTER_MAGIC: &[u8; 8] = b"CLEWEND\0";
 /// The format version this crate writes.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 /// Bytes in the fixed footer at the end of a block.
 pub const FOOTER_LEN: u64 = 36;
 

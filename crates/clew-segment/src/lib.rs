@@ -36,12 +36,14 @@
 //! ```
 
 mod batch;
+mod candidates;
 mod codec;
 mod error;
 mod filter;
 mod index;
 mod page;
 mod read;
+mod streams;
 mod tables;
 mod write;
 

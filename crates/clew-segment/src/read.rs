@@ -65,7 +65,7 @@ pub fn read_page_filtered(
     filter: &crate::SpanFilter<'_>,
 ) -> Result<Vec<TraceSpans>, SegmentError> {
     let raw = section(&page.section, stored, "page")?;
-    let ids = page::candidates(&raw, tables, filter)?;
+    let ids = crate::candidates::candidates(&raw, tables, filter)?;
     if ids.is_empty() {
         return Ok(Vec::new());
     }

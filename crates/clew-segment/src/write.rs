@@ -221,8 +221,10 @@ impl BlockWriter {
             return;
         }
         let run: Vec<&TraceSpans> = self.pending.iter().collect();
-        let raw = page::encode(&run, &mut self.tables);
-        let section = append_section(&mut self.bytes, &raw, self.opts.zstd_level);
+        // v2 pages compress each stream on their own; the page section
+        // itself is stored raw (marker 0).
+        let raw = page::encode(&run, &mut self.tables, Some(self.opts.zstd_level));
+        let section = append_section(&mut self.bytes, &raw, None);
         let page_spans = || run.iter().flat_map(|t| t.spans.iter());
         let page_no = self.index.pages.len() as u32;
         for t in &run {
@@ -277,7 +279,11 @@ impl BlockWriter {
         }
         index.trace_table.sort_unstable();
         let mut bytes = self.bytes;
-        index.tables = append_section(&mut bytes, &self.tables.encode(), self.opts.zstd_level);
+        index.tables = append_section(
+            &mut bytes,
+            &self.tables.encode(),
+            Some(self.opts.zstd_level),
+        );
         let raw_index = index.encode();
         let index_ref = SectionRef {
             offset: bytes.len() as u64,
@@ -295,8 +301,16 @@ impl BlockWriter {
     }
 }
 
-fn append_section(bytes: &mut Vec<u8>, raw: &[u8], level: i32) -> SectionRef {
-    let stored = compress(raw, level);
+fn append_section(bytes: &mut Vec<u8>, raw: &[u8], level: Option<i32>) -> SectionRef {
+    let stored = match level {
+        Some(level) => compress(raw, level),
+        None => {
+            let mut out = Vec::with_capacity(raw.len() + 1);
+            out.push(0);
+            out.extend_from_slice(raw);
+            out
+        }
+    };
     let section = SectionRef {
         offset: bytes.len() as u64,
         len: stored.len() as u32,

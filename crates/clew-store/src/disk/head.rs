@@ -12,13 +12,13 @@
 //! the batch list takes its write lock only to push, the operation index
 //! only for a pair it has not seen.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use clew_model::{Span, Str, TraceId};
-use clew_segment::{Batch, SpanFilter, TraceSpans, trace_hash};
+use clew_segment::{Batch, BlockWriter, SpanFilter, TraceSpans, trace_hash};
 use parking_lot::{Mutex, RwLock};
 
 use crate::query::{Operation, TraceQuery};
@@ -30,6 +30,8 @@ const SHARDS: usize = 16;
 struct HeadTrace {
     /// Earliest span start over all its batches.
     start: u64,
+    /// Spans over all its batches.
+    spans: u32,
     /// The first batch (index into `Head::batches`) holding it…
     first: u32,
     /// …and any later ones (a trace whose spans arrived in several batches).
@@ -132,6 +134,7 @@ impl Head {
             match shard.get_mut(&t.id) {
                 Some(e) => {
                     e.start = e.start.min(t.min_start);
+                    e.spans = e.spans.saturating_add(t.spans);
                     e.more.push(index);
                 }
                 None => {
@@ -140,6 +143,7 @@ impl Head {
                         t.id,
                         HeadTrace {
                             start: t.min_start,
+                            spans: t.spans,
                             first: index,
                             more: Vec::new(),
                         },
@@ -225,6 +229,59 @@ impl Head {
 
     fn locate_start(&self, id: TraceId) -> Option<u64> {
         self.shards[shard_of(id)].lock().get(&id).map(|t| t.start)
+    }
+
+    /// Writes every trace into `w` in the order a block wants (earliest
+    /// start, then ID), decoding about `chunk_spans` spans at a time, so a
+    /// cut holds one page of decoded spans rather than the whole head.
+    pub(crate) fn write_into(&self, w: &mut BlockWriter, chunk_spans: usize) {
+        let mut order: Vec<(u64, TraceId, u32, Vec<u32>)> =
+            Vec::with_capacity(self.traces.load(Ordering::Relaxed) as usize);
+        for shard in self.shards.iter() {
+            for (id, t) in shard.lock().iter() {
+                order.push((t.start, *id, t.spans, t.batches().collect()));
+            }
+        }
+        order.sort_unstable_by_key(|t| (t.0, t.1));
+        let batches: Vec<Arc<HeadBatch>> = self.batches.read().clone();
+        let mut from = 0;
+        while from < order.len() {
+            let mut to = from;
+            let mut n = 0usize;
+            while to < order.len() && (n < chunk_spans.max(1) || to == from) {
+                n += order[to].2 as usize;
+                to += 1;
+            }
+            let chunk = &order[from..to];
+            // Batch → the chunk's traces it holds, batches in arrival order.
+            let mut by_batch: std::collections::BTreeMap<u32, HashSet<TraceId>> =
+                std::collections::BTreeMap::new();
+            for (_, id, _, bs) in chunk {
+                for &b in bs {
+                    by_batch.entry(b).or_default().insert(*id);
+                }
+            }
+            let mut spans: HashMap<TraceId, Vec<Span>> = HashMap::with_capacity(chunk.len());
+            for (b, ids) in by_batch {
+                let Some(batch) = batches.get(b as usize) else {
+                    continue;
+                };
+                match batch.batch.decode(&|id| ids.contains(&id)) {
+                    Ok(traces) => {
+                        for t in traces {
+                            spans.entry(t.id).or_default().extend(t.spans);
+                        }
+                    }
+                    Err(e) => tracing::error!(error = %e, "head batch does not decode; skipped"),
+                }
+            }
+            for (_, id, _, _) in chunk {
+                if let Some(spans) = spans.remove(id) {
+                    w.push(TraceSpans { id: *id, spans });
+                }
+            }
+            from = to;
+        }
     }
 
     /// Every trace, decoded and merged across batches (for cutting a

@@ -14,7 +14,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use clew_model::TraceId;
-use clew_segment::{BlockOptions, EncodedBlock, TraceSpans, write_block};
+use clew_segment::{BlockOptions, BlockWriter, EncodedBlock};
 use object_store::{ObjectStoreExt, PutPayload};
 
 use super::block::{Block, block_path};
@@ -52,17 +52,6 @@ impl Inner {
             })
             .unwrap_or(now);
         prev.max(now) + 1
-    }
-
-    async fn put_block(
-        &self,
-        traces: Vec<TraceSpans>,
-        opts: BlockOptions,
-    ) -> Result<Arc<Block>, StoreError> {
-        let encoded = tokio::task::spawn_blocking(move || write_block(traces, &opts))
-            .await
-            .map_err(io_err)?;
-        self.put_encoded(encoded).await
     }
 
     async fn put_encoded(&self, encoded: EncodedBlock) -> Result<Arc<Block>, StoreError> {
@@ -136,11 +125,19 @@ impl Inner {
         // In order, stopping at the first failure: deleting WAL segments up
         // to a later head's watermark would drop an earlier unwritten head.
         for (head, upto) in frozen {
-            let traces = head.traces();
-            if !traces.is_empty() {
+            if head.span_count() > 0 {
                 let mut opts = self.options(0, upto, Vec::new());
                 opts.known_traces = Some(self.recent_trace_ids(&[]).await);
-                let block = self.put_block(traces, opts).await?;
+                let writing = head.clone();
+                let chunk = self.config.page_spans;
+                let encoded = tokio::task::spawn_blocking(move || {
+                    let mut w = BlockWriter::new(opts);
+                    writing.write_into(&mut w, chunk);
+                    w.finish()
+                })
+                .await
+                .map_err(io_err)?;
+                let block = self.put_encoded(encoded).await?;
                 let mut st = self.state.write();
                 st.blocks = Self::insert_block(&st.blocks, block);
                 st.frozen.retain(|(h, _)| !Arc::ptr_eq(h, &head));

@@ -27,8 +27,12 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use tokio::sync::oneshot;
 
-/// First bytes of every WAL segment.
-pub const WAL_MAGIC: &[u8; 8] = b"CLEWWAL1";
+/// First bytes of every WAL segment this version writes (records hold
+/// v2 pages).
+pub const WAL_MAGIC: &[u8; 8] = b"CLEWWAL2";
+/// Segments written before v2 pages; still replayed (a page says its own
+/// layout in its flags).
+const WAL_MAGIC_V1: &[u8; 8] = b"CLEWWAL1";
 const FRAME_HEADER: usize = 8;
 /// Largest record accepted on replay (a corrupt length beyond it ends the
 /// segment rather than asking for gigabytes).
@@ -126,7 +130,8 @@ pub(crate) fn scan_segment(path: &Path) -> io::Result<SegmentScan> {
         file_len: data.len() as u64,
         bad_header: true,
     };
-    if data.len() < WAL_MAGIC.len() || &data[..WAL_MAGIC.len()] != WAL_MAGIC {
+    let magic = data.get(..WAL_MAGIC.len());
+    if magic != Some(&WAL_MAGIC[..]) && magic != Some(&WAL_MAGIC_V1[..]) {
         return Ok(out);
     }
     out.bad_header = false;

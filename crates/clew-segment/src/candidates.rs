@@ -1,0 +1,221 @@
+//! Search on encoded columns: which traces of a page have a span that may
+//! match, found with integer compares against the block's dictionary and
+//! without building spans.
+//!
+//! On v2 pages a `key=value` tag is one integer (its pair code) in one
+//! column, so a page whose tag column does not contain that integer is
+//! rejected by a byte search before anything else is read.
+
+use clew_model::TraceId;
+
+use crate::SegmentError;
+use crate::codec::{Cursor, Sink};
+use crate::page::{
+    PARENT_EXPLICIT, S_DURATIONS, S_FLAGS, S_LOGS, S_OPERATIONS, S_PARENTS, S_PROCESSES, S_REFS,
+    S_SCOPES, S_SPAN_IDS, S_STARTS, S_TAG_VALUES, S_TAGS, S_WARNINGS, SpanFilter, skip_value,
+};
+use crate::streams::Streams;
+use crate::tables::Tables;
+
+/// A tag filter resolved against one block's tables.
+struct ResolvedTag {
+    key: u32,
+    /// The value's string index, when the block holds that string.
+    value: Option<u32>,
+    /// v2: the code of `key = value` in the tag column, if the pair exists.
+    pair_code: Option<u64>,
+    /// Per process / scope: holds the key at all.
+    process_has: Vec<bool>,
+    scope_has: Vec<bool>,
+}
+
+fn kvs_have_key(kvs: &[clew_model::KeyValue], key: &str) -> bool {
+    kvs.iter().any(|kv| &*kv.key == key)
+}
+
+/// Does the column of varints hold `v` as a whole varint?
+fn has_var(col: &[u8], v: u64) -> bool {
+    let mut pattern = Vec::with_capacity(10);
+    pattern.put_var(v);
+    memchr::memmem::find_iter(col, &pattern).any(|at| at == 0 || col[at - 1] < 0x80)
+}
+
+/// Trace IDs of a raw page with at least one span passing `f`.
+pub(crate) fn candidates(
+    raw: &[u8],
+    tables: &Tables,
+    f: &SpanFilter<'_>,
+) -> Result<Vec<TraceId>, SegmentError> {
+    // Resolve names to this block's string indexes; a name the block does
+    // not hold cannot match.
+    let service_ok: Option<Vec<bool>> = f.service.map(|svc| {
+        tables
+            .processes
+            .iter()
+            .map(|p| &*p.service_name == svc)
+            .collect()
+    });
+    let op = match f.operation {
+        Some(op) => match tables.find(op) {
+            Some(id) => Some(u64::from(id)),
+            None => return Ok(Vec::new()),
+        },
+        None => None,
+    };
+    let mut tags = Vec::with_capacity(f.tags.len());
+    for &(k, v) in &f.tags {
+        let Some(key) = tables.find(k) else {
+            return Ok(Vec::new());
+        };
+        let value = tables.find(v);
+        tags.push(ResolvedTag {
+            key,
+            value,
+            pair_code: value
+                .and_then(|v| tables.find_pair(key, v))
+                .map(|p| u64::from(p) << 1),
+            process_has: tables
+                .processes
+                .iter()
+                .map(|p| kvs_have_key(&p.tags, k))
+                .collect(),
+            scope_has: tables
+                .scopes
+                .iter()
+                .map(|s| kvs_have_key(&s.attributes, k))
+                .collect(),
+        });
+    }
+    let streams = Streams::open(raw, &|i| i != S_SPAN_IDS)?;
+    let v2 = streams.v2;
+    if v2 && !tags.is_empty() {
+        let logs_empty = streams.stream(S_LOGS).iter().all(|&b| b == 0);
+        let refs_empty = streams.stream(S_REFS).is_empty();
+        let codes = streams.stream(S_TAGS);
+        for tg in &tags {
+            let only_span_tags = logs_empty
+                && refs_empty
+                && !tg.process_has.iter().any(|&b| b)
+                && !tg.scope_has.iter().any(|&b| b);
+            if only_span_tags
+                && !tg.pair_code.is_some_and(|c| has_var(codes, c))
+                && !has_var(codes, (u64::from(tg.key) << 1) | 1)
+            {
+                return Ok(Vec::new());
+            }
+        }
+    }
+    let mut st = streams.cursors();
+    let mut heads = streams.heads();
+    let unit = streams.unit;
+    let mut out = Vec::new();
+    let mut tag_hit = vec![false; tags.len()];
+    for _ in 0..streams.trace_count {
+        let (id, n, trace_start) = heads.next(&mut st)?;
+        if n > st[S_STARTS].remaining() as u64 {
+            return Err(SegmentError::Corrupt("span count"));
+        }
+        let mut any = false;
+        for _ in 0..n {
+            if !v2 {
+                st[S_SPAN_IDS].take(8)?;
+            }
+            tag_hit.iter_mut().for_each(|h| *h = false);
+            if st[S_PARENTS].var()? == PARENT_EXPLICIT {
+                let r = &mut st[S_REFS];
+                let nr = r.count(25)?;
+                for _ in 0..nr {
+                    r.take(25)?;
+                    key_hits(r, &tags, &mut tag_hit)?;
+                }
+            }
+            let start = trace_start.saturating_add(st[S_STARTS].var()?.saturating_mul(unit));
+            let duration = st[S_DURATIONS].var()?.saturating_mul(unit);
+            let process = st[S_PROCESSES].var()? as usize;
+            let op_id = st[S_OPERATIONS].var()?;
+            st[S_FLAGS].var()?;
+            let nt = st[S_TAGS].count(1)?;
+            for _ in 0..nt {
+                let code = st[S_TAGS].var()?;
+                let v = &mut st[S_TAG_VALUES];
+                if v2 {
+                    if code & 1 == 0 {
+                        for (i, tg) in tags.iter().enumerate() {
+                            tag_hit[i] |= tg.pair_code == Some(code);
+                        }
+                    } else {
+                        skip_value(v, 0)?;
+                        for (i, tg) in tags.iter().enumerate() {
+                            tag_hit[i] |= code >> 1 == u64::from(tg.key);
+                        }
+                    }
+                    continue;
+                }
+                let (is_str, vid) = if v.clone_peek_u8()? == 0 {
+                    v.u8()?;
+                    (true, v.var()?)
+                } else {
+                    skip_value(v, 0)?;
+                    (false, 0)
+                };
+                for (i, tg) in tags.iter().enumerate() {
+                    if code == u64::from(tg.key)
+                        && (!is_str || tg.value.is_some_and(|x| u64::from(x) == vid))
+                    {
+                        tag_hit[i] = true;
+                    }
+                }
+            }
+            let l = &mut st[S_LOGS];
+            let nl = l.count(2)?;
+            for _ in 0..nl {
+                l.var()?;
+                key_hits(l, &tags, &mut tag_hit)?;
+            }
+            let w = &mut st[S_WARNINGS];
+            let nw = w.count(1)?;
+            for _ in 0..nw {
+                w.var()?;
+            }
+            let scope = st[S_SCOPES].var()? as usize;
+            if any {
+                continue;
+            }
+            any = start >= f.start_min
+                && start <= f.start_max
+                && f.duration_min.is_none_or(|m| duration >= m)
+                && f.duration_max.is_none_or(|m| duration <= m)
+                && service_ok
+                    .as_ref()
+                    .is_none_or(|v| v.get(process).copied().unwrap_or(false))
+                && op.is_none_or(|o| o == op_id)
+                && tags.iter().enumerate().all(|(i, tg)| {
+                    tag_hit[i]
+                        || tg.process_has.get(process).copied().unwrap_or(false)
+                        || (scope > 0 && tg.scope_has.get(scope - 1).copied().unwrap_or(false))
+                });
+        }
+        if any {
+            out.push(id);
+        }
+    }
+    Ok(out)
+}
+
+/// Reads a `kvs` (log fields, link attributes), marking tags whose key it
+/// holds (a prefilter: values there are checked by the caller).
+fn key_hits(
+    c: &mut Cursor<'_>,
+    tags: &[ResolvedTag],
+    hit: &mut [bool],
+) -> Result<(), SegmentError> {
+    let nk = c.count(2)?;
+    for _ in 0..nk {
+        let k = c.var()?;
+        for (i, tg) in tags.iter().enumerate() {
+            hit[i] |= k == u64::from(tg.key);
+        }
+        skip_value(c, 0)?;
+    }
+    Ok(())
+}
