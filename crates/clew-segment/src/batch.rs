@@ -17,7 +17,7 @@ use crate::codec::{Cursor, Sink};
 use crate::page::{
     self, S_OPERATIONS, S_PROCESSES, S_STARTS, S_TAG_VALUES, S_TAGS, SpanFilter, TraceSpans,
 };
-use crate::streams::Streams;
+use crate::streams::{S_TAG_STRINGS, Streams};
 use crate::tables::{TableBuilder, Tables};
 
 /// Encodes traces (spans grouped by trace, see [`crate::group_by_trace`]).
@@ -162,12 +162,7 @@ impl Batch {
                         (code, None)
                     }
                 } else if code & 1 == 0 {
-                    let &(k, sv) = self
-                        .tables
-                        .pairs
-                        .get((code >> 1) as usize)
-                        .ok_or(SegmentError::Corrupt("pair index"))?;
-                    (u64::from(k), Some(u64::from(sv)))
+                    (code >> 1, Some(st[S_TAG_STRINGS].var()?))
                 } else {
                     page::skip_value(v, 0)?;
                     (code >> 1, None)

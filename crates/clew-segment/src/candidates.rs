@@ -14,7 +14,7 @@ use crate::page::{
     PARENT_EXPLICIT, S_DURATIONS, S_FLAGS, S_LOGS, S_OPERATIONS, S_PARENTS, S_PROCESSES, S_REFS,
     S_SCOPES, S_SPAN_IDS, S_STARTS, S_TAG_VALUES, S_TAGS, S_WARNINGS, SpanFilter, skip_value,
 };
-use crate::streams::Streams;
+use crate::streams::{S_TAG_STRINGS, Streams};
 use crate::tables::Tables;
 
 /// A tag filter resolved against one block's tables.
@@ -22,8 +22,6 @@ struct ResolvedTag {
     key: u32,
     /// The value's string index, when the block holds that string.
     value: Option<u32>,
-    /// v2: the code of `key = value` in the tag column, if the pair exists.
-    pair_code: Option<u64>,
     /// Per process / scope: holds the key at all.
     process_has: Vec<bool>,
     scope_has: Vec<bool>,
@@ -67,13 +65,9 @@ pub(crate) fn candidates(
         let Some(key) = tables.find(k) else {
             return Ok(Vec::new());
         };
-        let value = tables.find(v);
         tags.push(ResolvedTag {
             key,
-            value,
-            pair_code: value
-                .and_then(|v| tables.find_pair(key, v))
-                .map(|p| u64::from(p) << 1),
+            value: tables.find(v),
             process_has: tables
                 .processes
                 .iter()
@@ -92,15 +86,16 @@ pub(crate) fn candidates(
         let logs_empty = streams.stream(S_LOGS).iter().all(|&b| b == 0);
         let refs_empty = streams.stream(S_REFS).is_empty();
         let codes = streams.stream(S_TAGS);
+        let strings = streams.stream(S_TAG_STRINGS);
         for tg in &tags {
             let only_span_tags = logs_empty
                 && refs_empty
                 && !tg.process_has.iter().any(|&b| b)
                 && !tg.scope_has.iter().any(|&b| b);
-            if only_span_tags
-                && !tg.pair_code.is_some_and(|c| has_var(codes, c))
-                && !has_var(codes, (u64::from(tg.key) << 1) | 1)
-            {
+            let key = u64::from(tg.key) << 1;
+            let as_string =
+                tg.value.is_some_and(|v| has_var(strings, u64::from(v))) && has_var(codes, key);
+            if only_span_tags && !as_string && !has_var(codes, key | 1) {
                 return Ok(Vec::new());
             }
         }
@@ -137,20 +132,22 @@ pub(crate) fn candidates(
             let nt = st[S_TAGS].count(1)?;
             for _ in 0..nt {
                 let code = st[S_TAGS].var()?;
-                let v = &mut st[S_TAG_VALUES];
                 if v2 {
                     if code & 1 == 0 {
+                        let vid = st[S_TAG_STRINGS].var()?;
                         for (i, tg) in tags.iter().enumerate() {
-                            tag_hit[i] |= tg.pair_code == Some(code);
+                            tag_hit[i] |= code >> 1 == u64::from(tg.key)
+                                && tg.value.is_some_and(|x| u64::from(x) == vid);
                         }
                     } else {
-                        skip_value(v, 0)?;
+                        skip_value(&mut st[S_TAG_VALUES], 0)?;
                         for (i, tg) in tags.iter().enumerate() {
                             tag_hit[i] |= code >> 1 == u64::from(tg.key);
                         }
                     }
                     continue;
                 }
+                let v = &mut st[S_TAG_VALUES];
                 let (is_str, vid) = if v.clone_peek_u8()? == 0 {
                     v.u8()?;
                     (true, v.var()?)

@@ -20,7 +20,9 @@ use clew_model::{RefType, Reference, Span, SpanId, TraceId};
 
 use crate::SegmentError;
 use crate::codec::{Cursor, Sink};
-use crate::streams::{FLAG_V2, S_TRACE_SPANS, S_TRACE_STARTS, STREAMS_V2, Streams, store};
+use crate::streams::{
+    FLAG_V2, S_TAG_STRINGS, S_TRACE_SPANS, S_TRACE_STARTS, STREAMS_V2, Streams, store,
+};
 use crate::tables::{TableBuilder, Tables};
 
 /// All stored spans of one trace within a page, in arrival order.
@@ -132,7 +134,9 @@ pub(crate) fn encode(
             st[S_FLAGS].put_var(u64::from(s.flags));
             let mut keys = std::mem::take(&mut st[S_TAGS]);
             let mut values = std::mem::take(&mut st[S_TAG_VALUES]);
-            tables.put_tags_v2(&mut keys, &mut values, &s.tags);
+            let mut strings = std::mem::take(&mut st[S_TAG_STRINGS]);
+            tables.put_tags_v2(&mut keys, &mut strings, &mut values, &s.tags);
+            st[S_TAG_STRINGS] = strings;
             st[S_TAGS] = keys;
             st[S_TAG_VALUES] = values;
             let logs = &mut st[S_LOGS];
@@ -257,10 +261,13 @@ fn decode_span(
     let process = tables.process(&mut st[S_PROCESSES])?;
     let op = tables.string(&mut st[S_OPERATIONS])?;
     let flags = st[S_FLAGS].var()? as u32;
-    let (keys, rest) = st.split_at_mut(S_TAG_VALUES);
     let tags = if v2 {
-        tables.tags_v2(&mut keys[S_TAGS], &mut rest[0])?
+        let (mut k, mut sv, mut v) = (st[S_TAGS], st[S_TAG_STRINGS], st[S_TAG_VALUES]);
+        let tags = tables.tags_v2(&mut k, &mut sv, &mut v)?;
+        (st[S_TAGS], st[S_TAG_STRINGS], st[S_TAG_VALUES]) = (k, sv, v);
+        tags
     } else {
+        let (keys, rest) = st.split_at_mut(S_TAG_VALUES);
         tables.kvs_split(&mut keys[S_TAGS], &mut rest[0])?
     };
     let l = &mut st[S_LOGS];
@@ -335,7 +342,9 @@ pub(crate) fn skip_span(st: &mut [Cursor<'_>], v2: bool) -> Result<(), SegmentEr
     let n = st[S_TAGS].count(1)?;
     for _ in 0..n {
         let code = st[S_TAGS].var()?;
-        if !v2 || code & 1 == 1 {
+        if v2 && code & 1 == 0 {
+            st[S_TAG_STRINGS].var()?;
+        } else {
             skip_value(&mut st[S_TAG_VALUES], 0)?;
         }
     }

@@ -7,7 +7,8 @@
 //!   compressed on its own (`0` = raw, `1` = `var raw_len` + zstd frame),
 //!   so a reader decompresses only the columns it reads and each column
 //!   gets its own entropy tables; trace IDs, span counts and start deltas
-//!   are three streams; tags are pair codes (see `TableBuilder::put_tags_v2`).
+//!   are three streams; tag keys, string values and other values are three
+//!   streams (see `TableBuilder::put_tags_v2`).
 
 use std::borrow::Cow;
 
@@ -23,8 +24,10 @@ pub(crate) const FLAG_V2: u64 = 2;
 pub(crate) const S_TRACE_SPANS: usize = 14;
 /// v2: trace start minus the previous trace's start (zigzag, in `unit`).
 pub(crate) const S_TRACE_STARTS: usize = 15;
+/// v2: string index of each string-valued span tag (see `put_tags_v2`).
+pub(crate) const S_TAG_STRINGS: usize = 16;
 /// Streams in a v2 page.
-pub(crate) const STREAMS_V2: usize = 16;
+pub(crate) const STREAMS_V2: usize = 17;
 
 /// A page's streams, decompressed where needed.
 pub(crate) struct Streams<'a> {
@@ -44,7 +47,7 @@ fn unstore(blob: &[u8]) -> Result<Cow<'_, [u8]>, SegmentError> {
             if raw_len > data.len().saturating_mul(1024).max(1 << 16) {
                 return Err(SegmentError::Corrupt("stream length"));
             }
-            let out = zstd::bulk::decompress(data, raw_len)
+            let out = crate::codec::zstd_decompress(data, raw_len)
                 .map_err(|e| SegmentError::Decompress(e.to_string()))?;
             if out.len() != raw_len {
                 return Err(SegmentError::Corrupt("stream length"));
@@ -59,7 +62,7 @@ fn unstore(blob: &[u8]) -> Result<Cow<'_, [u8]>, SegmentError> {
 pub(crate) fn store(out: &mut Vec<u8>, raw: &[u8], level: Option<i32>) {
     if let Some(level) = level
         && raw.len() > 64
-        && let Ok(c) = zstd::bulk::compress(raw, level)
+        && let Ok(c) = crate::codec::zstd_compress(raw, level)
         && c.len() + 4 < raw.len()
     {
         let mut head = Vec::with_capacity(12);

@@ -45,8 +45,6 @@ pub(crate) struct TableBuilder {
     scopes: FastMap<Vec<u8>, u32>,
     scope_order: Vec<Vec<u8>>,
     scope_by_ptr: FastMap<*const Scope, (u32, Arc<Scope>)>,
-    pairs: FastMap<(u32, u32), u32>,
-    pair_order: Vec<(u32, u32)>,
 }
 
 impl TableBuilder {
@@ -61,34 +59,28 @@ impl TableBuilder {
         id
     }
 
-    /// The index of a `key = string value` pair (format v2 tag columns).
-    pub(crate) fn pair(&mut self, key: &str, value: &str) -> u32 {
-        let k = self.string(key);
-        let v = self.string(value);
-        let next = self.pair_order.len() as u32;
-        let id = *self.pairs.entry((k, v)).or_insert(next);
-        if id == next {
-            self.pair_order.push((k, v));
-        }
-        id
-    }
-
     /// Span tags as format v2 writes them: the count in `codes`, then per
-    /// tag `pair << 1` for a string value ([`TableBuilder::pair`]) or
-    /// `key << 1 | 1` with the value in `values`. A search then finds a
-    /// `key=value` as one integer in one column.
+    /// tag `key << 1` with the value's string index in `strings` for a
+    /// string value, or `key << 1 | 1` with the value in `values`. Each
+    /// column holds one kind of integer, so a search can look for a key
+    /// or a string value with a byte search before walking anything.
     pub(crate) fn put_tags_v2(
         &mut self,
         codes: &mut Vec<u8>,
+        strings: &mut Vec<u8>,
         values: &mut Vec<u8>,
         kvs: &[KeyValue],
     ) {
         codes.put_var(kvs.len() as u64);
         for kv in kvs {
+            let key = u64::from(self.string(&kv.key)) << 1;
             match &kv.value {
-                Value::Str(s) => codes.put_var(u64::from(self.pair(&kv.key, s)) << 1),
+                Value::Str(s) => {
+                    codes.put_var(key);
+                    strings.put_var(u64::from(self.string(s)));
+                }
                 v => {
-                    codes.put_var((u64::from(self.string(&kv.key)) << 1) | 1);
+                    codes.put_var(key | 1);
                     self.put_value(values, v);
                 }
             }
@@ -186,12 +178,6 @@ impl TableBuilder {
         for p in &self.scope_order {
             out.put_blob(p);
         }
-        // Format v2: key=value pairs (v1 tables end before this list).
-        out.put_var(self.pair_order.len() as u64);
-        for &(k, v) in &self.pair_order {
-            out.put_var(u64::from(k));
-            out.put_var(u64::from(v));
-        }
         out
     }
 }
@@ -205,10 +191,6 @@ pub struct Tables {
     pub(crate) strings: Vec<Str>,
     pub(crate) processes: Vec<Arc<Process>>,
     pub(crate) scopes: Vec<Arc<Scope>>,
-    /// Format v2 `key = string value` pairs (string indexes).
-    pub(crate) pairs: Vec<(u32, u32)>,
-    /// Pair → index, built on first use by a filtered read.
-    pub(crate) pair_lookup: std::sync::OnceLock<FastMap<(u32, u32), u32>>,
 }
 
 impl Tables {
@@ -230,8 +212,6 @@ impl Tables {
             strings,
             processes: Vec::new(),
             scopes: Vec::new(),
-            pairs: Vec::new(),
-            pair_lookup: std::sync::OnceLock::new(),
         };
         let n = c.count(2)?;
         let mut processes = Vec::with_capacity(n);
@@ -250,20 +230,6 @@ impl Tables {
             scopes.push(Arc::new(Scope { attributes }));
         }
         tables.scopes = scopes;
-        if c.remaining() > 0 {
-            let n = c.count(2)?;
-            let mut pairs = Vec::with_capacity(n);
-            for _ in 0..n {
-                let k = c.var()?;
-                let v = c.var()?;
-                let len = tables.strings.len() as u64;
-                if k >= len || v >= len {
-                    return Err(SegmentError::Corrupt("pair string index"));
-                }
-                pairs.push((k as u32, v as u32));
-            }
-            tables.pairs = pairs;
-        }
         Ok(tables)
     }
 
@@ -279,46 +245,28 @@ impl Tables {
         map.get(s).copied()
     }
 
-    /// The index of a `key = string value` pair, if the block holds it.
-    pub(crate) fn find_pair(&self, key: u32, value: u32) -> Option<u32> {
-        let map = self.pair_lookup.get_or_init(|| {
-            self.pairs
-                .iter()
-                .enumerate()
-                .map(|(i, &p)| (p, i as u32))
-                .collect()
-        });
-        map.get(&(key, value)).copied()
-    }
-
     /// Reads what [`TableBuilder::put_tags_v2`] wrote.
     pub(crate) fn tags_v2(
         &self,
         codes: &mut Cursor<'_>,
+        strings: &mut Cursor<'_>,
         values: &mut Cursor<'_>,
     ) -> Result<Vec<KeyValue>, SegmentError> {
         let n = codes.count(1)?;
         let mut out = Vec::with_capacity(n);
         for _ in 0..n {
             let code = codes.var()?;
-            if code & 1 == 0 {
-                let &(k, v) = self
-                    .pairs
-                    .get((code >> 1) as usize)
-                    .ok_or(SegmentError::Corrupt("pair index"))?;
-                out.push(KeyValue {
-                    key: self.strings[k as usize].clone(),
-                    value: Value::Str(self.strings[v as usize].clone()),
-                });
+            let key = self
+                .strings
+                .get((code >> 1) as usize)
+                .cloned()
+                .ok_or(SegmentError::Corrupt("string index"))?;
+            let value = if code & 1 == 0 {
+                Value::Str(self.string(strings)?)
             } else {
-                let key = self
-                    .strings
-                    .get((code >> 1) as usize)
-                    .cloned()
-                    .ok_or(SegmentError::Corrupt("string index"))?;
-                let value = self.value(values, 0)?;
-                out.push(KeyValue { key, value });
-            }
+                self.value(values, 0)?
+            };
+            out.push(KeyValue { key, value });
         }
         Ok(out)
     }
