@@ -14,7 +14,7 @@ use crate::page::{
     PARENT_EXPLICIT, S_DURATIONS, S_FLAGS, S_LOGS, S_OPERATIONS, S_PARENTS, S_PROCESSES, S_REFS,
     S_SCOPES, S_SPAN_IDS, S_STARTS, S_TAG_VALUES, S_TAGS, S_WARNINGS, SpanFilter, skip_value,
 };
-use crate::streams::{S_TAG_STRINGS, Streams};
+use crate::streams::{S_TAG_STRINGS, S_TRACE_SPANS, Streams};
 use crate::tables::Tables;
 
 /// A tag filter resolved against one block's tables.
@@ -80,26 +80,11 @@ pub(crate) fn candidates(
                 .collect(),
         });
     }
+    if !tags.is_empty() && !span_tags_may_match(raw, &tags)? {
+        return Ok(Vec::new());
+    }
     let streams = Streams::open(raw, &|i| i != S_SPAN_IDS)?;
     let v2 = streams.v2;
-    if v2 && !tags.is_empty() {
-        let logs_empty = streams.stream(S_LOGS).iter().all(|&b| b == 0);
-        let refs_empty = streams.stream(S_REFS).is_empty();
-        let codes = streams.stream(S_TAGS);
-        let strings = streams.stream(S_TAG_STRINGS);
-        for tg in &tags {
-            let only_span_tags = logs_empty
-                && refs_empty
-                && !tg.process_has.iter().any(|&b| b)
-                && !tg.scope_has.iter().any(|&b| b);
-            let key = u64::from(tg.key) << 1;
-            let as_string =
-                tg.value.is_some_and(|v| has_var(strings, u64::from(v))) && has_var(codes, key);
-            if only_span_tags && !as_string && !has_var(codes, key | 1) {
-                return Ok(Vec::new());
-            }
-        }
-    }
     let mut st = streams.cursors();
     let mut heads = streams.heads();
     let unit = streams.unit;
@@ -215,4 +200,70 @@ fn key_hits(
         skip_value(c, 0)?;
     }
     Ok(())
+}
+
+/// v2 pages, when every tag filter can only be met by span tags (no log,
+/// link, process or scope attribute in the page carries its key): does
+/// any span have all of them? Reads the three tag columns only — the
+/// other columns are decompressed just for pages that pass. `true` when
+/// the page is v1 or the shortcut does not apply.
+fn span_tags_may_match(raw: &[u8], tags: &[ResolvedTag]) -> Result<bool, SegmentError> {
+    let streams = Streams::open(raw, &|i| {
+        matches!(
+            i,
+            S_TAGS | S_TAG_STRINGS | S_TAG_VALUES | S_LOGS | S_REFS | S_TRACE_SPANS
+        )
+    })?;
+    if !streams.v2 {
+        return Ok(true);
+    }
+    let logs_empty = streams.stream(S_LOGS).iter().all(|&b| b == 0);
+    let refs_empty = streams.stream(S_REFS).is_empty();
+    let only_span_tags = logs_empty
+        && refs_empty
+        && tags
+            .iter()
+            .all(|tg| !tg.process_has.iter().any(|&b| b) && !tg.scope_has.iter().any(|&b| b));
+    if !only_span_tags {
+        return Ok(true);
+    }
+    let codes = streams.stream(S_TAGS);
+    let strings = streams.stream(S_TAG_STRINGS);
+    for tg in tags {
+        let key = u64::from(tg.key) << 1;
+        let as_string =
+            tg.value.is_some_and(|v| has_var(strings, u64::from(v))) && has_var(codes, key);
+        if !as_string && !has_var(codes, key | 1) {
+            return Ok(false);
+        }
+    }
+    let mut st = streams.cursors();
+    let mut spans = 0u64;
+    for _ in 0..streams.trace_count {
+        spans = spans.saturating_add(st[S_TRACE_SPANS].var()?);
+    }
+    let mut hit = vec![false; tags.len()];
+    for _ in 0..spans {
+        hit.iter_mut().for_each(|h| *h = false);
+        let n = st[S_TAGS].count(1)?;
+        for _ in 0..n {
+            let code = st[S_TAGS].var()?;
+            if code & 1 == 0 {
+                let vid = st[S_TAG_STRINGS].var()?;
+                for (i, tg) in tags.iter().enumerate() {
+                    hit[i] |= code >> 1 == u64::from(tg.key)
+                        && tg.value.is_some_and(|x| u64::from(x) == vid);
+                }
+            } else {
+                skip_value(&mut st[S_TAG_VALUES], 0)?;
+                for (i, tg) in tags.iter().enumerate() {
+                    hit[i] |= code >> 1 == u64::from(tg.key);
+                }
+            }
+        }
+        if hit.iter().all(|&h| h) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }

@@ -21,7 +21,7 @@ pub fn read_index(footer: &Footer, bytes: &[u8]) -> Result<BlockIndex, SegmentEr
     if crc(bytes) != footer.index.crc {
         return Err(SegmentError::Checksum("index"));
     }
-    BlockIndex::decode(bytes)
+    BlockIndex::decode(bytes, footer.version)
 }
 
 fn section(

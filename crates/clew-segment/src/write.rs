@@ -71,14 +71,26 @@ fn normalise(mut traces: Vec<TraceSpans>) -> Vec<TraceSpans> {
     out
 }
 
-/// Adds a tag's `key=value` hash, without allocating for string values.
-fn add_tag_hashes(kvs: &[KeyValue], hashes: &mut FastSet<u64>) {
+/// Notes a tag's `key=value` for the block's tag filter. String pairs are
+/// remembered in `pairs` and hashed (FNV, byte by byte) only the first
+/// time: a block repeats the same few pairs many times over.
+fn add_tag_hashes(kvs: &[KeyValue], pairs: &mut Pairs, hashes: &mut FastSet<u64>) {
     for kv in kvs {
-        let h = match &kv.value {
-            Value::Str(s) => tag_hash(&kv.key, s),
-            v => tag_hash(&kv.key, &v.to_text()),
-        };
-        hashes.insert(h);
+        match &kv.value {
+            Value::Str(s) => {
+                let values = match pairs.get_mut(&*kv.key) {
+                    Some(v) => v,
+                    None => pairs.entry(Str::from(&*kv.key)).or_default(),
+                };
+                if !values.contains(&**s) {
+                    values.insert(Str::from(&**s));
+                    hashes.insert(tag_hash(&kv.key, s));
+                }
+            }
+            v => {
+                hashes.insert(tag_hash(&kv.key, &v.to_text()));
+            }
+        }
     }
 }
 
@@ -89,6 +101,16 @@ fn add_keys(kvs: &[KeyValue], keys: &mut FastSet<Str>) {
         }
     }
 }
+
+/// String tag pairs seen so far: key → values.
+type Pairs = std::collections::HashMap<Str, FastSet<Str>, foldhash::fast::RandomState>;
+
+/// Operations seen so far: service → name → span kinds.
+type Ops = std::collections::HashMap<
+    Str,
+    std::collections::HashMap<Str, FastSet<Str>, foldhash::fast::RandomState>,
+    foldhash::fast::RandomState,
+>;
 
 type FastSet<T> = HashSet<T, foldhash::fast::RandomState>;
 
@@ -112,10 +134,10 @@ pub struct BlockWriter {
     tables: TableBuilder,
     index: BlockIndex,
     services: FastSet<Str>,
-    ops: FastSet<(Str, Str, Str)>,
+    ops: Ops,
+    pairs: Pairs,
     keys: FastSet<Str>,
     tag_hashes: FastSet<u64>,
-    trace_hashes: Vec<u64>,
     seen_process: FastSet<*const clew_model::Process>,
     /// Keeps the processes behind `seen_process` alive (no address reuse).
     processes: Vec<std::sync::Arc<clew_model::Process>>,
@@ -141,10 +163,10 @@ impl BlockWriter {
             tables: TableBuilder::default(),
             index,
             services: FastSet::default(),
-            ops: FastSet::default(),
+            ops: Ops::default(),
+            pairs: Pairs::default(),
             keys: FastSet::default(),
             tag_hashes: FastSet::default(),
-            trace_hashes: Vec::new(),
             seen_process: FastSet::default(),
             processes: Vec::new(),
             pending: Vec::new(),
@@ -172,7 +194,6 @@ impl BlockWriter {
             idx.shared_traces += 1;
         }
         idx.trace_count += 1;
-        self.trace_hashes.push(trace_hash(t.id));
         for s in &t.spans {
             idx.min_start = idx.min_start.min(s.start_time);
             idx.max_start = idx.max_start.max(s.start_time);
@@ -181,32 +202,39 @@ impl BlockWriter {
             if !self.services.contains(&**svc) {
                 self.services.insert(svc.clone());
             }
-            let kind = match s.tag(clew_model::keys::SPAN_KIND) {
-                Some(Value::Str(k)) => k.clone(),
-                _ => Str::new(),
+            let kind: &str = match s.tag(clew_model::keys::SPAN_KIND) {
+                Some(Value::Str(k)) => k,
+                _ => "",
             };
-            let op = (svc.clone(), s.operation_name.clone(), kind);
-            if !self.ops.contains(&op) {
-                self.ops.insert(op);
+            let names = match self.ops.get_mut(&**svc) {
+                Some(n) => n,
+                None => self.ops.entry(svc.clone()).or_default(),
+            };
+            let kinds = match names.get_mut(&*s.operation_name) {
+                Some(k) => k,
+                None => names.entry(s.operation_name.clone()).or_default(),
+            };
+            if !kinds.contains(kind) {
+                kinds.insert(Str::from(kind));
             }
             add_keys(&s.tags, &mut self.keys);
-            add_tag_hashes(&s.tags, &mut self.tag_hashes);
+            add_tag_hashes(&s.tags, &mut self.pairs, &mut self.tag_hashes);
             for l in &s.logs {
                 add_keys(&l.fields, &mut self.keys);
-                add_tag_hashes(&l.fields, &mut self.tag_hashes);
+                add_tag_hashes(&l.fields, &mut self.pairs, &mut self.tag_hashes);
             }
             for r in &s.references {
                 add_keys(&r.tags, &mut self.keys);
-                add_tag_hashes(&r.tags, &mut self.tag_hashes);
+                add_tag_hashes(&r.tags, &mut self.pairs, &mut self.tag_hashes);
             }
             if let Some(scope) = &s.scope {
                 add_keys(&scope.attributes, &mut self.keys);
-                add_tag_hashes(&scope.attributes, &mut self.tag_hashes);
+                add_tag_hashes(&scope.attributes, &mut self.pairs, &mut self.tag_hashes);
             }
             if self.seen_process.insert(std::sync::Arc::as_ptr(&s.process)) {
                 self.processes.push(s.process.clone());
                 add_keys(&s.process.tags, &mut self.keys);
-                add_tag_hashes(&s.process.tags, &mut self.tag_hashes);
+                add_tag_hashes(&s.process.tags, &mut self.pairs, &mut self.tag_hashes);
             }
         }
         self.pending_spans += t.spans.len();
@@ -255,7 +283,14 @@ impl BlockWriter {
         }
         let mut services: Vec<Str> = self.services.into_iter().collect();
         services.sort();
-        let mut ops: Vec<(Str, Str, Str)> = self.ops.into_iter().collect();
+        let mut ops: Vec<(Str, Str, Str)> = Vec::new();
+        for (svc, names) in self.ops {
+            for (name, kinds) in names {
+                for kind in kinds {
+                    ops.push((svc.clone(), name.clone(), kind));
+                }
+            }
+        }
         ops.sort();
         index.operations = ops
             .iter()
@@ -273,10 +308,9 @@ impl BlockWriter {
         for h in self.tag_hashes {
             index.tag_filter.insert(h);
         }
-        index.trace_filter = BloomFilter::with_capacity(self.trace_hashes.len());
-        for h in self.trace_hashes {
-            index.trace_filter.insert(h);
-        }
+        // v2: the trace table answers "may this block hold trace X" (with
+        // fewer false positives); the trace filter is written empty.
+        index.trace_filter = BloomFilter::with_capacity(0);
         index.trace_table.sort_unstable();
         let mut bytes = self.bytes;
         index.tables = append_section(
@@ -284,7 +318,7 @@ impl BlockWriter {
             &self.tables.encode(),
             Some(self.opts.zstd_level),
         );
-        let raw_index = index.encode();
+        let raw_index = index.encode(FORMAT_VERSION);
         let index_ref = SectionRef {
             offset: bytes.len() as u64,
             len: raw_index.len() as u32,

@@ -163,7 +163,10 @@ impl Inner {
         let mut total = 0;
         for b in blocks.iter() {
             let small = b.index.span_count < max / 2;
-            if !small || total + b.index.span_count > max {
+            // Tiered: only blocks of one level merge, so a merged block is
+            // not rewritten every time one more small block is cut beside it.
+            let other_level = run.first().is_some_and(|f| f.index.level != b.index.level);
+            if !small || other_level || total + b.index.span_count > max {
                 if run.len() >= self.config.compaction_min_blocks.max(2) {
                     chosen = Some(std::mem::take(&mut run));
                     break;

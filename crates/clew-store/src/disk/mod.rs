@@ -93,7 +93,7 @@ impl DiskStoreConfig {
             head_max_age: Duration::from_secs(120),
             retention: Some(Duration::from_secs(7 * 24 * 3600)),
             max_bytes: None,
-            compaction_min_blocks: 2,
+            compaction_min_blocks: 4,
             // Merged blocks stay under this; compaction holds one decoded
             // page per input, not its inputs (disk/merge.rs).
             compaction_max_spans: 2_000_000,
@@ -435,15 +435,18 @@ impl TraceWriter for DiskStore {
         // columns), not the spans: they and the request body they point
         // into are dropped here.
         let payload = Bytes::from(encode_batch(&group_by_trace(spans)));
-        let batch = Batch::parse(payload.clone()).map_err(io_err)?;
-        let ops = batch.operations().map_err(io_err)?;
+        let unavailable =
+            |e: std::io::Error| StoreError::Unavailable(format!("write-ahead log: {e}"));
         let inner = &self.inner;
         let _gate = inner.gate.read().await;
-        inner
-            .wal
-            .append(payload)
-            .await
-            .map_err(|e| StoreError::Unavailable(format!("write-ahead log: {e}")))?;
+        // The WAL thread writes and fsyncs while this task indexes the
+        // batch for the head; the head sees it only once it is durable.
+        let pending = inner.wal.submit(payload.clone()).map_err(unavailable)?;
+        let indexed = Batch::parse(payload).and_then(|b| Ok((b.operations()?, b)));
+        pending.durable().await.map_err(unavailable)?;
+        // Cannot fail for bytes encode_batch just wrote; if it ever did,
+        // the record is durable and replay will report it.
+        let (ops, batch) = indexed.map_err(io_err)?;
         let head = inner.state.read().head.clone();
         head.insert(batch, ops);
         if head.span_count() >= inner.config.head_max_spans {

@@ -172,12 +172,7 @@ impl Inner {
         let (_, id, spans) = hit;
         if let Some(spans) = spans {
             let st = self.snapshot();
-            let h = clew_segment::trace_hash(id);
-            let mut holders = st
-                .blocks
-                .iter()
-                .filter(|b| b.index.trace_filter.may_contain(h))
-                .count();
+            let mut holders = st.blocks.iter().filter(|b| b.index.may_hold(id)).count();
             holders += st.frozen.iter().filter(|(f, _)| f.contains(id)).count();
             holders += usize::from(st.head.contains(id));
             if holders <= 1 {

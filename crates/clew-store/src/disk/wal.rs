@@ -64,6 +64,18 @@ enum Command {
     Rotate(oneshot::Sender<io::Result<u64>>),
 }
 
+/// A record handed to the WAL thread, not yet known to be durable.
+pub(crate) struct Pending(oneshot::Receiver<io::Result<u64>>);
+
+impl Pending {
+    /// Waits until the record is durable; answers its segment number.
+    pub(crate) async fn durable(self) -> io::Result<u64> {
+        self.0
+            .await
+            .map_err(|_| io::Error::other("WAL thread stopped"))?
+    }
+}
+
 /// Handle to the WAL thread.
 pub(crate) struct Wal {
     tx: parking_lot::Mutex<Option<mpsc::Sender<Command>>>,
@@ -252,13 +264,13 @@ impl Wal {
             .map_err(|_| io::Error::other("WAL thread stopped"))
     }
 
-    /// Appends one record; resolves once it is durable under the sync
-    /// policy, with the sequence number of the segment that holds it.
-    pub(crate) async fn append(&self, payload: Bytes) -> io::Result<u64> {
+    /// Hands one record to the WAL thread now; the returned [`Pending`]
+    /// resolves once it is durable under the sync policy, so the caller
+    /// can do other work while the write and fsync happen.
+    pub(crate) fn submit(&self, payload: Bytes) -> io::Result<Pending> {
         let (ack, rx) = oneshot::channel();
         self.send(Command::Append(payload, ack))?;
-        rx.await
-            .map_err(|_| io::Error::other("WAL thread stopped"))?
+        Ok(Pending(rx))
     }
 
     /// Starts a new segment; returns its sequence number. Every record
