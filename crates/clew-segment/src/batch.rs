@@ -70,8 +70,8 @@ impl Batch {
         let t = c.blob()?;
         let page_at = c.position();
         let tables = Tables::decode(bytes.slice(page_at - t.len()..page_at))?;
-        let streams = Streams::open(&bytes[page_at..], &|_| true)?;
-        let mut st = streams.cursors();
+        let streams = Streams::open(&bytes[page_at..])?;
+        let mut st = streams.cursors(&|_| true)?;
         let mut heads = streams.heads();
         let unit = streams.unit;
         let mut traces = Vec::with_capacity(streams.trace_count);
@@ -137,9 +137,9 @@ impl Batch {
     /// (kind `""` when the first `span.kind` tag is absent or not a
     /// string, as [`clew_model::Span::kind_tag`]), read from four columns.
     pub fn operations(&self) -> Result<Vec<(Str, Str, Str)>, SegmentError> {
-        let streams = Streams::open(self.page(), &|_| true)?;
+        let streams = Streams::open(self.page())?;
         let v2 = streams.v2;
-        let mut st = streams.cursors();
+        let mut st = streams.cursors(&|_| true)?;
         let kind_key = self.tables.find(clew_model::keys::SPAN_KIND);
         let spans = self.span_count();
         let mut seen: HashSet<(u64, u64, Option<u64>)> = HashSet::new();

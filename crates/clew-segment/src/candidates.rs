@@ -44,6 +44,15 @@ pub(crate) fn candidates(
     tables: &Tables,
     f: &SpanFilter<'_>,
 ) -> Result<Vec<TraceId>, SegmentError> {
+    candidates_streams(&Streams::open(raw)?, tables, f)
+}
+
+/// [`candidates`] over opened streams (the caller may decode from them next).
+pub(crate) fn candidates_streams(
+    streams: &Streams<'_>,
+    tables: &Tables,
+    f: &SpanFilter<'_>,
+) -> Result<Vec<TraceId>, SegmentError> {
     // Resolve names to this block's string indexes; a name the block does
     // not hold cannot match.
     let service_ok: Option<Vec<bool>> = f.service.map(|svc| {
@@ -80,12 +89,11 @@ pub(crate) fn candidates(
                 .collect(),
         });
     }
-    if !tags.is_empty() && !span_tags_may_match(raw, &tags)? {
+    if !tags.is_empty() && !span_tags_may_match(streams, &tags)? {
         return Ok(Vec::new());
     }
-    let streams = Streams::open(raw, &|i| i != S_SPAN_IDS)?;
     let v2 = streams.v2;
-    let mut st = streams.cursors();
+    let mut st = streams.cursors(&|i| i != S_SPAN_IDS || !v2)?;
     let mut heads = streams.heads();
     let unit = streams.unit;
     let mut out = Vec::new();
@@ -207,18 +215,12 @@ fn key_hits(
 /// any span have all of them? Reads the three tag columns only — the
 /// other columns are decompressed just for pages that pass. `true` when
 /// the page is v1 or the shortcut does not apply.
-fn span_tags_may_match(raw: &[u8], tags: &[ResolvedTag]) -> Result<bool, SegmentError> {
-    let streams = Streams::open(raw, &|i| {
-        matches!(
-            i,
-            S_TAGS | S_TAG_STRINGS | S_TAG_VALUES | S_LOGS | S_REFS | S_TRACE_SPANS
-        )
-    })?;
+fn span_tags_may_match(streams: &Streams<'_>, tags: &[ResolvedTag]) -> Result<bool, SegmentError> {
     if !streams.v2 {
         return Ok(true);
     }
-    let logs_empty = streams.stream(S_LOGS).iter().all(|&b| b == 0);
-    let refs_empty = streams.stream(S_REFS).is_empty();
+    let logs_empty = streams.stream(S_LOGS)?.iter().all(|&b| b == 0);
+    let refs_empty = streams.stream(S_REFS)?.is_empty();
     let only_span_tags = logs_empty
         && refs_empty
         && tags
@@ -227,8 +229,8 @@ fn span_tags_may_match(raw: &[u8], tags: &[ResolvedTag]) -> Result<bool, Segment
     if !only_span_tags {
         return Ok(true);
     }
-    let codes = streams.stream(S_TAGS);
-    let strings = streams.stream(S_TAG_STRINGS);
+    let codes = streams.stream(S_TAGS)?;
+    let strings = streams.stream(S_TAG_STRINGS)?;
     for tg in tags {
         let key = u64::from(tg.key) << 1;
         let as_string =
@@ -237,7 +239,8 @@ fn span_tags_may_match(raw: &[u8], tags: &[ResolvedTag]) -> Result<bool, Segment
             return Ok(false);
         }
     }
-    let mut st = streams.cursors();
+    let mut st =
+        streams.cursors(&|i| matches!(i, S_TAGS | S_TAG_STRINGS | S_TAG_VALUES | S_TRACE_SPANS))?;
     let mut spans = 0u64;
     for _ in 0..streams.trace_count {
         spans = spans.saturating_add(st[S_TRACE_SPANS].var()?);

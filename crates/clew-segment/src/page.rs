@@ -181,9 +181,17 @@ pub(crate) fn decode(
     tables: &Tables,
     want: &dyn Fn(TraceId) -> bool,
 ) -> Result<Vec<TraceSpans>, SegmentError> {
-    let streams = Streams::open(raw, &|_| true)?;
+    decode_streams(&Streams::open(raw)?, tables, want)
+}
+
+/// [`decode`] over streams already opened (and maybe partly read).
+pub(crate) fn decode_streams(
+    streams: &Streams<'_>,
+    tables: &Tables,
+    want: &dyn Fn(TraceId) -> bool,
+) -> Result<Vec<TraceSpans>, SegmentError> {
     let (unit, v2) = (streams.unit, streams.v2);
-    let mut st = streams.cursors();
+    let mut st = streams.cursors(&|_| true)?;
     let mut heads = streams.heads();
     let mut out = Vec::new();
     for _ in 0..streams.trace_count {
@@ -311,10 +319,9 @@ fn span_id_ahead(ids: &Cursor<'_>, ahead: usize) -> Result<SpanId, SegmentError>
 
 /// The trace IDs of a raw page, in page order, without decoding spans.
 pub(crate) fn trace_ids(raw: &[u8]) -> Result<Vec<TraceId>, SegmentError> {
-    let streams = Streams::open(raw, &|i| {
-        i == S_TRACES || i == S_TRACE_SPANS || i == S_TRACE_STARTS
-    })?;
-    let mut st = streams.cursors();
+    let streams = Streams::open(raw)?;
+    let mut st =
+        streams.cursors(&|i| i == S_TRACES || i == S_TRACE_SPANS || i == S_TRACE_STARTS)?;
     let mut heads = streams.heads();
     let mut out = Vec::with_capacity(streams.trace_count.min(1 << 16));
     for _ in 0..streams.trace_count {

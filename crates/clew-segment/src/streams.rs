@@ -29,12 +29,15 @@ pub(crate) const S_TAG_STRINGS: usize = 16;
 /// Streams in a v2 page.
 pub(crate) const STREAMS_V2: usize = 17;
 
-/// A page's streams, decompressed where needed.
+/// A page's streams, each decompressed the first time it is read (v2), so
+/// a search that rejects a page from its tag columns never pays for the
+/// others, and one that goes on to build spans decompresses nothing twice.
 pub(crate) struct Streams<'a> {
     pub(crate) unit: u64,
     pub(crate) trace_count: usize,
     pub(crate) v2: bool,
-    bufs: Vec<Cow<'a, [u8]>>,
+    blobs: Vec<&'a [u8]>,
+    bufs: Vec<std::cell::OnceCell<Cow<'a, [u8]>>>,
 }
 
 fn unstore(blob: &[u8]) -> Result<Cow<'_, [u8]>, SegmentError> {
@@ -79,13 +82,8 @@ pub(crate) fn store(out: &mut Vec<u8>, raw: &[u8], level: Option<i32>) {
 }
 
 impl<'a> Streams<'a> {
-    /// Reads the page header; decompresses the streams `wanted` says yes
-    /// to (by stream number; the others are left empty — v1 streams are
-    /// never compressed on their own, so all are there).
-    pub(crate) fn open(
-        raw: &'a [u8],
-        wanted: &dyn Fn(usize) -> bool,
-    ) -> Result<Streams<'a>, SegmentError> {
+    /// Reads the page header and finds each stream (nothing decompressed).
+    pub(crate) fn open(raw: &'a [u8]) -> Result<Streams<'a>, SegmentError> {
         let mut c = Cursor::new(raw, "page");
         let flags = c.var()?;
         let unit = if flags & FLAG_MICROS != 0 { 1000 } else { 1 };
@@ -96,38 +94,49 @@ impl<'a> Streams<'a> {
         if streams < known {
             return Err(SegmentError::Corrupt("page stream count"));
         }
-        let mut bufs = Vec::with_capacity(known);
+        let mut blobs = Vec::with_capacity(known);
         for i in 0..streams {
             let b = c.blob()?;
-            if i >= known {
-                continue;
+            if i < known {
+                blobs.push(b);
             }
-            bufs.push(if !v2 {
-                Cow::Borrowed(b)
-            } else if wanted(i) {
-                unstore(b)?
-            } else {
-                Cow::Borrowed(&[][..])
-            });
         }
         Ok(Streams {
             unit,
             trace_count,
             v2,
-            bufs,
+            bufs: (0..blobs.len())
+                .map(|_| std::cell::OnceCell::new())
+                .collect(),
+            blobs,
         })
     }
 
-    /// Stream `i` (empty when it was not wanted).
-    pub(crate) fn stream(&self, i: usize) -> &[u8] {
-        self.bufs.get(i).map_or(&[][..], |b| &b[..])
+    /// Stream `i`, decompressed on first use.
+    pub(crate) fn stream(&self, i: usize) -> Result<&[u8], SegmentError> {
+        let (Some(cell), Some(&blob)) = (self.bufs.get(i), self.blobs.get(i)) else {
+            return Ok(&[]);
+        };
+        if cell.get().is_none() {
+            let _ = cell.set(if self.v2 {
+                unstore(blob)?
+            } else {
+                Cow::Borrowed(blob)
+            });
+        }
+        Ok(cell.get().map_or(&[][..], |b| &b[..]))
     }
 
-    /// One cursor per stream.
-    pub(crate) fn cursors(&self) -> Vec<Cursor<'_>> {
-        self.bufs
-            .iter()
-            .map(|b| Cursor::new(b, "page stream"))
+    /// One cursor per stream; streams `wanted` rejects are left empty.
+    pub(crate) fn cursors(
+        &self,
+        wanted: &dyn Fn(usize) -> bool,
+    ) -> Result<Vec<Cursor<'_>>, SegmentError> {
+        (0..self.blobs.len())
+            .map(|i| {
+                let b = if wanted(i) { self.stream(i)? } else { &[][..] };
+                Ok(Cursor::new(b, "page stream"))
+            })
             .collect()
     }
 

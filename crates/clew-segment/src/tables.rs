@@ -37,6 +37,9 @@ pub(crate) type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 /// with the `Arc` kept so a freed address is never mistaken for another.
 #[derive(Default)]
 pub(crate) struct TableBuilder {
+    /// What the block index needs about attributes, noted while encoding
+    /// (`None` for WAL batches, which have no index).
+    pub(crate) tag_index: Option<TagIndex>,
     strings: FastMap<Str, u32>,
     string_order: Vec<Str>,
     processes: FastMap<Vec<u8>, u32>,
@@ -47,7 +50,48 @@ pub(crate) struct TableBuilder {
     scope_by_ptr: FastMap<*const Scope, (u32, Arc<Scope>)>,
 }
 
+/// Attribute keys and `key=value` pairs of a block, as string indexes, so
+/// a repeated pair costs an integer-set probe, not a string hash.
+#[derive(Default)]
+pub(crate) struct TagIndex {
+    pub(crate) keys: FastSet<u32>,
+    /// `key << 32 | value` string indexes of string-valued attributes.
+    pub(crate) pairs: FastSet<u64>,
+    /// [`crate::tag_hash`] of the other attributes (value in text form).
+    pub(crate) other: FastSet<u64>,
+}
+
+pub(crate) type FastSet<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;
+
 impl TableBuilder {
+    /// A builder that also collects the block index's attribute facts.
+    pub(crate) fn for_block() -> TableBuilder {
+        TableBuilder {
+            tag_index: Some(TagIndex::default()),
+            ..TableBuilder::default()
+        }
+    }
+
+    /// The strings, in index order.
+    pub(crate) fn strings(&self) -> &[Str] {
+        &self.string_order
+    }
+
+    fn note(&mut self, key: u32, kv: &KeyValue, value: Option<u32>) {
+        if let Some(ix) = self.tag_index.as_mut() {
+            ix.keys.insert(key);
+            match value {
+                Some(v) => {
+                    ix.pairs.insert(u64::from(key) << 32 | u64::from(v));
+                }
+                None => {
+                    ix.other
+                        .insert(crate::tag_hash(&kv.key, &kv.value.to_text()));
+                }
+            }
+        }
+    }
+
     pub(crate) fn string(&mut self, s: &str) -> u32 {
         if let Some(&id) = self.strings.get(s) {
             return id;
@@ -73,15 +117,19 @@ impl TableBuilder {
     ) {
         codes.put_var(kvs.len() as u64);
         for kv in kvs {
-            let key = u64::from(self.string(&kv.key)) << 1;
+            let key = self.string(&kv.key);
+            let code = u64::from(key) << 1;
             match &kv.value {
                 Value::Str(s) => {
-                    codes.put_var(key);
-                    strings.put_var(u64::from(self.string(s)));
+                    codes.put_var(code);
+                    let v = self.string(s);
+                    strings.put_var(u64::from(v));
+                    self.note(key, kv, Some(v));
                 }
                 v => {
-                    codes.put_var(key | 1);
+                    codes.put_var(code | 1);
                     self.put_value(values, v);
+                    self.note(key, kv, None);
                 }
             }
         }
@@ -120,7 +168,20 @@ impl TableBuilder {
         id
     }
 
+    /// Top-level attributes (log fields, link attributes, process tags,
+    /// scope attributes): noted for the index.
     pub(crate) fn put_kvs(&mut self, out: &mut Vec<u8>, kvs: &[KeyValue]) {
+        out.put_var(kvs.len() as u64);
+        for kv in kvs {
+            let key = self.string(&kv.key);
+            out.put_var(u64::from(key));
+            let value = self.put_value(out, &kv.value);
+            self.note(key, kv, value);
+        }
+    }
+
+    /// A map value's entries (not attributes of their own).
+    fn put_kvs_nested(&mut self, out: &mut Vec<u8>, kvs: &[KeyValue]) {
         out.put_var(kvs.len() as u64);
         for kv in kvs {
             out.put_var(u64::from(self.string(&kv.key)));
@@ -128,11 +189,14 @@ impl TableBuilder {
         }
     }
 
-    fn put_value(&mut self, out: &mut Vec<u8>, v: &Value) {
+    /// Writes a value; answers its string index when it is a string.
+    fn put_value(&mut self, out: &mut Vec<u8>, v: &Value) -> Option<u32> {
         match v {
             Value::Str(s) => {
                 out.put_u8(V_STR);
-                out.put_var(u64::from(self.string(s)));
+                let id = self.string(s);
+                out.put_var(u64::from(id));
+                return Some(id);
             }
             Value::Bool(false) => out.put_u8(V_FALSE),
             Value::Bool(true) => out.put_u8(V_TRUE),
@@ -157,9 +221,10 @@ impl TableBuilder {
             }
             Value::Map(kvs) => {
                 out.put_u8(V_MAP);
-                self.put_kvs(out, kvs);
+                self.put_kvs_nested(out, kvs);
             }
         }
+        None
     }
 
     /// The tables section: strings, processes, scopes.

@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use clew_model::{KeyValue, Str, TraceId, Value};
+use clew_model::{Str, TraceId, Value};
 
 use crate::codec::{Sink, compress, crc};
 use crate::filter::{BloomFilter, tag_hash, trace_hash};
@@ -71,40 +71,6 @@ fn normalise(mut traces: Vec<TraceSpans>) -> Vec<TraceSpans> {
     out
 }
 
-/// Notes a tag's `key=value` for the block's tag filter. String pairs are
-/// remembered in `pairs` and hashed (FNV, byte by byte) only the first
-/// time: a block repeats the same few pairs many times over.
-fn add_tag_hashes(kvs: &[KeyValue], pairs: &mut Pairs, hashes: &mut FastSet<u64>) {
-    for kv in kvs {
-        match &kv.value {
-            Value::Str(s) => {
-                let values = match pairs.get_mut(&*kv.key) {
-                    Some(v) => v,
-                    None => pairs.entry(Str::from(&*kv.key)).or_default(),
-                };
-                if !values.contains(&**s) {
-                    values.insert(Str::from(&**s));
-                    hashes.insert(tag_hash(&kv.key, s));
-                }
-            }
-            v => {
-                hashes.insert(tag_hash(&kv.key, &v.to_text()));
-            }
-        }
-    }
-}
-
-fn add_keys(kvs: &[KeyValue], keys: &mut FastSet<Str>) {
-    for kv in kvs {
-        if !keys.contains(&*kv.key) {
-            keys.insert(Str::from(&*kv.key));
-        }
-    }
-}
-
-/// String tag pairs seen so far: key → values.
-type Pairs = std::collections::HashMap<Str, FastSet<Str>, foldhash::fast::RandomState>;
-
 /// Operations seen so far: service → name → span kinds.
 type Ops = std::collections::HashMap<
     Str,
@@ -135,12 +101,6 @@ pub struct BlockWriter {
     index: BlockIndex,
     services: FastSet<Str>,
     ops: Ops,
-    pairs: Pairs,
-    keys: FastSet<Str>,
-    tag_hashes: FastSet<u64>,
-    seen_process: FastSet<*const clew_model::Process>,
-    /// Keeps the processes behind `seen_process` alive (no address reuse).
-    processes: Vec<std::sync::Arc<clew_model::Process>>,
     pending: Vec<TraceSpans>,
     pending_spans: usize,
 }
@@ -160,15 +120,10 @@ impl BlockWriter {
         BlockWriter {
             opts,
             bytes,
-            tables: TableBuilder::default(),
+            tables: TableBuilder::for_block(),
             index,
             services: FastSet::default(),
             ops: Ops::default(),
-            pairs: Pairs::default(),
-            keys: FastSet::default(),
-            tag_hashes: FastSet::default(),
-            seen_process: FastSet::default(),
-            processes: Vec::new(),
             pending: Vec::new(),
             pending_spans: 0,
         }
@@ -216,25 +171,6 @@ impl BlockWriter {
             };
             if !kinds.contains(kind) {
                 kinds.insert(Str::from(kind));
-            }
-            add_keys(&s.tags, &mut self.keys);
-            add_tag_hashes(&s.tags, &mut self.pairs, &mut self.tag_hashes);
-            for l in &s.logs {
-                add_keys(&l.fields, &mut self.keys);
-                add_tag_hashes(&l.fields, &mut self.pairs, &mut self.tag_hashes);
-            }
-            for r in &s.references {
-                add_keys(&r.tags, &mut self.keys);
-                add_tag_hashes(&r.tags, &mut self.pairs, &mut self.tag_hashes);
-            }
-            if let Some(scope) = &s.scope {
-                add_keys(&scope.attributes, &mut self.keys);
-                add_tag_hashes(&scope.attributes, &mut self.pairs, &mut self.tag_hashes);
-            }
-            if self.seen_process.insert(std::sync::Arc::as_ptr(&s.process)) {
-                self.processes.push(s.process.clone());
-                add_keys(&s.process.tags, &mut self.keys);
-                add_tag_hashes(&s.process.tags, &mut self.pairs, &mut self.tag_hashes);
             }
         }
         self.pending_spans += t.spans.len();
@@ -301,11 +237,27 @@ impl BlockWriter {
             })
             .collect();
         index.services = services.iter().map(|s| s.to_string()).collect();
-        let mut keys: Vec<String> = self.keys.iter().map(|k| k.to_string()).collect();
+        // Attribute keys and key=value pairs, noted by the tables while
+        // the pages were encoded (string pairs hashed once each, here).
+        let tag_index = self.tables.tag_index.take().unwrap_or_default();
+        let strings = self.tables.strings();
+        let text = |i: u32| strings.get(i as usize).map_or("", |s| &**s);
+        let mut keys: Vec<String> = tag_index
+            .keys
+            .iter()
+            .map(|&k| text(k).to_string())
+            .collect();
         keys.sort();
+        keys.dedup();
         index.tag_keys = keys;
-        index.tag_filter = BloomFilter::with_capacity(self.tag_hashes.len());
-        for h in self.tag_hashes {
+        index.tag_filter =
+            BloomFilter::with_capacity(tag_index.pairs.len() + tag_index.other.len());
+        for &p in &tag_index.pairs {
+            index
+                .tag_filter
+                .insert(tag_hash(text((p >> 32) as u32), text(p as u32)));
+        }
+        for &h in &tag_index.other {
             index.tag_filter.insert(h);
         }
         // v2: the trace table answers "may this block hold trace X" (with
