@@ -11,10 +11,10 @@ use clew_model::TraceId;
 use crate::SegmentError;
 use crate::codec::{Cursor, Sink};
 use crate::page::{
-    PARENT_EXPLICIT, S_DURATIONS, S_FLAGS, S_LOGS, S_OPERATIONS, S_PARENTS, S_PROCESSES, S_REFS,
-    S_SCOPES, S_SPAN_IDS, S_STARTS, S_TAG_VALUES, S_TAGS, S_WARNINGS, SpanFilter, skip_value,
+    PARENT_EXPLICIT, S_DURATIONS, S_LOGS, S_OPERATIONS, S_PARENTS, S_PROCESSES, S_REFS, S_SCOPES,
+    S_STARTS, S_TAG_VALUES, S_TAGS, S_TRACES, SpanFilter, skip_value,
 };
-use crate::streams::{S_TAG_STRINGS, S_TRACE_SPANS, Streams};
+use crate::streams::{S_TAG_STRINGS, S_TRACE_SPANS, S_TRACE_STARTS, Streams};
 use crate::tables::Tables;
 
 /// A tag filter resolved against one block's tables.
@@ -93,7 +93,28 @@ pub(crate) fn candidates_streams(
         return Ok(Vec::new());
     }
     let v2 = streams.v2;
-    let mut st = streams.cursors(&|i| i != S_SPAN_IDS || !v2)?;
+    // Columns are independent per-span streams: read only those the query
+    // looks at (a tag search on tracegen-like data never touches span IDs,
+    // parents, links, logs, flags, warnings or scopes).
+    let has_tags = !tags.is_empty();
+    let need_refs = has_tags && !streams.stream(S_REFS)?.is_empty();
+    let need_logs = has_tags && !streams.stream(S_LOGS)?.iter().all(|&b| b == 0);
+    let need_scope = tags.iter().any(|t| t.scope_has.iter().any(|&b| b));
+    let need_proc = service_ok.is_some() || tags.iter().any(|t| t.process_has.iter().any(|&b| b));
+    let need_dur = f.duration_min.is_some() || f.duration_max.is_some();
+    let need_op = op.is_some();
+    let mut st = streams.cursors(&|i| match i {
+        S_TRACES | S_STARTS => true,
+        S_PARENTS | S_REFS => need_refs,
+        S_DURATIONS => need_dur,
+        S_PROCESSES => need_proc,
+        S_OPERATIONS => need_op,
+        S_TAGS | S_TAG_VALUES | S_TAG_STRINGS => has_tags,
+        S_LOGS => need_logs,
+        S_SCOPES => need_scope,
+        S_TRACE_SPANS | S_TRACE_STARTS => v2,
+        _ => false,
+    })?;
     let mut heads = streams.heads();
     let unit = streams.unit;
     let mut out = Vec::new();
@@ -105,11 +126,8 @@ pub(crate) fn candidates_streams(
         }
         let mut any = false;
         for _ in 0..n {
-            if !v2 {
-                st[S_SPAN_IDS].take(8)?;
-            }
             tag_hit.iter_mut().for_each(|h| *h = false);
-            if st[S_PARENTS].var()? == PARENT_EXPLICIT {
+            if need_refs && st[S_PARENTS].var()? == PARENT_EXPLICIT {
                 let r = &mut st[S_REFS];
                 let nr = r.count(25)?;
                 for _ in 0..nr {
@@ -118,56 +136,33 @@ pub(crate) fn candidates_streams(
                 }
             }
             let start = trace_start.saturating_add(st[S_STARTS].var()?.saturating_mul(unit));
-            let duration = st[S_DURATIONS].var()?.saturating_mul(unit);
-            let process = st[S_PROCESSES].var()? as usize;
-            let op_id = st[S_OPERATIONS].var()?;
-            st[S_FLAGS].var()?;
-            let nt = st[S_TAGS].count(1)?;
-            for _ in 0..nt {
-                let code = st[S_TAGS].var()?;
-                if v2 {
-                    if code & 1 == 0 {
-                        let vid = st[S_TAG_STRINGS].var()?;
-                        for (i, tg) in tags.iter().enumerate() {
-                            tag_hit[i] |= code >> 1 == u64::from(tg.key)
-                                && tg.value.is_some_and(|x| u64::from(x) == vid);
-                        }
-                    } else {
-                        skip_value(&mut st[S_TAG_VALUES], 0)?;
-                        for (i, tg) in tags.iter().enumerate() {
-                            tag_hit[i] |= code >> 1 == u64::from(tg.key);
-                        }
-                    }
-                    continue;
-                }
-                let v = &mut st[S_TAG_VALUES];
-                let (is_str, vid) = if v.clone_peek_u8()? == 0 {
-                    v.u8()?;
-                    (true, v.var()?)
-                } else {
-                    skip_value(v, 0)?;
-                    (false, 0)
-                };
-                for (i, tg) in tags.iter().enumerate() {
-                    if code == u64::from(tg.key)
-                        && (!is_str || tg.value.is_some_and(|x| u64::from(x) == vid))
-                    {
-                        tag_hit[i] = true;
-                    }
+            let duration = if need_dur {
+                st[S_DURATIONS].var()?.saturating_mul(unit)
+            } else {
+                0
+            };
+            let process = if need_proc {
+                st[S_PROCESSES].var()? as usize
+            } else {
+                0
+            };
+            let op_id = if need_op { st[S_OPERATIONS].var()? } else { 0 };
+            if has_tags {
+                span_tag_hits(&mut st, v2, &tags, &mut tag_hit)?;
+            }
+            if need_logs {
+                let l = &mut st[S_LOGS];
+                let nl = l.count(2)?;
+                for _ in 0..nl {
+                    l.var()?;
+                    key_hits(l, &tags, &mut tag_hit)?;
                 }
             }
-            let l = &mut st[S_LOGS];
-            let nl = l.count(2)?;
-            for _ in 0..nl {
-                l.var()?;
-                key_hits(l, &tags, &mut tag_hit)?;
-            }
-            let w = &mut st[S_WARNINGS];
-            let nw = w.count(1)?;
-            for _ in 0..nw {
-                w.var()?;
-            }
-            let scope = st[S_SCOPES].var()? as usize;
+            let scope = if need_scope {
+                st[S_SCOPES].var()? as usize
+            } else {
+                0
+            };
             if any {
                 continue;
             }
@@ -192,6 +187,51 @@ pub(crate) fn candidates_streams(
     Ok(out)
 }
 
+/// Reads one span's tags, marking the filters they meet (string values by
+/// index; other values by key only — the caller re-checks those).
+fn span_tag_hits(
+    st: &mut [Cursor<'_>],
+    v2: bool,
+    tags: &[ResolvedTag],
+    hit: &mut [bool],
+) -> Result<(), SegmentError> {
+    let nt = st[S_TAGS].count(1)?;
+    for _ in 0..nt {
+        let code = st[S_TAGS].var()?;
+        if v2 {
+            if code & 1 == 0 {
+                let vid = st[S_TAG_STRINGS].var()?;
+                for (i, tg) in tags.iter().enumerate() {
+                    hit[i] |= code >> 1 == u64::from(tg.key)
+                        && tg.value.is_some_and(|x| u64::from(x) == vid);
+                }
+            } else {
+                skip_value(&mut st[S_TAG_VALUES], 0)?;
+                for (i, tg) in tags.iter().enumerate() {
+                    hit[i] |= code >> 1 == u64::from(tg.key);
+                }
+            }
+            continue;
+        }
+        let v = &mut st[S_TAG_VALUES];
+        let (is_str, vid) = if v.clone_peek_u8()? == 0 {
+            v.u8()?;
+            (true, v.var()?)
+        } else {
+            skip_value(v, 0)?;
+            (false, 0)
+        };
+        for (i, tg) in tags.iter().enumerate() {
+            if code == u64::from(tg.key)
+                && (!is_str || tg.value.is_some_and(|x| u64::from(x) == vid))
+            {
+                hit[i] = true;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Reads a `kvs` (log fields, link attributes), marking tags whose key it
 /// holds (a prefilter: values there are checked by the caller).
 fn key_hits(
@@ -211,10 +251,10 @@ fn key_hits(
 }
 
 /// v2 pages, when every tag filter can only be met by span tags (no log,
-/// link, process or scope attribute in the page carries its key): does
-/// any span have all of them? Reads the three tag columns only — the
-/// other columns are decompressed just for pages that pass. `true` when
-/// the page is v1 or the shortcut does not apply.
+/// link, process or scope attribute in the page carries its key): can any
+/// span have them? False when a key or string value is missing from its
+/// column (a byte search; nothing else is decompressed). `true` when the
+/// page is v1 or the shortcut does not apply.
 fn span_tags_may_match(streams: &Streams<'_>, tags: &[ResolvedTag]) -> Result<bool, SegmentError> {
     if !streams.v2 {
         return Ok(true);
@@ -239,34 +279,5 @@ fn span_tags_may_match(streams: &Streams<'_>, tags: &[ResolvedTag]) -> Result<bo
             return Ok(false);
         }
     }
-    let mut st =
-        streams.cursors(&|i| matches!(i, S_TAGS | S_TAG_STRINGS | S_TAG_VALUES | S_TRACE_SPANS))?;
-    let mut spans = 0u64;
-    for _ in 0..streams.trace_count {
-        spans = spans.saturating_add(st[S_TRACE_SPANS].var()?);
-    }
-    let mut hit = vec![false; tags.len()];
-    for _ in 0..spans {
-        hit.iter_mut().for_each(|h| *h = false);
-        let n = st[S_TAGS].count(1)?;
-        for _ in 0..n {
-            let code = st[S_TAGS].var()?;
-            if code & 1 == 0 {
-                let vid = st[S_TAG_STRINGS].var()?;
-                for (i, tg) in tags.iter().enumerate() {
-                    hit[i] |= code >> 1 == u64::from(tg.key)
-                        && tg.value.is_some_and(|x| u64::from(x) == vid);
-                }
-            } else {
-                skip_value(&mut st[S_TAG_VALUES], 0)?;
-                for (i, tg) in tags.iter().enumerate() {
-                    hit[i] |= code >> 1 == u64::from(tg.key);
-                }
-            }
-        }
-        if hit.iter().all(|&h| h) {
-            return Ok(true);
-        }
-    }
-    Ok(false)
+    Ok(true)
 }

@@ -264,15 +264,12 @@ async fn ingest<S: TraceWriter>(
                     sample.push((id, i));
                 }
                 if buf.len() >= batch {
-                    store
-                        .write_spans(std::mem::take(&mut buf))
-                        .await
-                        .expect("write");
+                    write(store.as_ref(), std::mem::take(&mut buf)).await;
                 }
                 i += writers;
             }
             if !buf.is_empty() {
-                store.write_spans(buf).await.expect("write");
+                write(store.as_ref(), buf).await;
             }
             sample
         }));
@@ -282,6 +279,22 @@ async fn ingest<S: TraceWriter>(
         sample.extend(t.await.expect("writer"));
     }
     (started.elapsed(), sample)
+}
+
+/// Writes a batch, retrying while the store answers "unavailable" (its
+/// back-pressure when blocks are cut more slowly than spans arrive), as
+/// a client retries a 503.
+async fn write<S: TraceWriter>(store: &S, spans: Vec<Span>) {
+    loop {
+        match store.write_spans(spans.clone()).await {
+            Ok(()) => return,
+            Err(clew_store::StoreError::Unavailable(why)) => {
+                eprintln!("write refused, retrying: {why}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("write: {e}"),
+        }
+    }
 }
 
 struct Null;

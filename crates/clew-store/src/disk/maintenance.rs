@@ -143,6 +143,7 @@ impl Inner {
                 st.frozen.retain(|(h, _)| !Arc::ptr_eq(h, &head));
                 written += 1;
                 self.counters.blocks_cut.fetch_add(1, Ordering::Relaxed);
+                self.cut_done.notify_waiters();
             } else {
                 self.state
                     .write()

@@ -144,6 +144,9 @@ struct Inner {
     /// holding an older snapshot can finish.
     graveyard: parking_lot::Mutex<Vec<(std::time::Instant, ObjectPath)>>,
     wake: tokio::sync::Notify,
+    /// Signalled after each head is written as a block (writers waiting
+    /// for the head backlog to shrink).
+    cut_done: tokio::sync::Notify,
 }
 
 /// Aborts a background task when dropped (with the task that owns it).
@@ -275,6 +278,7 @@ impl DiskStore {
             next_block_id: AtomicU64::new(max_id.max(now_ns() / 1000)),
             graveyard: parking_lot::Mutex::new(Vec::new()),
             wake: tokio::sync::Notify::new(),
+            cut_done: tokio::sync::Notify::new(),
             config,
         });
         let task = inner.config.maintenance_interval.map(|every| {
@@ -393,7 +397,47 @@ async fn load_blocks(
     Ok((keep, gone.into_iter().map(|b| b.path.clone()).collect()))
 }
 
+/// Spans the heads (active and being cut) may hold before writers wait,
+/// in multiples of `head_max_spans`.
+const HEAD_BACKLOG_FACTOR: u64 = 4;
+/// How long a writer waits for room before answering "unavailable".
+const HEAD_BACKLOG_WAIT: Duration = Duration::from_secs(10);
+
 impl Inner {
+    /// Back-pressure: when blocks are written more slowly than spans
+    /// arrive (a starved CPU, a slow object store), the head would grow
+    /// without bound; writers wait for a cut instead, and after
+    /// [`HEAD_BACKLOG_WAIT`] get a retryable error (a 503 to the client).
+    /// Off when nothing cuts in the background (tests that cut by hand).
+    async fn wait_for_head_room(&self) -> Result<(), StoreError> {
+        if self.config.maintenance_interval.is_none() {
+            return Ok(());
+        }
+        let limit = self
+            .config
+            .head_max_spans
+            .saturating_mul(HEAD_BACKLOG_FACTOR);
+        let deadline = tokio::time::Instant::now() + HEAD_BACKLOG_WAIT;
+        loop {
+            // Created before the check, so a cut finishing in between
+            // still wakes this writer.
+            let done = self.cut_done.notified();
+            let backlog = {
+                let st = self.state.read();
+                st.head.span_count() + st.frozen.iter().map(|(h, _)| h.span_count()).sum::<u64>()
+            };
+            if backlog < limit {
+                return Ok(());
+            }
+            self.wake.notify_one();
+            if tokio::time::timeout_at(deadline, done).await.is_err() {
+                return Err(StoreError::Unavailable(format!(
+                    "{backlog} spans wait to be written as blocks; try again"
+                )));
+            }
+        }
+    }
+
     fn snapshot(&self) -> State {
         self.state.read().clone()
     }
@@ -438,6 +482,7 @@ impl TraceWriter for DiskStore {
         let unavailable =
             |e: std::io::Error| StoreError::Unavailable(format!("write-ahead log: {e}"));
         let inner = &self.inner;
+        inner.wait_for_head_room().await?;
         let _gate = inner.gate.read().await;
         // The WAL thread writes and fsyncs while this task indexes the
         // batch for the head; the head sees it only once it is durable.
