@@ -104,15 +104,21 @@ impl<'a> Cursor<'a> {
     }
 
     pub(crate) fn var(&mut self) -> Result<u64, SegmentError> {
+        // The hottest read of every decode: one bounds check, then bytes.
+        let rest = &self.buf[self.pos..];
         let mut out = 0u64;
-        for shift in (0..64).step_by(7) {
-            let b = self.u8()?;
-            out |= u64::from(b & 0x7f) << shift;
+        for (i, &b) in rest.iter().take(10).enumerate() {
+            out |= u64::from(b & 0x7f) << (7 * i);
             if b < 0x80 {
+                self.pos += i + 1;
                 return Ok(out);
             }
         }
-        Err(SegmentError::Corrupt(self.what))
+        if rest.len() < 10 {
+            Err(SegmentError::Truncated(self.what))
+        } else {
+            Err(SegmentError::Corrupt(self.what))
+        }
     }
 
     /// A varint that must fit `usize` and is used as a count of items each
@@ -146,12 +152,51 @@ pub(crate) fn crc(bytes: &[u8]) -> u32 {
     crc32fast::hash(bytes)
 }
 
+thread_local! {
+    /// One zstd context per thread and level, reused: a block is many small
+    /// frames (one per page stream), and making a context per frame cost
+    /// more than compressing some of them.
+    static COMPRESSOR: std::cell::RefCell<Option<(i32, zstd::bulk::Compressor<'static>)>> =
+        const { std::cell::RefCell::new(None) };
+    static DECOMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// zstd-compresses `raw` at `level` with this thread's context.
+pub(crate) fn zstd_compress(raw: &[u8], level: i32) -> std::io::Result<Vec<u8>> {
+    COMPRESSOR.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.as_ref().is_none_or(|(l, _)| *l != level) {
+            *c = Some((level, zstd::bulk::Compressor::new(level)?));
+        }
+        match c.as_mut() {
+            Some((_, z)) => z.compress(raw),
+            None => zstd::bulk::compress(raw, level),
+        }
+    })
+}
+
+/// Decompresses one zstd frame of at most `capacity` bytes with this
+/// thread's context.
+pub(crate) fn zstd_decompress(data: &[u8], capacity: usize) -> std::io::Result<Vec<u8>> {
+    DECOMPRESSOR.with(|d| {
+        let mut d = d.borrow_mut();
+        if d.is_none() {
+            *d = Some(zstd::bulk::Decompressor::new()?);
+        }
+        match d.as_mut() {
+            Some(z) => z.decompress(data, capacity),
+            None => zstd::bulk::decompress(data, capacity),
+        }
+    })
+}
+
 /// Compresses a section with zstd.
 pub(crate) fn compress(raw: &[u8], level: i32) -> Vec<u8> {
     // Compressing an in-memory buffer into a Vec cannot fail for I/O reasons;
     // fall back to storing nothing would lose data, so keep the raw bytes
     // behind a marker instead.
-    match zstd::bulk::compress(raw, level) {
+    match zstd_compress(raw, level) {
         Ok(c) => {
             let mut out = Vec::with_capacity(c.len() + 1);
             out.push(1);
@@ -176,8 +221,8 @@ pub(crate) fn decompress(stored: &[u8], raw_len: usize) -> Result<Vec<u8>, Segme
             if raw_len > c.len().saturating_mul(1024).max(1 << 16) {
                 return Err(SegmentError::Corrupt("section length"));
             }
-            let out = zstd::bulk::decompress(c, raw_len)
-                .map_err(|e| SegmentError::Decompress(e.to_string()))?;
+            let out =
+                zstd_decompress(c, raw_len).map_err(|e| SegmentError::Decompress(e.to_string()))?;
             if out.len() != raw_len {
                 return Err(SegmentError::Corrupt("section length"));
             }

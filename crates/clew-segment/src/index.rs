@@ -12,7 +12,7 @@ pub const BLOCK_MAGIC: &[u8; 8] = b"CLEWBLK\0";
 /// Magic at the very end of every block file.
 pub const FOOTER_MAGIC: &[u8; 8] = b"CLEWEND\0";
 /// The format version this crate writes.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 /// Bytes in the fixed footer at the end of a block.
 pub const FOOTER_LEN: u64 = 36;
 
@@ -165,7 +165,13 @@ impl BlockIndex {
         pages + u64::from(self.tables.len)
     }
 
-    pub(crate) fn encode(&self) -> Vec<u8> {
+    /// Could the block hold this trace? (Its trace table names a page.)
+    pub fn may_hold(&self, id: TraceId) -> bool {
+        !self.pages_for(id).is_empty()
+    }
+
+    /// Encodes the index as format `version` lays it out (1 or 2).
+    pub(crate) fn encode(&self, version: u32) -> Vec<u8> {
         let mut out = Vec::new();
         out.put_var(self.span_count);
         out.put_var(self.trace_count);
@@ -209,14 +215,22 @@ impl BlockIndex {
             out.put_u64(p.max_start);
         }
         out.put_var(self.trace_table.len() as u64);
+        let mut prev = 0u32;
         for &(h, page) in &self.trace_table {
-            out.put_u32(h);
+            if version >= 2 {
+                // Sorted: the gap to the previous hash, a varint.
+                out.put_var(u64::from(h.wrapping_sub(prev)));
+                prev = h;
+            } else {
+                out.put_u32(h);
+            }
             out.put_var(u64::from(page));
         }
         out
     }
 
-    pub(crate) fn decode(raw: &[u8]) -> Result<Self, SegmentError> {
+    /// Decodes an index of format `version` (from the footer).
+    pub(crate) fn decode(raw: &[u8], version: u32) -> Result<Self, SegmentError> {
         let mut c = Cursor::new(raw, "index");
         let span_count = c.var()?;
         let trace_count = c.var()?;
@@ -275,10 +289,20 @@ impl BlockIndex {
                 max_start: c.u64()?,
             });
         }
-        let n = c.count(5)?;
+        let n = c.count(if version >= 2 { 2 } else { 5 })?;
         let mut trace_table = Vec::with_capacity(n);
+        let mut prev = 0u32;
         for _ in 0..n {
-            let h = c.u32()?;
+            let h = if version >= 2 {
+                let gap =
+                    u32::try_from(c.var()?).map_err(|_| SegmentError::Corrupt("trace table"))?;
+                prev = prev
+                    .checked_add(gap)
+                    .ok_or(SegmentError::Corrupt("trace table order"))?;
+                prev
+            } else {
+                c.u32()?
+            };
             let page = u32::try_from(c.var()?).map_err(|_| SegmentError::Corrupt("trace table"))?;
             if page as usize >= pages.len() {
                 return Err(SegmentError::Corrupt("trace table page"));

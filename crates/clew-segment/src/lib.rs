@@ -8,14 +8,17 @@
 //! "CLEWBLK\0" | page 0 | page 1 | … | tables | index | footer (36 bytes)
 //! ```
 //!
-//! * **Pages** hold runs of whole traces sorted by trace ID, each span split
+//! * **Pages** hold runs of whole traces in start order, each span split
 //!   into columns (span IDs, parent-as-index, start deltas, durations,
-//!   process, operation, tags, logs, references…), zstd-compressed.
+//!   process, operation, tag keys / string values / other values, logs,
+//!   references…), each column zstd-compressed on its own (format v2), so
+//!   a search decompresses only the columns it reads.
 //! * **Tables** hold every distinct string and process of the block once;
 //!   columns refer to them by index.
 //! * The **index** lists time range, services, operations with span kinds,
-//!   attribute keys, a Bloom filter of trace IDs and one of `key=value`
-//!   pairs, and where each page and the tables are, with their CRCs.
+//!   attribute keys, a Bloom filter of `key=value` pairs, a trace table
+//!   (trace-ID hash → page), and where each page and the tables are, with
+//!   their CRCs.
 //! * The **footer** names the format version and where the index is.
 //!
 //! A reader fetches the footer, then the index, decides from the index
@@ -36,16 +39,18 @@
 //! ```
 
 mod batch;
+mod candidates;
 mod codec;
 mod error;
 mod filter;
 mod index;
 mod page;
 mod read;
+mod streams;
 mod tables;
 mod write;
 
-pub use batch::{decode_batch, encode_batch};
+pub use batch::{Batch, BatchTrace, decode_batch, encode_batch};
 pub use error::SegmentError;
 pub use filter::{BloomFilter, tag_hash, trace_hash};
 pub use index::{
@@ -58,4 +63,4 @@ pub use read::{
     read_tables,
 };
 pub use tables::Tables;
-pub use write::{BlockOptions, EncodedBlock, write_block};
+pub use write::{BlockOptions, BlockWriter, EncodedBlock, write_block};

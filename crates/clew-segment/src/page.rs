@@ -20,6 +20,9 @@ use clew_model::{RefType, Reference, Span, SpanId, TraceId};
 
 use crate::SegmentError;
 use crate::codec::{Cursor, Sink};
+use crate::streams::{
+    FLAG_V2, S_TAG_STRINGS, S_TRACE_SPANS, S_TRACE_STARTS, STREAMS_V2, Streams, store,
+};
 use crate::tables::{TableBuilder, Tables};
 
 /// All stored spans of one trace within a page, in arrival order.
@@ -31,56 +34,64 @@ pub struct TraceSpans {
     pub spans: Vec<Span>,
 }
 
-const S_TRACES: usize = 0;
-const S_SPAN_IDS: usize = 1;
-const S_PARENTS: usize = 2;
-const S_STARTS: usize = 3;
-const S_DURATIONS: usize = 4;
-const S_PROCESSES: usize = 5;
-const S_OPERATIONS: usize = 6;
-const S_FLAGS: usize = 7;
-const S_TAGS: usize = 8;
-const S_LOGS: usize = 9;
-const S_REFS: usize = 10;
-const S_WARNINGS: usize = 11;
-const S_SCOPES: usize = 12;
-const S_TAG_VALUES: usize = 13;
+pub(crate) const S_TRACES: usize = 0;
+pub(crate) const S_SPAN_IDS: usize = 1;
+pub(crate) const S_PARENTS: usize = 2;
+pub(crate) const S_STARTS: usize = 3;
+pub(crate) const S_DURATIONS: usize = 4;
+pub(crate) const S_PROCESSES: usize = 5;
+pub(crate) const S_OPERATIONS: usize = 6;
+pub(crate) const S_FLAGS: usize = 7;
+pub(crate) const S_TAGS: usize = 8;
+pub(crate) const S_LOGS: usize = 9;
+pub(crate) const S_REFS: usize = 10;
+pub(crate) const S_WARNINGS: usize = 11;
+pub(crate) const S_SCOPES: usize = 12;
+pub(crate) const S_TAG_VALUES: usize = 13;
 /// Streams in a v1 page. Readers ignore streams past the ones they know, so
 /// a later revision can append one without breaking them.
-const STREAMS: usize = 14;
+pub(crate) const STREAMS: usize = 14;
 
 /// Page header flag: starts and durations are in microseconds.
-const FLAG_MICROS: u64 = 1;
+pub(crate) const FLAG_MICROS: u64 = 1;
 
 // Parent stream values: 0 = no references, 1 = references in the refs
 // stream, n >= 2 = one CHILD_OF to span n - 2 of the same trace.
 const PARENT_NONE: u64 = 0;
-const PARENT_EXPLICIT: u64 = 1;
+pub(crate) const PARENT_EXPLICIT: u64 = 1;
 const PARENT_INDEX_BASE: u64 = 2;
 
 fn trace_start(spans: &[Span]) -> u64 {
     spans.iter().map(|s| s.start_time).min().unwrap_or(0)
 }
 
-/// Encodes traces into a raw (uncompressed) page, adding their strings and
-/// processes to `tables`.
-pub(crate) fn encode<'a>(traces: &[&'a TraceSpans], tables: &mut TableBuilder<'a>) -> Vec<u8> {
+/// Encodes traces into a page (format v2 layout, see [`crate::streams`]),
+/// adding their strings and processes to `tables`; each stream is
+/// compressed at `level` (`None`: stored raw, as WAL records are).
+pub(crate) fn encode(
+    traces: &[&TraceSpans],
+    tables: &mut TableBuilder,
+    level: Option<i32>,
+) -> Vec<u8> {
     let micros = traces
         .iter()
         .flat_map(|t| t.spans.iter())
         .all(|s| s.start_time % 1000 == 0 && s.duration % 1000 == 0);
     let unit = if micros { 1000 } else { 1 };
     let span_count: usize = traces.iter().map(|t| t.spans.len()).sum();
-    let mut st: Vec<Vec<u8>> = (0..STREAMS).map(|_| Vec::new()).collect();
+    let mut st: Vec<Vec<u8>> = (0..STREAMS_V2).map(|_| Vec::new()).collect();
     st[S_SPAN_IDS].reserve(span_count * 8);
+    let mut prev_start = 0u64;
     for &t in traces {
         let start = trace_start(&t.spans);
         let traces_s = &mut st[S_TRACES];
         traces_s.put_u64(t.id.high);
         traces_s.put_u64(t.id.low);
-        traces_s.put_var(t.spans.len() as u64);
-        traces_s.put_var(start / unit);
-        let mut first_index: HashMap<u64, usize> = HashMap::with_capacity(t.spans.len());
+        st[S_TRACE_SPANS].put_var(t.spans.len() as u64);
+        st[S_TRACE_STARTS].put_zigzag((start / unit).wrapping_sub(prev_start) as i64);
+        prev_start = start / unit;
+        let mut first_index: crate::tables::FastMap<u64, usize> =
+            crate::tables::FastMap::with_capacity_and_hasher(t.spans.len(), Default::default());
         for (i, s) in t.spans.iter().enumerate() {
             first_index.entry(s.span_id.0).or_insert(i);
         }
@@ -123,7 +134,9 @@ pub(crate) fn encode<'a>(traces: &[&'a TraceSpans], tables: &mut TableBuilder<'a
             st[S_FLAGS].put_var(u64::from(s.flags));
             let mut keys = std::mem::take(&mut st[S_TAGS]);
             let mut values = std::mem::take(&mut st[S_TAG_VALUES]);
-            tables.put_kvs_split(&mut keys, &mut values, &s.tags);
+            let mut strings = std::mem::take(&mut st[S_TAG_STRINGS]);
+            tables.put_tags_v2(&mut keys, &mut strings, &mut values, &s.tags);
+            st[S_TAG_STRINGS] = strings;
             st[S_TAGS] = keys;
             st[S_TAG_VALUES] = values;
             let logs = &mut st[S_LOGS];
@@ -144,13 +157,19 @@ pub(crate) fn encode<'a>(traces: &[&'a TraceSpans], tables: &mut TableBuilder<'a
             }
         }
     }
-    let total: usize = st.iter().map(|s| s.len() + 5).sum();
+    let total: usize = st.iter().map(|s| s.len() + 12).sum();
     let mut out = Vec::with_capacity(total + 16);
-    out.put_var(if micros { FLAG_MICROS } else { 0 });
+    out.put_var(FLAG_V2 | if micros { FLAG_MICROS } else { 0 });
     out.put_var(traces.len() as u64);
-    out.put_var(STREAMS as u64);
-    for s in &st {
-        out.put_blob(s);
+    out.put_var(STREAMS_V2 as u64);
+    for (i, s) in st.iter().enumerate() {
+        // Random IDs do not compress: spare zstd the attempt.
+        let level = if i == S_SPAN_IDS || i == S_TRACES {
+            None
+        } else {
+            level
+        };
+        store(&mut out, s, level);
     }
     out
 }
@@ -162,27 +181,21 @@ pub(crate) fn decode(
     tables: &Tables,
     want: &dyn Fn(TraceId) -> bool,
 ) -> Result<Vec<TraceSpans>, SegmentError> {
-    let mut c = Cursor::new(raw, "page");
-    let flags = c.var()?;
-    let unit = if flags & FLAG_MICROS != 0 { 1000 } else { 1 };
-    let trace_count = c.count(17)?;
-    let streams = c.var()? as usize;
-    if streams < STREAMS {
-        return Err(SegmentError::Corrupt("page stream count"));
-    }
-    let mut st: Vec<Cursor<'_>> = Vec::with_capacity(STREAMS);
-    for i in 0..streams {
-        let b = c.blob()?;
-        if i < STREAMS {
-            st.push(Cursor::new(b, "page stream"));
-        }
-    }
+    decode_streams(&Streams::open(raw)?, tables, want)
+}
+
+/// [`decode`] over streams already opened (and maybe partly read).
+pub(crate) fn decode_streams(
+    streams: &Streams<'_>,
+    tables: &Tables,
+    want: &dyn Fn(TraceId) -> bool,
+) -> Result<Vec<TraceSpans>, SegmentError> {
+    let (unit, v2) = (streams.unit, streams.v2);
+    let mut st = streams.cursors(&|_| true)?;
+    let mut heads = streams.heads();
     let mut out = Vec::new();
-    for _ in 0..trace_count {
-        let t = &mut st[S_TRACES];
-        let id = TraceId::new(t.u64()?, t.u64()?);
-        let n = t.var()?;
-        let start = t.var()?.saturating_mul(unit);
+    for _ in 0..streams.trace_count {
+        let (id, n, start) = heads.next(&mut st)?;
         // Every span takes at least 8 bytes of span IDs.
         if n > (st[S_SPAN_IDS].remaining() / 8) as u64 {
             return Err(SegmentError::Corrupt("span count"));
@@ -191,13 +204,13 @@ pub(crate) fn decode(
         if want(id) {
             let mut spans: Vec<Span> = Vec::with_capacity(n);
             for _ in 0..n {
-                let s = decode_span(&mut st, tables, id, start, unit, &spans)?;
+                let s = decode_span(&mut st, tables, id, start, unit, v2, &spans)?;
                 spans.push(s);
             }
             out.push(TraceSpans { id, spans });
         } else {
             for _ in 0..n {
-                skip_span(&mut st)?;
+                skip_span(&mut st, v2)?;
             }
         }
     }
@@ -210,6 +223,7 @@ fn decode_span(
     trace: TraceId,
     trace_start: u64,
     unit: u64,
+    v2: bool,
     earlier: &[Span],
 ) -> Result<Span, SegmentError> {
     let span_id = SpanId(st[S_SPAN_IDS].u64()?);
@@ -255,8 +269,15 @@ fn decode_span(
     let process = tables.process(&mut st[S_PROCESSES])?;
     let op = tables.string(&mut st[S_OPERATIONS])?;
     let flags = st[S_FLAGS].var()? as u32;
-    let (keys, rest) = st.split_at_mut(S_TAG_VALUES);
-    let tags = tables.kvs_split(&mut keys[S_TAGS], &mut rest[0])?;
+    let tags = if v2 {
+        let (mut k, mut sv, mut v) = (st[S_TAGS], st[S_TAG_STRINGS], st[S_TAG_VALUES]);
+        let tags = tables.tags_v2(&mut k, &mut sv, &mut v)?;
+        (st[S_TAGS], st[S_TAG_STRINGS], st[S_TAG_VALUES]) = (k, sv, v);
+        tags
+    } else {
+        let (keys, rest) = st.split_at_mut(S_TAG_VALUES);
+        tables.kvs_split(&mut keys[S_TAGS], &mut rest[0])?
+    };
     let l = &mut st[S_LOGS];
     let n = l.count(2)?;
     let mut logs = Vec::with_capacity(n);
@@ -298,22 +319,19 @@ fn span_id_ahead(ids: &Cursor<'_>, ahead: usize) -> Result<SpanId, SegmentError>
 
 /// The trace IDs of a raw page, in page order, without decoding spans.
 pub(crate) fn trace_ids(raw: &[u8]) -> Result<Vec<TraceId>, SegmentError> {
-    let mut c = Cursor::new(raw, "page");
-    let _flags = c.var()?;
-    let trace_count = c.count(17)?;
-    let _streams = c.var()?;
-    let mut t = Cursor::new(c.blob()?, "page stream");
-    let mut out = Vec::with_capacity(trace_count);
-    for _ in 0..trace_count {
-        out.push(TraceId::new(t.u64()?, t.u64()?));
-        t.var()?;
-        t.var()?;
+    let streams = Streams::open(raw)?;
+    let mut st =
+        streams.cursors(&|i| i == S_TRACES || i == S_TRACE_SPANS || i == S_TRACE_STARTS)?;
+    let mut heads = streams.heads();
+    let mut out = Vec::with_capacity(streams.trace_count.min(1 << 16));
+    for _ in 0..streams.trace_count {
+        out.push(heads.next(&mut st)?.0);
     }
     Ok(out)
 }
 
 /// Advances every stream past one span without building it.
-fn skip_span(st: &mut [Cursor<'_>]) -> Result<(), SegmentError> {
+pub(crate) fn skip_span(st: &mut [Cursor<'_>], v2: bool) -> Result<(), SegmentError> {
     st[S_SPAN_IDS].take(8)?;
     if st[S_PARENTS].var()? == PARENT_EXPLICIT {
         let r = &mut st[S_REFS];
@@ -330,8 +348,12 @@ fn skip_span(st: &mut [Cursor<'_>]) -> Result<(), SegmentError> {
     st[S_FLAGS].var()?;
     let n = st[S_TAGS].count(1)?;
     for _ in 0..n {
-        st[S_TAGS].var()?;
-        skip_value(&mut st[S_TAG_VALUES], 0)?;
+        let code = st[S_TAGS].var()?;
+        if v2 && code & 1 == 0 {
+            st[S_TAG_STRINGS].var()?;
+        } else {
+            skip_value(&mut st[S_TAG_VALUES], 0)?;
+        }
     }
     let l = &mut st[S_LOGS];
     let n = l.count(2)?;
@@ -348,7 +370,7 @@ fn skip_span(st: &mut [Cursor<'_>]) -> Result<(), SegmentError> {
     Ok(())
 }
 
-fn skip_kvs(c: &mut Cursor<'_>, depth: u32) -> Result<(), SegmentError> {
+pub(crate) fn skip_kvs(c: &mut Cursor<'_>, depth: u32) -> Result<(), SegmentError> {
     let n = c.count(2)?;
     for _ in 0..n {
         c.var()?;
@@ -357,7 +379,7 @@ fn skip_kvs(c: &mut Cursor<'_>, depth: u32) -> Result<(), SegmentError> {
     Ok(())
 }
 
-fn skip_value(c: &mut Cursor<'_>, depth: u32) -> Result<(), SegmentError> {
+pub(crate) fn skip_value(c: &mut Cursor<'_>, depth: u32) -> Result<(), SegmentError> {
     if depth > 32 {
         return Err(SegmentError::Corrupt("value nesting"));
     }
@@ -423,172 +445,4 @@ pub struct SpanFilter<'a> {
     pub duration_min: Option<u64>,
     /// Duration bounds, inclusive.
     pub duration_max: Option<u64>,
-}
-
-/// A tag filter resolved against one block's tables.
-struct ResolvedTag {
-    key: u32,
-    /// The value's string index, when the block holds that string.
-    value: Option<u32>,
-    /// Per process / scope: holds the key at all.
-    process_has: Vec<bool>,
-    scope_has: Vec<bool>,
-}
-
-fn kvs_have_key(kvs: &[clew_model::KeyValue], key: &str) -> bool {
-    kvs.iter().any(|kv| &*kv.key == key)
-}
-
-/// Trace IDs of a raw page with at least one span passing `f`.
-pub(crate) fn candidates(
-    raw: &[u8],
-    tables: &Tables,
-    f: &SpanFilter<'_>,
-) -> Result<Vec<TraceId>, SegmentError> {
-    // Resolve names to this block's string indexes; a name the block does
-    // not hold cannot match.
-    let service_ok: Option<Vec<bool>> = f.service.map(|svc| {
-        tables
-            .processes
-            .iter()
-            .map(|p| &*p.service_name == svc)
-            .collect()
-    });
-    let op = match f.operation {
-        Some(op) => match tables.find(op) {
-            Some(id) => Some(u64::from(id)),
-            None => return Ok(Vec::new()),
-        },
-        None => None,
-    };
-    let mut tags = Vec::with_capacity(f.tags.len());
-    for &(k, v) in &f.tags {
-        let Some(key) = tables.find(k) else {
-            return Ok(Vec::new());
-        };
-        tags.push(ResolvedTag {
-            key,
-            value: tables.find(v),
-            process_has: tables
-                .processes
-                .iter()
-                .map(|p| kvs_have_key(&p.tags, k))
-                .collect(),
-            scope_has: tables
-                .scopes
-                .iter()
-                .map(|s| kvs_have_key(&s.attributes, k))
-                .collect(),
-        });
-    }
-    let mut c = Cursor::new(raw, "page");
-    let flags = c.var()?;
-    let unit = if flags & FLAG_MICROS != 0 { 1000 } else { 1 };
-    let trace_count = c.count(17)?;
-    let streams = c.var()? as usize;
-    if streams < STREAMS {
-        return Err(SegmentError::Corrupt("page stream count"));
-    }
-    let mut st: Vec<Cursor<'_>> = Vec::with_capacity(STREAMS);
-    for i in 0..streams {
-        let b = c.blob()?;
-        if i < STREAMS {
-            st.push(Cursor::new(b, "page stream"));
-        }
-    }
-    let mut out = Vec::new();
-    let mut tag_hit = vec![false; tags.len()];
-    for _ in 0..trace_count {
-        let t = &mut st[S_TRACES];
-        let id = TraceId::new(t.u64()?, t.u64()?);
-        let n = t.var()?;
-        let trace_start = t.var()?.saturating_mul(unit);
-        if n > (st[S_SPAN_IDS].remaining() / 8) as u64 {
-            return Err(SegmentError::Corrupt("span count"));
-        }
-        let mut any = false;
-        for _ in 0..n {
-            st[S_SPAN_IDS].take(8)?;
-            tag_hit.iter_mut().for_each(|h| *h = false);
-            if st[S_PARENTS].var()? == PARENT_EXPLICIT {
-                let r = &mut st[S_REFS];
-                let nr = r.count(25)?;
-                for _ in 0..nr {
-                    r.take(25)?;
-                    let nk = r.count(2)?;
-                    for _ in 0..nk {
-                        let k = r.var()?;
-                        for (i, tg) in tags.iter().enumerate() {
-                            tag_hit[i] |= k == u64::from(tg.key);
-                        }
-                        skip_value(r, 0)?;
-                    }
-                }
-            }
-            let start = trace_start.saturating_add(st[S_STARTS].var()?.saturating_mul(unit));
-            let duration = st[S_DURATIONS].var()?.saturating_mul(unit);
-            let process = st[S_PROCESSES].var()? as usize;
-            let op_id = st[S_OPERATIONS].var()?;
-            st[S_FLAGS].var()?;
-            let nt = st[S_TAGS].count(1)?;
-            for _ in 0..nt {
-                let k = st[S_TAGS].var()?;
-                let v = &mut st[S_TAG_VALUES];
-                let (is_str, vid) = if v.clone_peek_u8()? == 0 {
-                    v.u8()?;
-                    (true, v.var()?)
-                } else {
-                    skip_value(v, 0)?;
-                    (false, 0)
-                };
-                for (i, tg) in tags.iter().enumerate() {
-                    if k == u64::from(tg.key)
-                        && (!is_str || tg.value.is_some_and(|x| u64::from(x) == vid))
-                    {
-                        tag_hit[i] = true;
-                    }
-                }
-            }
-            let l = &mut st[S_LOGS];
-            let nl = l.count(2)?;
-            for _ in 0..nl {
-                l.var()?;
-                let nk = l.count(2)?;
-                for _ in 0..nk {
-                    let k = l.var()?;
-                    for (i, tg) in tags.iter().enumerate() {
-                        tag_hit[i] |= k == u64::from(tg.key);
-                    }
-                    skip_value(l, 0)?;
-                }
-            }
-            let w = &mut st[S_WARNINGS];
-            let nw = w.count(1)?;
-            for _ in 0..nw {
-                w.var()?;
-            }
-            let scope = st[S_SCOPES].var()? as usize;
-            if any {
-                continue;
-            }
-            let ok = start >= f.start_min
-                && start <= f.start_max
-                && f.duration_min.is_none_or(|m| duration >= m)
-                && f.duration_max.is_none_or(|m| duration <= m)
-                && service_ok
-                    .as_ref()
-                    .is_none_or(|v| v.get(process).copied().unwrap_or(false))
-                && op.is_none_or(|o| o == op_id)
-                && tags.iter().enumerate().all(|(i, tg)| {
-                    tag_hit[i]
-                        || tg.process_has.get(process).copied().unwrap_or(false)
-                        || (scope > 0 && tg.scope_has.get(scope - 1).copied().unwrap_or(false))
-                });
-            any = ok;
-        }
-        if any {
-            out.push(id);
-        }
-    }
-    Ok(out)
 }

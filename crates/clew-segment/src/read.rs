@@ -21,27 +21,32 @@ pub fn read_index(footer: &Footer, bytes: &[u8]) -> Result<BlockIndex, SegmentEr
     if crc(bytes) != footer.index.crc {
         return Err(SegmentError::Checksum("index"));
     }
-    BlockIndex::decode(bytes)
+    BlockIndex::decode(bytes, footer.version)
 }
 
-fn section(
+fn section<'a>(
     section: &SectionRef,
-    stored: &[u8],
+    stored: &'a [u8],
     what: &'static str,
-) -> Result<Vec<u8>, SegmentError> {
+) -> Result<std::borrow::Cow<'a, [u8]>, SegmentError> {
     if stored.len() != section.len as usize {
         return Err(SegmentError::Truncated(what));
     }
     if crc(stored) != section.crc {
         return Err(SegmentError::Checksum(what));
     }
-    decompress(stored, section.raw_len as usize)
+    // v2 pages are stored raw (their streams are compressed one by one):
+    // read them in place.
+    if stored.first() == Some(&0) && stored.len() == section.raw_len as usize + 1 {
+        return Ok(std::borrow::Cow::Borrowed(&stored[1..]));
+    }
+    decompress(stored, section.raw_len as usize).map(std::borrow::Cow::Owned)
 }
 
 /// Checks and decodes the tables section ([`BlockIndex::tables`]).
 pub fn read_tables(index: &BlockIndex, stored: &[u8]) -> Result<Tables, SegmentError> {
     let raw = section(&index.tables, stored, "tables")?;
-    Tables::decode(Bytes::from(raw))
+    Tables::decode(Bytes::from(raw.into_owned()))
 }
 
 /// Checks and decodes one page; only traces `want` accepts are built.
@@ -65,12 +70,13 @@ pub fn read_page_filtered(
     filter: &crate::SpanFilter<'_>,
 ) -> Result<Vec<TraceSpans>, SegmentError> {
     let raw = section(&page.section, stored, "page")?;
-    let ids = page::candidates(&raw, tables, filter)?;
+    let streams = crate::streams::Streams::open(&raw)?;
+    let ids = crate::candidates::candidates_streams(&streams, tables, filter)?;
     if ids.is_empty() {
         return Ok(Vec::new());
     }
     let ids: std::collections::HashSet<TraceId> = ids.into_iter().collect();
-    page::decode(&raw, tables, &|id| ids.contains(&id))
+    page::decode_streams(&streams, tables, &|id| ids.contains(&id))
 }
 
 /// Checks a page and lists its trace IDs without decoding its spans.

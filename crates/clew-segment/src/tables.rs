@@ -26,33 +26,118 @@ const V_BINARY: u8 = 5;
 const V_ARRAY: u8 = 6;
 const V_MAP: u8 = 7;
 
-/// Builds the tables while columns are encoded.
+/// Fast, non-cryptographic hashing for the dictionaries (the keys come
+/// from our own spans; SipHash's flood resistance buys nothing here and
+/// showed at the top of ingest profiles).
+pub(crate) type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
+/// Builds the tables while columns are encoded. Owns its strings (each
+/// distinct one copied once), so a writer can take traces one page at a
+/// time and drop them; processes and scopes are remembered by pointer,
+/// with the `Arc` kept so a freed address is never mistaken for another.
 #[derive(Default)]
-pub(crate) struct TableBuilder<'a> {
-    strings: HashMap<&'a str, u32>,
-    string_order: Vec<&'a str>,
-    processes: HashMap<Vec<u8>, u32>,
+pub(crate) struct TableBuilder {
+    /// What the block index needs about attributes, noted while encoding
+    /// (`None` for WAL batches, which have no index).
+    pub(crate) tag_index: Option<TagIndex>,
+    strings: FastMap<Str, u32>,
+    string_order: Vec<Str>,
+    processes: FastMap<Vec<u8>, u32>,
     process_order: Vec<Vec<u8>>,
-    process_by_ptr: HashMap<*const Process, u32>,
-    scopes: HashMap<Vec<u8>, u32>,
+    process_by_ptr: FastMap<*const Process, (u32, Arc<Process>)>,
+    scopes: FastMap<Vec<u8>, u32>,
     scope_order: Vec<Vec<u8>>,
-    scope_by_ptr: HashMap<*const Scope, u32>,
+    scope_by_ptr: FastMap<*const Scope, (u32, Arc<Scope>)>,
 }
 
-impl<'a> TableBuilder<'a> {
-    pub(crate) fn string(&mut self, s: &'a str) -> u32 {
+/// Attribute keys and `key=value` pairs of a block, as string indexes, so
+/// a repeated pair costs an integer-set probe, not a string hash.
+#[derive(Default)]
+pub(crate) struct TagIndex {
+    pub(crate) keys: FastSet<u32>,
+    /// `key << 32 | value` string indexes of string-valued attributes.
+    pub(crate) pairs: FastSet<u64>,
+    /// [`crate::tag_hash`] of the other attributes (value in text form).
+    pub(crate) other: FastSet<u64>,
+}
+
+pub(crate) type FastSet<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;
+
+impl TableBuilder {
+    /// A builder that also collects the block index's attribute facts.
+    pub(crate) fn for_block() -> TableBuilder {
+        TableBuilder {
+            tag_index: Some(TagIndex::default()),
+            ..TableBuilder::default()
+        }
+    }
+
+    /// The strings, in index order.
+    pub(crate) fn strings(&self) -> &[Str] {
+        &self.string_order
+    }
+
+    fn note(&mut self, key: u32, kv: &KeyValue, value: Option<u32>) {
+        if let Some(ix) = self.tag_index.as_mut() {
+            ix.keys.insert(key);
+            match value {
+                Some(v) => {
+                    ix.pairs.insert(u64::from(key) << 32 | u64::from(v));
+                }
+                None => {
+                    ix.other
+                        .insert(crate::tag_hash(&kv.key, &kv.value.to_text()));
+                }
+            }
+        }
+    }
+
+    pub(crate) fn string(&mut self, s: &str) -> u32 {
         if let Some(&id) = self.strings.get(s) {
             return id;
         }
         let id = self.string_order.len() as u32;
-        self.strings.insert(s, id);
-        self.string_order.push(s);
+        let owned = Str::from(s);
+        self.strings.insert(owned.clone(), id);
+        self.string_order.push(owned);
         id
     }
 
-    pub(crate) fn process(&mut self, p: &'a Arc<Process>) -> u32 {
+    /// Span tags as format v2 writes them: the count in `codes`, then per
+    /// tag `key << 1` with the value's string index in `strings` for a
+    /// string value, or `key << 1 | 1` with the value in `values`. Each
+    /// column holds one kind of integer, so a search can look for a key
+    /// or a string value with a byte search before walking anything.
+    pub(crate) fn put_tags_v2(
+        &mut self,
+        codes: &mut Vec<u8>,
+        strings: &mut Vec<u8>,
+        values: &mut Vec<u8>,
+        kvs: &[KeyValue],
+    ) {
+        codes.put_var(kvs.len() as u64);
+        for kv in kvs {
+            let key = self.string(&kv.key);
+            let code = u64::from(key) << 1;
+            match &kv.value {
+                Value::Str(s) => {
+                    codes.put_var(code);
+                    let v = self.string(s);
+                    strings.put_var(u64::from(v));
+                    self.note(key, kv, Some(v));
+                }
+                v => {
+                    codes.put_var(code | 1);
+                    self.put_value(values, v);
+                    self.note(key, kv, None);
+                }
+            }
+        }
+    }
+
+    pub(crate) fn process(&mut self, p: &Arc<Process>) -> u32 {
         let ptr = Arc::as_ptr(p);
-        if let Some(&id) = self.process_by_ptr.get(&ptr) {
+        if let Some(&(id, _)) = self.process_by_ptr.get(&ptr) {
             return id;
         }
         let mut enc = Vec::new();
@@ -63,13 +148,13 @@ impl<'a> TableBuilder<'a> {
         if id == next {
             self.process_order.push(enc);
         }
-        self.process_by_ptr.insert(ptr, id);
+        self.process_by_ptr.insert(ptr, (id, p.clone()));
         id
     }
 
-    pub(crate) fn scope(&mut self, s: &'a Arc<Scope>) -> u32 {
+    pub(crate) fn scope(&mut self, s: &Arc<Scope>) -> u32 {
         let ptr = Arc::as_ptr(s);
-        if let Some(&id) = self.scope_by_ptr.get(&ptr) {
+        if let Some(&(id, _)) = self.scope_by_ptr.get(&ptr) {
             return id;
         }
         let mut enc = Vec::new();
@@ -79,11 +164,24 @@ impl<'a> TableBuilder<'a> {
         if id == next {
             self.scope_order.push(enc);
         }
-        self.scope_by_ptr.insert(ptr, id);
+        self.scope_by_ptr.insert(ptr, (id, s.clone()));
         id
     }
 
-    pub(crate) fn put_kvs(&mut self, out: &mut Vec<u8>, kvs: &'a [KeyValue]) {
+    /// Top-level attributes (log fields, link attributes, process tags,
+    /// scope attributes): noted for the index.
+    pub(crate) fn put_kvs(&mut self, out: &mut Vec<u8>, kvs: &[KeyValue]) {
+        out.put_var(kvs.len() as u64);
+        for kv in kvs {
+            let key = self.string(&kv.key);
+            out.put_var(u64::from(key));
+            let value = self.put_value(out, &kv.value);
+            self.note(key, kv, value);
+        }
+    }
+
+    /// A map value's entries (not attributes of their own).
+    fn put_kvs_nested(&mut self, out: &mut Vec<u8>, kvs: &[KeyValue]) {
         out.put_var(kvs.len() as u64);
         for kv in kvs {
             out.put_var(u64::from(self.string(&kv.key)));
@@ -91,26 +189,14 @@ impl<'a> TableBuilder<'a> {
         }
     }
 
-    /// Like [`TableBuilder::put_kvs`], with count and keys in `keys` and the
-    /// values in `values`: two streams that each compress better alone.
-    pub(crate) fn put_kvs_split(
-        &mut self,
-        keys: &mut Vec<u8>,
-        values: &mut Vec<u8>,
-        kvs: &'a [KeyValue],
-    ) {
-        keys.put_var(kvs.len() as u64);
-        for kv in kvs {
-            keys.put_var(u64::from(self.string(&kv.key)));
-            self.put_value(values, &kv.value);
-        }
-    }
-
-    fn put_value(&mut self, out: &mut Vec<u8>, v: &'a Value) {
+    /// Writes a value; answers its string index when it is a string.
+    fn put_value(&mut self, out: &mut Vec<u8>, v: &Value) -> Option<u32> {
         match v {
             Value::Str(s) => {
                 out.put_u8(V_STR);
-                out.put_var(u64::from(self.string(s)));
+                let id = self.string(s);
+                out.put_var(u64::from(id));
+                return Some(id);
             }
             Value::Bool(false) => out.put_u8(V_FALSE),
             Value::Bool(true) => out.put_u8(V_TRUE),
@@ -135,9 +221,10 @@ impl<'a> TableBuilder<'a> {
             }
             Value::Map(kvs) => {
                 out.put_u8(V_MAP);
-                self.put_kvs(out, kvs);
+                self.put_kvs_nested(out, kvs);
             }
         }
+        None
     }
 
     /// The tables section: strings, processes, scopes.
@@ -165,7 +252,7 @@ impl<'a> TableBuilder<'a> {
 #[derive(Debug, Clone, Default)]
 pub struct Tables {
     /// String → index, built on first use by a filtered read.
-    pub(crate) lookup: std::sync::OnceLock<HashMap<Str, u32>>,
+    pub(crate) lookup: std::sync::OnceLock<FastMap<Str, u32>>,
     pub(crate) strings: Vec<Str>,
     pub(crate) processes: Vec<Arc<Process>>,
     pub(crate) scopes: Vec<Arc<Scope>>,
@@ -221,6 +308,32 @@ impl Tables {
                 .collect()
         });
         map.get(s).copied()
+    }
+
+    /// Reads what [`TableBuilder::put_tags_v2`] wrote.
+    pub(crate) fn tags_v2(
+        &self,
+        codes: &mut Cursor<'_>,
+        strings: &mut Cursor<'_>,
+        values: &mut Cursor<'_>,
+    ) -> Result<Vec<KeyValue>, SegmentError> {
+        let n = codes.count(1)?;
+        let mut out = Vec::with_capacity(n);
+        for _ in 0..n {
+            let code = codes.var()?;
+            let key = self
+                .strings
+                .get((code >> 1) as usize)
+                .cloned()
+                .ok_or(SegmentError::Corrupt("string index"))?;
+            let value = if code & 1 == 0 {
+                Value::Str(self.string(strings)?)
+            } else {
+                self.value(values, 0)?
+            };
+            out.push(KeyValue { key, value });
+        }
+        Ok(out)
     }
 
     /// Number of distinct strings.

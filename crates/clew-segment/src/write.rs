@@ -1,8 +1,8 @@
 //! Builds a block file from traces (sans-I/O: returns the bytes).
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::HashSet;
 
-use clew_model::{KeyValue, Span, TraceId, Value};
+use clew_model::{Str, TraceId, Value};
 
 use crate::codec::{Sink, compress, crc};
 use crate::filter::{BloomFilter, tag_hash, trace_hash};
@@ -71,142 +71,232 @@ fn normalise(mut traces: Vec<TraceSpans>) -> Vec<TraceSpans> {
     out
 }
 
-/// Adds a tag's `key=value` hash, without allocating for string values.
-fn add_tag_hashes(kvs: &[KeyValue], hashes: &mut HashSet<u64>) {
-    for kv in kvs {
-        let h = match &kv.value {
-            Value::Str(s) => tag_hash(&kv.key, s),
-            v => tag_hash(&kv.key, &v.to_text()),
-        };
-        hashes.insert(h);
-    }
-}
+/// Operations seen so far: service → name → span kinds.
+type Ops = std::collections::HashMap<
+    Str,
+    std::collections::HashMap<Str, FastSet<Str>, foldhash::fast::RandomState>,
+    foldhash::fast::RandomState,
+>;
 
-fn add_keys<'a>(kvs: &'a [KeyValue], keys: &mut BTreeSet<&'a str>) {
-    for kv in kvs {
-        keys.insert(&kv.key);
-    }
-}
+type FastSet<T> = HashSet<T, foldhash::fast::RandomState>;
 
 /// Encodes traces as one block.
 pub fn write_block(traces: Vec<TraceSpans>, opts: &BlockOptions) -> EncodedBlock {
-    let traces = normalise(traces);
-    let shared_traces = opts.known_traces.as_ref().map_or(0, |known| {
-        traces.iter().filter(|t| known.contains(&t.id)).count() as u64
-    });
-    let spans = || traces.iter().flat_map(|t| t.spans.iter());
-    let mut index = BlockIndex {
-        level: opts.level,
-        source_seq: opts.source_seq,
-        replaces: opts.replaces.clone(),
-        shared_traces,
-        trace_count: traces.len() as u64,
-        span_count: spans().count() as u64,
-        min_start: spans().map(|s| s.start_time).min().unwrap_or(0),
-        max_start: spans().map(|s| s.start_time).max().unwrap_or(0),
-        max_end: spans().map(Span::end_time).max().unwrap_or(0),
-        ..BlockIndex::default()
-    };
+    let mut w = BlockWriter::new(opts.clone());
+    for t in normalise(traces) {
+        w.push(t);
+    }
+    w.finish()
+}
 
-    let mut services: BTreeSet<&str> = BTreeSet::new();
-    let mut ops: BTreeSet<(&str, &str, &str)> = BTreeSet::new();
-    let mut keys: BTreeSet<&str> = BTreeSet::new();
-    let mut tag_hashes: HashSet<u64> = HashSet::new();
-    let mut seen_process: HashSet<*const clew_model::Process> = HashSet::new();
-    for s in spans() {
-        services.insert(&s.process.service_name);
-        ops.insert((&s.process.service_name, &s.operation_name, s.kind_tag()));
-        add_keys(&s.tags, &mut keys);
-        add_tag_hashes(&s.tags, &mut tag_hashes);
-        for l in &s.logs {
-            add_keys(&l.fields, &mut keys);
-            add_tag_hashes(&l.fields, &mut tag_hashes);
+/// Writes a block from traces handed over one at a time, so a writer
+/// (compaction merging blocks, the head being cut) holds one page of
+/// decoded spans, not the whole block. Traces must come whole, once each,
+/// in order of their earliest span start (ties by ID), as [`write_block`]
+/// sorts them.
+pub struct BlockWriter {
+    opts: BlockOptions,
+    bytes: Vec<u8>,
+    tables: TableBuilder,
+    index: BlockIndex,
+    services: FastSet<Str>,
+    ops: Ops,
+    pending: Vec<TraceSpans>,
+    pending_spans: usize,
+}
+
+impl BlockWriter {
+    /// An empty block with these options.
+    pub fn new(opts: BlockOptions) -> BlockWriter {
+        let mut bytes = Vec::with_capacity(64 * 1024);
+        bytes.put_bytes(BLOCK_MAGIC);
+        let index = BlockIndex {
+            level: opts.level,
+            source_seq: opts.source_seq,
+            replaces: opts.replaces.clone(),
+            min_start: u64::MAX,
+            ..BlockIndex::default()
+        };
+        BlockWriter {
+            opts,
+            bytes,
+            tables: TableBuilder::for_block(),
+            index,
+            services: FastSet::default(),
+            ops: Ops::default(),
+            pending: Vec::new(),
+            pending_spans: 0,
         }
-        for r in &s.references {
-            add_keys(&r.tags, &mut keys);
-            add_tag_hashes(&r.tags, &mut tag_hashes);
-        }
-        if let Some(scope) = &s.scope {
-            add_keys(&scope.attributes, &mut keys);
-            add_tag_hashes(&scope.attributes, &mut tag_hashes);
-        }
-        if seen_process.insert(std::sync::Arc::as_ptr(&s.process)) {
-            add_keys(&s.process.tags, &mut keys);
-            add_tag_hashes(&s.process.tags, &mut tag_hashes);
-        }
-    }
-    index.services = services.iter().map(|s| s.to_string()).collect();
-    index.operations = ops
-        .iter()
-        .map(|(svc, name, kind)| IndexedOperation {
-            service: services.iter().position(|s| s == svc).unwrap_or(0) as u32,
-            name: name.to_string(),
-            span_kind: kind.to_string(),
-        })
-        .collect();
-    index.tag_keys = keys.iter().map(|k| k.to_string()).collect();
-    index.tag_filter = BloomFilter::with_capacity(tag_hashes.len());
-    for h in tag_hashes {
-        index.tag_filter.insert(h);
-    }
-    index.trace_filter = BloomFilter::with_capacity(traces.len());
-    for t in &traces {
-        index.trace_filter.insert(trace_hash(t.id));
     }
 
-    let mut bytes = Vec::with_capacity(64 * 1024);
-    bytes.put_bytes(BLOCK_MAGIC);
-    let mut tables = TableBuilder::default();
-    let mut start = 0;
-    while start < traces.len() {
-        let mut end = start;
-        let mut n = 0;
-        while end < traces.len() && (n < opts.page_spans.max(1) || end == start) {
-            n += traces[end].spans.len();
-            end += 1;
+    /// Spans added so far.
+    pub fn span_count(&self) -> u64 {
+        self.index.span_count + self.pending_spans as u64
+    }
+
+    /// Adds one whole trace (see the type's ordering rule).
+    pub fn push(&mut self, t: TraceSpans) {
+        if t.spans.is_empty() {
+            return;
         }
-        let run: Vec<&TraceSpans> = traces[start..end].iter().collect();
-        let raw = page::encode(&run, &mut tables);
-        let section = append_section(&mut bytes, &raw, opts.zstd_level);
+        let idx = &mut self.index;
+        if self
+            .opts
+            .known_traces
+            .as_ref()
+            .is_some_and(|k| k.contains(&t.id))
+        {
+            idx.shared_traces += 1;
+        }
+        idx.trace_count += 1;
+        for s in &t.spans {
+            idx.min_start = idx.min_start.min(s.start_time);
+            idx.max_start = idx.max_start.max(s.start_time);
+            idx.max_end = idx.max_end.max(s.end_time());
+            let svc = &s.process.service_name;
+            if !self.services.contains(&**svc) {
+                self.services.insert(svc.clone());
+            }
+            let kind: &str = match s.tag(clew_model::keys::SPAN_KIND) {
+                Some(Value::Str(k)) => k,
+                _ => "",
+            };
+            let names = match self.ops.get_mut(&**svc) {
+                Some(n) => n,
+                None => self.ops.entry(svc.clone()).or_default(),
+            };
+            let kinds = match names.get_mut(&*s.operation_name) {
+                Some(k) => k,
+                None => names.entry(s.operation_name.clone()).or_default(),
+            };
+            if !kinds.contains(kind) {
+                kinds.insert(Str::from(kind));
+            }
+        }
+        self.pending_spans += t.spans.len();
+        self.pending.push(t);
+        if self.pending_spans >= self.opts.page_spans.max(1) {
+            self.flush_page();
+        }
+    }
+
+    fn flush_page(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let run: Vec<&TraceSpans> = self.pending.iter().collect();
+        // v2 pages compress each stream on their own; the page section
+        // itself is stored raw (marker 0).
+        let raw = page::encode(&run, &mut self.tables, Some(self.opts.zstd_level));
+        let section = append_section(&mut self.bytes, &raw, None);
         let page_spans = || run.iter().flat_map(|t| t.spans.iter());
-        let page_no = index.pages.len() as u32;
+        let page_no = self.index.pages.len() as u32;
         for t in &run {
-            index
+            self.index
                 .trace_table
                 .push(((trace_hash(t.id) >> 32) as u32, page_no));
         }
-        index.pages.push(PageRef {
+        self.index.pages.push(PageRef {
             section,
             first_trace: run.iter().map(|t| t.id).min().unwrap_or_default(),
             last_trace: run.iter().map(|t| t.id).max().unwrap_or_default(),
-            spans: n as u32,
+            spans: self.pending_spans as u32,
             traces: run.len() as u32,
             min_start: page_spans().map(|s| s.start_time).min().unwrap_or(0),
             max_start: page_spans().map(|s| s.start_time).max().unwrap_or(0),
         });
-        start = end;
+        self.index.span_count += self.pending_spans as u64;
+        self.pending.clear();
+        self.pending_spans = 0;
     }
-    index.trace_table.sort_unstable();
-    index.tables = append_section(&mut bytes, &tables.encode(), opts.zstd_level);
 
-    let raw_index = index.encode();
-    let index_ref = SectionRef {
-        offset: bytes.len() as u64,
-        len: raw_index.len() as u32,
-        raw_len: raw_index.len() as u32,
-        crc: crc(&raw_index),
-    };
-    bytes.put_bytes(&raw_index);
-    let footer = Footer {
-        version: FORMAT_VERSION,
-        index: index_ref,
-    };
-    bytes.put_bytes(&footer.encode());
-    EncodedBlock { bytes, index }
+    /// Writes the last page, the tables, the index and the footer.
+    pub fn finish(mut self) -> EncodedBlock {
+        self.flush_page();
+        let mut index = self.index;
+        if index.span_count == 0 {
+            index.min_start = 0;
+        }
+        let mut services: Vec<Str> = self.services.into_iter().collect();
+        services.sort();
+        let mut ops: Vec<(Str, Str, Str)> = Vec::new();
+        for (svc, names) in self.ops {
+            for (name, kinds) in names {
+                for kind in kinds {
+                    ops.push((svc.clone(), name.clone(), kind));
+                }
+            }
+        }
+        ops.sort();
+        index.operations = ops
+            .iter()
+            .map(|(svc, name, kind)| IndexedOperation {
+                service: services.binary_search(svc).unwrap_or(0) as u32,
+                name: name.to_string(),
+                span_kind: kind.to_string(),
+            })
+            .collect();
+        index.services = services.iter().map(|s| s.to_string()).collect();
+        // Attribute keys and key=value pairs, noted by the tables while
+        // the pages were encoded (string pairs hashed once each, here).
+        let tag_index = self.tables.tag_index.take().unwrap_or_default();
+        let strings = self.tables.strings();
+        let text = |i: u32| strings.get(i as usize).map_or("", |s| &**s);
+        let mut keys: Vec<String> = tag_index
+            .keys
+            .iter()
+            .map(|&k| text(k).to_string())
+            .collect();
+        keys.sort();
+        keys.dedup();
+        index.tag_keys = keys;
+        index.tag_filter =
+            BloomFilter::with_capacity(tag_index.pairs.len() + tag_index.other.len());
+        for &p in &tag_index.pairs {
+            index
+                .tag_filter
+                .insert(tag_hash(text((p >> 32) as u32), text(p as u32)));
+        }
+        for &h in &tag_index.other {
+            index.tag_filter.insert(h);
+        }
+        // v2: the trace table answers "may this block hold trace X" (with
+        // fewer false positives); the trace filter is written empty.
+        index.trace_filter = BloomFilter::with_capacity(0);
+        index.trace_table.sort_unstable();
+        let mut bytes = self.bytes;
+        index.tables = append_section(
+            &mut bytes,
+            &self.tables.encode(),
+            Some(self.opts.zstd_level),
+        );
+        let raw_index = index.encode(FORMAT_VERSION);
+        let index_ref = SectionRef {
+            offset: bytes.len() as u64,
+            len: raw_index.len() as u32,
+            raw_len: raw_index.len() as u32,
+            crc: crc(&raw_index),
+        };
+        bytes.put_bytes(&raw_index);
+        let footer = Footer {
+            version: FORMAT_VERSION,
+            index: index_ref,
+        };
+        bytes.put_bytes(&footer.encode());
+        EncodedBlock { bytes, index }
+    }
 }
 
-fn append_section(bytes: &mut Vec<u8>, raw: &[u8], level: i32) -> SectionRef {
-    let stored = compress(raw, level);
+fn append_section(bytes: &mut Vec<u8>, raw: &[u8], level: Option<i32>) -> SectionRef {
+    let stored = match level {
+        Some(level) => compress(raw, level),
+        None => {
+            let mut out = Vec::with_capacity(raw.len() + 1);
+            out.push(0);
+            out.extend_from_slice(raw);
+            out
+        }
+    };
     let section = SectionRef {
         offset: bytes.len() as u64,
         len: stored.len() as u32,

@@ -1,17 +1,21 @@
 //! The block format's promises: what is written reads back equal, a golden
-//! v1 block stays readable, and corruption is an error, never a panic.
+//! v1 and v2 block stay readable, and corruption is an error, never a panic.
 
 use std::sync::Arc;
 
 use clew_model::{KeyValue, Log, Process, Reference, Scope, Span, SpanId, TraceId, Value};
 use clew_segment::{
-    BlockOptions, Footer, SegmentError, TraceSpans, decode_batch, decode_block, encode_batch,
-    group_by_trace, tag_hash, trace_hash, write_block,
+    BlockOptions, Footer, SegmentError, SpanFilter, TraceSpans, decode_batch, decode_block,
+    encode_batch, group_by_trace, read_index, read_page_filtered, read_tables, tag_hash,
+    write_block,
 };
 use proptest::prelude::*;
 
 const T0: u64 = 1_700_000_000_000_000_000;
-const GOLDEN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/v1/small.clewblk");
+/// Written by format version 1; frozen (no writer makes v1 any more).
+const GOLDEN_V1: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/v1/small.clewblk");
+/// Written by format version 2 (`CLEW_BLESS=1` rewrites it).
+const GOLDEN_V2: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/v2/small.clewblk");
 
 /// A small fixture touching every column: parents by index and explicit,
 /// links with attributes, logs, every value type, warnings, two processes.
@@ -80,11 +84,8 @@ fn a_block_reads_back_the_spans_it_was_written_with() {
     assert_eq!(back.index.services, vec!["backend", "frontend"]);
     assert_eq!(back.index.span_count, 4);
     assert_eq!(back.index.trace_count, 2);
-    assert!(
-        back.index
-            .trace_filter
-            .may_contain(trace_hash(TraceId::new(0xabcd, 2)))
-    );
+    assert!(back.index.may_hold(TraceId::new(0xabcd, 2)));
+    assert!(back.index.may_hold(TraceId::new(0, 1)));
     assert!(back.index.tag_filter.may_contain(tag_hash("error", "true")));
     assert!(back.index.tag_filter.may_contain(tag_hash("pid", "42")));
     assert!(back.index.tag_keys.contains(&"link.kind".to_string()));
@@ -107,18 +108,64 @@ fn a_block_reads_back_the_spans_it_was_written_with() {
     assert!(kinds.contains(&("GET /", "server")));
 }
 
-#[test]
-fn the_golden_v1_block_stays_readable() {
-    if std::env::var_os("CLEW_BLESS").is_some() {
-        let block = write_block(group_by_trace(fixture()), &BlockOptions::default());
-        std::fs::write(GOLDEN, &block.bytes).expect("write golden");
+/// Runs the column search over every page of a block held in memory.
+fn search(bytes: &[u8], filter: &SpanFilter<'_>) -> Vec<TraceId> {
+    let r = Footer::range(bytes.len() as u64).expect("footer range");
+    let footer = Footer::decode(&bytes[r.start as usize..]).expect("footer");
+    let r = footer.index.range();
+    let index = read_index(&footer, &bytes[r.start as usize..r.end as usize]).expect("index");
+    let r = index.tables.range();
+    let tables = read_tables(&index, &bytes[r.start as usize..r.end as usize]).expect("tables");
+    let mut out = Vec::new();
+    for p in &index.pages {
+        let r = p.section.range();
+        let got = read_page_filtered(p, &bytes[r.start as usize..r.end as usize], &tables, filter)
+            .expect("page");
+        out.extend(got.into_iter().map(|t| t.id));
     }
-    let bytes = std::fs::read(GOLDEN).expect("golden block present (CLEW_BLESS=1 writes it)");
-    let back = decode_block(&bytes).expect("golden decodes");
-    assert_eq!(back.footer.version, 1);
+    out
+}
+
+fn check_golden(bytes: &[u8], version: u32) {
+    let back = decode_block(bytes).expect("golden decodes");
+    assert_eq!(back.footer.version, version);
     let mut want = fixture();
     want.sort_by_key(|s| s.trace_id);
     assert_eq!(spans_of(&back.traces), want);
+    // The column search works on the old layout too.
+    let everything = SpanFilter {
+        start_max: u64::MAX,
+        ..SpanFilter::default()
+    };
+    let tagged = SpanFilter {
+        tags: vec![("span.kind", "server")],
+        ..everything.clone()
+    };
+    let absent = SpanFilter {
+        tags: vec![("span.kind", "nope")],
+        ..everything.clone()
+    };
+    assert_eq!(search(bytes, &everything).len(), 2);
+    assert_eq!(search(bytes, &tagged), vec![TraceId::new(0, 1)]);
+    assert!(search(bytes, &absent).is_empty());
+}
+
+#[test]
+fn the_golden_v1_block_stays_readable() {
+    let bytes = std::fs::read(GOLDEN_V1).expect("golden v1 block present");
+    check_golden(&bytes, 1);
+}
+
+#[test]
+fn the_golden_v2_block_stays_readable() {
+    if std::env::var_os("CLEW_BLESS").is_some() {
+        let block = write_block(group_by_trace(fixture()), &BlockOptions::default());
+        std::fs::create_dir_all(std::path::Path::new(GOLDEN_V2).parent().expect("dir"))
+            .expect("mkdir");
+        std::fs::write(GOLDEN_V2, &block.bytes).expect("write golden");
+    }
+    let bytes = std::fs::read(GOLDEN_V2).expect("golden block present (CLEW_BLESS=1 writes it)");
+    check_golden(&bytes, 2);
 }
 
 #[test]

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use clew_model::{Span, TraceId};
-use clew_segment::{BlockIndex, Footer, SegmentError, Tables, TraceSpans, trace_hash};
+use clew_segment::{BlockIndex, Footer, SegmentError, Tables, TraceSpans};
 use object_store::path::Path;
 use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
 
@@ -143,9 +143,7 @@ impl Block {
         store: &dyn ObjectStore,
         id: TraceId,
     ) -> Result<Vec<Span>, BlockError> {
-        if !self.index.trace_filter.may_contain(trace_hash(id)) {
-            return Ok(Vec::new());
-        }
+        // The trace table (hash → page) answers for v1 and v2 blocks alike.
         let pages = self.index.pages_for(id);
         let mut out = Vec::new();
         for i in pages {

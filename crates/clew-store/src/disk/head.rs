@@ -1,31 +1,62 @@
 //! The head: spans acknowledged since the last cut, in memory.
 //!
-//! Spans arrive here decoded *from their WAL record*, not from the request
-//! body: their strings are slices of that compact, dictionary-coded record
-//! (tens of bytes per span), so the head never pins whole request bodies.
+//! The head keeps each batch exactly as its WAL record encodes it — a
+//! [`Batch`]: the batch's own dictionary of strings and processes, then
+//! the spans split into integer columns — so a span costs a few dozen
+//! bytes, not the ≈ 1 KB of a decoded [`Span`], and replaying the WAL is a
+//! copy, not a decode. Reads build spans only for the traces they need.
 //!
-//! Traces are spread over shards by trace-ID hash, each behind its own
-//! mutex, so concurrent writers of different traces do not queue behind one
-//! lock; the operation index takes its write lock only for a pair it has
-//! not seen.
+//! A trace index (trace ID → the batches holding it, and its start) is
+//! spread over shards by trace-ID hash, each behind its own mutex, so
+//! concurrent writers of different traces do not queue behind one lock;
+//! the batch list takes its write lock only to push, the operation index
+//! only for a pair it has not seen.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use clew_model::{Span, TraceId};
-use clew_segment::{TraceSpans, trace_hash};
+use clew_model::{Span, Str, TraceId};
+use clew_segment::{Batch, BlockWriter, SpanFilter, TraceSpans, trace_hash};
 use parking_lot::{Mutex, RwLock};
 
-use crate::query::Operation;
+use crate::query::{Operation, TraceQuery};
+use crate::span_matches;
 
 const SHARDS: usize = 16;
 
-/// One shard: the traces whose ID hashes to it.
-type Shard = Mutex<HashMap<TraceId, Vec<Span>>>;
+/// Where one trace lives in the head.
+struct HeadTrace {
+    /// Earliest span start over all its batches.
+    start: u64,
+    /// Spans over all its batches.
+    spans: u32,
+    /// The first batch (index into `Head::batches`) holding it…
+    first: u32,
+    /// …and any later ones (a trace whose spans arrived in several batches).
+    more: Vec<u32>,
+}
+
+impl HeadTrace {
+    fn batches(&self) -> impl Iterator<Item = u32> + '_ {
+        std::iter::once(self.first).chain(self.more.iter().copied())
+    }
+}
+
+/// One shard of the trace index.
+type Shard = Mutex<HashMap<TraceId, HeadTrace>>;
+
+/// A batch with the start range of its spans.
+struct HeadBatch {
+    batch: Batch,
+    min_start: u64,
+    max_start: u64,
+}
 
 /// One generation of the head (the active one, or a frozen one being cut).
 pub(crate) struct Head {
+    batches: RwLock<Vec<Arc<HeadBatch>>>,
     shards: Box<[Shard]>,
     operations: RwLock<HashMap<String, BTreeSet<Operation>>>,
     spans: AtomicU64,
@@ -39,6 +70,7 @@ pub(crate) struct Head {
 impl Default for Head {
     fn default() -> Self {
         Head {
+            batches: RwLock::new(Vec::new()),
             shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
             operations: RwLock::new(HashMap::new()),
             spans: AtomicU64::new(0),
@@ -56,80 +88,225 @@ fn shard_of(id: TraceId) -> usize {
 }
 
 impl Head {
-    /// Adds decoded traces; `bytes` is what they cost (their record's size).
-    pub(crate) fn insert(&self, traces: Vec<TraceSpans>, bytes: u64) {
-        let mut ops: HashSet<(&str, &str, &str)> = HashSet::new();
-        for s in traces.iter().flat_map(|t| t.spans.iter()) {
-            ops.insert((&s.process.service_name, &s.operation_name, s.kind_tag()));
-        }
-        let missing: Vec<(String, Operation)> = {
+    /// Adds a batch; `ops` are its `(service, operation, kind)` triples
+    /// ([`Batch::operations`]).
+    pub(crate) fn insert(&self, batch: Batch, ops: Vec<(Str, Str, Str)>) {
+        let missing: Vec<(Str, Str, Str)> = {
             let known = self.operations.read();
             ops.into_iter()
                 .filter(|(svc, name, kind)| {
-                    !known.get(*svc).is_some_and(|set| {
-                        set.iter().any(|o| o.name == *name && o.span_kind == *kind)
+                    !known.get(&**svc).is_some_and(|set| {
+                        set.iter()
+                            .any(|o| o.name == **name && o.span_kind == **kind)
                     })
-                })
-                .map(|(svc, name, kind)| {
-                    let op = Operation {
-                        name: name.to_string(),
-                        span_kind: kind.to_string(),
-                    };
-                    (svc.to_string(), op)
                 })
                 .collect()
         };
         if !missing.is_empty() {
             let mut known = self.operations.write();
-            for (svc, op) in missing {
-                known.entry(svc).or_default().insert(op);
+            for (svc, name, kind) in missing {
+                known.entry(svc.to_string()).or_default().insert(Operation {
+                    name: name.to_string(),
+                    span_kind: kind.to_string(),
+                });
             }
         }
-        let mut spans = 0u64;
+        let (mut lo, mut hi) = (u64::MAX, 0);
+        for t in batch.traces() {
+            lo = lo.min(t.min_start);
+            hi = hi.max(t.max_start);
+        }
+        let spans = batch.span_count();
+        let bytes = batch.bytes().len() as u64;
+        let entry = Arc::new(HeadBatch {
+            batch,
+            min_start: lo,
+            max_start: hi,
+        });
+        let index = {
+            let mut batches = self.batches.write();
+            batches.push(entry.clone());
+            (batches.len() - 1) as u32
+        };
         let mut new_traces = 0u64;
-        for t in traces {
-            spans += t.spans.len() as u64;
-            for s in &t.spans {
-                self.min_start.fetch_min(s.start_time, Ordering::Relaxed);
-                self.max_start.fetch_max(s.start_time, Ordering::Relaxed);
-            }
+        for t in entry.batch.traces() {
             let mut shard = self.shards[shard_of(t.id)].lock();
             match shard.get_mut(&t.id) {
-                Some(v) => v.extend(t.spans),
+                Some(e) => {
+                    e.start = e.start.min(t.min_start);
+                    e.spans = e.spans.saturating_add(t.spans);
+                    e.more.push(index);
+                }
                 None => {
                     new_traces += 1;
-                    shard.insert(t.id, t.spans);
+                    shard.insert(
+                        t.id,
+                        HeadTrace {
+                            start: t.min_start,
+                            spans: t.spans,
+                            first: index,
+                            more: Vec::new(),
+                        },
+                    );
                 }
             }
+        }
+        if lo <= hi {
+            self.min_start.fetch_min(lo, Ordering::Relaxed);
+            self.max_start.fetch_max(hi, Ordering::Relaxed);
         }
         self.spans.fetch_add(spans, Ordering::Relaxed);
         self.traces.fetch_add(new_traces, Ordering::Relaxed);
         self.bytes.fetch_add(bytes, Ordering::Relaxed);
     }
 
-    pub(crate) fn get(&self, id: TraceId) -> Option<Vec<Span>> {
-        self.shards[shard_of(id)].lock().get(&id).cloned()
+    /// The batches holding a trace, and its start.
+    fn locate(&self, id: TraceId) -> Option<(u64, Vec<Arc<HeadBatch>>)> {
+        let (start, indexes): (u64, Vec<u32>) = {
+            let shard = self.shards[shard_of(id)].lock();
+            let t = shard.get(&id)?;
+            (t.start, t.batches().collect())
+        };
+        let batches = self.batches.read();
+        let found = indexes
+            .iter()
+            .filter_map(|&i| batches.get(i as usize).cloned())
+            .collect();
+        Some((start, found))
     }
 
-    /// Calls `f` for every trace, one shard locked at a time.
-    pub(crate) fn for_each(&self, mut f: impl FnMut(TraceId, &[Span])) {
-        for shard in self.shards.iter() {
-            let shard = shard.lock();
-            for (id, spans) in shard.iter() {
-                f(*id, spans);
+    /// Is any span of the trace here?
+    pub(crate) fn contains(&self, id: TraceId) -> bool {
+        self.shards[shard_of(id)].lock().contains_key(&id)
+    }
+
+    /// The trace's spans here, or `None` when it has none.
+    pub(crate) fn get(&self, id: TraceId) -> Option<Vec<Span>> {
+        let (_, batches) = self.locate(id)?;
+        let mut spans = Vec::new();
+        for b in batches {
+            match b.batch.decode(&|t| t == id) {
+                Ok(traces) => spans.extend(traces.into_iter().flat_map(|t| t.spans)),
+                Err(e) => tracing::error!(error = %e, "head batch does not decode; skipped"),
             }
+        }
+        Some(spans)
+    }
+
+    /// Traces with a span matching `q` (`filter` is its prefilter form),
+    /// with their start over the whole head.
+    pub(crate) fn search(&self, q: &TraceQuery, filter: &SpanFilter<'_>) -> Vec<(TraceId, u64)> {
+        let batches: Vec<Arc<HeadBatch>> = self.batches.read().clone();
+        let mut out: HashMap<TraceId, u64> = HashMap::new();
+        for b in batches {
+            if b.max_start < q.start_min || b.min_start > q.start_max {
+                continue;
+            }
+            let ids = match b.batch.candidates(filter) {
+                Ok(ids) => ids,
+                Err(e) => {
+                    tracing::error!(error = %e, "head batch does not decode; skipped");
+                    continue;
+                }
+            };
+            let ids: std::collections::HashSet<TraceId> =
+                ids.into_iter().filter(|id| !out.contains_key(id)).collect();
+            if ids.is_empty() {
+                continue;
+            }
+            let Ok(traces) = b.batch.decode(&|id| ids.contains(&id)) else {
+                continue;
+            };
+            for t in traces {
+                if t.spans.iter().any(|s| span_matches(s, q)) {
+                    let start = self.locate_start(t.id).unwrap_or(t.spans[0].start_time);
+                    out.insert(t.id, start);
+                }
+            }
+        }
+        out.into_iter().collect()
+    }
+
+    fn locate_start(&self, id: TraceId) -> Option<u64> {
+        self.shards[shard_of(id)].lock().get(&id).map(|t| t.start)
+    }
+
+    /// Writes every trace into `w` in the order a block wants (earliest
+    /// start, then ID), decoding about `chunk_spans` spans at a time, so a
+    /// cut holds one page of decoded spans rather than the whole head.
+    pub(crate) fn write_into(&self, w: &mut BlockWriter, chunk_spans: usize) {
+        let mut order: Vec<(u64, TraceId, u32, Vec<u32>)> =
+            Vec::with_capacity(self.traces.load(Ordering::Relaxed) as usize);
+        for shard in self.shards.iter() {
+            for (id, t) in shard.lock().iter() {
+                order.push((t.start, *id, t.spans, t.batches().collect()));
+            }
+        }
+        order.sort_unstable_by_key(|t| (t.0, t.1));
+        let batches: Vec<Arc<HeadBatch>> = self.batches.read().clone();
+        let mut from = 0;
+        while from < order.len() {
+            let mut to = from;
+            let mut n = 0usize;
+            while to < order.len() && (n < chunk_spans.max(1) || to == from) {
+                n += order[to].2 as usize;
+                to += 1;
+            }
+            let chunk = &order[from..to];
+            // Batch → the chunk's traces it holds, batches in arrival order.
+            let mut by_batch: std::collections::BTreeMap<u32, HashSet<TraceId>> =
+                std::collections::BTreeMap::new();
+            for (_, id, _, bs) in chunk {
+                for &b in bs {
+                    by_batch.entry(b).or_default().insert(*id);
+                }
+            }
+            let mut spans: HashMap<TraceId, Vec<Span>> = HashMap::with_capacity(chunk.len());
+            for (b, ids) in by_batch {
+                let Some(batch) = batches.get(b as usize) else {
+                    continue;
+                };
+                match batch.batch.decode(&|id| ids.contains(&id)) {
+                    Ok(traces) => {
+                        for t in traces {
+                            spans.entry(t.id).or_default().extend(t.spans);
+                        }
+                    }
+                    Err(e) => tracing::error!(error = %e, "head batch does not decode; skipped"),
+                }
+            }
+            for (_, id, _, _) in chunk {
+                if let Some(spans) = spans.remove(id) {
+                    w.push(TraceSpans { id: *id, spans });
+                }
+            }
+            from = to;
         }
     }
 
-    /// A copy of every trace (for cutting a block).
+    /// Every trace, decoded and merged across batches (for cutting a
+    /// block, and dependencies).
     pub(crate) fn traces(&self) -> Vec<TraceSpans> {
-        let mut out = Vec::with_capacity(self.traces.load(Ordering::Relaxed) as usize);
-        self.for_each(|id, spans| {
-            out.push(TraceSpans {
-                id,
-                spans: spans.to_vec(),
-            });
-        });
+        let batches: Vec<Arc<HeadBatch>> = self.batches.read().clone();
+        let mut out: Vec<TraceSpans> =
+            Vec::with_capacity(self.traces.load(Ordering::Relaxed) as usize);
+        let mut at: HashMap<TraceId, usize> = HashMap::with_capacity(out.capacity());
+        for b in batches {
+            match b.batch.decode(&|_| true) {
+                Ok(traces) => {
+                    for t in traces {
+                        match at.get(&t.id) {
+                            Some(&i) => out[i].spans.extend(t.spans),
+                            None => {
+                                at.insert(t.id, out.len());
+                                out.push(t);
+                            }
+                        }
+                    }
+                }
+                Err(e) => tracing::error!(error = %e, "head batch does not decode; skipped"),
+            }
+        }
         out
     }
 

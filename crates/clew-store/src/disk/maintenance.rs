@@ -14,7 +14,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use clew_model::TraceId;
-use clew_segment::{BlockOptions, TraceSpans, write_block};
+use clew_segment::{BlockOptions, BlockWriter, EncodedBlock};
 use object_store::{ObjectStoreExt, PutPayload};
 
 use super::block::{Block, block_path};
@@ -54,14 +54,7 @@ impl Inner {
         prev.max(now) + 1
     }
 
-    async fn put_block(
-        &self,
-        traces: Vec<TraceSpans>,
-        opts: BlockOptions,
-    ) -> Result<Arc<Block>, StoreError> {
-        let encoded = tokio::task::spawn_blocking(move || write_block(traces, &opts))
-            .await
-            .map_err(io_err)?;
+    async fn put_encoded(&self, encoded: EncodedBlock) -> Result<Arc<Block>, StoreError> {
         let id = self.next_id();
         let path = block_path(&encoded.index, id);
         let size = encoded.bytes.len() as u64;
@@ -132,16 +125,25 @@ impl Inner {
         // In order, stopping at the first failure: deleting WAL segments up
         // to a later head's watermark would drop an earlier unwritten head.
         for (head, upto) in frozen {
-            let traces = head.traces();
-            if !traces.is_empty() {
+            if head.span_count() > 0 {
                 let mut opts = self.options(0, upto, Vec::new());
                 opts.known_traces = Some(self.recent_trace_ids(&[]).await);
-                let block = self.put_block(traces, opts).await?;
+                let writing = head.clone();
+                let chunk = self.config.page_spans;
+                let encoded = tokio::task::spawn_blocking(move || {
+                    let mut w = BlockWriter::new(opts);
+                    writing.write_into(&mut w, chunk);
+                    w.finish()
+                })
+                .await
+                .map_err(io_err)?;
+                let block = self.put_encoded(encoded).await?;
                 let mut st = self.state.write();
                 st.blocks = Self::insert_block(&st.blocks, block);
                 st.frozen.retain(|(h, _)| !Arc::ptr_eq(h, &head));
                 written += 1;
                 self.counters.blocks_cut.fetch_add(1, Ordering::Relaxed);
+                self.cut_done.notify_waiters();
             } else {
                 self.state
                     .write()
@@ -162,7 +164,10 @@ impl Inner {
         let mut total = 0;
         for b in blocks.iter() {
             let small = b.index.span_count < max / 2;
-            if !small || total + b.index.span_count > max {
+            // Tiered: only blocks of one level merge, so a merged block is
+            // not rewritten every time one more small block is cut beside it.
+            let other_level = run.first().is_some_and(|f| f.index.level != b.index.level);
+            if !small || other_level || total + b.index.span_count > max {
                 if run.len() >= self.config.compaction_min_blocks.max(2) {
                     chosen = Some(std::mem::take(&mut run));
                     break;
@@ -181,15 +186,12 @@ impl Inner {
             None if run.len() >= self.config.compaction_min_blocks.max(2) => run,
             None => return Ok(false),
         };
-        let mut traces = Vec::new();
+        // Reading every page's trace IDs checks every page's CRC: an
+        // unreadable block stays as it is (and is skipped by reads).
         let mut inputs = Vec::new();
         for b in &chosen {
-            match b.all(self.objects.as_ref()).await {
-                Ok(t) => {
-                    traces.extend(t);
-                    inputs.push(b.clone());
-                }
-                // A corrupt block stays as it is (and is skipped by reads).
+            match b.trace_ids(self.objects.as_ref()).await {
+                Ok(_) => inputs.push(b.clone()),
                 Err(e) => {
                     tracing::error!(block = %b.path, error = %e, "not compacting an unreadable block")
                 }
@@ -204,7 +206,10 @@ impl Inner {
         let mut opts = self.options(level, seq, ids.clone());
         opts.zstd_level = self.config.compaction_zstd_level;
         opts.known_traces = Some(self.recent_trace_ids(&ids).await);
-        let merged = self.put_block(traces, opts).await?;
+        let encoded = super::merge::merge(self.objects.as_ref(), &inputs, opts)
+            .await
+            .map_err(io_err)?;
+        let merged = self.put_encoded(encoded).await?;
         {
             let mut st = self.state.write();
             let mut v: Vec<Arc<Block>> = st

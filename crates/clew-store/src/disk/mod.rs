@@ -19,6 +19,7 @@ mod block;
 mod head;
 mod inspect;
 mod maintenance;
+mod merge;
 mod search;
 #[cfg(test)]
 mod tests;
@@ -32,7 +33,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::Bytes;
 use clew_model::{Span, Trace, TraceId};
-use clew_segment::{decode_batch, encode_batch, group_by_trace};
+use clew_segment::{Batch, encode_batch, group_by_trace};
 use futures::TryStreamExt;
 use object_store::ObjectStore;
 use object_store::local::LocalFileSystem;
@@ -92,10 +93,10 @@ impl DiskStoreConfig {
             head_max_age: Duration::from_secs(120),
             retention: Some(Duration::from_secs(7 * 24 * 3600)),
             max_bytes: None,
-            compaction_min_blocks: 2,
-            // Compaction holds its inputs decoded in memory (about 1 KB per
-            // span of the tracegen shape): this bounds that.
-            compaction_max_spans: 600_000,
+            compaction_min_blocks: 4,
+            // Merged blocks stay under this; compaction holds one decoded
+            // page per input, not its inputs (disk/merge.rs).
+            compaction_max_spans: 2_000_000,
             page_spans: 4096,
             zstd_level: 3,
             compaction_zstd_level: 9,
@@ -143,6 +144,9 @@ struct Inner {
     /// holding an older snapshot can finish.
     graveyard: parking_lot::Mutex<Vec<(std::time::Instant, ObjectPath)>>,
     wake: tokio::sync::Notify,
+    /// Signalled after each head is written as a block (writers waiting
+    /// for the head backlog to shrink).
+    cut_done: tokio::sync::Notify,
 }
 
 /// Aborts a background task when dropped (with the task that owns it).
@@ -243,13 +247,11 @@ impl DiskStore {
         report.wal_truncations = replay.truncated.clone();
         for rec in replay.records {
             last_seq = last_seq.max(rec.seq);
-            let len = rec.payload.len() as u64;
-            match decode_batch(rec.payload) {
-                Ok(traces) => {
+            match Batch::parse(rec.payload).and_then(|b| Ok((b.operations()?, b))) {
+                Ok((ops, batch)) => {
                     report.replayed_records += 1;
-                    report.replayed_spans +=
-                        traces.iter().map(|t| t.spans.len() as u64).sum::<u64>();
-                    head.insert(traces, len);
+                    report.replayed_spans += batch.span_count();
+                    head.insert(batch, ops);
                 }
                 Err(e) => {
                     tracing::error!(segment = rec.seq, error = %e, "WAL record passed its checksum but does not decode; skipped");
@@ -276,6 +278,7 @@ impl DiskStore {
             next_block_id: AtomicU64::new(max_id.max(now_ns() / 1000)),
             graveyard: parking_lot::Mutex::new(Vec::new()),
             wake: tokio::sync::Notify::new(),
+            cut_done: tokio::sync::Notify::new(),
             config,
         });
         let task = inner.config.maintenance_interval.map(|every| {
@@ -394,7 +397,47 @@ async fn load_blocks(
     Ok((keep, gone.into_iter().map(|b| b.path.clone()).collect()))
 }
 
+/// Spans the heads (active and being cut) may hold before writers wait,
+/// in multiples of `head_max_spans`.
+const HEAD_BACKLOG_FACTOR: u64 = 4;
+/// How long a writer waits for room before answering "unavailable".
+const HEAD_BACKLOG_WAIT: Duration = Duration::from_secs(10);
+
 impl Inner {
+    /// Back-pressure: when blocks are written more slowly than spans
+    /// arrive (a starved CPU, a slow object store), the head would grow
+    /// without bound; writers wait for a cut instead, and after
+    /// [`HEAD_BACKLOG_WAIT`] get a retryable error (a 503 to the client).
+    /// Off when nothing cuts in the background (tests that cut by hand).
+    async fn wait_for_head_room(&self) -> Result<(), StoreError> {
+        if self.config.maintenance_interval.is_none() {
+            return Ok(());
+        }
+        let limit = self
+            .config
+            .head_max_spans
+            .saturating_mul(HEAD_BACKLOG_FACTOR);
+        let deadline = tokio::time::Instant::now() + HEAD_BACKLOG_WAIT;
+        loop {
+            // Created before the check, so a cut finishing in between
+            // still wakes this writer.
+            let done = self.cut_done.notified();
+            let backlog = {
+                let st = self.state.read();
+                st.head.span_count() + st.frozen.iter().map(|(h, _)| h.span_count()).sum::<u64>()
+            };
+            if backlog < limit {
+                return Ok(());
+            }
+            self.wake.notify_one();
+            if tokio::time::timeout_at(deadline, done).await.is_err() {
+                return Err(StoreError::Unavailable(format!(
+                    "{backlog} spans wait to be written as blocks; try again"
+                )));
+            }
+        }
+    }
+
     fn snapshot(&self) -> State {
         self.state.read().clone()
     }
@@ -432,20 +475,25 @@ impl TraceWriter for DiskStore {
         if spans.is_empty() {
             return Ok(());
         }
+        // The head keeps the record itself (compact, dictionary-coded
+        // columns), not the spans: they and the request body they point
+        // into are dropped here.
         let payload = Bytes::from(encode_batch(&group_by_trace(spans)));
-        // Decoded from the record, so the head holds compact owned columns'
-        // worth of strings, not the request body the spans came from.
-        let traces = decode_batch(payload.clone()).map_err(io_err)?;
+        let unavailable =
+            |e: std::io::Error| StoreError::Unavailable(format!("write-ahead log: {e}"));
         let inner = &self.inner;
+        inner.wait_for_head_room().await?;
         let _gate = inner.gate.read().await;
-        let len = payload.len() as u64;
-        inner
-            .wal
-            .append(payload)
-            .await
-            .map_err(|e| StoreError::Unavailable(format!("write-ahead log: {e}")))?;
+        // The WAL thread writes and fsyncs while this task indexes the
+        // batch for the head; the head sees it only once it is durable.
+        let pending = inner.wal.submit(payload.clone()).map_err(unavailable)?;
+        let indexed = Batch::parse(payload).and_then(|b| Ok((b.operations()?, b)));
+        pending.durable().await.map_err(unavailable)?;
+        // Cannot fail for bytes encode_batch just wrote; if it ever did,
+        // the record is durable and replay will report it.
+        let (ops, batch) = indexed.map_err(io_err)?;
         let head = inner.state.read().head.clone();
-        head.insert(traces, len);
+        head.insert(batch, ops);
         if head.span_count() >= inner.config.head_max_spans {
             inner.wake.notify_one();
         }

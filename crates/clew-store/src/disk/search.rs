@@ -87,19 +87,6 @@ impl Inner {
         let limit = if q.limit == 0 { usize::MAX } else { q.limit };
         let st = self.snapshot();
         let mut found: Found = HashMap::new();
-        let heads = std::iter::once(&st.head).chain(st.frozen.iter().map(|(h, _)| h));
-        for h in heads {
-            if h.start_range()
-                .is_none_or(|(min, max)| max < q.start_min || min > q.start_max)
-            {
-                continue;
-            }
-            h.for_each(|id, spans| {
-                if spans.iter().any(|s| span_matches(s, q)) {
-                    note(&mut found, id, trace_start(spans), None);
-                }
-            });
-        }
         let filter = SpanFilter {
             service: q.service.as_deref(),
             operation: q.operation.as_deref(),
@@ -113,6 +100,17 @@ impl Inner {
             duration_min: q.duration_min,
             duration_max: q.duration_max,
         };
+        let heads = std::iter::once(&st.head).chain(st.frozen.iter().map(|(h, _)| h));
+        for h in heads {
+            if h.start_range()
+                .is_none_or(|(min, max)| max < q.start_min || min > q.start_max)
+            {
+                continue;
+            }
+            for (id, start) in h.search(q, &filter) {
+                note(&mut found, id, start, None);
+            }
+        }
         let mut blocks: Vec<_> = st
             .blocks
             .iter()
@@ -174,18 +172,9 @@ impl Inner {
         let (_, id, spans) = hit;
         if let Some(spans) = spans {
             let st = self.snapshot();
-            let h = clew_segment::trace_hash(id);
-            let mut holders = st
-                .blocks
-                .iter()
-                .filter(|b| b.index.trace_filter.may_contain(h))
-                .count();
-            holders += st
-                .frozen
-                .iter()
-                .filter(|(f, _)| f.get(id).is_some())
-                .count();
-            holders += usize::from(st.head.get(id).is_some());
+            let mut holders = st.blocks.iter().filter(|b| b.index.may_hold(id)).count();
+            holders += st.frozen.iter().filter(|(f, _)| f.contains(id)).count();
+            holders += usize::from(st.head.contains(id));
             if holders <= 1 {
                 return spans;
             }
@@ -240,7 +229,14 @@ impl Inner {
         let mut counts: HashMap<(String, String), u64> = HashMap::new();
         let heads = std::iter::once(&st.head).chain(st.frozen.iter().map(|(h, _)| h));
         for h in heads {
-            h.for_each(|_, spans| edges(spans, start, end, &mut counts));
+            if h.start_range()
+                .is_none_or(|(min, max)| max < start || min > end)
+            {
+                continue;
+            }
+            for t in h.traces() {
+                edges(&t.spans, start, end, &mut counts);
+            }
         }
         for b in st.blocks.iter() {
             if b.index.max_start < start || b.index.min_start > end {

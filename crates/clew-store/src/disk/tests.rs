@@ -412,6 +412,42 @@ async fn concurrent_writers_all_land() {
     assert_eq!(s.stats().spans, 400);
 }
 
+/// Writers outrunning the cuts wait for room instead of growing the head
+/// without bound, and every acknowledged span lands.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writers_wait_for_cuts_when_the_head_backlog_is_full() {
+    let dirs = Dirs::new();
+    let mut c = dirs.config();
+    c.head_max_spans = 5;
+    c.maintenance_interval = Some(std::time::Duration::from_millis(5));
+    c.retention = None; // the fixture spans are years old
+    let s = Arc::new(DiskStore::open(c).await.expect("open"));
+    let p = process("svc", vec![]);
+    let mut tasks = Vec::new();
+    for w in 0..4u64 {
+        let s = s.clone();
+        let p = p.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..40u64 {
+                let t = w * 1000 + i + 1;
+                s.write_spans(vec![span(t, 1, "op", &p, i, 1)])
+                    .await
+                    .expect("write");
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("task");
+    }
+    let ps = s.persistence_stats().expect("disk store");
+    assert!(ps.blocks_cut > 0, "the head was cut while writing");
+    assert_eq!(s.stats().spans, 160);
+    for w in 0..4u64 {
+        let id = TraceId::new(0, w * 1000 + 40);
+        assert!(s.get_trace(id).await.expect("get").is_some());
+    }
+}
+
 #[tokio::test]
 async fn inspect_lists_blocks_and_verify_finds_a_flipped_byte() {
     let dirs = Dirs::new();

@@ -27,8 +27,12 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use tokio::sync::oneshot;
 
-/// First bytes of every WAL segment.
-pub const WAL_MAGIC: &[u8; 8] = b"CLEWWAL1";
+/// First bytes of every WAL segment this version writes (records hold
+/// v2 pages).
+pub const WAL_MAGIC: &[u8; 8] = b"CLEWWAL2";
+/// Segments written before v2 pages; still replayed (a page says its own
+/// layout in its flags).
+const WAL_MAGIC_V1: &[u8; 8] = b"CLEWWAL1";
 const FRAME_HEADER: usize = 8;
 /// Largest record accepted on replay (a corrupt length beyond it ends the
 /// segment rather than asking for gigabytes).
@@ -58,6 +62,18 @@ enum Command {
     Append(Bytes, oneshot::Sender<io::Result<u64>>),
     /// Close the current segment and start the next; answers the new seq.
     Rotate(oneshot::Sender<io::Result<u64>>),
+}
+
+/// A record handed to the WAL thread, not yet known to be durable.
+pub(crate) struct Pending(oneshot::Receiver<io::Result<u64>>);
+
+impl Pending {
+    /// Waits until the record is durable; answers its segment number.
+    pub(crate) async fn durable(self) -> io::Result<u64> {
+        self.0
+            .await
+            .map_err(|_| io::Error::other("WAL thread stopped"))?
+    }
 }
 
 /// Handle to the WAL thread.
@@ -126,7 +142,8 @@ pub(crate) fn scan_segment(path: &Path) -> io::Result<SegmentScan> {
         file_len: data.len() as u64,
         bad_header: true,
     };
-    if data.len() < WAL_MAGIC.len() || &data[..WAL_MAGIC.len()] != WAL_MAGIC {
+    let magic = data.get(..WAL_MAGIC.len());
+    if magic != Some(&WAL_MAGIC[..]) && magic != Some(&WAL_MAGIC_V1[..]) {
         return Ok(out);
     }
     out.bad_header = false;
@@ -247,13 +264,13 @@ impl Wal {
             .map_err(|_| io::Error::other("WAL thread stopped"))
     }
 
-    /// Appends one record; resolves once it is durable under the sync
-    /// policy, with the sequence number of the segment that holds it.
-    pub(crate) async fn append(&self, payload: Bytes) -> io::Result<u64> {
+    /// Hands one record to the WAL thread now; the returned [`Pending`]
+    /// resolves once it is durable under the sync policy, so the caller
+    /// can do other work while the write and fsync happen.
+    pub(crate) fn submit(&self, payload: Bytes) -> io::Result<Pending> {
         let (ack, rx) = oneshot::channel();
         self.send(Command::Append(payload, ack))?;
-        rx.await
-            .map_err(|_| io::Error::other("WAL thread stopped"))?
+        Ok(Pending(rx))
     }
 
     /// Starts a new segment; returns its sequence number. Every record

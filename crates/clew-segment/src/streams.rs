@@ -1,0 +1,178 @@
+//! Opening a page's streams, in either page layout.
+//!
+//! * v1 pages (format version 1): the streams are stored raw inside the
+//!   page, which is compressed as one zstd frame; the `traces` stream holds
+//!   `id, span count, start` per trace.
+//! * v2 pages (page flag [`FLAG_V2`], format version 2): each stream is
+//!   compressed on its own (`0` = raw, `1` = `var raw_len` + zstd frame),
+//!   so a reader decompresses only the columns it reads and each column
+//!   gets its own entropy tables; trace IDs, span counts and start deltas
+//!   are three streams; tag keys, string values and other values are three
+//!   streams (see `TableBuilder::put_tags_v2`).
+
+use std::borrow::Cow;
+
+use clew_model::TraceId;
+
+use crate::SegmentError;
+use crate::codec::{Cursor, Sink};
+use crate::page::{FLAG_MICROS, S_TRACES, STREAMS};
+
+/// Page flag: the v2 layout.
+pub(crate) const FLAG_V2: u64 = 2;
+/// v2: span count per trace.
+pub(crate) const S_TRACE_SPANS: usize = 14;
+/// v2: trace start minus the previous trace's start (zigzag, in `unit`).
+pub(crate) const S_TRACE_STARTS: usize = 15;
+/// v2: string index of each string-valued span tag (see `put_tags_v2`).
+pub(crate) const S_TAG_STRINGS: usize = 16;
+/// Streams in a v2 page.
+pub(crate) const STREAMS_V2: usize = 17;
+
+/// A page's streams, each decompressed the first time it is read (v2), so
+/// a search that rejects a page from its tag columns never pays for the
+/// others, and one that goes on to build spans decompresses nothing twice.
+pub(crate) struct Streams<'a> {
+    pub(crate) unit: u64,
+    pub(crate) trace_count: usize,
+    pub(crate) v2: bool,
+    blobs: Vec<&'a [u8]>,
+    bufs: Vec<std::cell::OnceCell<Cow<'a, [u8]>>>,
+}
+
+fn unstore(blob: &[u8]) -> Result<Cow<'_, [u8]>, SegmentError> {
+    let mut c = Cursor::new(blob, "page stream");
+    match c.u8()? {
+        0 => Ok(Cow::Borrowed(&blob[1..])),
+        1 => {
+            let raw_len = c.var()? as usize;
+            let data = &blob[c.position()..];
+            if raw_len > data.len().saturating_mul(1024).max(1 << 16) {
+                return Err(SegmentError::Corrupt("stream length"));
+            }
+            let out = crate::codec::zstd_decompress(data, raw_len)
+                .map_err(|e| SegmentError::Decompress(e.to_string()))?;
+            if out.len() != raw_len {
+                return Err(SegmentError::Corrupt("stream length"));
+            }
+            Ok(Cow::Owned(out))
+        }
+        _ => Err(SegmentError::Corrupt("stream marker")),
+    }
+}
+
+/// Appends one v2 stream: zstd at `level` when that is smaller, else raw.
+pub(crate) fn store(out: &mut Vec<u8>, raw: &[u8], level: Option<i32>) {
+    if let Some(level) = level
+        && raw.len() > 64
+        && let Ok(c) = crate::codec::zstd_compress(raw, level)
+        && c.len() + 4 < raw.len()
+    {
+        let mut head = Vec::with_capacity(12);
+        head.put_u8(1);
+        head.put_var(raw.len() as u64);
+        out.put_var((head.len() + c.len()) as u64);
+        out.put_bytes(&head);
+        out.put_bytes(&c);
+        return;
+    }
+    out.put_var(raw.len() as u64 + 1);
+    out.put_u8(0);
+    out.put_bytes(raw);
+}
+
+impl<'a> Streams<'a> {
+    /// Reads the page header and finds each stream (nothing decompressed).
+    pub(crate) fn open(raw: &'a [u8]) -> Result<Streams<'a>, SegmentError> {
+        let mut c = Cursor::new(raw, "page");
+        let flags = c.var()?;
+        let unit = if flags & FLAG_MICROS != 0 { 1000 } else { 1 };
+        let v2 = flags & FLAG_V2 != 0;
+        let trace_count = c.count(if v2 { 1 } else { 17 })?;
+        let streams = c.var()? as usize;
+        let known = if v2 { STREAMS_V2 } else { STREAMS };
+        if streams < known {
+            return Err(SegmentError::Corrupt("page stream count"));
+        }
+        let mut blobs = Vec::with_capacity(known);
+        for i in 0..streams {
+            let b = c.blob()?;
+            if i < known {
+                blobs.push(b);
+            }
+        }
+        Ok(Streams {
+            unit,
+            trace_count,
+            v2,
+            bufs: (0..blobs.len())
+                .map(|_| std::cell::OnceCell::new())
+                .collect(),
+            blobs,
+        })
+    }
+
+    /// Stream `i`, decompressed on first use.
+    pub(crate) fn stream(&self, i: usize) -> Result<&[u8], SegmentError> {
+        let (Some(cell), Some(&blob)) = (self.bufs.get(i), self.blobs.get(i)) else {
+            return Ok(&[]);
+        };
+        if cell.get().is_none() {
+            let _ = cell.set(if self.v2 {
+                unstore(blob)?
+            } else {
+                Cow::Borrowed(blob)
+            });
+        }
+        Ok(cell.get().map_or(&[][..], |b| &b[..]))
+    }
+
+    /// One cursor per stream; streams `wanted` rejects are left empty.
+    pub(crate) fn cursors(
+        &self,
+        wanted: &dyn Fn(usize) -> bool,
+    ) -> Result<Vec<Cursor<'_>>, SegmentError> {
+        (0..self.blobs.len())
+            .map(|i| {
+                let b = if wanted(i) { self.stream(i)? } else { &[][..] };
+                Ok(Cursor::new(b, "page stream"))
+            })
+            .collect()
+    }
+
+    /// Reads trace headers in order.
+    pub(crate) fn heads(&self) -> TraceHeads {
+        TraceHeads {
+            v2: self.v2,
+            unit: self.unit,
+            prev: 0,
+        }
+    }
+}
+
+/// Reads `(trace ID, span count, trace start)` one trace at a time.
+pub(crate) struct TraceHeads {
+    v2: bool,
+    unit: u64,
+    prev: u64,
+}
+
+impl TraceHeads {
+    pub(crate) fn next(
+        &mut self,
+        st: &mut [Cursor<'_>],
+    ) -> Result<(TraceId, u64, u64), SegmentError> {
+        let t = &mut st[S_TRACES];
+        let id = TraceId::new(t.u64()?, t.u64()?);
+        if self.v2 {
+            let n = st[S_TRACE_SPANS].var()?;
+            let d = st[S_TRACE_STARTS].zigzag()?;
+            self.prev = self.prev.wrapping_add(d as u64);
+            Ok((id, n, self.prev.saturating_mul(self.unit)))
+        } else {
+            let n = t.var()?;
+            let start = t.var()?.saturating_mul(self.unit);
+            Ok((id, n, start))
+        }
+    }
+}
