@@ -14,6 +14,11 @@ pub struct IngestConfig {
     pub queue_max_spans: usize,
     /// Most spans handed to one `TraceWriter::write_spans` call.
     pub writer_batch_spans: usize,
+    /// `write_spans` calls in flight at once. More than one lets a store
+    /// prepare one batch while it commits another (the memory store copies
+    /// outside its lock; the disk store's write-ahead log shares one fsync
+    /// among the writes waiting for it).
+    pub writer_concurrency: usize,
     /// Requested `SO_RCVBUF` for agent UDP sockets, in bytes. The kernel may
     /// grant less (`net.core.rmem_max`); the effective size is logged and
     /// exported as `clew_agent_udp_receive_buffer_bytes`.
@@ -70,6 +75,7 @@ impl Default for IngestConfig {
         IngestConfig {
             queue_max_spans: 200_000,
             writer_batch_spans: 2_000,
+            writer_concurrency: 3,
             udp_recv_buffer_bytes: 16 * 1024 * 1024,
             udp_queue_datagrams: 1_000,
             agent_decode_threads: 1,
@@ -134,6 +140,7 @@ impl IngestConfig {
         let must_be_positive = [
             ("ingest.queue_max_spans", self.queue_max_spans),
             ("ingest.writer_batch_spans", self.writer_batch_spans),
+            ("ingest.writer_concurrency", self.writer_concurrency),
             ("ingest.inflight_max_bytes", self.inflight_max_bytes),
             ("ingest.max_spans_per_request", self.max_spans_per_request),
             (

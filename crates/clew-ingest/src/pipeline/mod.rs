@@ -188,6 +188,7 @@ impl Pipeline {
             shared: shared.clone(),
             writer,
             batch_spans: cfg.writer_batch_spans.max(1),
+            concurrency: cfg.writer_concurrency.max(1),
             stop: stop.clone(),
         };
         let handle = tokio::spawn(task.run());

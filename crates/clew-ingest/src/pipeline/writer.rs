@@ -1,11 +1,19 @@
 //! The task at the end of the queue: it gathers queued batches into writes
-//! of at most `writer_batch_spans` and hands them to the store.
+//! of at most `writer_batch_spans` and hands them to the store, with up to
+//! `writer_concurrency` writes in flight.
+//!
+//! One write at a time left the store idle while a write's acknowledgements
+//! went out and the next batch was gathered, and serialised the disk store
+//! on one fsync per write. Writes in flight may finish in any order; each
+//! acknowledges only its own requests, so a client still hears back only
+//! after its spans are stored.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use clew_store::TraceWriter;
 use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::{QueuedBatch, Shared};
@@ -16,6 +24,7 @@ pub(super) struct WriterLoop {
     pub(super) shared: Arc<Shared>,
     pub(super) writer: Arc<dyn TraceWriter>,
     pub(super) batch_spans: usize,
+    pub(super) concurrency: usize,
     pub(super) stop: CancellationToken,
 }
 
@@ -23,8 +32,13 @@ impl WriterLoop {
     /// Writes until told to stop (or every sender is gone), then writes what
     /// is still queued and returns.
     pub(super) async fn run(mut self) {
-        let errors_log = LogLimiter::new(Duration::from_secs(10));
+        let errors_log = Arc::new(LogLimiter::new(Duration::from_secs(10)));
+        let mut writes = JoinSet::new();
         loop {
+            if writes.len() >= self.concurrency {
+                let _ = writes.join_next().await;
+                continue;
+            }
             let first = tokio::select! {
                 biased;
                 _ = self.stop.cancelled() => break,
@@ -34,14 +48,15 @@ impl WriterLoop {
                 },
             };
             let batch = self.gather(first);
-            self.write(batch, &errors_log).await;
+            writes.spawn(self.write(batch, errors_log.clone()));
         }
         // Refuse new batches, then write everything that made it in.
         self.rx.close();
         while let Some(first) = self.rx.recv().await {
             let batch = self.gather(first);
-            self.write(batch, &errors_log).await;
+            self.write(batch, errors_log.clone()).await;
         }
+        while writes.join_next().await.is_some() {}
     }
 
     /// Adds batches that are already waiting, without waiting for more: under
@@ -72,38 +87,56 @@ impl WriterLoop {
         }
     }
 
-    async fn write(&self, batch: QueuedBatch, errors_log: &LogLimiter) {
-        let QueuedBatch {
-            spans: mut batch,
-            reservation,
-            acks,
-        } = batch;
-        let mut all_written = true;
-        while !batch.is_empty() {
-            let rest = if batch.len() > self.batch_spans {
-                batch.split_off(self.batch_spans)
-            } else {
-                Vec::new()
-            };
-            let n = batch.len();
-            match self.writer.write_spans(batch).await {
-                Ok(()) => self.shared.metrics.record_written(n),
-                Err(e) => {
-                    all_written = false;
-                    self.shared.metrics.record_write_error(n);
-                    if let Some(suppressed) = errors_log.allow() {
-                        tracing::error!(error = %e, spans = n, suppressed, "store rejected a write; spans lost");
-                    }
+    /// The write of one gathered batch, as a task of its own.
+    fn write(
+        &self,
+        batch: QueuedBatch,
+        errors_log: Arc<LogLimiter>,
+    ) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let writer = self.writer.clone();
+        let shared = self.shared.clone();
+        let batch_spans = self.batch_spans;
+        async move { write(writer, shared, batch_spans, batch, &errors_log).await }
+    }
+}
+
+async fn write(
+    writer: Arc<dyn TraceWriter>,
+    shared: Arc<Shared>,
+    batch_spans: usize,
+    batch: QueuedBatch,
+    errors_log: &LogLimiter,
+) {
+    let QueuedBatch {
+        spans: mut batch,
+        reservation,
+        acks,
+    } = batch;
+    let mut all_written = true;
+    while !batch.is_empty() {
+        let rest = if batch.len() > batch_spans {
+            batch.split_off(batch_spans)
+        } else {
+            Vec::new()
+        };
+        let n = batch.len();
+        match writer.write_spans(batch).await {
+            Ok(()) => shared.metrics.record_written(n),
+            Err(e) => {
+                all_written = false;
+                shared.metrics.record_write_error(n);
+                if let Some(suppressed) = errors_log.allow() {
+                    tracing::error!(error = %e, spans = n, suppressed, "store rejected a write; spans lost");
                 }
             }
-            batch = rest;
         }
-        drop(reservation);
-        // A gathered write carries several requests; each learns whether
-        // all of it was stored (a client may see a retryable failure for a
-        // batch that partly made it — duplicates are safer than loss).
-        for ack in acks {
-            let _ = ack.send(all_written);
-        }
+        batch = rest;
+    }
+    drop(reservation);
+    // A gathered write carries several requests; each learns whether
+    // all of it was stored (a client may see a retryable failure for a
+    // batch that partly made it — duplicates are safer than loss).
+    for ack in acks {
+        let _ = ack.send(all_written);
     }
 }
