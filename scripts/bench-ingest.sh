@@ -92,6 +92,9 @@ start_server() {
     local dir=$1
     local config=()
     rm -f "$dir/ready.json"
+    # A fresh data directory per run: the disk store would otherwise reload
+    # the previous run's blocks and count them as stored.
+    rm -rf "$dir/data"
     if [[ -n "${CLEW_TOML:-}" ]]; then
         printf '%s\n' "$CLEW_TOML" >"$dir/clew.toml"
         config=(--config "$dir/clew.toml")
