@@ -171,13 +171,4 @@ impl Block {
             .await
             .cloned()
     }
-
-    /// Every trace of the block.
-    pub(crate) async fn all(&self, store: &dyn ObjectStore) -> Result<Vec<TraceSpans>, BlockError> {
-        let mut out = Vec::new();
-        for i in 0..self.index.pages.len() {
-            out.extend(self.page(store, i, &|_| true).await?);
-        }
-        Ok(out)
-    }
 }

@@ -284,24 +284,23 @@ impl Head {
         }
     }
 
-    /// Every trace, decoded and merged across batches (for cutting a
-    /// block, and dependencies).
-    pub(crate) fn traces(&self) -> Vec<TraceSpans> {
+    /// The service-graph essentials of every span whose batch overlaps
+    /// `[start, end]` (span ID, parent, service, start), per trace. Decodes
+    /// one batch at a time and keeps ~60 bytes per span instead of whole
+    /// spans, so a dependency query over a full head stays small.
+    pub(crate) fn dependency_spans(&self, start: u64, end: u64) -> HashMap<TraceId, Vec<DepSpan>> {
         let batches: Vec<Arc<HeadBatch>> = self.batches.read().clone();
-        let mut out: Vec<TraceSpans> =
-            Vec::with_capacity(self.traces.load(Ordering::Relaxed) as usize);
-        let mut at: HashMap<TraceId, usize> = HashMap::with_capacity(out.capacity());
+        let mut out: HashMap<TraceId, Vec<DepSpan>> = HashMap::new();
         for b in batches {
+            if b.max_start < start || b.min_start > end {
+                continue;
+            }
             match b.batch.decode(&|_| true) {
                 Ok(traces) => {
                     for t in traces {
-                        match at.get(&t.id) {
-                            Some(&i) => out[i].spans.extend(t.spans),
-                            None => {
-                                at.insert(t.id, out.len());
-                                out.push(t);
-                            }
-                        }
+                        out.entry(t.id)
+                            .or_default()
+                            .extend(t.spans.iter().map(DepSpan::of));
                     }
                 }
                 Err(e) => tracing::error!(error = %e, "head batch does not decode; skipped"),
@@ -335,6 +334,25 @@ impl Head {
     pub(crate) fn add_operations(&self, service: &str, out: &mut BTreeSet<Operation>) {
         if let Some(set) = self.operations.read().get(service) {
             out.extend(set.iter().cloned());
+        }
+    }
+}
+
+/// What the service graph needs of one span.
+pub(crate) struct DepSpan {
+    pub(crate) span_id: clew_model::SpanId,
+    pub(crate) parent: Option<clew_model::SpanId>,
+    pub(crate) service: clew_model::Str,
+    pub(crate) start: u64,
+}
+
+impl DepSpan {
+    pub(crate) fn of(s: &Span) -> DepSpan {
+        DepSpan {
+            span_id: s.span_id,
+            parent: s.parent_span_id(),
+            service: s.process.service_name.clone(),
+            start: s.start_time,
         }
     }
 }

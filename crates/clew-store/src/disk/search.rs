@@ -14,6 +14,7 @@ use clew_model::{Span, SpanId, TraceId};
 use clew_segment::{BlockIndex, SpanFilter, tag_hash};
 
 use super::Inner;
+use super::head::DepSpan;
 use crate::query::{DependencyLink, Operation, TraceQuery};
 use crate::span_matches;
 
@@ -227,6 +228,9 @@ impl Inner {
     pub(super) async fn dependencies(&self, start: u64, end: u64) -> Vec<DependencyLink> {
         let st = self.snapshot();
         let mut counts: HashMap<(String, String), u64> = HashMap::new();
+        // Bounded by construction: the head is read batch by batch into
+        // small per-span records, blocks page by page (a page holds whole
+        // traces), so no query holds a whole head or block of spans.
         let heads = std::iter::once(&st.head).chain(st.frozen.iter().map(|(h, _)| h));
         for h in heads {
             if h.start_range()
@@ -234,21 +238,27 @@ impl Inner {
             {
                 continue;
             }
-            for t in h.traces() {
-                edges(&t.spans, start, end, &mut counts);
+            for spans in h.dependency_spans(start, end).into_values() {
+                edges(&spans, start, end, &mut counts);
             }
         }
         for b in st.blocks.iter() {
             if b.index.max_start < start || b.index.min_start > end {
                 continue;
             }
-            match b.all(self.objects.as_ref()).await {
-                Ok(traces) => {
-                    for t in traces {
-                        edges(&t.spans, start, end, &mut counts);
+            for page in 0..b.index.pages.len() {
+                match b.page(self.objects.as_ref(), page, &|_| true).await {
+                    Ok(traces) => {
+                        for t in traces {
+                            let spans: Vec<DepSpan> = t.spans.iter().map(DepSpan::of).collect();
+                            edges(&spans, start, end, &mut counts);
+                        }
+                    }
+                    Err(e) => {
+                        self.block_failed(b, &e);
+                        break;
                     }
                 }
-                Err(e) => self.block_failed(b, &e),
             }
         }
         let mut out: Vec<DependencyLink> = counts
@@ -265,19 +275,19 @@ impl Inner {
 }
 
 /// Parent→child service edges of one trace's spans starting in the window.
-fn edges(spans: &[Span], start: u64, end: u64, counts: &mut HashMap<(String, String), u64>) {
+fn edges(spans: &[DepSpan], start: u64, end: u64, counts: &mut HashMap<(String, String), u64>) {
     let mut by_id: HashMap<SpanId, &str> = HashMap::with_capacity(spans.len());
     for s in spans {
-        by_id.entry(s.span_id).or_insert(&s.process.service_name);
+        by_id.entry(s.span_id).or_insert(&s.service);
     }
     for s in spans {
-        if s.start_time < start || s.start_time > end {
+        if s.start < start || s.start > end {
             continue;
         }
-        let Some(parent) = s.parent_span_id().and_then(|p| by_id.get(&p)) else {
+        let Some(parent) = s.parent.and_then(|p| by_id.get(&p)) else {
             continue;
         };
-        let child: &str = &s.process.service_name;
+        let child: &str = &s.service;
         if *parent != child {
             *counts
                 .entry((parent.to_string(), child.to_string()))
