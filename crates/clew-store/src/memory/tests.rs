@@ -178,8 +178,12 @@ async fn limit_zero_means_no_limit() {
     assert_eq!(trace_lows(&store).await.len(), 150);
 }
 
+/// Ten 500-span batches that each add 50 new traces: every span and trace
+/// is kept and the index holds the one operation once. (How fast such a
+/// batch is written is measured by `scripts/bench-ingest.sh`, not here: a
+/// timed test fails on a busy machine and proves nothing on a quiet one.)
 #[tokio::test]
-async fn a_500_span_batch_writes_fast() {
+async fn many_500_span_batches_are_all_kept() {
     let store = unbounded();
     let p = process("svc", vec![clew_model::KeyValue::string("hostname", "h")]);
     let batch = |base: u64| -> Vec<Span> {
@@ -192,25 +196,12 @@ async fn a_500_span_batch_writes_fast() {
             })
             .collect()
     };
-    // Warm up, then time the median of several batches (debug build: loose bound).
-    store.write_spans(batch(0)).await.ok();
-    let mut times = Vec::new();
-    for n in 1..=9u64 {
-        let b = batch(n * 1000);
-        let t = std::time::Instant::now();
-        store.write_spans(b).await.ok();
-        times.push(t.elapsed());
+    for n in 0..10u64 {
+        store.write_spans(batch(n * 1000)).await.expect("write");
     }
-    times.sort();
-    eprintln!(
-        "500-span batch write: median {:?}, max {:?}",
-        times[4], times[8]
-    );
-    assert!(
-        times[4] < std::time::Duration::from_millis(20),
-        "median {:?}",
-        times[4]
-    );
-    assert_eq!(store.stats().spans, 5000);
+    let stats = store.stats();
+    assert_eq!((stats.spans, stats.traces), (5000, 500));
+    let ops = store.operations("svc", None).await.expect("operations");
+    assert_eq!(ops.len(), 1);
     let _ = T0;
 }
