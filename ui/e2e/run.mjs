@@ -28,9 +28,17 @@ async function test(name, fn) {
 function expect(cond, msg) {
   if (!cond) throw new Error(msg);
 }
+// Waits (up to 10 s) until the first match's text matches `re`: a page may
+// show an intermediate state first ("Loading trace…"), and reading the text
+// the moment the element appears made such checks race the page.
 async function expectText(locator, re, what) {
   await locator.first().waitFor({ timeout: 10000 });
-  const t = await locator.first().innerText();
+  const until = Date.now() + 10000;
+  let t = await locator.first().innerText();
+  while (!re.test(t) && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 50));
+    t = await locator.first().innerText();
+  }
   expect(re.test(t), `${what}: expected ${re}, got ${JSON.stringify(t.slice(0, 300))}`);
 }
 const shot = (page, name) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
