@@ -2,9 +2,8 @@
 
 use std::sync::Arc;
 
-use clew_model::{KeyValue, Log, Process, Reference, SpanId, Value};
+use clew_model::{Log, Process, Reference, SpanId};
 
-use crate::sampler::SamplerKind;
 use crate::span::FinishedSpan;
 use crate::tag::cow_into_str;
 
@@ -37,17 +36,7 @@ pub(crate) fn take_model(span: &mut FinishedSpan, process: &Arc<Process>) -> cle
     }));
     let mut tags = Vec::with_capacity(span.tags.len() + 2);
     if let Some(s) = span.sampler {
-        tags.push(KeyValue::string(
-            clew_model::keys::SAMPLER_TYPE,
-            s.kind.as_str(),
-        ));
-        tags.push(KeyValue::new(
-            clew_model::keys::SAMPLER_PARAM,
-            match s.kind {
-                SamplerKind::Const => Value::Bool(s.param != 0.0),
-                _ => Value::F64(s.param),
-            },
-        ));
+        tags.extend(s.model_tags());
     }
     tags.extend(span.tags.drain(..).map(|t| t.into_model()));
     let logs = span
@@ -80,7 +69,7 @@ mod tests {
     use crate::Tracer;
     use crate::reporter::InMemoryReporter;
     use crate::sampler::ConstSampler;
-    use clew_model::RefType;
+    use clew_model::{RefType, Value};
 
     #[test]
     fn model_span_has_parent_reference_and_sampler_tags_first() {

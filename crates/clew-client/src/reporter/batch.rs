@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use std::ops::Range;
 use std::sync::Arc;
 
-use clew_model::{Log, Process, RefType, Reference, SpanId, TraceId, Value};
+use clew_model::{Log, Process, RefType, Reference, SpanId, TraceId};
 
 use crate::sampler::{SamplerKind, SamplerTags};
 use crate::span::{FinishedSpan, SpanRef};
@@ -283,14 +283,6 @@ impl SpanBatch {
     }
 }
 
-/// The sampler tags a root span carries first, as Jaeger clients write them.
-pub(crate) fn sampler_param(s: &SamplerTags) -> Value {
-    match s.kind {
-        SamplerKind::Const => Value::Bool(s.param != 0.0),
-        _ => Value::F64(s.param),
-    }
-}
-
 /// One row as a model span. The parent becomes the first reference;
 /// sampler tags come first among the tags (see [`crate::to_model`]).
 fn row_to_model(row: &SpanRow, tags: &[Tag], process: &Arc<Process>) -> clew_model::Span {
@@ -312,15 +304,8 @@ fn row_to_model(row: &SpanRow, tags: &[Tag], process: &Arc<Process>) -> clew_mod
         tags: Vec::new(),
     }));
     let mut model_tags = Vec::with_capacity(tags.len() + 2);
-    if let Some(s) = &row.sampler() {
-        model_tags.push(clew_model::KeyValue::string(
-            clew_model::keys::SAMPLER_TYPE,
-            s.kind.as_str(),
-        ));
-        model_tags.push(clew_model::KeyValue::new(
-            clew_model::keys::SAMPLER_PARAM,
-            sampler_param(s),
-        ));
+    if let Some(s) = row.sampler() {
+        model_tags.extend(s.model_tags());
     }
     model_tags.extend(tags.iter().cloned().map(Tag::into_model));
     let logs = row.extras.as_ref().map_or_else(Vec::new, |e| {

@@ -12,7 +12,7 @@ mod logging;
 mod remote;
 
 pub use batch::SpanBatch;
-pub(crate) use batch::{SpanRow, sampler_param};
+pub(crate) use batch::SpanRow;
 pub use composite::CompositeReporter;
 pub use in_memory::InMemoryReporter;
 pub use logging::LoggingReporter;

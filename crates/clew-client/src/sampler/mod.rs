@@ -68,6 +68,25 @@ pub struct SamplerTags {
     pub param: f64,
 }
 
+impl SamplerTags {
+    /// `sampler.param` as Jaeger clients write it: a bool for `const`, a
+    /// float for every other sampler.
+    pub(crate) fn param_value(&self) -> clew_model::Value {
+        match self.kind {
+            SamplerKind::Const => clew_model::Value::Bool(self.param != 0.0),
+            _ => clew_model::Value::F64(self.param),
+        }
+    }
+
+    /// The two tags a sampled root span carries first, in Jaeger's order.
+    pub(crate) fn model_tags(&self) -> [clew_model::KeyValue; 2] {
+        [
+            clew_model::KeyValue::string(clew_model::keys::SAMPLER_TYPE, self.kind.as_str()),
+            clew_model::KeyValue::new(clew_model::keys::SAMPLER_PARAM, self.param_value()),
+        ]
+    }
+}
+
 /// A sampler's answer for one new trace.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct SamplingDecision {

@@ -15,7 +15,7 @@ use std::borrow::Cow;
 
 use clew_model::{RefType, SpanId, TraceId};
 
-use crate::reporter::{SpanBatch, SpanRow, sampler_param};
+use crate::reporter::{SpanBatch, SpanRow};
 use crate::span::SpanRef;
 use crate::tag::{Tag, TagValue};
 
@@ -252,7 +252,7 @@ pub(crate) fn write_span(buf: &mut Vec<u8>, batch: &SpanBatch, row: &SpanRow) {
         if let Some(s) = &sampler {
             let kind = TagValue::Str(Cow::Borrowed(s.kind.as_str()));
             o.nested(|o| write_tag(o, clew_model::keys::SAMPLER_TYPE, &kind));
-            let param = match sampler_param(s) {
+            let param = match s.param_value() {
                 clew_model::Value::Bool(b) => TagValue::Bool(b),
                 clew_model::Value::F64(v) => TagValue::F64(v),
                 _ => TagValue::F64(s.param),
