@@ -108,6 +108,21 @@ impl UdpSender {
 }
 
 impl UdpSender {
+    /// Sends the datagram in `buf`, which carries `n` spans; a failed send
+    /// counts them as lost.
+    fn send_datagram(&mut self, n: usize) -> Result<usize, SendError> {
+        match self.socket.send(&self.buf) {
+            Ok(_) => Ok(n),
+            Err(e) => {
+                self.failed += n as u64;
+                Err(SendError {
+                    spans_lost: n,
+                    kind: SendErrorKind::Io(e),
+                })
+            }
+        }
+    }
+
     /// Sends the first `len` bytes of `encoded` (all encoded spans but one
     /// just appended, or all) as one datagram, keeping the rest.
     fn flush_encoded(&mut self, len: usize) -> Result<usize, SendError> {
@@ -142,16 +157,7 @@ impl UdpSender {
         write_meta(&mut self.buf, self.batch_seq_no, &stats);
         self.encoded.drain(..len);
         self.encoded_spans = 0;
-        match self.socket.send(&self.buf) {
-            Ok(_) => Ok(n),
-            Err(e) => {
-                self.failed += n as u64;
-                Err(SendError {
-                    spans_lost: n,
-                    kind: SendErrorKind::Io(e),
-                })
-            }
-        }
+        self.send_datagram(n)
     }
 }
 
@@ -294,16 +300,7 @@ impl Sender for UdpSender {
         );
         self.spans.clear();
         self.bytes = 0;
-        match self.socket.send(&self.buf) {
-            Ok(_) => Ok(n),
-            Err(e) => {
-                self.failed += n as u64;
-                Err(SendError {
-                    spans_lost: n,
-                    kind: SendErrorKind::Io(e),
-                })
-            }
-        }
+        self.send_datagram(n)
     }
 
     fn set_queue_drop_counter(&mut self, counter: Arc<AtomicU64>) {
