@@ -386,19 +386,16 @@ async fn summaries_come_sorted_before_the_limit_is_applied() {
     assert_eq!(four.duration, 50 * MS);
 }
 
-#[tokio::test]
-async fn concurrent_writers_all_land() {
-    let dirs = Dirs::new();
-    let mut c = dirs.config();
-    c.wal_sync = WalSync::Always;
-    let s = Arc::new(open(c));
+/// `writers` tasks each writing `per_writer` one-span traces (trace ID
+/// `writer * 1000 + i + 1`) at once, until every write is acknowledged.
+async fn write_concurrently(s: &Arc<DiskStore>, writers: u64, per_writer: u64) {
     let p = process("svc", vec![]);
     let mut tasks = Vec::new();
-    for w in 0..8u64 {
+    for w in 0..writers {
         let s = s.clone();
         let p = p.clone();
         tasks.push(tokio::spawn(async move {
-            for i in 0..50u64 {
+            for i in 0..per_writer {
                 let t = w * 1000 + i + 1;
                 s.write_spans(vec![span(t, 1, "op", &p, i, 1)])
                     .await
@@ -409,6 +406,15 @@ async fn concurrent_writers_all_land() {
     for t in tasks {
         t.await.expect("task");
     }
+}
+
+#[tokio::test]
+async fn concurrent_writers_all_land() {
+    let dirs = Dirs::new();
+    let mut c = dirs.config();
+    c.wal_sync = WalSync::Always;
+    let s = Arc::new(open(c));
+    write_concurrently(&s, 8, 50).await;
     assert_eq!(s.stats().spans, 400);
 }
 
@@ -422,23 +428,7 @@ async fn writers_wait_for_cuts_when_the_head_backlog_is_full() {
     c.maintenance_interval = Some(std::time::Duration::from_millis(5));
     c.retention = None; // the fixture spans are years old
     let s = Arc::new(DiskStore::open(c).await.expect("open"));
-    let p = process("svc", vec![]);
-    let mut tasks = Vec::new();
-    for w in 0..4u64 {
-        let s = s.clone();
-        let p = p.clone();
-        tasks.push(tokio::spawn(async move {
-            for i in 0..40u64 {
-                let t = w * 1000 + i + 1;
-                s.write_spans(vec![span(t, 1, "op", &p, i, 1)])
-                    .await
-                    .expect("write");
-            }
-        }));
-    }
-    for t in tasks {
-        t.await.expect("task");
-    }
+    write_concurrently(&s, 4, 40).await;
     let ps = s.persistence_stats().expect("disk store");
     assert!(ps.blocks_cut > 0, "the head was cut while writing");
     assert_eq!(s.stats().spans, 160);
