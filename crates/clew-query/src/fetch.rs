@@ -9,15 +9,21 @@ use clew_store::{StoreError, TraceReader};
 
 use crate::adjust::adjust;
 
-/// One trace by ID, adjusted unless `raw`.
+/// One trace by ID, adjusted unless `raw`. Adjusting is CPU work
+/// proportional to the trace (a million spans is seconds), so it runs on
+/// the blocking pool, as a search's adjusting does.
 pub async fn trace(
     reader: &dyn TraceReader,
     id: TraceId,
     raw: bool,
 ) -> Result<Option<Trace>, StoreError> {
-    let mut trace = reader.get_trace(id).await?;
-    if let Some(t) = trace.as_mut().filter(|_| !raw) {
-        adjust(t);
+    match reader.get_trace(id).await? {
+        Some(mut t) if !raw => tokio::task::spawn_blocking(move || {
+            adjust(&mut t);
+            Some(t)
+        })
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("adjusting failed: {e}"))),
+        trace => Ok(trace),
     }
-    Ok(trace)
 }

@@ -63,7 +63,7 @@ use crate::api::store_error;
 use crate::api::traces::TRACE_NOT_FOUND;
 use crate::envelope::error_response;
 use crate::params::{Params, parse_trace_id};
-use crate::{QueryState, fetch};
+use crate::{QueryState, blocking, fetch};
 
 /// The format name written into every header.
 pub const FORMAT: &str = "clew-ui-trace/3";
@@ -371,14 +371,14 @@ pub async fn get_ui_trace(
         Err(e) => return error_response(StatusCode::BAD_REQUEST, &e),
     };
     match fetch::trace(&*state.reader, id, p.flag("raw")).await {
-        Ok(Some(trace)) => match tokio::task::spawn_blocking(move || render(&trace)).await {
-            Ok(body) => (
-                [(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE))],
-                body,
-            )
-                .into_response(),
-            Err(_) => error_response(StatusCode::INTERNAL_SERVER_ERROR, "render failed"),
-        },
+        Ok(Some(trace)) => {
+            blocking::respond(move || {
+                let body = render(&trace);
+                let content_type = [(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE))];
+                (content_type, body).into_response()
+            })
+            .await
+        }
         Ok(None) => error_response(StatusCode::NOT_FOUND, TRACE_NOT_FOUND),
         Err(e) => store_error(&e),
     }
