@@ -5,27 +5,10 @@
 // Prints one JSON line with the IDs sent, so the Rust test can compare what
 // Clew's query API returns field by field.
 'use strict';
-const { initTracer, opentracing } = require('jaeger-client');
+const { opentracing } = require('jaeger-client');
+const { tracerFromArgs } = require('./jaeger_args');
 
-const mode = process.argv[2];
-let reporter;
-let service;
-if (mode === 'udp') {
-  reporter = { agentHost: process.argv[3], agentPort: Number(process.argv[4]), flushIntervalMs: 100 };
-  service = process.argv[5];
-} else if (mode === 'http') {
-  reporter = { collectorEndpoint: process.argv[3], flushIntervalMs: 100 };
-  service = process.argv[4];
-} else {
-  console.error('usage: jaeger_client_trace.js udp HOST PORT SERVICE | http URL SERVICE');
-  process.exit(2);
-}
-
-const logger = { info() {}, error(msg) { console.error('jaeger-client error:', msg); process.exitCode = 1; } };
-const tracer = initTracer(
-  { serviceName: service, sampler: { type: 'const', param: 1 }, reporter },
-  { tags: { deployment: 'interop' }, logger },
-);
+const tracer = tracerFromArgs('jaeger_client_trace.js', { deployment: 'interop' });
 
 const root = tracer.startSpan('hello', { tags: { 'str.tag': 'text', 'int.tag': 42, 'bool.tag': true, 'float.tag': 2.5 } });
 root.log({ event: 'greeting', who: 'world' });

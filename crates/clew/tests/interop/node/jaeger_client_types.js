@@ -8,27 +8,9 @@
 // and the Rust test checks Clew writes exactly the same text.
 // Prints one JSON line: {"traceID": "..."}.
 'use strict';
-const { initTracer } = require('jaeger-client');
+const { tracerFromArgs } = require('./jaeger_args');
 
-const mode = process.argv[2];
-let reporter;
-let service;
-if (mode === 'udp') {
-  reporter = { agentHost: process.argv[3], agentPort: Number(process.argv[4]), flushIntervalMs: 100 };
-  service = process.argv[5];
-} else if (mode === 'http') {
-  reporter = { collectorEndpoint: process.argv[3], flushIntervalMs: 100 };
-  service = process.argv[4];
-} else {
-  console.error('usage: jaeger_client_types.js udp HOST PORT SERVICE | http URL SERVICE');
-  process.exit(2);
-}
-
-const logger = { info() {}, error(msg) { console.error('jaeger-client error:', msg); process.exitCode = 1; } };
-const tracer = initTracer(
-  { serviceName: service, sampler: { type: 'const', param: 1 }, reporter },
-  { tags: { 'proc.int': 7, 'proc.float': 0.5, 'proc.bool': false, 'proc.str': 'p' }, logger },
-);
+const tracer = tracerFromArgs('jaeger_client_types.js', { 'proc.int': 7, 'proc.float': 0.5, 'proc.bool': false, 'proc.str': 'p' });
 
 const span = tracer.startSpan('typed', {
   tags: {
