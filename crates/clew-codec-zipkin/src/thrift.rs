@@ -121,7 +121,7 @@ pub fn read_v1_list<'a, R: ProtocolReader<'a>>(
 
 /// Turns a slice of the payload into a [`Str`] sharing `buf`'s memory.
 fn str_of(buf: &Bytes, s: &[u8], field: &'static str) -> Result<Str, ZipkinError> {
-    Str::try_from(bytes_of(buf, s)).map_err(|_| ZipkinError::Utf8 { field })
+    Str::from_part_of(buf, s).map_err(|_| ZipkinError::Utf8 { field })
 }
 
 fn bytes_of(buf: &Bytes, s: &[u8]) -> Bytes {
@@ -287,7 +287,7 @@ fn typed_value(buf: &Bytes, raw: &[u8], ty: i32) -> Value {
         DOUBLE => <[u8; 8]>::try_from(raw)
             .ok()
             .map(|b| Value::F64(f64::from_be_bytes(b))),
-        STRING => Str::try_from(bytes_of(buf, raw)).ok().map(Value::Str),
+        STRING => Str::from_part_of(buf, raw).ok().map(Value::Str),
         _ => None,
     };
     typed.unwrap_or_else(|| Value::Binary(bytes_of(buf, raw)))

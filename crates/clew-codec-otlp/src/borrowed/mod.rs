@@ -72,11 +72,10 @@ impl<'a> Ctx<'a> {
         if s.is_empty() {
             return Ok(Str::new());
         }
-        // `s` is a sub-slice of the body (every reader walks the body), so
-        // slicing by offset is `slice_ref` without its pointer checks.
-        let at = self.offset(s);
-        Str::try_from(self.body.slice(at..at + s.len())).map_err(|_| WireError {
-            at,
+        // `s` is a sub-slice of the body (every reader walks the body):
+        // short strings are copied inline, long ones share the body.
+        Str::from_part_of(&self.body, s).map_err(|_| WireError {
+            at: self.offset(s),
             reason: "string field is not valid UTF-8",
         })
     }
