@@ -358,15 +358,15 @@ mod tests {
     #[test]
     fn from_part_of_inlines_short_text_and_shares_long_text() {
         let body = Bytes::from(format!("{}|short|{}", "x".repeat(40), "é".repeat(20)));
-        let short = Str::from_part_of(&body, &body[41..46]).unwrap();
+        let short = Str::from_part_of(&body, &body[41..46]).expect("utf-8");
         assert_eq!(short, "short");
         assert!(!short.is_shared());
-        let long = Str::from_part_of(&body, &body[47..]).unwrap();
+        let long = Str::from_part_of(&body, &body[47..]).expect("utf-8");
         assert_eq!(long.as_str(), "é".repeat(20));
         assert!(long.is_shared());
         assert_eq!(long.as_str().as_ptr(), body[47..].as_ptr());
         let foreign = "y".repeat(30);
-        let copied = Str::from_part_of(&body, foreign.as_bytes()).unwrap();
+        let copied = Str::from_part_of(&body, foreign.as_bytes()).expect("utf-8");
         assert_eq!(copied, foreign.as_str());
         assert!(Str::from_part_of(&body, &[0xff, 0xfe]).is_err());
         let bad_long = Bytes::from(vec![0xffu8; 40]);
