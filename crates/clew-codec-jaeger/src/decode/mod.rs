@@ -214,7 +214,7 @@ impl<'a, 'b, 'g, R: ProtocolReader<'a>> Decoder<'a, 'b, 'g, R> {
     }
 
     fn str_from(&mut self, raw: &'a [u8]) -> Str {
-        match Str::from_part_of(&self.buf, raw) {
+        match Str::from_part_of(self.buf, raw) {
             Ok(s) => s,
             Err(_) => {
                 self.repaired += 1;
