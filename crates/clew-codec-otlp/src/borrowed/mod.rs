@@ -74,7 +74,7 @@ impl<'a> Ctx<'a> {
         }
         // `s` is a sub-slice of the body (every reader walks the body):
         // short strings are copied inline, long ones share the body.
-        Str::from_part_of(&self.body, s).map_err(|_| WireError {
+        Str::from_part_of(self.body, s).map_err(|_| WireError {
             at: self.offset(s),
             reason: "string field is not valid UTF-8",
         })
