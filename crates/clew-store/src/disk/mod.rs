@@ -337,6 +337,8 @@ impl DiskStore {
     /// Stops background work, cuts the head into a block (so the next
     /// start replays nothing) and closes the WAL. Everything acknowledged
     /// is durable already; a failed cut is logged and left to replay.
+    /// A cut or compaction already running is finished first (a long merge
+    /// delays shutdown by its length).
     pub async fn close(&self) {
         // Locks first, then abort: a cut or merge aborted mid-write leaves
         // its block being written by a blocking thread while the frozen
