@@ -391,6 +391,9 @@ async fn main() {
     config.maintenance_interval = Some(Duration::from_millis(200));
     let store = Arc::new(DiskStore::open(config.clone()).await.expect("open"));
     let (disk_time, sample) = ingest(store.clone(), shape, spans, writers, batch).await;
+    if args_has("--print-sample") {
+        print_sample(&sample);
+    }
     let disk_rate = spans as f64 / disk_time.as_secs_f64();
     println!(
         "disk store ingest (fsync before ack): {disk_rate:.0} spans/s ({spans} spans, {:.1} s)",
@@ -451,6 +454,15 @@ async fn main() {
 
     searches(store.clone(), shape).await;
     println!("peak RSS: {} MiB", rss_peak_kib() / 1024);
+}
+
+/// `--print-sample`: the sampled trace IDs (the trace-by-ID lookups pick
+/// from them) with their trace index, so `scripts/bench-duckdb.py` can
+/// check that its own generator built exactly the same traces.
+fn print_sample(sample: &[(TraceId, u64)]) {
+    for (id, i) in sample {
+        println!("sample {:016x}{:016x} {i}", id.high, id.low);
+    }
 }
 
 fn ms(d: Duration) -> f64 {

@@ -149,19 +149,12 @@ struct Inner {
     cut_done: tokio::sync::Notify,
 }
 
-/// Aborts a background task when dropped (with the task that owns it).
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
 /// The embedded persistent store. See the module docs for the design.
 pub struct DiskStore {
     inner: Arc<Inner>,
-    task: parking_lot::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// The background loops (cut and retention; compaction), aborted on
+    /// close and drop.
+    tasks: parking_lot::Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
 fn io_err(e: impl std::fmt::Display) -> StoreError {
@@ -281,34 +274,35 @@ impl DiskStore {
             cut_done: tokio::sync::Notify::new(),
             config,
         });
-        let task = inner.config.maintenance_interval.map(|every| {
-            let weak = Arc::downgrade(&inner);
+        let mut tasks = Vec::new();
+        if let Some(every) = inner.config.maintenance_interval {
             let compaction = Arc::downgrade(&inner);
-            tokio::spawn(async move {
-                let _merges = AbortOnDrop(tokio::spawn(async move {
-                    loop {
-                        tokio::time::sleep(every).await;
-                        let Some(inner) = compaction.upgrade() else {
-                            break;
-                        };
-                        let _c = inner.compaction.lock().await;
-                        if let Err(e) = inner.compact_once().await {
-                            tracing::error!(error = %e, "compaction failed; will retry");
-                        }
+            tasks.push(tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(every).await;
+                    let Some(inner) = compaction.upgrade() else {
+                        break;
+                    };
+                    let _c = inner.compaction.lock().await;
+                    if let Err(e) = inner.compact_once().await {
+                        tracing::error!(error = %e, "compaction failed; will retry");
                     }
-                }));
+                }
+            }));
+            let weak = Arc::downgrade(&inner);
+            tasks.push(tokio::spawn(async move {
                 loop {
                     let Some(inner) = weak.upgrade() else { break };
                     let _ = tokio::time::timeout(every, inner.wake.notified()).await;
                     inner.maintain().await;
                 }
-            })
-        });
+            }));
+        }
         report.elapsed = started.elapsed();
         Ok((
             DiskStore {
                 inner,
-                task: parking_lot::Mutex::new(task),
+                tasks: parking_lot::Mutex::new(tasks),
             },
             report,
         ))
@@ -343,12 +337,20 @@ impl DiskStore {
     /// Stops background work, cuts the head into a block (so the next
     /// start replays nothing) and closes the WAL. Everything acknowledged
     /// is durable already; a failed cut is logged and left to replay.
+    /// A cut or compaction already running is finished first (a long merge
+    /// delays shutdown by its length).
     pub async fn close(&self) {
-        if let Some(t) = self.task.lock().take() {
-            t.abort();
-        }
+        // Locks first, then abort: a cut or merge aborted mid-write leaves
+        // its block being written by a blocking thread while the frozen
+        // head stays in the state, and the cut below would then write the
+        // same spans again as a second block (seen as traces with every
+        // span twice after a restart). Holding both locks, no cut or merge
+        // is in flight, and an aborted loop is never polled again.
         let _c = self.inner.compaction.lock().await;
         let _m = self.inner.maintenance.lock().await;
+        for t in self.tasks.lock().drain(..) {
+            t.abort();
+        }
         if let Err(e) = self.inner.cut().await {
             tracing::warn!(error = %e, "could not cut the head at shutdown; the WAL will be replayed");
         }
@@ -358,7 +360,7 @@ impl DiskStore {
 
 impl Drop for DiskStore {
     fn drop(&mut self) {
-        if let Some(t) = self.task.lock().take() {
+        for t in self.tasks.lock().drain(..) {
             t.abort();
         }
     }
