@@ -14,12 +14,14 @@ use crate::page::{
     PARENT_EXPLICIT, S_DURATIONS, S_LOGS, S_OPERATIONS, S_PARENTS, S_PROCESSES, S_REFS, S_SCOPES,
     S_STARTS, S_TAG_VALUES, S_TAGS, S_TRACES, SpanFilter, skip_value,
 };
-use crate::streams::{S_TAG_STRINGS, S_TRACE_SPANS, S_TRACE_STARTS, Streams};
-use crate::tables::Tables;
+use crate::streams::{S_TAG_STRINGS, S_TRACE_PAIRS, S_TRACE_SPANS, S_TRACE_STARTS, Streams};
+use crate::tables::{Tables, V_INLINE};
 
 /// A tag filter resolved against one block's tables.
-struct ResolvedTag {
+struct ResolvedTag<'a> {
     key: u32,
+    /// The value's text (compared with values written in place).
+    text: &'a str,
     /// The value's string index, when the block holds that string.
     value: Option<u32>,
     /// Per process / scope: holds the key at all.
@@ -76,6 +78,7 @@ pub(crate) fn candidates_streams(
         };
         tags.push(ResolvedTag {
             key,
+            text: v,
             value: tables.find(v),
             process_has: tables
                 .processes
@@ -88,6 +91,21 @@ pub(crate) fn candidates_streams(
                 .map(|s| kvs_have_key(&s.attributes, k))
                 .collect(),
         });
+    }
+    // Format v3: when every filtered key only ever holds strings in this
+    // block, each filter is one pair ID, tested per trace on its own small
+    // stream; the tag columns are never read.
+    if streams.v3 && !tags.is_empty() && tags.iter().all(|t| tables.pairs_cover(t.key)) {
+        let mut want = Vec::with_capacity(tags.len());
+        for t in &tags {
+            match t.value.and_then(|v| tables.pair_id(t.key, v)) {
+                Some(id) => want.push(id),
+                None => return Ok(Vec::new()),
+            }
+        }
+        want.sort_unstable();
+        want.dedup();
+        return by_pairs(streams, f, &want, service_ok.as_deref(), op);
     }
     if !tags.is_empty() && !span_tags_may_match(streams, &tags)? {
         return Ok(Vec::new());
@@ -187,12 +205,73 @@ pub(crate) fn candidates_streams(
     Ok(out)
 }
 
+/// The v3 path of [`candidates_streams`]: traces holding every pair in
+/// `want` (anywhere in the trace: the caller checks that one span holds
+/// them all) with a span meeting the other conditions.
+fn by_pairs(
+    streams: &Streams<'_>,
+    f: &SpanFilter<'_>,
+    want: &[u32],
+    service_ok: Option<&[bool]>,
+    op: Option<u64>,
+) -> Result<Vec<TraceId>, SegmentError> {
+    let need_dur = f.duration_min.is_some() || f.duration_max.is_some();
+    let mut st = streams.cursors(&|i| match i {
+        S_TRACES | S_STARTS | S_TRACE_SPANS | S_TRACE_STARTS | S_TRACE_PAIRS => true,
+        S_DURATIONS => need_dur,
+        S_PROCESSES => service_ok.is_some(),
+        S_OPERATIONS => op.is_some(),
+        _ => false,
+    })?;
+    let mut heads = streams.heads();
+    let unit = streams.unit;
+    let mut out = Vec::new();
+    for _ in 0..streams.trace_count {
+        let (id, n, trace_start) = heads.next(&mut st)?;
+        if n > st[S_STARTS].remaining() as u64 {
+            return Err(SegmentError::Corrupt("span count"));
+        }
+        let holds = crate::page::runs_hold_all(&mut st[S_TRACE_PAIRS], want)?;
+        let mut any = false;
+        for _ in 0..n {
+            let start = trace_start.saturating_add(st[S_STARTS].var()?.saturating_mul(unit));
+            let duration = if need_dur {
+                st[S_DURATIONS].var()?.saturating_mul(unit)
+            } else {
+                0
+            };
+            let process = if service_ok.is_some() {
+                st[S_PROCESSES].var()? as usize
+            } else {
+                0
+            };
+            let op_id = if op.is_some() {
+                st[S_OPERATIONS].var()?
+            } else {
+                0
+            };
+            any = any
+                || (holds
+                    && start >= f.start_min
+                    && start <= f.start_max
+                    && f.duration_min.is_none_or(|m| duration >= m)
+                    && f.duration_max.is_none_or(|m| duration <= m)
+                    && service_ok.is_none_or(|v| v.get(process).copied().unwrap_or(false))
+                    && op.is_none_or(|o| o == op_id));
+        }
+        if any {
+            out.push(id);
+        }
+    }
+    Ok(out)
+}
+
 /// Reads one span's tags, marking the filters they meet (string values by
 /// index; other values by key only — the caller re-checks those).
 fn span_tag_hits(
     st: &mut [Cursor<'_>],
     v2: bool,
-    tags: &[ResolvedTag],
+    tags: &[ResolvedTag<'_>],
     hit: &mut [bool],
 ) -> Result<(), SegmentError> {
     let nt = st[S_TAGS].count(1)?;
@@ -204,6 +283,14 @@ fn span_tag_hits(
                 for (i, tg) in tags.iter().enumerate() {
                     hit[i] |= code >> 1 == u64::from(tg.key)
                         && tg.value.is_some_and(|x| u64::from(x) == vid);
+                }
+            } else if st[S_TAG_VALUES].clone_peek_u8()? == V_INLINE {
+                // A string in place: compared exactly.
+                let v = &mut st[S_TAG_VALUES];
+                v.u8()?;
+                let text = v.blob()?;
+                for (i, tg) in tags.iter().enumerate() {
+                    hit[i] |= code >> 1 == u64::from(tg.key) && text == tg.text.as_bytes();
                 }
             } else {
                 skip_value(&mut st[S_TAG_VALUES], 0)?;
@@ -236,7 +323,7 @@ fn span_tag_hits(
 /// holds (a prefilter: values there are checked by the caller).
 fn key_hits(
     c: &mut Cursor<'_>,
-    tags: &[ResolvedTag],
+    tags: &[ResolvedTag<'_>],
     hit: &mut [bool],
 ) -> Result<(), SegmentError> {
     let nk = c.count(2)?;
@@ -255,7 +342,10 @@ fn key_hits(
 /// span have them? False when a key or string value is missing from its
 /// column (a byte search; nothing else is decompressed). `true` when the
 /// page is v1 or the shortcut does not apply.
-fn span_tags_may_match(streams: &Streams<'_>, tags: &[ResolvedTag]) -> Result<bool, SegmentError> {
+fn span_tags_may_match(
+    streams: &Streams<'_>,
+    tags: &[ResolvedTag<'_>],
+) -> Result<bool, SegmentError> {
     if !streams.v2 {
         return Ok(true);
     }

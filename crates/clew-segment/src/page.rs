@@ -16,12 +16,13 @@
 
 use std::collections::HashMap;
 
-use clew_model::{RefType, Reference, Span, SpanId, TraceId};
+use clew_model::{RefType, Reference, Span, SpanId, Str, TraceId, Value};
 
 use crate::SegmentError;
 use crate::codec::{Cursor, Sink};
 use crate::streams::{
-    FLAG_V2, S_TAG_STRINGS, S_TRACE_SPANS, S_TRACE_STARTS, STREAMS_V2, Streams, store,
+    FLAG_V2, FLAG_V3, S_TAG_STRINGS, S_TRACE_PAIRS, S_TRACE_SPANS, S_TRACE_STARTS, STREAMS_V2,
+    STREAMS_V3, Streams, store,
 };
 use crate::tables::{TableBuilder, Tables};
 
@@ -79,7 +80,13 @@ pub(crate) fn encode(
         .all(|s| s.start_time % 1000 == 0 && s.duration % 1000 == 0);
     let unit = if micros { 1000 } else { 1 };
     let span_count: usize = traces.iter().map(|t| t.spans.len()).sum();
-    let mut st: Vec<Vec<u8>> = (0..STREAMS_V2).map(|_| Vec::new()).collect();
+    // Block pages are v3; WAL records keep the v2 layout.
+    let v3 = tables.is_block();
+    let streams = if v3 { STREAMS_V3 } else { STREAMS_V2 };
+    let mut st: Vec<Vec<u8>> = (0..streams).map(|_| Vec::new()).collect();
+    if v3 {
+        tables.inline = once_seen(traces, tables);
+    }
     st[S_SPAN_IDS].reserve(span_count * 8);
     let mut prev_start = 0u64;
     for &t in traces {
@@ -95,6 +102,7 @@ pub(crate) fn encode(
         for (i, s) in t.spans.iter().enumerate() {
             first_index.entry(s.span_id.0).or_insert(i);
         }
+        tables.take_noted();
         for s in &t.spans {
             st[S_SPAN_IDS].put_u64(s.span_id.0);
             let parent = match s.references.as_slice() {
@@ -150,18 +158,24 @@ pub(crate) fn encode(
                 .as_ref()
                 .map_or(0, |sc| u64::from(tables.scope(sc)) + 1);
             st[S_SCOPES].put_var(scope);
+            tables.note_process(p, scope.checked_sub(1).map(|s| s as u32));
             let w = &mut st[S_WARNINGS];
             w.put_var(s.warnings.len() as u64);
             for text in &s.warnings {
                 w.put_var(u64::from(tables.string(text)));
             }
         }
+        if v3 {
+            put_runs(&mut st[S_TRACE_PAIRS], &tables.take_noted());
+        }
     }
     let total: usize = st.iter().map(|s| s.len() + 12).sum();
     let mut out = Vec::with_capacity(total + 16);
-    out.put_var(FLAG_V2 | if micros { FLAG_MICROS } else { 0 });
+    tables.inline.clear();
+    let v3_flag = if v3 { FLAG_V3 } else { 0 };
+    out.put_var(FLAG_V2 | v3_flag | if micros { FLAG_MICROS } else { 0 });
     out.put_var(traces.len() as u64);
-    out.put_var(STREAMS_V2 as u64);
+    out.put_var(streams as u64);
     for (i, s) in st.iter().enumerate() {
         // Random IDs do not compress: spare zstd the attempt.
         let level = if i == S_SPAN_IDS || i == S_TRACES {
@@ -172,6 +186,77 @@ pub(crate) fn encode(
         store(&mut out, s, level);
     }
     out
+}
+
+/// String values of span tags and log fields that occur once in the page
+/// and are not in the block's tables yet: the page writes them in place.
+fn once_seen(traces: &[&TraceSpans], tables: &TableBuilder) -> crate::tables::FastSet<Str> {
+    let mut counts: crate::tables::FastMap<&str, u32> = crate::tables::FastMap::default();
+    for t in traces {
+        for s in &t.spans {
+            let logs = s.logs.iter().flat_map(|l| l.fields.iter());
+            for kv in s.tags.iter().chain(logs) {
+                if let Value::Str(v) = &kv.value {
+                    *counts.entry(&**v).or_default() += 1;
+                }
+            }
+        }
+    }
+    counts
+        .into_iter()
+        .filter(|&(v, n)| n == 1 && !tables.has_string(v))
+        .map(|(v, _)| Str::from(v))
+        .collect()
+}
+
+/// Writes sorted, distinct IDs as runs: `var n`, then per run `var gap`
+/// (start minus the previous run's end, the first from 0) and
+/// `var length - 1`.
+fn put_runs(out: &mut Vec<u8>, ids: &[u32]) {
+    let mut runs: Vec<(u32, u32)> = Vec::new();
+    for &id in ids {
+        match runs.last_mut() {
+            Some((start, len)) if *start + *len == id => *len += 1,
+            _ => runs.push((id, 1)),
+        }
+    }
+    out.put_var(runs.len() as u64);
+    let mut end = 0u32;
+    for (start, len) in runs {
+        out.put_var(u64::from(start - end));
+        out.put_var(u64::from(len - 1));
+        end = start + len;
+    }
+}
+
+/// Reads one trace's runs (see [`put_runs`]): are all `want` (sorted) in
+/// them? Consumes the runs either way.
+pub(crate) fn runs_hold_all(c: &mut Cursor<'_>, want: &[u32]) -> Result<bool, SegmentError> {
+    let n = c.count(2)?;
+    let mut end = 0u64;
+    let mut next = 0;
+    for _ in 0..n {
+        let start = end
+            .checked_add(c.var()?)
+            .ok_or(SegmentError::Corrupt("pair runs"))?;
+        end = start
+            .checked_add(c.var()?)
+            .and_then(|e| e.checked_add(1))
+            .ok_or(SegmentError::Corrupt("pair runs"))?;
+        while let Some(&w) = want.get(next) {
+            let w = u64::from(w);
+            if w < start {
+                // Skipped past it: not held (the rest is still consumed).
+                next = usize::MAX;
+                break;
+            }
+            if w >= end {
+                break;
+            }
+            next += 1;
+        }
+    }
+    Ok(next == want.len())
 }
 
 /// Decodes a raw page; only traces for which `want` is true are built into
@@ -391,7 +476,7 @@ pub(crate) fn skip_value(c: &mut Cursor<'_>, depth: u32) -> Result<(), SegmentEr
         4 => {
             c.take(8)?;
         }
-        5 => {
+        5 | 8 => {
             c.blob()?;
         }
         6 => {

@@ -128,3 +128,10 @@ pub fn decode_block(bytes: &[u8]) -> Result<DecodedBlock, SegmentError> {
         traces,
     })
 }
+
+/// Stored bytes of each stream of one page, in stream order (for tools
+/// that show where a block's bytes go; v1 pages report raw stream sizes).
+pub fn page_stream_sizes(page: &PageRef, stored: &[u8]) -> Result<Vec<usize>, SegmentError> {
+    let raw = section(&page.section, stored, "page")?;
+    Ok(crate::streams::Streams::open(&raw)?.stored_sizes())
+}

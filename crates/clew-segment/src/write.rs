@@ -191,6 +191,19 @@ impl BlockWriter {
         let section = append_section(&mut self.bytes, &raw, None);
         let page_spans = || run.iter().flat_map(|t| t.spans.iter());
         let page_no = self.index.pages.len() as u32;
+        let hashes = self
+            .tables
+            .tag_index
+            .as_mut()
+            .map(|ix| std::mem::take(&mut ix.page_hashes))
+            .unwrap_or_default();
+        let inline_tags = (!hashes.is_empty()).then(|| {
+            let mut f = BloomFilter::with_capacity(hashes.len());
+            for h in hashes {
+                f.insert(h);
+            }
+            f
+        });
         for t in &run {
             self.index
                 .trace_table
@@ -204,6 +217,7 @@ impl BlockWriter {
             traces: run.len() as u32,
             min_start: page_spans().map(|s| s.start_time).min().unwrap_or(0),
             max_start: page_spans().map(|s| s.start_time).max().unwrap_or(0),
+            inline_tags,
         });
         self.index.span_count += self.pending_spans as u64;
         self.pending.clear();
@@ -239,7 +253,8 @@ impl BlockWriter {
         index.services = services.iter().map(|s| s.to_string()).collect();
         // Attribute keys and key=value pairs, noted by the tables while
         // the pages were encoded (string pairs hashed once each, here).
-        let tag_index = self.tables.tag_index.take().unwrap_or_default();
+        let no_tags = crate::tables::TagIndex::default();
+        let tag_index = self.tables.tag_index.as_ref().unwrap_or(&no_tags);
         let strings = self.tables.strings();
         let text = |i: u32| strings.get(i as usize).map_or("", |s| &**s);
         let mut keys: Vec<String> = tag_index
@@ -252,7 +267,7 @@ impl BlockWriter {
         index.tag_keys = keys;
         index.tag_filter =
             BloomFilter::with_capacity(tag_index.pairs.len() + tag_index.other.len());
-        for &p in &tag_index.pairs {
+        for &p in &tag_index.pair_order {
             index
                 .tag_filter
                 .insert(tag_hash(text((p >> 32) as u32), text(p as u32)));

@@ -90,7 +90,23 @@ impl Block {
             .get_range(&meta.location, footer.index.range())
             .await?;
         let index = clew_segment::read_index(&footer, &index_bytes)?;
-        Ok(Block::new(id, meta.location.clone(), meta.size, index))
+        let block = Block::new(id, meta.location.clone(), meta.size, index);
+        // Loaded now, not by the first read: a trace-by-ID lookup that had
+        // to fetch and decode them was the slow tail of that query. A
+        // failure here is left for the first read to report.
+        let _ = block.tables(store).await;
+        Ok(block)
+    }
+
+    /// Decodes the tables from the bytes of a block just written, so its
+    /// first read neither fetches nor decodes them (see [`Block::open`]).
+    pub(crate) fn prime_tables(&self, bytes: &[u8]) {
+        let r = self.index.tables.range();
+        if let Some(raw) = bytes.get(r.start as usize..r.end as usize)
+            && let Ok(t) = clew_segment::read_tables(&self.index, raw)
+        {
+            let _ = self.tables.set(Arc::new(t));
+        }
     }
 
     async fn tables(&self, store: &dyn ObjectStore) -> Result<Arc<Tables>, BlockError> {

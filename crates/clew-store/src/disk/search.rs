@@ -11,7 +11,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use clew_model::{Span, SpanId, TraceId};
-use clew_segment::{BlockIndex, SpanFilter, tag_hash};
+use clew_segment::{BlockIndex, PageRef, SpanFilter, tag_hash};
 
 use super::Inner;
 use super::head::DepSpan;
@@ -45,9 +45,18 @@ fn block_may_match(idx: &BlockIndex, q: &TraceQuery) -> bool {
         (None, None) => {}
     }
     q.tags.iter().all(|t| {
-        idx.tag_keys.binary_search(&t.key).is_ok()
-            && idx.tag_filter.may_contain(tag_hash(&t.key, &t.value))
+        idx.tag_keys.binary_search(&t.key).is_ok() && idx.may_hold_tag(tag_hash(&t.key, &t.value))
     })
+}
+
+/// Can page `page` of a block that may match (see [`block_may_match`])
+/// hold the query's tags? Only a pair whose value the block's tables lack
+/// rules pages out: the page's own filter of in-place values (format v3)
+/// must then hold it.
+fn page_may_match(idx: &BlockIndex, page: &PageRef, tag_hashes: &[u64]) -> bool {
+    tag_hashes
+        .iter()
+        .all(|&h| idx.tag_filter.may_contain(h) || page.may_hold_inline(h))
 }
 
 fn trace_start(spans: &[Span]) -> u64 {
@@ -101,6 +110,7 @@ impl Inner {
             duration_min: q.duration_min,
             duration_max: q.duration_max,
         };
+        let tag_hashes: Vec<u64> = q.tags.iter().map(|t| tag_hash(&t.key, &t.value)).collect();
         let heads = std::iter::once(&st.head).chain(st.frozen.iter().map(|(h, _)| h));
         for h in heads {
             if h.start_range()
@@ -137,7 +147,9 @@ impl Inner {
             let mut pages: Vec<usize> = (0..b.index.pages.len())
                 .filter(|&i| {
                     let p = &b.index.pages[i];
-                    p.max_start >= q.start_min && p.min_start <= q.start_max
+                    p.max_start >= q.start_min
+                        && p.min_start <= q.start_max
+                        && page_may_match(&b.index, p, &tag_hashes)
                 })
                 .collect();
             pages.sort_by_key(|&i| std::cmp::Reverse(b.index.pages[i].max_start));
