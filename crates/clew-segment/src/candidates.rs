@@ -216,25 +216,44 @@ fn by_pairs(
     op: Option<u64>,
 ) -> Result<Vec<TraceId>, SegmentError> {
     let need_dur = f.duration_min.is_some() || f.duration_max.is_some();
+    // A caller whose window covers the whole page passes an open window:
+    // the start column is then not read at all.
+    let need_start = f.start_min > 0 || f.start_max < u64::MAX;
+    let per_span = [
+        (S_STARTS, need_start),
+        (S_DURATIONS, need_dur),
+        (S_PROCESSES, service_ok.is_some()),
+        (S_OPERATIONS, op.is_some()),
+    ];
     let mut st = streams.cursors(&|i| match i {
-        S_TRACES | S_STARTS | S_TRACE_SPANS | S_TRACE_STARTS | S_TRACE_PAIRS => true,
-        S_DURATIONS => need_dur,
-        S_PROCESSES => service_ok.is_some(),
-        S_OPERATIONS => op.is_some(),
-        _ => false,
+        S_TRACES | S_TRACE_SPANS | S_TRACE_STARTS | S_TRACE_PAIRS => true,
+        _ => per_span.iter().any(|&(s, need)| s == i && need),
     })?;
+    let any_span_column = per_span.iter().any(|&(_, need)| need);
     let mut heads = streams.heads();
     let unit = streams.unit;
     let mut out = Vec::new();
     for _ in 0..streams.trace_count {
         let (id, n, trace_start) = heads.next(&mut st)?;
-        if n > st[S_STARTS].remaining() as u64 {
-            return Err(SegmentError::Corrupt("span count"));
-        }
         let holds = crate::page::runs_hold_all(&mut st[S_TRACE_PAIRS], want)?;
+        if !holds || !any_span_column {
+            for &(i, need) in &per_span {
+                if need {
+                    st[i].skip_vars(n)?;
+                }
+            }
+            if holds && n > 0 {
+                out.push(id);
+            }
+            continue;
+        }
         let mut any = false;
         for _ in 0..n {
-            let start = trace_start.saturating_add(st[S_STARTS].var()?.saturating_mul(unit));
+            let start = if need_start {
+                trace_start.saturating_add(st[S_STARTS].var()?.saturating_mul(unit))
+            } else {
+                trace_start
+            };
             let duration = if need_dur {
                 st[S_DURATIONS].var()?.saturating_mul(unit)
             } else {
@@ -251,8 +270,7 @@ fn by_pairs(
                 0
             };
             any = any
-                || (holds
-                    && start >= f.start_min
+                || (start >= f.start_min
                     && start <= f.start_max
                     && f.duration_min.is_none_or(|m| duration >= m)
                     && f.duration_max.is_none_or(|m| duration <= m)

@@ -77,6 +77,9 @@ pub struct PageRef {
     /// (the block's `tag_filter` does not hold them); `None` when it has
     /// none.
     pub inline_tags: Option<BloomFilter>,
+    /// Format v3: the pair IDs (the tables' pair table) any trace of the
+    /// page carries, as sorted `(first, count)` runs; `None` before v3.
+    pub pair_runs: Option<Vec<(u32, u32)>>,
 }
 
 impl PageRef {
@@ -86,6 +89,16 @@ impl PageRef {
         self.inline_tags
             .as_ref()
             .is_some_and(|f| f.may_contain(hash))
+    }
+
+    /// Does a trace of this page carry pair `id`? (`true` when the page
+    /// predates pair IDs.)
+    pub fn may_hold_pair(&self, id: u32) -> bool {
+        let Some(runs) = &self.pair_runs else {
+            return true;
+        };
+        let i = runs.partition_point(|&(first, _)| first <= id);
+        i > 0 && id - runs[i - 1].0 < runs[i - 1].1
     }
 }
 
@@ -253,6 +266,14 @@ impl BlockIndex {
                     Some(f) => f.encode(&mut out),
                     None => out.put_var(0),
                 }
+                let runs = p.pair_runs.as_deref().unwrap_or_default();
+                out.put_var(runs.len() as u64);
+                let mut end = 0u32;
+                for &(first, count) in runs {
+                    out.put_var(u64::from(first.wrapping_sub(end)));
+                    out.put_var(u64::from(count.saturating_sub(1)));
+                    end = first.wrapping_add(count);
+                }
             }
         }
         out
@@ -317,6 +338,7 @@ impl BlockIndex {
                 min_start: c.u64()?,
                 max_start: c.u64()?,
                 inline_tags: None,
+                pair_runs: None,
             });
         }
         let n = c.count(if version >= 2 { 2 } else { 5 })?;
@@ -343,6 +365,21 @@ impl BlockIndex {
             for p in pages.iter_mut() {
                 let f = BloomFilter::decode(&mut c)?;
                 p.inline_tags = (f.stored_len() > 0).then_some(f);
+                let n = c.count(2)?;
+                let mut runs = Vec::with_capacity(n);
+                let mut end = 0u32;
+                for _ in 0..n {
+                    let bad = || SegmentError::Corrupt("page pair runs");
+                    let gap = u32::try_from(c.var()?).map_err(|_| bad())?;
+                    let count = u32::try_from(c.var()?).map_err(|_| bad())?;
+                    let first = end.checked_add(gap).ok_or_else(bad)?;
+                    end = first
+                        .checked_add(count)
+                        .and_then(|e| e.checked_add(1))
+                        .ok_or_else(bad)?;
+                    runs.push((first, count + 1));
+                }
+                p.pair_runs = Some(runs);
             }
         }
         Ok(BlockIndex {

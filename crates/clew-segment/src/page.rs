@@ -279,6 +279,7 @@ pub(crate) fn decode_streams(
     let mut st = streams.cursors(&|_| true)?;
     let mut heads = streams.heads();
     let mut out = Vec::new();
+    let skip = TraceSkip::of(&st, v2);
     for _ in 0..streams.trace_count {
         let (id, n, start) = heads.next(&mut st)?;
         // Every span takes at least 8 bytes of span IDs.
@@ -294,9 +295,7 @@ pub(crate) fn decode_streams(
             }
             out.push(TraceSpans { id, spans });
         } else {
-            for _ in 0..n {
-                skip_span(&mut st, v2)?;
-            }
+            skip.trace(&mut st, n as u64)?;
         }
     }
     Ok(out)
@@ -413,6 +412,114 @@ pub(crate) fn trace_ids(raw: &[u8]) -> Result<Vec<TraceId>, SegmentError> {
         out.push(heads.next(&mut st)?.0);
     }
     Ok(out)
+}
+
+/// Passing over whole traces a reader does not build: where the page's
+/// streams allow it (no non-string tags, links, logs or warnings — the
+/// common case), each stream skips a trace's spans by counting varint
+/// ends instead of reading span by span.
+pub(crate) struct TraceSkip {
+    fast: bool,
+    tag_values: bool,
+    refs: bool,
+    logs: bool,
+    warnings: bool,
+}
+
+impl TraceSkip {
+    pub(crate) fn of(st: &[Cursor<'_>], v2: bool) -> TraceSkip {
+        let any = |i: usize| st.get(i).is_some_and(|c| c.rest().iter().any(|&b| b != 0));
+        TraceSkip {
+            fast: v2,
+            tag_values: st.get(S_TAG_VALUES).is_some_and(|c| c.remaining() > 0),
+            refs: st.get(S_REFS).is_some_and(|c| c.remaining() > 0),
+            logs: any(S_LOGS),
+            warnings: any(S_WARNINGS),
+        }
+    }
+
+    /// Advances every stream past the `n` spans of one trace.
+    pub(crate) fn trace(&self, st: &mut [Cursor<'_>], n: u64) -> Result<(), SegmentError> {
+        if !self.fast {
+            for _ in 0..n {
+                skip_span(st, false)?;
+            }
+            return Ok(());
+        }
+        st[S_SPAN_IDS].take(
+            usize::try_from(n)
+                .ok()
+                .and_then(|n| n.checked_mul(8))
+                .ok_or(SegmentError::Corrupt("span count"))?,
+        )?;
+        if self.refs {
+            for _ in 0..n {
+                if st[S_PARENTS].var()? == PARENT_EXPLICIT {
+                    let r = &mut st[S_REFS];
+                    let nr = r.count(25)?;
+                    for _ in 0..nr {
+                        r.take(25)?;
+                        skip_kvs(r, 0)?;
+                    }
+                }
+            }
+        } else {
+            st[S_PARENTS].skip_vars(n)?;
+        }
+        for i in [
+            S_STARTS,
+            S_DURATIONS,
+            S_PROCESSES,
+            S_OPERATIONS,
+            S_FLAGS,
+            S_SCOPES,
+        ] {
+            st[i].skip_vars(n)?;
+        }
+        if self.tag_values {
+            for _ in 0..n {
+                let nt = st[S_TAGS].count(1)?;
+                for _ in 0..nt {
+                    if st[S_TAGS].var()? & 1 == 0 {
+                        st[S_TAG_STRINGS].var()?;
+                    } else {
+                        skip_value(&mut st[S_TAG_VALUES], 0)?;
+                    }
+                }
+            }
+        } else {
+            // Every tag is a string: one code and one string index each.
+            let mut tags = 0u64;
+            for _ in 0..n {
+                let nt = st[S_TAGS].var()?;
+                st[S_TAGS].skip_vars(nt)?;
+                tags = tags.saturating_add(nt);
+            }
+            st[S_TAG_STRINGS].skip_vars(tags)?;
+        }
+        if self.logs {
+            for _ in 0..n {
+                let l = &mut st[S_LOGS];
+                let nl = l.count(2)?;
+                for _ in 0..nl {
+                    l.var()?;
+                    skip_kvs(l, 0)?;
+                }
+            }
+        } else {
+            st[S_LOGS].skip_vars(n)?;
+        }
+        if self.warnings {
+            for _ in 0..n {
+                let w = &mut st[S_WARNINGS];
+                let nw = w.count(1)?;
+                w.skip_vars(nw as u64)?;
+            }
+        } else {
+            st[S_WARNINGS].skip_vars(n)?;
+        }
+        Ok(())
+    }
 }
 
 /// Advances every stream past one span without building it.

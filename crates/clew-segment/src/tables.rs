@@ -78,6 +78,8 @@ pub(crate) struct TagIndex {
     pub(crate) page_hashes: Vec<u64>,
     /// Pair IDs noted since the writer last took them (one trace's).
     pub(crate) noted: Vec<u32>,
+    /// Pair IDs of the traces of the page being written.
+    pub(crate) page_pairs: Vec<u32>,
     /// Pair IDs of each process's / scope's attributes, by table index.
     process_pairs: Vec<Vec<u32>>,
     scope_pairs: Vec<Vec<u32>>,
@@ -171,6 +173,7 @@ impl TableBuilder {
         let mut v = std::mem::take(&mut ix.noted);
         v.sort_unstable();
         v.dedup();
+        ix.page_pairs.extend_from_slice(&v);
         v
     }
 

@@ -191,12 +191,26 @@ impl BlockWriter {
         let section = append_section(&mut self.bytes, &raw, None);
         let page_spans = || run.iter().flat_map(|t| t.spans.iter());
         let page_no = self.index.pages.len() as u32;
-        let hashes = self
+        let (hashes, mut pairs) = self
             .tables
             .tag_index
             .as_mut()
-            .map(|ix| std::mem::take(&mut ix.page_hashes))
+            .map(|ix| {
+                (
+                    std::mem::take(&mut ix.page_hashes),
+                    std::mem::take(&mut ix.page_pairs),
+                )
+            })
             .unwrap_or_default();
+        pairs.sort_unstable();
+        pairs.dedup();
+        let mut pair_runs: Vec<(u32, u32)> = Vec::new();
+        for id in pairs {
+            match pair_runs.last_mut() {
+                Some((first, count)) if *first + *count == id => *count += 1,
+                _ => pair_runs.push((id, 1)),
+            }
+        }
         let inline_tags = (!hashes.is_empty()).then(|| {
             let mut f = BloomFilter::with_capacity(hashes.len());
             for h in hashes {
@@ -218,6 +232,7 @@ impl BlockWriter {
             min_start: page_spans().map(|s| s.start_time).min().unwrap_or(0),
             max_start: page_spans().map(|s| s.start_time).max().unwrap_or(0),
             inline_tags,
+            pair_runs: Some(pair_runs),
         });
         self.index.span_count += self.pending_spans as u64;
         self.pending.clear();

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use clew_model::{KeyValue, Log, Process, Reference, Scope, Span, SpanId, TraceId, Value};
 use clew_segment::{
     BlockOptions, Footer, SegmentError, SpanFilter, TraceSpans, decode_batch, decode_block,
-    encode_batch, group_by_trace, read_index, read_page_filtered, read_tables, tag_hash,
-    write_block,
+    encode_batch, group_by_trace, page_may_hold_tags, read_index, read_page, read_page_filtered,
+    read_tables, tag_hash, write_block,
 };
 use proptest::prelude::*;
 
@@ -332,7 +332,21 @@ proptest! {
         let back = decode_block(&block.bytes).expect("decodes");
         let mut want = traces;
         want.sort_by_key(|t| (t.spans.iter().map(|s| s.start_time).min(), t.id));
-        prop_assert_eq!(back.traces, want);
+        prop_assert_eq!(&back.traces, &want);
+        // Reading one trace passes over the others without building them
+        // (whole traces at a time where the page allows): it must land on
+        // exactly the spans a full decode gives.
+        let r = block.index.tables.range();
+        let tables = read_tables(&block.index, &block.bytes[r.start as usize..r.end as usize]).expect("tables");
+        for t in &want {
+            let mut got = Vec::new();
+            for i in block.index.pages_for(t.id) {
+                let p = &block.index.pages[i];
+                let r = p.section.range();
+                got.extend(read_page(p, &block.bytes[r.start as usize..r.end as usize], &tables, &|id| id == t.id).expect("page"));
+            }
+            prop_assert_eq!(got, vec![t.clone()]);
+        }
     }
 
     #[test]
@@ -360,6 +374,9 @@ fn a_tag_search_on_repeated_values_finds_exactly_the_traces_holding_them() {
             (0..3u64).map(move |i| {
                 let mut s = Span::new(TraceId::new(7, t), SpanId(t * 10 + i), "op", p.clone());
                 s.start_time = T0 + t * 1000 + i;
+                if i == 2 && t < 4 {
+                    s.tags = vec![KeyValue::string("batch", "first")];
+                }
                 if i == 1 {
                     s.tags = vec![KeyValue::string("color", colors[(t % 5) as usize])];
                     s.logs = vec![Log {
@@ -402,4 +419,26 @@ fn a_tag_search_on_repeated_values_finds_exactly_the_traces_holding_them() {
     );
     assert!(find(vec![("color", "black")]).is_empty());
     assert!(find(vec![("color", "a")]).is_empty());
+    assert_eq!(find(vec![("batch", "first")]), vec![0, 1, 2, 3]);
+    // The index and tables alone rule out the pages without the pair.
+    let r = block.index.tables.range();
+    let tables =
+        read_tables(&block.index, &block.bytes[r.start as usize..r.end as usize]).expect("tables");
+    let holding: Vec<bool> = block
+        .index
+        .pages
+        .iter()
+        .map(|p| page_may_hold_tags(p, &tables, &[("batch", "first")]))
+        .collect();
+    assert!(
+        holding[0] && holding[1..].iter().all(|&h| !h),
+        "{holding:?}"
+    );
+    assert!(
+        block
+            .index
+            .pages
+            .iter()
+            .all(|p| page_may_hold_tags(p, &tables, &[("color", "red")]))
+    );
 }

@@ -355,7 +355,13 @@ async fn main() {
         let mut config = DiskStoreConfig::new(&dir);
         config.maintenance_interval = None;
         config.retention = None;
+        let t = Instant::now();
         let store = Arc::new(DiskStore::open(config).await.expect("open"));
+        println!("open: {:.3} s", t.elapsed().as_secs_f64());
+        // The same generator (same seeds) names the same sampled traces;
+        // --spans must be the run's.
+        let (_, sample) = ingest(Arc::new(Null), shape, spans, writers, batch).await;
+        trace_by_id(&store, &sample).await;
         searches(store, shape).await;
         println!("peak RSS: {} MiB", rss_peak_kib() / 1024);
         return;
@@ -430,6 +436,13 @@ async fn main() {
     );
 
     let store = Arc::new(store);
+    trace_by_id(&store, &sample).await;
+    searches(store.clone(), shape).await;
+    println!("peak RSS: {} MiB", rss_peak_kib() / 1024);
+}
+
+/// Trace-by-ID latency over sampled trace IDs.
+async fn trace_by_id(store: &Arc<DiskStore>, sample: &[(TraceId, u64)]) {
     let runs = 200;
     let (p50, p99, found) = timed::<_, _, ()>(runs, |i| {
         let store = store.clone();
@@ -448,9 +461,6 @@ async fn main() {
         ms(p50),
         ms(p99)
     );
-
-    searches(store.clone(), shape).await;
-    println!("peak RSS: {} MiB", rss_peak_kib() / 1024);
 }
 
 fn ms(d: Duration) -> f64 {

@@ -109,7 +109,7 @@ impl Block {
         }
     }
 
-    async fn tables(&self, store: &dyn ObjectStore) -> Result<Arc<Tables>, BlockError> {
+    pub(crate) async fn tables(&self, store: &dyn ObjectStore) -> Result<Arc<Tables>, BlockError> {
         self.tables
             .get_or_try_init(|| async {
                 let bytes = store
@@ -136,20 +136,41 @@ impl Block {
         Ok(clew_segment::read_page(page, &bytes, &tables, want)?)
     }
 
-    /// Decodes the traces of page `i` with a span passing `filter`.
+    /// The stored bytes of several pages, in one request (one round trip
+    /// to the object store, one blocking-pool hop for a local directory).
+    pub(crate) async fn page_bytes(
+        &self,
+        store: &dyn ObjectStore,
+        pages: &[usize],
+    ) -> Result<Vec<bytes::Bytes>, BlockError> {
+        let ranges = pages
+            .iter()
+            .map(|&i| {
+                self.index
+                    .pages
+                    .get(i)
+                    .map(|p| p.section.range())
+                    .ok_or(SegmentError::Corrupt("page number"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(store.get_ranges(&self.path, &ranges).await?)
+    }
+
+    /// Decodes the traces of page `i` (its bytes read by
+    /// [`Block::page_bytes`]) with a span passing `filter`.
     pub(crate) async fn page_filtered(
         &self,
         store: &dyn ObjectStore,
         i: usize,
+        bytes: &[u8],
         filter: &clew_segment::SpanFilter<'_>,
     ) -> Result<Vec<TraceSpans>, BlockError> {
         let Some(page) = self.index.pages.get(i) else {
             return Ok(Vec::new());
         };
         let tables = self.tables(store).await?;
-        let bytes = store.get_range(&self.path, page.section.range()).await?;
         Ok(clew_segment::read_page_filtered(
-            page, &bytes, &tables, filter,
+            page, bytes, &tables, filter,
         )?)
     }
 
