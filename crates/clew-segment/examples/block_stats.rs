@@ -26,7 +26,48 @@ const NAMES: [&str; 17] = [
     "tag strings",
 ];
 
+/// Rewrites a block page by page (as compaction does) with other options
+/// and prints the size: `block_stats --rewrite <zstd level> <page spans> <file>`.
+fn rewrite(level: i32, page_spans: usize, path: &str) -> Result<(), Box<dyn std::error::Error>> {
+    let bytes = std::fs::read(path)?;
+    let footer = Footer::decode(&bytes[Footer::range(bytes.len() as u64)?.start as usize..])?;
+    let r = footer.index.range();
+    let idx = read_index(&footer, &bytes[r.start as usize..r.end as usize])?;
+    let r = idx.tables.range();
+    let tables = clew_segment::read_tables(&idx, &bytes[r.start as usize..r.end as usize])?;
+    let mut w = clew_segment::BlockWriter::new(clew_segment::BlockOptions {
+        zstd_level: level,
+        page_spans,
+        ..clew_segment::BlockOptions::default()
+    });
+    for p in &idx.pages {
+        let r = p.section.range();
+        let page = clew_segment::read_page(
+            p,
+            &bytes[r.start as usize..r.end as usize],
+            &tables,
+            &|_| true,
+        )?;
+        for t in page {
+            w.push(t);
+        }
+    }
+    let out = w.finish();
+    println!(
+        "{path}: {} -> {} bytes ({:.3} -> {:.3} B/span) at level {level}, {page_spans} spans/page",
+        bytes.len(),
+        out.bytes.len(),
+        bytes.len() as f64 / idx.span_count as f64,
+        out.bytes.len() as f64 / idx.span_count as f64
+    );
+    Ok(())
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("--rewrite") && args.len() == 5 {
+        return rewrite(args[2].parse()?, args[3].parse()?, &args[4]);
+    }
     let mut streams: Vec<u64> = Vec::new();
     let (mut spans, mut tables, mut index, mut total) = (0u64, 0u64, 0u64, 0u64);
     let mut tag_filter = 0u64;

@@ -207,6 +207,7 @@ impl Inner {
         let ids: Vec<u64> = inputs.iter().map(|b| b.id).collect();
         let mut opts = self.options(level, seq, ids.clone());
         opts.zstd_level = self.config.compaction_zstd_level;
+        opts.page_spans = self.config.compaction_page_spans;
         opts.known_traces = Some(self.recent_trace_ids(&ids).await);
         let encoded = super::merge::merge(self.objects.as_ref(), &inputs, opts)
             .await
