@@ -155,6 +155,44 @@ impl<'a> Cursor<'a> {
         Err(SegmentError::Truncated(self.what))
     }
 
+    /// Skips `n` lists of varints, each `var count` then count varints;
+    /// answers how many varints the lists held.
+    pub(crate) fn skip_counted(&mut self, n: u64) -> Result<u64, SegmentError> {
+        let rest = &self.buf[self.pos..];
+        let mut at = 0usize;
+        let mut total = 0u64;
+        for _ in 0..n {
+            // The count (one byte unless a span has 128 tags or more).
+            let mut count = 0u64;
+            let mut shift = 0;
+            loop {
+                let b = *rest.get(at).ok_or(SegmentError::Truncated(self.what))?;
+                at += 1;
+                if shift < 64 {
+                    count |= u64::from(b & 0x7f) << shift;
+                }
+                shift += 7;
+                if b < 0x80 {
+                    break;
+                }
+                if shift > 63 {
+                    return Err(SegmentError::Corrupt(self.what));
+                }
+            }
+            total = total.saturating_add(count);
+            let mut left = count;
+            while left > 0 {
+                let b = *rest.get(at).ok_or(SegmentError::Truncated(self.what))?;
+                at += 1;
+                if b < 0x80 {
+                    left -= 1;
+                }
+            }
+        }
+        self.pos += at;
+        Ok(total)
+    }
+
     /// The bytes not read yet.
     pub(crate) fn rest(&self) -> &'a [u8] {
         &self.buf[self.pos..]
@@ -318,6 +356,22 @@ mod tests {
             c.skip_vars(k as u64).expect("skip");
             assert_eq!(c.var().ok(), Some(v));
         }
+    }
+
+    #[test]
+    fn skipping_counted_lists_lands_where_reading_them_does() {
+        let mut b = Vec::new();
+        for n in [3u64, 0, 1, 200] {
+            b.put_var(n);
+            for i in 0..n {
+                b.put_var(i * 1000);
+            }
+        }
+        b.put_var(77);
+        let mut c = Cursor::new(&b, "test");
+        assert_eq!(c.skip_counted(4).ok(), Some(204));
+        assert_eq!(c.var().ok(), Some(77));
+        assert!(Cursor::new(&b[..5], "test").skip_counted(2).is_err());
     }
 
     #[test]

@@ -277,26 +277,41 @@ pub(crate) fn decode_streams(
 ) -> Result<Vec<TraceSpans>, SegmentError> {
     let (unit, v2) = (streams.unit, streams.v2);
     let mut st = streams.cursors(&|_| true)?;
+    // The trace headers first (a few bytes per trace), so the spans of
+    // traces nobody wants are passed over in one go per stream, and
+    // nothing after the last wanted trace is read at all: a trace-by-ID
+    // lookup reads, on average, half a page's columns.
     let mut heads = streams.heads();
-    let mut out = Vec::new();
-    let skip = TraceSkip::of(&st, v2);
+    let mut traces = Vec::with_capacity(streams.trace_count.min(1 << 16));
     for _ in 0..streams.trace_count {
         let (id, n, start) = heads.next(&mut st)?;
+        traces.push((id, n, start, want(id)));
+    }
+    let Some(last) = traces.iter().rposition(|t| t.3) else {
+        return Ok(Vec::new());
+    };
+    let skip = TraceSkip::of(&st, v2);
+    let mut out = Vec::new();
+    let mut pending = 0u64;
+    for &(id, n, start, wanted) in &traces[..=last] {
         // Every span takes at least 8 bytes of span IDs.
-        if n > (st[S_SPAN_IDS].remaining() / 8) as u64 {
-            return Err(SegmentError::Corrupt("span count"));
+        let spans_left = (st[S_SPAN_IDS].remaining() / 8) as u64;
+        pending = pending
+            .checked_add(n)
+            .filter(|&p| p <= spans_left)
+            .ok_or(SegmentError::Corrupt("span count"))?;
+        if !wanted {
+            continue;
         }
+        skip.trace(&mut st, pending - n)?;
+        pending = 0;
         let n = n as usize;
-        if want(id) {
-            let mut spans: Vec<Span> = Vec::with_capacity(n);
-            for _ in 0..n {
-                let s = decode_span(&mut st, tables, id, start, unit, v2, &spans)?;
-                spans.push(s);
-            }
-            out.push(TraceSpans { id, spans });
-        } else {
-            skip.trace(&mut st, n as u64)?;
+        let mut spans: Vec<Span> = Vec::with_capacity(n);
+        for _ in 0..n {
+            let s = decode_span(&mut st, tables, id, start, unit, v2, &spans)?;
+            spans.push(s);
         }
+        out.push(TraceSpans { id, spans });
     }
     Ok(out)
 }
@@ -489,12 +504,7 @@ impl TraceSkip {
             }
         } else {
             // Every tag is a string: one code and one string index each.
-            let mut tags = 0u64;
-            for _ in 0..n {
-                let nt = st[S_TAGS].var()?;
-                st[S_TAGS].skip_vars(nt)?;
-                tags = tags.saturating_add(nt);
-            }
+            let tags = st[S_TAGS].skip_counted(n)?;
             st[S_TAG_STRINGS].skip_vars(tags)?;
         }
         if self.logs {

@@ -498,6 +498,14 @@ impl Tables {
         self.has_pairs && self.other_keys.binary_search(&key).is_err()
     }
 
+    /// Builds the string and pair lookups now rather than on the first
+    /// search (for tracegen's 97,000 pairs that first search paid a few
+    /// milliseconds per block).
+    pub fn prepare_lookups(&self) {
+        self.find("");
+        self.pair_id(0, 0);
+    }
+
     /// The index of a string in the tables, if the block holds it.
     pub(crate) fn find(&self, s: &str) -> Option<u32> {
         let map = self.lookup.get_or_init(|| {

@@ -330,6 +330,10 @@ where
         times.push(t.elapsed());
     }
     let _ = std::marker::PhantomData::<T>;
+    if args_has("--verbose") {
+        let all: Vec<String> = times.iter().map(|d| format!("{:.1}", ms(*d))).collect();
+        println!("  each, in run order (ms): {}", all.join(" "));
+    }
     (
         percentile(&mut times, 0.5),
         percentile(&mut times, 0.99),

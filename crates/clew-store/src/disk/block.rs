@@ -94,7 +94,10 @@ impl Block {
         // Loaded now, not by the first read: a trace-by-ID lookup that had
         // to fetch and decode them was the slow tail of that query. A
         // failure here is left for the first read to report.
-        let _ = block.tables(store).await;
+        if let Ok(tables) = block.tables(store).await {
+            // Their lookups are built off the opening path (restart time).
+            tokio::task::spawn_blocking(move || tables.prepare_lookups());
+        }
         Ok(block)
     }
 
@@ -105,6 +108,7 @@ impl Block {
         if let Some(raw) = bytes.get(r.start as usize..r.end as usize)
             && let Ok(t) = clew_segment::read_tables(&self.index, raw)
         {
+            t.prepare_lookups();
             let _ = self.tables.set(Arc::new(t));
         }
     }
