@@ -14,8 +14,10 @@ use crate::page::{
     PARENT_EXPLICIT, S_DURATIONS, S_LOGS, S_OPERATIONS, S_PARENTS, S_PROCESSES, S_REFS, S_SCOPES,
     S_STARTS, S_TAG_VALUES, S_TAGS, S_TRACES, SpanFilter, skip_value,
 };
-use crate::streams::{S_TAG_STRINGS, S_TRACE_PAIRS, S_TRACE_SPANS, S_TRACE_STARTS, Streams};
-use crate::tables::{Tables, V_INLINE};
+use crate::streams::{
+    S_INLINE_TAGS, S_TAG_STRINGS, S_TRACE_PAIRS, S_TRACE_SPANS, S_TRACE_STARTS, Streams,
+};
+use crate::tables::{Tables, V_INLINE_TAG};
 
 /// A tag filter resolved against one block's tables.
 struct ResolvedTag<'a> {
@@ -137,6 +139,8 @@ pub(crate) fn candidates_streams(
     let unit = streams.unit;
     let mut out = Vec::new();
     let mut tag_hit = vec![false; tags.len()];
+    // Where the next in-place tag string starts in its stream (v3).
+    let mut inline_at = 0usize;
     for _ in 0..streams.trace_count {
         let (id, n, trace_start) = heads.next(&mut st)?;
         if n > st[S_STARTS].remaining() as u64 {
@@ -166,7 +170,7 @@ pub(crate) fn candidates_streams(
             };
             let op_id = if need_op { st[S_OPERATIONS].var()? } else { 0 };
             if has_tags {
-                span_tag_hits(&mut st, v2, &tags, &mut tag_hit)?;
+                span_tag_hits(&mut st, v2, &tags, &mut tag_hit, streams, &mut inline_at)?;
             }
             if need_logs {
                 let l = &mut st[S_LOGS];
@@ -291,6 +295,8 @@ fn span_tag_hits(
     v2: bool,
     tags: &[ResolvedTag<'_>],
     hit: &mut [bool],
+    streams: &Streams<'_>,
+    inline_at: &mut usize,
 ) -> Result<(), SegmentError> {
     let nt = st[S_TAGS].count(1)?;
     for _ in 0..nt {
@@ -302,13 +308,23 @@ fn span_tag_hits(
                     hit[i] |= code >> 1 == u64::from(tg.key)
                         && tg.value.is_some_and(|x| u64::from(x) == vid);
                 }
-            } else if st[S_TAG_VALUES].clone_peek_u8()? == V_INLINE {
-                // A string in place: compared exactly.
+            } else if st[S_TAG_VALUES].clone_peek_u8()? == V_INLINE_TAG {
+                // A string in place: compared exactly, its bytes (in their
+                // own stream) decompressed only if a filter has its key.
                 let v = &mut st[S_TAG_VALUES];
                 v.u8()?;
-                let text = v.blob()?;
-                for (i, tg) in tags.iter().enumerate() {
-                    hit[i] |= code >> 1 == u64::from(tg.key) && text == tg.text.as_bytes();
+                let len = usize::try_from(v.var()?).map_err(|_| SegmentError::Corrupt("length"))?;
+                let at = *inline_at;
+                *inline_at = at.checked_add(len).ok_or(SegmentError::Corrupt("length"))?;
+                let key = code >> 1;
+                if tags.iter().any(|tg| u64::from(tg.key) == key) {
+                    let text = streams
+                        .stream(S_INLINE_TAGS)?
+                        .get(at..at + len)
+                        .ok_or(SegmentError::Truncated("in-place tag strings"))?;
+                    for (i, tg) in tags.iter().enumerate() {
+                        hit[i] |= u64::from(tg.key) == key && text == tg.text.as_bytes();
+                    }
                 }
             } else {
                 skip_value(&mut st[S_TAG_VALUES], 0)?;

@@ -21,8 +21,8 @@ use clew_model::{RefType, Reference, Span, SpanId, Str, TraceId, Value};
 use crate::SegmentError;
 use crate::codec::{Cursor, Sink};
 use crate::streams::{
-    FLAG_V2, FLAG_V3, S_TAG_STRINGS, S_TRACE_PAIRS, S_TRACE_SPANS, S_TRACE_STARTS, STREAMS_V2,
-    STREAMS_V3, Streams, store,
+    FLAG_V2, FLAG_V3, S_INLINE_TAGS, S_TAG_STRINGS, S_TRACE_PAIRS, S_TRACE_SPANS, S_TRACE_STARTS,
+    STREAMS_V2, STREAMS_V3, Streams, store,
 };
 use crate::tables::{TableBuilder, Tables};
 
@@ -143,7 +143,15 @@ pub(crate) fn encode(
             let mut keys = std::mem::take(&mut st[S_TAGS]);
             let mut values = std::mem::take(&mut st[S_TAG_VALUES]);
             let mut strings = std::mem::take(&mut st[S_TAG_STRINGS]);
-            tables.put_tags_v2(&mut keys, &mut strings, &mut values, &s.tags);
+            let mut inline = if v3 {
+                std::mem::take(&mut st[S_INLINE_TAGS])
+            } else {
+                Vec::new()
+            };
+            tables.put_tags_v2(&mut keys, &mut strings, &mut values, &mut inline, &s.tags);
+            if v3 {
+                st[S_INLINE_TAGS] = inline;
+            }
             st[S_TAG_STRINGS] = strings;
             st[S_TAGS] = keys;
             st[S_TAG_VALUES] = values;
@@ -370,8 +378,15 @@ fn decode_span(
     let flags = st[S_FLAGS].var()? as u32;
     let tags = if v2 {
         let (mut k, mut sv, mut v) = (st[S_TAGS], st[S_TAG_STRINGS], st[S_TAG_VALUES]);
-        let tags = tables.tags_v2(&mut k, &mut sv, &mut v)?;
+        let mut inline = st
+            .get(S_INLINE_TAGS)
+            .copied()
+            .unwrap_or(Cursor::new(&[], "page stream"));
+        let tags = tables.tags_v2(&mut k, &mut sv, &mut v, &mut inline)?;
         (st[S_TAGS], st[S_TAG_STRINGS], st[S_TAG_VALUES]) = (k, sv, v);
+        if let Some(c) = st.get_mut(S_INLINE_TAGS) {
+            *c = inline;
+        }
         tags
     } else {
         let (keys, rest) = st.split_at_mut(S_TAG_VALUES);
@@ -498,7 +513,7 @@ impl TraceSkip {
                     if st[S_TAGS].var()? & 1 == 0 {
                         st[S_TAG_STRINGS].var()?;
                     } else {
-                        skip_value(&mut st[S_TAG_VALUES], 0)?;
+                        skip_tag_value(st)?;
                     }
                 }
             }
@@ -554,7 +569,7 @@ pub(crate) fn skip_span(st: &mut [Cursor<'_>], v2: bool) -> Result<(), SegmentEr
         if v2 && code & 1 == 0 {
             st[S_TAG_STRINGS].var()?;
         } else {
-            skip_value(&mut st[S_TAG_VALUES], 0)?;
+            skip_tag_value(st)?;
         }
     }
     let l = &mut st[S_LOGS];
@@ -570,6 +585,21 @@ pub(crate) fn skip_span(st: &mut [Cursor<'_>], v2: bool) -> Result<(), SegmentEr
     }
     st[S_SCOPES].var()?;
     Ok(())
+}
+
+/// Passes over one span tag's value in stream 13, and over its bytes in
+/// the in-place tag strings stream when it is a type 9 string.
+fn skip_tag_value(st: &mut [Cursor<'_>]) -> Result<(), SegmentError> {
+    if st[S_TAG_VALUES].clone_peek_u8()? != crate::tables::V_INLINE_TAG {
+        return skip_value(&mut st[S_TAG_VALUES], 0);
+    }
+    st[S_TAG_VALUES].u8()?;
+    let len = usize::try_from(st[S_TAG_VALUES].var()?)
+        .map_err(|_| SegmentError::Corrupt("string length"))?;
+    match st.get_mut(S_INLINE_TAGS) {
+        Some(c) => c.take(len).map(|_| ()),
+        None => Err(SegmentError::Corrupt("in-place tag string")),
+    }
 }
 
 pub(crate) fn skip_kvs(c: &mut Cursor<'_>, depth: u32) -> Result<(), SegmentError> {
@@ -595,6 +625,11 @@ pub(crate) fn skip_value(c: &mut Cursor<'_>, depth: u32) -> Result<(), SegmentEr
         }
         5 | 8 => {
             c.blob()?;
+        }
+        // A type 9 string's bytes are in another stream: callers that
+        // read that stream in step use `skip_tag_value`.
+        9 if depth == 0 => {
+            c.var()?;
         }
         6 => {
             let n = c.count(1)?;

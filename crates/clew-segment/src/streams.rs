@@ -37,8 +37,12 @@ pub(crate) const FLAG_V3: u64 = 4;
 /// v3: per trace, the pair IDs (see `Tables::pair_id`) of every
 /// string-valued attribute its spans carry, as runs.
 pub(crate) const S_TRACE_PAIRS: usize = 17;
+/// v3: the bytes of span tags' strings written in place (value type 9
+/// in stream 13 holds only their length), so walking the tag columns
+/// never decompresses them.
+pub(crate) const S_INLINE_TAGS: usize = 18;
 /// Streams in a v3 page.
-pub(crate) const STREAMS_V3: usize = 18;
+pub(crate) const STREAMS_V3: usize = 19;
 
 /// A page's streams, each decompressed the first time it is read (v2), so
 /// a search that rejects a page from its tag columns never pays for the

@@ -31,6 +31,10 @@ const V_MAP: u8 = 7;
 /// dictionary — and the memory of whoever writes or reads it — grow with
 /// every span.
 pub(crate) const V_INLINE: u8 = 8;
+/// Format v3 block pages, span tags only: a string written in place whose
+/// length follows (`var`) and whose bytes are the next ones of the page's
+/// in-place tag strings stream.
+pub(crate) const V_INLINE_TAG: u8 = 9;
 
 /// Fast, non-cryptographic hashing for the dictionaries (the keys come
 /// from our own spans; SipHash's flood resistance buys nothing here and
@@ -219,6 +223,7 @@ impl TableBuilder {
         codes: &mut Vec<u8>,
         strings: &mut Vec<u8>,
         values: &mut Vec<u8>,
+        inline: &mut Vec<u8>,
         kvs: &[KeyValue],
     ) {
         codes.put_var(kvs.len() as u64);
@@ -231,6 +236,13 @@ impl TableBuilder {
                     let v = self.string(s);
                     strings.put_var(u64::from(v));
                     self.note(key, kv, Put::Table(v));
+                }
+                Value::Str(s) => {
+                    codes.put_var(code | 1);
+                    values.put_u8(V_INLINE_TAG);
+                    values.put_var(s.len() as u64);
+                    inline.put_bytes(s.as_bytes());
+                    self.note(key, kv, Put::Inline);
                 }
                 v => {
                     codes.put_var(code | 1);
@@ -524,6 +536,7 @@ impl Tables {
         codes: &mut Cursor<'_>,
         strings: &mut Cursor<'_>,
         values: &mut Cursor<'_>,
+        inline: &mut Cursor<'_>,
     ) -> Result<Vec<KeyValue>, SegmentError> {
         let n = codes.count(1)?;
         let mut out = Vec::with_capacity(n);
@@ -536,6 +549,14 @@ impl Tables {
                 .ok_or(SegmentError::Corrupt("string index"))?;
             let value = if code & 1 == 0 {
                 Value::Str(self.string(strings)?)
+            } else if values.clone_peek_u8()? == V_INLINE_TAG {
+                values.u8()?;
+                let len = usize::try_from(values.var()?)
+                    .map_err(|_| SegmentError::Corrupt("string length"))?;
+                Value::Str(
+                    Str::try_from(Bytes::copy_from_slice(inline.take(len)?))
+                        .map_err(|_| SegmentError::Corrupt("string is not UTF-8"))?,
+                )
             } else {
                 self.value(values, 0)?
             };
