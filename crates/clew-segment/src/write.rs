@@ -103,7 +103,17 @@ pub struct BlockWriter {
     ops: Ops,
     pending: Vec<TraceSpans>,
     pending_spans: usize,
+    /// Bytes of the pending traces' string values the block's tables do
+    /// not hold yet (what the page will write in place, about).
+    pending_new_bytes: usize,
 }
+
+/// A page is also closed once its traces carry this many bytes of string
+/// values new to the block: pages of high-cardinality values (SQL with
+/// literals, URLs with IDs) stay small enough that reading one trace does
+/// not decompress megabytes, while pages of repeated values (tracegen)
+/// are closed by `page_spans` alone.
+const PAGE_NEW_STRING_BYTES: usize = 256 * 1024;
 
 impl BlockWriter {
     /// An empty block with these options.
@@ -126,6 +136,7 @@ impl BlockWriter {
             ops: Ops::default(),
             pending: Vec::new(),
             pending_spans: 0,
+            pending_new_bytes: 0,
         }
     }
 
@@ -173,9 +184,21 @@ impl BlockWriter {
                 kinds.insert(Str::from(kind));
             }
         }
+        for s in &t.spans {
+            let logs = s.logs.iter().flat_map(|l| l.fields.iter());
+            for kv in s.tags.iter().chain(logs) {
+                if let Value::Str(v) = &kv.value
+                    && !self.tables.has_string(v)
+                {
+                    self.pending_new_bytes += v.len();
+                }
+            }
+        }
         self.pending_spans += t.spans.len();
         self.pending.push(t);
-        if self.pending_spans >= self.opts.page_spans.max(1) {
+        if self.pending_spans >= self.opts.page_spans.max(1)
+            || self.pending_new_bytes >= PAGE_NEW_STRING_BYTES
+        {
             self.flush_page();
         }
     }
@@ -237,6 +260,7 @@ impl BlockWriter {
         self.index.span_count += self.pending_spans as u64;
         self.pending.clear();
         self.pending_spans = 0;
+        self.pending_new_bytes = 0;
     }
 
     /// Writes the last page, the tables, the index and the footer.

@@ -442,3 +442,30 @@ fn a_tag_search_on_repeated_values_finds_exactly_the_traces_holding_them() {
             .all(|p| page_may_hold_tags(p, &tables, &[("color", "red")]))
     );
 }
+
+#[test]
+fn pages_of_new_strings_close_before_page_spans() {
+    // Every span carries a 1 KB value seen nowhere else: pages close by
+    // bytes (about 256 KB of new strings), not after 4,096 spans.
+    let p = Arc::new(Process::new("svc"));
+    let spans: Vec<Span> = (0..1000u64)
+        .map(|i| {
+            let mut s = Span::new(TraceId::new(1, i), SpanId(i + 1), "op", p.clone());
+            s.start_time = T0 + i;
+            s.tags = vec![KeyValue::string(
+                "blob",
+                format!("{i:04}{}", "x".repeat(1020)),
+            )];
+            s
+        })
+        .collect();
+    let block = write_block(group_by_trace(spans.clone()), &BlockOptions::default());
+    assert!(
+        block.index.pages.len() >= 3,
+        "{} pages",
+        block.index.pages.len()
+    );
+    assert!(block.index.pages.iter().all(|p| p.spans <= 300));
+    let back = decode_block(&block.bytes).expect("decodes");
+    assert_eq!(spans_of(&back.traces), spans);
+}
