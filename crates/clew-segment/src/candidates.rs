@@ -14,12 +14,16 @@ use crate::page::{
     PARENT_EXPLICIT, S_DURATIONS, S_LOGS, S_OPERATIONS, S_PARENTS, S_PROCESSES, S_REFS, S_SCOPES,
     S_STARTS, S_TAG_VALUES, S_TAGS, S_TRACES, SpanFilter, skip_value,
 };
-use crate::streams::{S_TAG_STRINGS, S_TRACE_SPANS, S_TRACE_STARTS, Streams};
-use crate::tables::Tables;
+use crate::streams::{
+    S_INLINE_TAGS, S_TAG_STRINGS, S_TRACE_PAIRS, S_TRACE_SPANS, S_TRACE_STARTS, Streams,
+};
+use crate::tables::{Tables, V_INLINE_TAG};
 
 /// A tag filter resolved against one block's tables.
-struct ResolvedTag {
+struct ResolvedTag<'a> {
     key: u32,
+    /// The value's text (compared with values written in place).
+    text: &'a str,
     /// The value's string index, when the block holds that string.
     value: Option<u32>,
     /// Per process / scope: holds the key at all.
@@ -76,6 +80,7 @@ pub(crate) fn candidates_streams(
         };
         tags.push(ResolvedTag {
             key,
+            text: v,
             value: tables.find(v),
             process_has: tables
                 .processes
@@ -88,6 +93,21 @@ pub(crate) fn candidates_streams(
                 .map(|s| kvs_have_key(&s.attributes, k))
                 .collect(),
         });
+    }
+    // Format v3: when every filtered key only ever holds strings in this
+    // block, each filter is one pair ID, tested per trace on its own small
+    // stream; the tag columns are never read.
+    if streams.v3 && !tags.is_empty() && tags.iter().all(|t| tables.pairs_cover(t.key)) {
+        let mut want = Vec::with_capacity(tags.len());
+        for t in &tags {
+            match t.value.and_then(|v| tables.pair_id(t.key, v)) {
+                Some(id) => want.push(id),
+                None => return Ok(Vec::new()),
+            }
+        }
+        want.sort_unstable();
+        want.dedup();
+        return by_pairs(streams, f, &want, service_ok.as_deref(), op);
     }
     if !tags.is_empty() && !span_tags_may_match(streams, &tags)? {
         return Ok(Vec::new());
@@ -119,6 +139,8 @@ pub(crate) fn candidates_streams(
     let unit = streams.unit;
     let mut out = Vec::new();
     let mut tag_hit = vec![false; tags.len()];
+    // Where the next in-place tag string starts in its stream (v3).
+    let mut inline_at = 0usize;
     for _ in 0..streams.trace_count {
         let (id, n, trace_start) = heads.next(&mut st)?;
         if n > st[S_STARTS].remaining() as u64 {
@@ -148,7 +170,7 @@ pub(crate) fn candidates_streams(
             };
             let op_id = if need_op { st[S_OPERATIONS].var()? } else { 0 };
             if has_tags {
-                span_tag_hits(&mut st, v2, &tags, &mut tag_hit)?;
+                span_tag_hits(&mut st, v2, &tags, &mut tag_hit, streams, &mut inline_at)?;
             }
             if need_logs {
                 let l = &mut st[S_LOGS];
@@ -187,13 +209,94 @@ pub(crate) fn candidates_streams(
     Ok(out)
 }
 
+/// The v3 path of [`candidates_streams`]: traces holding every pair in
+/// `want` (anywhere in the trace: the caller checks that one span holds
+/// them all) with a span meeting the other conditions.
+fn by_pairs(
+    streams: &Streams<'_>,
+    f: &SpanFilter<'_>,
+    want: &[u32],
+    service_ok: Option<&[bool]>,
+    op: Option<u64>,
+) -> Result<Vec<TraceId>, SegmentError> {
+    let need_dur = f.duration_min.is_some() || f.duration_max.is_some();
+    // A caller whose window covers the whole page passes an open window:
+    // the start column is then not read at all.
+    let need_start = f.start_min > 0 || f.start_max < u64::MAX;
+    let per_span = [
+        (S_STARTS, need_start),
+        (S_DURATIONS, need_dur),
+        (S_PROCESSES, service_ok.is_some()),
+        (S_OPERATIONS, op.is_some()),
+    ];
+    let mut st = streams.cursors(&|i| match i {
+        S_TRACES | S_TRACE_SPANS | S_TRACE_STARTS | S_TRACE_PAIRS => true,
+        _ => per_span.iter().any(|&(s, need)| s == i && need),
+    })?;
+    let any_span_column = per_span.iter().any(|&(_, need)| need);
+    let mut heads = streams.heads();
+    let unit = streams.unit;
+    let mut out = Vec::new();
+    for _ in 0..streams.trace_count {
+        let (id, n, trace_start) = heads.next(&mut st)?;
+        let holds = crate::page::runs_hold_all(&mut st[S_TRACE_PAIRS], want)?;
+        if !holds || !any_span_column {
+            for &(i, need) in &per_span {
+                if need {
+                    st[i].skip_vars(n)?;
+                }
+            }
+            if holds && n > 0 {
+                out.push(id);
+            }
+            continue;
+        }
+        let mut any = false;
+        for _ in 0..n {
+            let start = if need_start {
+                trace_start.saturating_add(st[S_STARTS].var()?.saturating_mul(unit))
+            } else {
+                trace_start
+            };
+            let duration = if need_dur {
+                st[S_DURATIONS].var()?.saturating_mul(unit)
+            } else {
+                0
+            };
+            let process = if service_ok.is_some() {
+                st[S_PROCESSES].var()? as usize
+            } else {
+                0
+            };
+            let op_id = if op.is_some() {
+                st[S_OPERATIONS].var()?
+            } else {
+                0
+            };
+            any = any
+                || (start >= f.start_min
+                    && start <= f.start_max
+                    && f.duration_min.is_none_or(|m| duration >= m)
+                    && f.duration_max.is_none_or(|m| duration <= m)
+                    && service_ok.is_none_or(|v| v.get(process).copied().unwrap_or(false))
+                    && op.is_none_or(|o| o == op_id));
+        }
+        if any {
+            out.push(id);
+        }
+    }
+    Ok(out)
+}
+
 /// Reads one span's tags, marking the filters they meet (string values by
 /// index; other values by key only — the caller re-checks those).
 fn span_tag_hits(
     st: &mut [Cursor<'_>],
     v2: bool,
-    tags: &[ResolvedTag],
+    tags: &[ResolvedTag<'_>],
     hit: &mut [bool],
+    streams: &Streams<'_>,
+    inline_at: &mut usize,
 ) -> Result<(), SegmentError> {
     let nt = st[S_TAGS].count(1)?;
     for _ in 0..nt {
@@ -204,6 +307,24 @@ fn span_tag_hits(
                 for (i, tg) in tags.iter().enumerate() {
                     hit[i] |= code >> 1 == u64::from(tg.key)
                         && tg.value.is_some_and(|x| u64::from(x) == vid);
+                }
+            } else if st[S_TAG_VALUES].clone_peek_u8()? == V_INLINE_TAG {
+                // A string in place: compared exactly, its bytes (in their
+                // own stream) decompressed only if a filter has its key.
+                let v = &mut st[S_TAG_VALUES];
+                v.u8()?;
+                let len = usize::try_from(v.var()?).map_err(|_| SegmentError::Corrupt("length"))?;
+                let at = *inline_at;
+                *inline_at = at.checked_add(len).ok_or(SegmentError::Corrupt("length"))?;
+                let key = code >> 1;
+                if tags.iter().any(|tg| u64::from(tg.key) == key) {
+                    let text = streams
+                        .stream(S_INLINE_TAGS)?
+                        .get(at..at + len)
+                        .ok_or(SegmentError::Truncated("in-place tag strings"))?;
+                    for (i, tg) in tags.iter().enumerate() {
+                        hit[i] |= u64::from(tg.key) == key && text == tg.text.as_bytes();
+                    }
                 }
             } else {
                 skip_value(&mut st[S_TAG_VALUES], 0)?;
@@ -236,7 +357,7 @@ fn span_tag_hits(
 /// holds (a prefilter: values there are checked by the caller).
 fn key_hits(
     c: &mut Cursor<'_>,
-    tags: &[ResolvedTag],
+    tags: &[ResolvedTag<'_>],
     hit: &mut [bool],
 ) -> Result<(), SegmentError> {
     let nk = c.count(2)?;
@@ -255,7 +376,10 @@ fn key_hits(
 /// span have them? False when a key or string value is missing from its
 /// column (a byte search; nothing else is decompressed). `true` when the
 /// page is v1 or the shortcut does not apply.
-fn span_tags_may_match(streams: &Streams<'_>, tags: &[ResolvedTag]) -> Result<bool, SegmentError> {
+fn span_tags_may_match(
+    streams: &Streams<'_>,
+    tags: &[ResolvedTag<'_>],
+) -> Result<bool, SegmentError> {
     if !streams.v2 {
         return Ok(true);
     }

@@ -121,6 +121,83 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    /// Skips `n` varints (counting the bytes that end one), for readers
+    /// passing over spans they do not build.
+    pub(crate) fn skip_vars(&mut self, n: u64) -> Result<(), SegmentError> {
+        if n == 0 {
+            return Ok(());
+        }
+        let mut left = n;
+        let rest = &self.buf[self.pos..];
+        // Eight bytes at a time while the varints they end are all skipped
+        // (a byte ends a varint when its top bit is clear).
+        let mut at = 0;
+        while let Some(word) = rest.get(at..at + 8) {
+            let w = u64::from_le_bytes([
+                word[0], word[1], word[2], word[3], word[4], word[5], word[6], word[7],
+            ]);
+            let ends = u64::from((!w & 0x8080_8080_8080_8080).count_ones());
+            if ends >= left {
+                break;
+            }
+            left -= ends;
+            at += 8;
+        }
+        for (i, &b) in rest[at..].iter().enumerate() {
+            if b < 0x80 {
+                left -= 1;
+                if left == 0 {
+                    self.pos += at + i + 1;
+                    return Ok(());
+                }
+            }
+        }
+        Err(SegmentError::Truncated(self.what))
+    }
+
+    /// Skips `n` lists of varints, each `var count` then count varints;
+    /// answers how many varints the lists held.
+    pub(crate) fn skip_counted(&mut self, n: u64) -> Result<u64, SegmentError> {
+        let rest = &self.buf[self.pos..];
+        let mut at = 0usize;
+        let mut total = 0u64;
+        for _ in 0..n {
+            // The count (one byte unless a span has 128 tags or more).
+            let mut count = 0u64;
+            let mut shift = 0;
+            loop {
+                let b = *rest.get(at).ok_or(SegmentError::Truncated(self.what))?;
+                at += 1;
+                if shift < 64 {
+                    count |= u64::from(b & 0x7f) << shift;
+                }
+                shift += 7;
+                if b < 0x80 {
+                    break;
+                }
+                if shift > 63 {
+                    return Err(SegmentError::Corrupt(self.what));
+                }
+            }
+            total = total.saturating_add(count);
+            let mut left = count;
+            while left > 0 {
+                let b = *rest.get(at).ok_or(SegmentError::Truncated(self.what))?;
+                at += 1;
+                if b < 0x80 {
+                    left -= 1;
+                }
+            }
+        }
+        self.pos += at;
+        Ok(total)
+    }
+
+    /// The bytes not read yet.
+    pub(crate) fn rest(&self) -> &'a [u8] {
+        &self.buf[self.pos..]
+    }
+
     /// A varint that must fit `usize` and is used as a count of items each
     /// taking at least `min_item_bytes` of the remaining input, so a lying
     /// count cannot make the caller reserve more than the input can hold.
@@ -253,6 +330,48 @@ mod tests {
             assert_eq!(c.zigzag().ok(), Some(v));
         }
         assert!(c.is_empty());
+    }
+
+    #[test]
+    fn skipping_varints_lands_where_reading_them_does() {
+        let mut b = Vec::new();
+        for v in [0u64, 300, 1 << 40, 5, 127, 128] {
+            b.put_var(v);
+        }
+        let mut c = Cursor::new(&b, "test");
+        c.skip_vars(3).expect("three varints");
+        assert_eq!(c.var().ok(), Some(5));
+        c.skip_vars(0).expect("nothing");
+        c.skip_vars(2).expect("two varints");
+        assert!(c.is_empty());
+        assert!(c.skip_vars(1).is_err());
+        // Long runs (the word-at-a-time path), every split point.
+        let vals: Vec<u64> = (0..200u64).map(|i| (i * 7919) % (1 << (i % 30))).collect();
+        let mut b = Vec::new();
+        for &v in &vals {
+            b.put_var(v);
+        }
+        for (k, &v) in vals.iter().enumerate() {
+            let mut c = Cursor::new(&b, "test");
+            c.skip_vars(k as u64).expect("skip");
+            assert_eq!(c.var().ok(), Some(v));
+        }
+    }
+
+    #[test]
+    fn skipping_counted_lists_lands_where_reading_them_does() {
+        let mut b = Vec::new();
+        for n in [3u64, 0, 1, 200] {
+            b.put_var(n);
+            for i in 0..n {
+                b.put_var(i * 1000);
+            }
+        }
+        b.put_var(77);
+        let mut c = Cursor::new(&b, "test");
+        assert_eq!(c.skip_counted(4).ok(), Some(204));
+        assert_eq!(c.var().ok(), Some(77));
+        assert!(Cursor::new(&b[..5], "test").skip_counted(2).is_err());
     }
 
     #[test]

@@ -12,7 +12,7 @@ pub const BLOCK_MAGIC: &[u8; 8] = b"CLEWBLK\0";
 /// Magic at the very end of every block file.
 pub const FOOTER_MAGIC: &[u8; 8] = b"CLEWEND\0";
 /// The format version this crate writes.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 /// Bytes in the fixed footer at the end of a block.
 pub const FOOTER_LEN: u64 = 36;
 
@@ -72,6 +72,34 @@ pub struct PageRef {
     pub min_start: u64,
     /// Latest span start (Unix ns).
     pub max_start: u64,
+    /// Format v3: `key=value` pairs ([`crate::tag_hash`]) whose string
+    /// value this page writes in place rather than in the block's tables
+    /// (the block's `tag_filter` does not hold them); `None` when it has
+    /// none.
+    pub inline_tags: Option<BloomFilter>,
+    /// Format v3: the pair IDs (the tables' pair table) any trace of the
+    /// page carries, as sorted `(first, count)` runs; `None` before v3.
+    pub pair_runs: Option<Vec<(u32, u32)>>,
+}
+
+impl PageRef {
+    /// Could a span attribute of this page be `key=value` with the value
+    /// written in place? (The block's filter answers for the others.)
+    pub fn may_hold_inline(&self, hash: u64) -> bool {
+        self.inline_tags
+            .as_ref()
+            .is_some_and(|f| f.may_contain(hash))
+    }
+
+    /// Does a trace of this page carry pair `id`? (`true` when the page
+    /// predates pair IDs.)
+    pub fn may_hold_pair(&self, id: u32) -> bool {
+        let Some(runs) = &self.pair_runs else {
+            return true;
+        };
+        let i = runs.partition_point(|&(first, _)| first <= id);
+        i > 0 && id - runs[i - 1].0 < runs[i - 1].1
+    }
 }
 
 /// An operation listed in the index, with its service and span kind.
@@ -170,6 +198,11 @@ impl BlockIndex {
         !self.pages_for(id).is_empty()
     }
 
+    /// Could some attribute in the block be `key=value` ([`crate::tag_hash`])?
+    pub fn may_hold_tag(&self, hash: u64) -> bool {
+        self.tag_filter.may_contain(hash) || self.pages.iter().any(|p| p.may_hold_inline(hash))
+    }
+
     /// Encodes the index as format `version` lays it out (1 or 2).
     pub(crate) fn encode(&self, version: u32) -> Vec<u8> {
         let mut out = Vec::new();
@@ -225,6 +258,23 @@ impl BlockIndex {
                 out.put_u32(h);
             }
             out.put_var(u64::from(page));
+        }
+        if version >= 3 {
+            // Per page: its in-place pairs' filter (0 words: none).
+            for p in &self.pages {
+                match &p.inline_tags {
+                    Some(f) => f.encode(&mut out),
+                    None => out.put_var(0),
+                }
+                let runs = p.pair_runs.as_deref().unwrap_or_default();
+                out.put_var(runs.len() as u64);
+                let mut end = 0u32;
+                for &(first, count) in runs {
+                    out.put_var(u64::from(first.wrapping_sub(end)));
+                    out.put_var(u64::from(count.saturating_sub(1)));
+                    end = first.wrapping_add(count);
+                }
+            }
         }
         out
     }
@@ -287,6 +337,8 @@ impl BlockIndex {
                 traces,
                 min_start: c.u64()?,
                 max_start: c.u64()?,
+                inline_tags: None,
+                pair_runs: None,
             });
         }
         let n = c.count(if version >= 2 { 2 } else { 5 })?;
@@ -308,6 +360,27 @@ impl BlockIndex {
                 return Err(SegmentError::Corrupt("trace table page"));
             }
             trace_table.push((h, page));
+        }
+        if version >= 3 {
+            for p in pages.iter_mut() {
+                let f = BloomFilter::decode(&mut c)?;
+                p.inline_tags = (f.stored_len() > 0).then_some(f);
+                let n = c.count(2)?;
+                let mut runs = Vec::with_capacity(n);
+                let mut end = 0u32;
+                for _ in 0..n {
+                    let bad = || SegmentError::Corrupt("page pair runs");
+                    let gap = u32::try_from(c.var()?).map_err(|_| bad())?;
+                    let count = u32::try_from(c.var()?).map_err(|_| bad())?;
+                    let first = end.checked_add(gap).ok_or_else(bad)?;
+                    end = first
+                        .checked_add(count)
+                        .and_then(|e| e.checked_add(1))
+                        .ok_or_else(bad)?;
+                    runs.push((first, count + 1));
+                }
+                p.pair_runs = Some(runs);
+            }
         }
         Ok(BlockIndex {
             trace_table,

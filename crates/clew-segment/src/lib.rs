@@ -12,13 +12,17 @@
 //!   into columns (span IDs, parent-as-index, start deltas, durations,
 //!   process, operation, tag keys / string values / other values, logs,
 //!   references…), each column zstd-compressed on its own (format v2), so
-//!   a search decompresses only the columns it reads.
+//!   a search decompresses only the columns it reads; format v3 adds each
+//!   trace's attribute pair IDs as a small column of its own (a tag search
+//!   compares integers, not tag columns) and writes strings seen once in a
+//!   page in the page, not in the block's dictionary.
 //! * **Tables** hold every distinct string and process of the block once;
 //!   columns refer to them by index.
 //! * The **index** lists time range, services, operations with span kinds,
 //!   attribute keys, a Bloom filter of `key=value` pairs, a trace table
 //!   (trace-ID hash → page), and where each page and the tables are, with
-//!   their CRCs.
+//!   their CRCs; per page (v3) the pair IDs its traces carry and a filter
+//!   of the pairs whose value it holds in place.
 //! * The **footer** names the format version and where the index is.
 //!
 //! A reader fetches the footer, then the index, decides from the index
@@ -59,8 +63,8 @@ pub use index::{
 };
 pub use page::{SpanFilter, TraceSpans, group_by_trace};
 pub use read::{
-    DecodedBlock, decode_block, read_index, read_page, read_page_filtered, read_page_trace_ids,
-    read_tables,
+    DecodedBlock, decode_block, page_may_hold_tags, page_stream_sizes, read_index, read_page,
+    read_page_filtered, read_page_trace_ids, read_tables,
 };
 pub use tables::Tables;
 pub use write::{BlockOptions, BlockWriter, EncodedBlock, write_block};

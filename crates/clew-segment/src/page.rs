@@ -16,12 +16,13 @@
 
 use std::collections::HashMap;
 
-use clew_model::{RefType, Reference, Span, SpanId, TraceId};
+use clew_model::{RefType, Reference, Span, SpanId, Str, TraceId, Value};
 
 use crate::SegmentError;
 use crate::codec::{Cursor, Sink};
 use crate::streams::{
-    FLAG_V2, S_TAG_STRINGS, S_TRACE_SPANS, S_TRACE_STARTS, STREAMS_V2, Streams, store,
+    FLAG_V2, FLAG_V3, S_INLINE_TAGS, S_TAG_STRINGS, S_TRACE_PAIRS, S_TRACE_SPANS, S_TRACE_STARTS,
+    STREAMS_V2, STREAMS_V3, Streams, store,
 };
 use crate::tables::{TableBuilder, Tables};
 
@@ -79,7 +80,13 @@ pub(crate) fn encode(
         .all(|s| s.start_time % 1000 == 0 && s.duration % 1000 == 0);
     let unit = if micros { 1000 } else { 1 };
     let span_count: usize = traces.iter().map(|t| t.spans.len()).sum();
-    let mut st: Vec<Vec<u8>> = (0..STREAMS_V2).map(|_| Vec::new()).collect();
+    // Block pages are v3; WAL records keep the v2 layout.
+    let v3 = tables.is_block();
+    let streams = if v3 { STREAMS_V3 } else { STREAMS_V2 };
+    let mut st: Vec<Vec<u8>> = (0..streams).map(|_| Vec::new()).collect();
+    if v3 {
+        tables.inline = once_seen(traces, tables);
+    }
     st[S_SPAN_IDS].reserve(span_count * 8);
     let mut prev_start = 0u64;
     for &t in traces {
@@ -95,6 +102,7 @@ pub(crate) fn encode(
         for (i, s) in t.spans.iter().enumerate() {
             first_index.entry(s.span_id.0).or_insert(i);
         }
+        tables.take_noted();
         for s in &t.spans {
             st[S_SPAN_IDS].put_u64(s.span_id.0);
             let parent = match s.references.as_slice() {
@@ -135,7 +143,15 @@ pub(crate) fn encode(
             let mut keys = std::mem::take(&mut st[S_TAGS]);
             let mut values = std::mem::take(&mut st[S_TAG_VALUES]);
             let mut strings = std::mem::take(&mut st[S_TAG_STRINGS]);
-            tables.put_tags_v2(&mut keys, &mut strings, &mut values, &s.tags);
+            let mut inline = if v3 {
+                std::mem::take(&mut st[S_INLINE_TAGS])
+            } else {
+                Vec::new()
+            };
+            tables.put_tags_v2(&mut keys, &mut strings, &mut values, &mut inline, &s.tags);
+            if v3 {
+                st[S_INLINE_TAGS] = inline;
+            }
             st[S_TAG_STRINGS] = strings;
             st[S_TAGS] = keys;
             st[S_TAG_VALUES] = values;
@@ -150,18 +166,24 @@ pub(crate) fn encode(
                 .as_ref()
                 .map_or(0, |sc| u64::from(tables.scope(sc)) + 1);
             st[S_SCOPES].put_var(scope);
+            tables.note_process(p, scope.checked_sub(1).map(|s| s as u32));
             let w = &mut st[S_WARNINGS];
             w.put_var(s.warnings.len() as u64);
             for text in &s.warnings {
                 w.put_var(u64::from(tables.string(text)));
             }
         }
+        if v3 {
+            put_runs(&mut st[S_TRACE_PAIRS], &tables.take_noted());
+        }
     }
     let total: usize = st.iter().map(|s| s.len() + 12).sum();
     let mut out = Vec::with_capacity(total + 16);
-    out.put_var(FLAG_V2 | if micros { FLAG_MICROS } else { 0 });
+    tables.inline.clear();
+    let v3_flag = if v3 { FLAG_V3 } else { 0 };
+    out.put_var(FLAG_V2 | v3_flag | if micros { FLAG_MICROS } else { 0 });
     out.put_var(traces.len() as u64);
-    out.put_var(STREAMS_V2 as u64);
+    out.put_var(streams as u64);
     for (i, s) in st.iter().enumerate() {
         // Random IDs do not compress: spare zstd the attempt.
         let level = if i == S_SPAN_IDS || i == S_TRACES {
@@ -172,6 +194,77 @@ pub(crate) fn encode(
         store(&mut out, s, level);
     }
     out
+}
+
+/// String values of span tags and log fields that occur once in the page
+/// and are not in the block's tables yet: the page writes them in place.
+fn once_seen(traces: &[&TraceSpans], tables: &TableBuilder) -> crate::tables::FastSet<Str> {
+    let mut counts: crate::tables::FastMap<&str, u32> = crate::tables::FastMap::default();
+    for t in traces {
+        for s in &t.spans {
+            let logs = s.logs.iter().flat_map(|l| l.fields.iter());
+            for kv in s.tags.iter().chain(logs) {
+                if let Value::Str(v) = &kv.value {
+                    *counts.entry(&**v).or_default() += 1;
+                }
+            }
+        }
+    }
+    counts
+        .into_iter()
+        .filter(|&(v, n)| n == 1 && !tables.has_string(v))
+        .map(|(v, _)| Str::from(v))
+        .collect()
+}
+
+/// Writes sorted, distinct IDs as runs: `var n`, then per run `var gap`
+/// (start minus the previous run's end, the first from 0) and
+/// `var length - 1`.
+fn put_runs(out: &mut Vec<u8>, ids: &[u32]) {
+    let mut runs: Vec<(u32, u32)> = Vec::new();
+    for &id in ids {
+        match runs.last_mut() {
+            Some((start, len)) if *start + *len == id => *len += 1,
+            _ => runs.push((id, 1)),
+        }
+    }
+    out.put_var(runs.len() as u64);
+    let mut end = 0u32;
+    for (start, len) in runs {
+        out.put_var(u64::from(start - end));
+        out.put_var(u64::from(len - 1));
+        end = start + len;
+    }
+}
+
+/// Reads one trace's runs (see [`put_runs`]): are all `want` (sorted) in
+/// them? Consumes the runs either way.
+pub(crate) fn runs_hold_all(c: &mut Cursor<'_>, want: &[u32]) -> Result<bool, SegmentError> {
+    let n = c.count(2)?;
+    let mut end = 0u64;
+    let mut next = 0;
+    for _ in 0..n {
+        let start = end
+            .checked_add(c.var()?)
+            .ok_or(SegmentError::Corrupt("pair runs"))?;
+        end = start
+            .checked_add(c.var()?)
+            .and_then(|e| e.checked_add(1))
+            .ok_or(SegmentError::Corrupt("pair runs"))?;
+        while let Some(&w) = want.get(next) {
+            let w = u64::from(w);
+            if w < start {
+                // Skipped past it: not held (the rest is still consumed).
+                next = usize::MAX;
+                break;
+            }
+            if w >= end {
+                break;
+            }
+            next += 1;
+        }
+    }
+    Ok(next == want.len())
 }
 
 /// Decodes a raw page; only traces for which `want` is true are built into
@@ -192,27 +285,41 @@ pub(crate) fn decode_streams(
 ) -> Result<Vec<TraceSpans>, SegmentError> {
     let (unit, v2) = (streams.unit, streams.v2);
     let mut st = streams.cursors(&|_| true)?;
+    // The trace headers first (a few bytes per trace), so the spans of
+    // traces nobody wants are passed over in one go per stream, and
+    // nothing after the last wanted trace is read at all: a trace-by-ID
+    // lookup reads, on average, half a page's columns.
     let mut heads = streams.heads();
-    let mut out = Vec::new();
+    let mut traces = Vec::with_capacity(streams.trace_count.min(1 << 16));
     for _ in 0..streams.trace_count {
         let (id, n, start) = heads.next(&mut st)?;
+        traces.push((id, n, start, want(id)));
+    }
+    let Some(last) = traces.iter().rposition(|t| t.3) else {
+        return Ok(Vec::new());
+    };
+    let skip = TraceSkip::of(&st, v2);
+    let mut out = Vec::new();
+    let mut pending = 0u64;
+    for &(id, n, start, wanted) in &traces[..=last] {
         // Every span takes at least 8 bytes of span IDs.
-        if n > (st[S_SPAN_IDS].remaining() / 8) as u64 {
-            return Err(SegmentError::Corrupt("span count"));
+        let spans_left = (st[S_SPAN_IDS].remaining() / 8) as u64;
+        pending = pending
+            .checked_add(n)
+            .filter(|&p| p <= spans_left)
+            .ok_or(SegmentError::Corrupt("span count"))?;
+        if !wanted {
+            continue;
         }
+        skip.trace(&mut st, pending - n)?;
+        pending = 0;
         let n = n as usize;
-        if want(id) {
-            let mut spans: Vec<Span> = Vec::with_capacity(n);
-            for _ in 0..n {
-                let s = decode_span(&mut st, tables, id, start, unit, v2, &spans)?;
-                spans.push(s);
-            }
-            out.push(TraceSpans { id, spans });
-        } else {
-            for _ in 0..n {
-                skip_span(&mut st, v2)?;
-            }
+        let mut spans: Vec<Span> = Vec::with_capacity(n);
+        for _ in 0..n {
+            let s = decode_span(&mut st, tables, id, start, unit, v2, &spans)?;
+            spans.push(s);
         }
+        out.push(TraceSpans { id, spans });
     }
     Ok(out)
 }
@@ -271,8 +378,15 @@ fn decode_span(
     let flags = st[S_FLAGS].var()? as u32;
     let tags = if v2 {
         let (mut k, mut sv, mut v) = (st[S_TAGS], st[S_TAG_STRINGS], st[S_TAG_VALUES]);
-        let tags = tables.tags_v2(&mut k, &mut sv, &mut v)?;
+        let mut inline = st
+            .get(S_INLINE_TAGS)
+            .copied()
+            .unwrap_or(Cursor::new(&[], "page stream"));
+        let tags = tables.tags_v2(&mut k, &mut sv, &mut v, &mut inline)?;
         (st[S_TAGS], st[S_TAG_STRINGS], st[S_TAG_VALUES]) = (k, sv, v);
+        if let Some(c) = st.get_mut(S_INLINE_TAGS) {
+            *c = inline;
+        }
         tags
     } else {
         let (keys, rest) = st.split_at_mut(S_TAG_VALUES);
@@ -330,6 +444,109 @@ pub(crate) fn trace_ids(raw: &[u8]) -> Result<Vec<TraceId>, SegmentError> {
     Ok(out)
 }
 
+/// Passing over whole traces a reader does not build: where the page's
+/// streams allow it (no non-string tags, links, logs or warnings — the
+/// common case), each stream skips a trace's spans by counting varint
+/// ends instead of reading span by span.
+pub(crate) struct TraceSkip {
+    fast: bool,
+    tag_values: bool,
+    refs: bool,
+    logs: bool,
+    warnings: bool,
+}
+
+impl TraceSkip {
+    pub(crate) fn of(st: &[Cursor<'_>], v2: bool) -> TraceSkip {
+        let any = |i: usize| st.get(i).is_some_and(|c| c.rest().iter().any(|&b| b != 0));
+        TraceSkip {
+            fast: v2,
+            tag_values: st.get(S_TAG_VALUES).is_some_and(|c| c.remaining() > 0),
+            refs: st.get(S_REFS).is_some_and(|c| c.remaining() > 0),
+            logs: any(S_LOGS),
+            warnings: any(S_WARNINGS),
+        }
+    }
+
+    /// Advances every stream past the `n` spans of one trace.
+    pub(crate) fn trace(&self, st: &mut [Cursor<'_>], n: u64) -> Result<(), SegmentError> {
+        if !self.fast {
+            for _ in 0..n {
+                skip_span(st, false)?;
+            }
+            return Ok(());
+        }
+        st[S_SPAN_IDS].take(
+            usize::try_from(n)
+                .ok()
+                .and_then(|n| n.checked_mul(8))
+                .ok_or(SegmentError::Corrupt("span count"))?,
+        )?;
+        if self.refs {
+            for _ in 0..n {
+                if st[S_PARENTS].var()? == PARENT_EXPLICIT {
+                    let r = &mut st[S_REFS];
+                    let nr = r.count(25)?;
+                    for _ in 0..nr {
+                        r.take(25)?;
+                        skip_kvs(r, 0)?;
+                    }
+                }
+            }
+        } else {
+            st[S_PARENTS].skip_vars(n)?;
+        }
+        for i in [
+            S_STARTS,
+            S_DURATIONS,
+            S_PROCESSES,
+            S_OPERATIONS,
+            S_FLAGS,
+            S_SCOPES,
+        ] {
+            st[i].skip_vars(n)?;
+        }
+        if self.tag_values {
+            for _ in 0..n {
+                let nt = st[S_TAGS].count(1)?;
+                for _ in 0..nt {
+                    if st[S_TAGS].var()? & 1 == 0 {
+                        st[S_TAG_STRINGS].var()?;
+                    } else {
+                        skip_tag_value(st)?;
+                    }
+                }
+            }
+        } else {
+            // Every tag is a string: one code and one string index each.
+            let tags = st[S_TAGS].skip_counted(n)?;
+            st[S_TAG_STRINGS].skip_vars(tags)?;
+        }
+        if self.logs {
+            for _ in 0..n {
+                let l = &mut st[S_LOGS];
+                let nl = l.count(2)?;
+                for _ in 0..nl {
+                    l.var()?;
+                    skip_kvs(l, 0)?;
+                }
+            }
+        } else {
+            st[S_LOGS].skip_vars(n)?;
+        }
+        if self.warnings {
+            for _ in 0..n {
+                let w = &mut st[S_WARNINGS];
+                let nw = w.count(1)?;
+                w.skip_vars(nw as u64)?;
+            }
+        } else {
+            st[S_WARNINGS].skip_vars(n)?;
+        }
+        Ok(())
+    }
+}
+
 /// Advances every stream past one span without building it.
 pub(crate) fn skip_span(st: &mut [Cursor<'_>], v2: bool) -> Result<(), SegmentError> {
     st[S_SPAN_IDS].take(8)?;
@@ -352,7 +569,7 @@ pub(crate) fn skip_span(st: &mut [Cursor<'_>], v2: bool) -> Result<(), SegmentEr
         if v2 && code & 1 == 0 {
             st[S_TAG_STRINGS].var()?;
         } else {
-            skip_value(&mut st[S_TAG_VALUES], 0)?;
+            skip_tag_value(st)?;
         }
     }
     let l = &mut st[S_LOGS];
@@ -368,6 +585,21 @@ pub(crate) fn skip_span(st: &mut [Cursor<'_>], v2: bool) -> Result<(), SegmentEr
     }
     st[S_SCOPES].var()?;
     Ok(())
+}
+
+/// Passes over one span tag's value in stream 13, and over its bytes in
+/// the in-place tag strings stream when it is a type 9 string.
+fn skip_tag_value(st: &mut [Cursor<'_>]) -> Result<(), SegmentError> {
+    if st[S_TAG_VALUES].clone_peek_u8()? != crate::tables::V_INLINE_TAG {
+        return skip_value(&mut st[S_TAG_VALUES], 0);
+    }
+    st[S_TAG_VALUES].u8()?;
+    let len = usize::try_from(st[S_TAG_VALUES].var()?)
+        .map_err(|_| SegmentError::Corrupt("string length"))?;
+    match st.get_mut(S_INLINE_TAGS) {
+        Some(c) => c.take(len).map(|_| ()),
+        None => Err(SegmentError::Corrupt("in-place tag string")),
+    }
 }
 
 pub(crate) fn skip_kvs(c: &mut Cursor<'_>, depth: u32) -> Result<(), SegmentError> {
@@ -391,8 +623,13 @@ pub(crate) fn skip_value(c: &mut Cursor<'_>, depth: u32) -> Result<(), SegmentEr
         4 => {
             c.take(8)?;
         }
-        5 => {
+        5 | 8 => {
             c.blob()?;
+        }
+        // A type 9 string's bytes are in another stream: callers that
+        // read that stream in step use `skip_tag_value`.
+        9 if depth == 0 => {
+            c.var()?;
         }
         6 => {
             let n = c.count(1)?;

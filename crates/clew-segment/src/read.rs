@@ -128,3 +128,33 @@ pub fn decode_block(bytes: &[u8]) -> Result<DecodedBlock, SegmentError> {
         traces,
     })
 }
+
+/// Stored bytes of each stream of one page, in stream order (for tools
+/// that show where a block's bytes go; v1 pages report raw stream sizes).
+pub fn page_stream_sizes(page: &PageRef, stored: &[u8]) -> Result<Vec<usize>, SegmentError> {
+    let raw = section(&page.section, stored, "page")?;
+    Ok(crate::streams::Streams::open(&raw)?.stored_sizes())
+}
+
+/// Can a trace of `page` (of the block these tables belong to) carry every
+/// `(key, value text)` of `tags`? Answered from the index and tables alone
+/// (format v3 pair runs), so a search skips the page without reading it;
+/// `true` when they cannot tell (older blocks, keys with values other than
+/// table strings).
+pub fn page_may_hold_tags(page: &PageRef, tables: &Tables, tags: &[(&str, &str)]) -> bool {
+    if page.pair_runs.is_none() {
+        return true;
+    }
+    tags.iter().all(|&(k, v)| {
+        let Some(key) = tables.find(k) else {
+            return false;
+        };
+        if !tables.pairs_cover(key) {
+            return true;
+        }
+        tables
+            .find(v)
+            .and_then(|value| tables.pair_id(key, value))
+            .is_some_and(|id| page.may_hold_pair(id))
+    })
+}

@@ -9,6 +9,9 @@
 //!   gets its own entropy tables; trace IDs, span counts and start deltas
 //!   are three streams; tag keys, string values and other values are three
 //!   streams (see `TableBuilder::put_tags_v2`).
+//! * v3 pages (page flag [`FLAG_V3`], format version 3, blocks only): v2
+//!   plus a stream of each trace's attribute pair IDs, so a tag search
+//!   tests a trace with a few integer compares, without its tag columns.
 
 use std::borrow::Cow;
 
@@ -28,6 +31,18 @@ pub(crate) const S_TRACE_STARTS: usize = 15;
 pub(crate) const S_TAG_STRINGS: usize = 16;
 /// Streams in a v2 page.
 pub(crate) const STREAMS_V2: usize = 17;
+/// Page flag: the v3 layout (v2 plus the streams below; block pages only,
+/// WAL records keep the v2 layout).
+pub(crate) const FLAG_V3: u64 = 4;
+/// v3: per trace, the pair IDs (see `Tables::pair_id`) of every
+/// string-valued attribute its spans carry, as runs.
+pub(crate) const S_TRACE_PAIRS: usize = 17;
+/// v3: the bytes of span tags' strings written in place (value type 9
+/// in stream 13 holds only their length), so walking the tag columns
+/// never decompresses them.
+pub(crate) const S_INLINE_TAGS: usize = 18;
+/// Streams in a v3 page.
+pub(crate) const STREAMS_V3: usize = 19;
 
 /// A page's streams, each decompressed the first time it is read (v2), so
 /// a search that rejects a page from its tag columns never pays for the
@@ -36,6 +51,7 @@ pub(crate) struct Streams<'a> {
     pub(crate) unit: u64,
     pub(crate) trace_count: usize,
     pub(crate) v2: bool,
+    pub(crate) v3: bool,
     blobs: Vec<&'a [u8]>,
     bufs: Vec<std::cell::OnceCell<Cow<'a, [u8]>>>,
 }
@@ -88,9 +104,16 @@ impl<'a> Streams<'a> {
         let flags = c.var()?;
         let unit = if flags & FLAG_MICROS != 0 { 1000 } else { 1 };
         let v2 = flags & FLAG_V2 != 0;
+        let v3 = v2 && flags & FLAG_V3 != 0;
         let trace_count = c.count(if v2 { 1 } else { 17 })?;
         let streams = c.var()? as usize;
-        let known = if v2 { STREAMS_V2 } else { STREAMS };
+        let known = if v3 {
+            STREAMS_V3
+        } else if v2 {
+            STREAMS_V2
+        } else {
+            STREAMS
+        };
         if streams < known {
             return Err(SegmentError::Corrupt("page stream count"));
         }
@@ -105,11 +128,17 @@ impl<'a> Streams<'a> {
             unit,
             trace_count,
             v2,
+            v3,
             bufs: (0..blobs.len())
                 .map(|_| std::cell::OnceCell::new())
                 .collect(),
             blobs,
         })
+    }
+
+    /// Stored bytes of each stream (compressed size for v2 pages).
+    pub(crate) fn stored_sizes(&self) -> Vec<usize> {
+        self.blobs.iter().map(|b| b.len()).collect()
     }
 
     /// Stream `i`, decompressed on first use.

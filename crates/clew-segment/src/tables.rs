@@ -25,6 +25,16 @@ const V_F64: u8 = 4;
 const V_BINARY: u8 = 5;
 const V_ARRAY: u8 = 6;
 const V_MAP: u8 = 7;
+/// Format v3 block pages: a string written in place (`blob`), not in the
+/// block's tables: a value seen once in its page and not yet in the block
+/// (random IDs, SQL with literals), which would otherwise make the block's
+/// dictionary — and the memory of whoever writes or reads it — grow with
+/// every span.
+pub(crate) const V_INLINE: u8 = 8;
+/// Format v3 block pages, span tags only: a string written in place whose
+/// length follows (`var`) and whose bytes are the next ones of the page's
+/// in-place tag strings stream.
+pub(crate) const V_INLINE_TAG: u8 = 9;
 
 /// Fast, non-cryptographic hashing for the dictionaries (the keys come
 /// from our own spans; SipHash's flood resistance buys nothing here and
@@ -48,6 +58,8 @@ pub(crate) struct TableBuilder {
     scopes: FastMap<Vec<u8>, u32>,
     scope_order: Vec<Vec<u8>>,
     scope_by_ptr: FastMap<*const Scope, (u32, Arc<Scope>)>,
+    /// Strings the page being encoded writes in place ([`V_INLINE`]).
+    pub(crate) inline: FastSet<Str>,
 }
 
 /// Attribute keys and `key=value` pairs of a block, as string indexes, so
@@ -55,13 +67,40 @@ pub(crate) struct TableBuilder {
 #[derive(Default)]
 pub(crate) struct TagIndex {
     pub(crate) keys: FastSet<u32>,
-    /// `key << 32 | value` string indexes of string-valued attributes.
-    pub(crate) pairs: FastSet<u64>,
+    /// `key << 32 | value` string indexes of string-valued attributes →
+    /// pair ID (format v3), in order of first appearance in the block.
+    pub(crate) pairs: FastMap<u64, u32>,
+    /// The pairs by ID.
+    pub(crate) pair_order: Vec<u64>,
     /// [`crate::tag_hash`] of the other attributes (value in text form).
     pub(crate) other: FastSet<u64>,
+    /// Keys seen with a value that is not a string in the tables (another
+    /// type, or a string written in place).
+    pub(crate) other_keys: FastSet<u32>,
+    /// [`crate::tag_hash`] of the attributes whose string value the page
+    /// being encoded writes in place (its own filter, not the block's).
+    pub(crate) page_hashes: Vec<u64>,
+    /// Pair IDs noted since the writer last took them (one trace's).
+    pub(crate) noted: Vec<u32>,
+    /// Pair IDs of the traces of the page being written.
+    pub(crate) page_pairs: Vec<u32>,
+    /// Pair IDs of each process's / scope's attributes, by table index.
+    process_pairs: Vec<Vec<u32>>,
+    scope_pairs: Vec<Vec<u32>>,
 }
 
 pub(crate) type FastSet<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;
+
+/// Where [`TableBuilder::put_value`] put a value.
+#[derive(Clone, Copy)]
+enum Put {
+    /// A string of the tables, at this index.
+    Table(u32),
+    /// A string written in place ([`V_INLINE`]).
+    Inline,
+    /// Not a string.
+    Other,
+}
 
 impl TableBuilder {
     /// A builder that also collects the block index's attribute facts.
@@ -77,19 +116,90 @@ impl TableBuilder {
         &self.string_order
     }
 
-    fn note(&mut self, key: u32, kv: &KeyValue, value: Option<u32>) {
+    fn note(&mut self, key: u32, kv: &KeyValue, value: Put) {
         if let Some(ix) = self.tag_index.as_mut() {
             ix.keys.insert(key);
             match value {
-                Some(v) => {
-                    ix.pairs.insert(u64::from(key) << 32 | u64::from(v));
+                Put::Inline => {
+                    ix.other_keys.insert(key);
+                    if let Value::Str(s) = &kv.value {
+                        ix.page_hashes.push(crate::tag_hash(&kv.key, s));
+                    }
                 }
-                None => {
+                Put::Table(v) => {
+                    let pair = u64::from(key) << 32 | u64::from(v);
+                    let next = ix.pair_order.len() as u32;
+                    let id = *ix.pairs.entry(pair).or_insert(next);
+                    if id == next {
+                        ix.pair_order.push(pair);
+                    }
+                    ix.noted.push(id);
+                }
+                Put::Other => {
+                    ix.other_keys.insert(key);
                     ix.other
                         .insert(crate::tag_hash(&kv.key, &kv.value.to_text()));
                 }
             }
         }
+    }
+
+    /// Is this a block's builder (which keeps the attribute index and
+    /// writes format v3 pages), not a WAL batch's?
+    pub(crate) fn is_block(&self) -> bool {
+        self.tag_index.is_some()
+    }
+
+    /// Notes the pairs of a process's (or scope's) attributes for the
+    /// trace being encoded; they were recorded when it was first added.
+    pub(crate) fn note_process(&mut self, process: u32, scope: Option<u32>) {
+        if let Some(ix) = self.tag_index.as_mut() {
+            let TagIndex {
+                noted,
+                process_pairs,
+                scope_pairs,
+                ..
+            } = ix;
+            if let Some(p) = process_pairs.get(process as usize) {
+                noted.extend_from_slice(p);
+            }
+            if let Some(p) = scope.and_then(|s| scope_pairs.get(s as usize)) {
+                noted.extend_from_slice(p);
+            }
+        }
+    }
+
+    /// The distinct pair IDs noted since the last call, sorted.
+    pub(crate) fn take_noted(&mut self) -> Vec<u32> {
+        let Some(ix) = self.tag_index.as_mut() else {
+            return Vec::new();
+        };
+        let mut v = std::mem::take(&mut ix.noted);
+        v.sort_unstable();
+        v.dedup();
+        ix.page_pairs.extend_from_slice(&v);
+        v
+    }
+
+    /// Moves the pairs noted since `mark` to a process's (`scope` false)
+    /// or scope's list.
+    fn keep_noted(&mut self, mark: usize, id: u32, scope: bool) {
+        if let Some(ix) = self.tag_index.as_mut() {
+            let pairs: Vec<u32> = ix.noted.drain(mark.min(ix.noted.len())..).collect();
+            let list = if scope {
+                &mut ix.scope_pairs
+            } else {
+                &mut ix.process_pairs
+            };
+            if list.len() <= id as usize {
+                list.resize(id as usize + 1, Vec::new());
+            }
+            list[id as usize] = pairs;
+        }
+    }
+
+    fn noted_len(&self) -> usize {
+        self.tag_index.as_ref().map_or(0, |ix| ix.noted.len())
     }
 
     pub(crate) fn string(&mut self, s: &str) -> u32 {
@@ -113,6 +223,7 @@ impl TableBuilder {
         codes: &mut Vec<u8>,
         strings: &mut Vec<u8>,
         values: &mut Vec<u8>,
+        inline: &mut Vec<u8>,
         kvs: &[KeyValue],
     ) {
         codes.put_var(kvs.len() as u64);
@@ -120,16 +231,23 @@ impl TableBuilder {
             let key = self.string(&kv.key);
             let code = u64::from(key) << 1;
             match &kv.value {
-                Value::Str(s) => {
+                Value::Str(s) if !self.inline.contains(&**s) => {
                     codes.put_var(code);
                     let v = self.string(s);
                     strings.put_var(u64::from(v));
-                    self.note(key, kv, Some(v));
+                    self.note(key, kv, Put::Table(v));
+                }
+                Value::Str(s) => {
+                    codes.put_var(code | 1);
+                    values.put_u8(V_INLINE_TAG);
+                    values.put_var(s.len() as u64);
+                    inline.put_bytes(s.as_bytes());
+                    self.note(key, kv, Put::Inline);
                 }
                 v => {
                     codes.put_var(code | 1);
-                    self.put_value(values, v);
-                    self.note(key, kv, None);
+                    let put = self.put_value(values, v);
+                    self.note(key, kv, put);
                 }
             }
         }
@@ -142,12 +260,17 @@ impl TableBuilder {
         }
         let mut enc = Vec::new();
         enc.put_var(u64::from(self.string(&p.service_name)));
+        let mark = self.noted_len();
+        // Processes live in the tables: none of their strings in place.
+        let inline = std::mem::take(&mut self.inline);
         self.put_kvs(&mut enc, &p.tags);
+        self.inline = inline;
         let next = self.process_order.len() as u32;
         let id = *self.processes.entry(enc.clone()).or_insert(next);
         if id == next {
             self.process_order.push(enc);
         }
+        self.keep_noted(mark, id, false);
         self.process_by_ptr.insert(ptr, (id, p.clone()));
         id
     }
@@ -158,12 +281,16 @@ impl TableBuilder {
             return id;
         }
         let mut enc = Vec::new();
+        let mark = self.noted_len();
+        let inline = std::mem::take(&mut self.inline);
         self.put_kvs(&mut enc, &s.attributes);
+        self.inline = inline;
         let next = self.scope_order.len() as u32;
         let id = *self.scopes.entry(enc.clone()).or_insert(next);
         if id == next {
             self.scope_order.push(enc);
         }
+        self.keep_noted(mark, id, true);
         self.scope_by_ptr.insert(ptr, (id, s.clone()));
         id
     }
@@ -189,14 +316,19 @@ impl TableBuilder {
         }
     }
 
-    /// Writes a value; answers its string index when it is a string.
-    fn put_value(&mut self, out: &mut Vec<u8>, v: &Value) -> Option<u32> {
+    /// Writes a value; answers where a string went.
+    fn put_value(&mut self, out: &mut Vec<u8>, v: &Value) -> Put {
         match v {
+            Value::Str(s) if self.inline.contains(&**s) => {
+                out.put_u8(V_INLINE);
+                out.put_blob(s.as_bytes());
+                return Put::Inline;
+            }
             Value::Str(s) => {
                 out.put_u8(V_STR);
                 let id = self.string(s);
                 out.put_var(u64::from(id));
-                return Some(id);
+                return Put::Table(id);
             }
             Value::Bool(false) => out.put_u8(V_FALSE),
             Value::Bool(true) => out.put_u8(V_TRUE),
@@ -224,7 +356,12 @@ impl TableBuilder {
                 self.put_kvs_nested(out, kvs);
             }
         }
-        None
+        Put::Other
+    }
+
+    /// Does the block's dictionary already hold this string?
+    pub(crate) fn has_string(&self, s: &str) -> bool {
+        self.strings.contains_key(s)
     }
 
     /// The tables section: strings, processes, scopes.
@@ -243,6 +380,24 @@ impl TableBuilder {
         for p in &self.scope_order {
             out.put_blob(p);
         }
+        // Format v3 blocks: the pair table (keys, then values, as two
+        // columns so each compresses on its own) and the keys that also
+        // carry values other than strings.
+        if let Some(ix) = &self.tag_index {
+            out.put_var(ix.pair_order.len() as u64);
+            for &p in &ix.pair_order {
+                out.put_var(p >> 32);
+            }
+            for &p in &ix.pair_order {
+                out.put_var(p & 0xffff_ffff);
+            }
+            let mut other: Vec<u32> = ix.other_keys.iter().copied().collect();
+            other.sort_unstable();
+            out.put_var(other.len() as u64);
+            for k in other {
+                out.put_var(u64::from(k));
+            }
+        }
         out
     }
 }
@@ -256,6 +411,14 @@ pub struct Tables {
     pub(crate) strings: Vec<Str>,
     pub(crate) processes: Vec<Arc<Process>>,
     pub(crate) scopes: Vec<Arc<Scope>>,
+    /// Format v3: `key << 32 | value` string indexes by pair ID.
+    pub(crate) pairs: Vec<u64>,
+    /// Format v3: keys that carry values other than strings, sorted.
+    pub(crate) other_keys: Vec<u32>,
+    /// Format v3 tables (with a pair table, maybe empty).
+    pub(crate) has_pairs: bool,
+    /// Pair → pair ID, built on first use.
+    pub(crate) pair_lookup: std::sync::OnceLock<FastMap<u64, u32>>,
 }
 
 impl Tables {
@@ -273,10 +436,8 @@ impl Tables {
             strings.push(s);
         }
         let mut tables = Tables {
-            lookup: std::sync::OnceLock::new(),
             strings,
-            processes: Vec::new(),
-            scopes: Vec::new(),
+            ..Tables::default()
         };
         let n = c.count(2)?;
         let mut processes = Vec::with_capacity(n);
@@ -295,7 +456,66 @@ impl Tables {
             scopes.push(Arc::new(Scope { attributes }));
         }
         tables.scopes = scopes;
+        // Format v3 appends the pair table; older tables end here.
+        if c.remaining() > 0 {
+            let n = c.count(2)?;
+            let strings = tables.strings.len() as u64;
+            let mut pairs = Vec::with_capacity(n);
+            for _ in 0..n {
+                let key = c.var()?;
+                if key >= strings {
+                    return Err(SegmentError::Corrupt("pair key"));
+                }
+                pairs.push(key << 32);
+            }
+            for p in pairs.iter_mut() {
+                let value = c.var()?;
+                if value >= strings {
+                    return Err(SegmentError::Corrupt("pair value"));
+                }
+                *p |= value;
+            }
+            let n = c.count(1)?;
+            let mut other_keys = Vec::with_capacity(n);
+            for _ in 0..n {
+                let k = c.var()?;
+                if k >= strings {
+                    return Err(SegmentError::Corrupt("pair key"));
+                }
+                other_keys.push(k as u32);
+            }
+            tables.pairs = pairs;
+            tables.other_keys = other_keys;
+            tables.has_pairs = true;
+        }
         Ok(tables)
+    }
+
+    /// Format v3: the pair ID of a string-valued attribute `key = value`
+    /// (string indexes), if the block holds that pair.
+    pub(crate) fn pair_id(&self, key: u32, value: u32) -> Option<u32> {
+        let map = self.pair_lookup.get_or_init(|| {
+            self.pairs
+                .iter()
+                .enumerate()
+                .map(|(i, &p)| (p, i as u32))
+                .collect()
+        });
+        map.get(&(u64::from(key) << 32 | u64::from(value))).copied()
+    }
+
+    /// Does this block's pair table cover every attribute of `key` (no
+    /// value of it is anything but a string)? Only v3 tables know.
+    pub(crate) fn pairs_cover(&self, key: u32) -> bool {
+        self.has_pairs && self.other_keys.binary_search(&key).is_err()
+    }
+
+    /// Builds the string and pair lookups now rather than on the first
+    /// search (for tracegen's 97,000 pairs that first search paid a few
+    /// milliseconds per block).
+    pub fn prepare_lookups(&self) {
+        self.find("");
+        self.pair_id(0, 0);
     }
 
     /// The index of a string in the tables, if the block holds it.
@@ -316,6 +536,7 @@ impl Tables {
         codes: &mut Cursor<'_>,
         strings: &mut Cursor<'_>,
         values: &mut Cursor<'_>,
+        inline: &mut Cursor<'_>,
     ) -> Result<Vec<KeyValue>, SegmentError> {
         let n = codes.count(1)?;
         let mut out = Vec::with_capacity(n);
@@ -328,6 +549,14 @@ impl Tables {
                 .ok_or(SegmentError::Corrupt("string index"))?;
             let value = if code & 1 == 0 {
                 Value::Str(self.string(strings)?)
+            } else if values.clone_peek_u8()? == V_INLINE_TAG {
+                values.u8()?;
+                let len = usize::try_from(values.var()?)
+                    .map_err(|_| SegmentError::Corrupt("string length"))?;
+                Value::Str(
+                    Str::try_from(Bytes::copy_from_slice(inline.take(len)?))
+                        .map_err(|_| SegmentError::Corrupt("string is not UTF-8"))?,
+                )
             } else {
                 self.value(values, 0)?
             };
@@ -412,6 +641,10 @@ impl Tables {
         }
         Ok(match c.u8()? {
             V_STR => Value::Str(self.string(c)?),
+            V_INLINE => Value::Str(
+                Str::try_from(Bytes::copy_from_slice(c.blob()?))
+                    .map_err(|_| SegmentError::Corrupt("string is not UTF-8"))?,
+            ),
             V_FALSE => Value::Bool(false),
             V_TRUE => Value::Bool(true),
             V_I64 => Value::I64(c.zigzag()?),

@@ -103,7 +103,17 @@ pub struct BlockWriter {
     ops: Ops,
     pending: Vec<TraceSpans>,
     pending_spans: usize,
+    /// Bytes of the pending traces' string values the block's tables do
+    /// not hold yet (what the page will write in place, about).
+    pending_new_bytes: usize,
 }
+
+/// A page is also closed once its traces carry this many bytes of string
+/// values new to the block: pages of high-cardinality values (SQL with
+/// literals, URLs with IDs) stay small enough that reading one trace does
+/// not decompress megabytes, while pages of repeated values (tracegen)
+/// are closed by `page_spans` alone.
+const PAGE_NEW_STRING_BYTES: usize = 256 * 1024;
 
 impl BlockWriter {
     /// An empty block with these options.
@@ -126,6 +136,7 @@ impl BlockWriter {
             ops: Ops::default(),
             pending: Vec::new(),
             pending_spans: 0,
+            pending_new_bytes: 0,
         }
     }
 
@@ -173,9 +184,21 @@ impl BlockWriter {
                 kinds.insert(Str::from(kind));
             }
         }
+        for s in &t.spans {
+            let logs = s.logs.iter().flat_map(|l| l.fields.iter());
+            for kv in s.tags.iter().chain(logs) {
+                if let Value::Str(v) = &kv.value
+                    && !self.tables.has_string(v)
+                {
+                    self.pending_new_bytes += v.len();
+                }
+            }
+        }
         self.pending_spans += t.spans.len();
         self.pending.push(t);
-        if self.pending_spans >= self.opts.page_spans.max(1) {
+        if self.pending_spans >= self.opts.page_spans.max(1)
+            || self.pending_new_bytes >= PAGE_NEW_STRING_BYTES
+        {
             self.flush_page();
         }
     }
@@ -191,6 +214,33 @@ impl BlockWriter {
         let section = append_section(&mut self.bytes, &raw, None);
         let page_spans = || run.iter().flat_map(|t| t.spans.iter());
         let page_no = self.index.pages.len() as u32;
+        let (hashes, mut pairs) = self
+            .tables
+            .tag_index
+            .as_mut()
+            .map(|ix| {
+                (
+                    std::mem::take(&mut ix.page_hashes),
+                    std::mem::take(&mut ix.page_pairs),
+                )
+            })
+            .unwrap_or_default();
+        pairs.sort_unstable();
+        pairs.dedup();
+        let mut pair_runs: Vec<(u32, u32)> = Vec::new();
+        for id in pairs {
+            match pair_runs.last_mut() {
+                Some((first, count)) if *first + *count == id => *count += 1,
+                _ => pair_runs.push((id, 1)),
+            }
+        }
+        let inline_tags = (!hashes.is_empty()).then(|| {
+            let mut f = BloomFilter::with_capacity(hashes.len());
+            for h in hashes {
+                f.insert(h);
+            }
+            f
+        });
         for t in &run {
             self.index
                 .trace_table
@@ -204,10 +254,13 @@ impl BlockWriter {
             traces: run.len() as u32,
             min_start: page_spans().map(|s| s.start_time).min().unwrap_or(0),
             max_start: page_spans().map(|s| s.start_time).max().unwrap_or(0),
+            inline_tags,
+            pair_runs: Some(pair_runs),
         });
         self.index.span_count += self.pending_spans as u64;
         self.pending.clear();
         self.pending_spans = 0;
+        self.pending_new_bytes = 0;
     }
 
     /// Writes the last page, the tables, the index and the footer.
@@ -239,7 +292,8 @@ impl BlockWriter {
         index.services = services.iter().map(|s| s.to_string()).collect();
         // Attribute keys and key=value pairs, noted by the tables while
         // the pages were encoded (string pairs hashed once each, here).
-        let tag_index = self.tables.tag_index.take().unwrap_or_default();
+        let no_tags = crate::tables::TagIndex::default();
+        let tag_index = self.tables.tag_index.as_ref().unwrap_or(&no_tags);
         let strings = self.tables.strings();
         let text = |i: u32| strings.get(i as usize).map_or("", |s| &**s);
         let mut keys: Vec<String> = tag_index
@@ -252,7 +306,7 @@ impl BlockWriter {
         index.tag_keys = keys;
         index.tag_filter =
             BloomFilter::with_capacity(tag_index.pairs.len() + tag_index.other.len());
-        for &p in &tag_index.pairs {
+        for &p in &tag_index.pair_order {
             index
                 .tag_filter
                 .insert(tag_hash(text((p >> 32) as u32), text(p as u32)));

@@ -6,16 +6,18 @@ use std::sync::Arc;
 use clew_model::{KeyValue, Log, Process, Reference, Scope, Span, SpanId, TraceId, Value};
 use clew_segment::{
     BlockOptions, Footer, SegmentError, SpanFilter, TraceSpans, decode_batch, decode_block,
-    encode_batch, group_by_trace, read_index, read_page_filtered, read_tables, tag_hash,
-    write_block,
+    encode_batch, group_by_trace, page_may_hold_tags, read_index, read_page, read_page_filtered,
+    read_tables, tag_hash, write_block,
 };
 use proptest::prelude::*;
 
 const T0: u64 = 1_700_000_000_000_000_000;
 /// Written by format version 1; frozen (no writer makes v1 any more).
 const GOLDEN_V1: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/v1/small.clewblk");
-/// Written by format version 2 (`CLEW_BLESS=1` rewrites it).
+/// Written by format version 2; frozen (no writer makes v2 any more).
 const GOLDEN_V2: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/v2/small.clewblk");
+/// Written by format version 3 (`CLEW_BLESS=1` rewrites it).
+const GOLDEN_V3: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/v3/small.clewblk");
 
 /// A small fixture touching every column: parents by index and explicit,
 /// links with attributes, logs, every value type, warnings, two processes.
@@ -158,14 +160,61 @@ fn the_golden_v1_block_stays_readable() {
 
 #[test]
 fn the_golden_v2_block_stays_readable() {
+    let bytes = std::fs::read(GOLDEN_V2).expect("golden v2 block present");
+    check_golden(&bytes, 2);
+}
+
+#[test]
+fn the_golden_v3_block_stays_readable() {
     if std::env::var_os("CLEW_BLESS").is_some() {
         let block = write_block(group_by_trace(fixture()), &BlockOptions::default());
-        std::fs::create_dir_all(std::path::Path::new(GOLDEN_V2).parent().expect("dir"))
+        std::fs::create_dir_all(std::path::Path::new(GOLDEN_V3).parent().expect("dir"))
             .expect("mkdir");
-        std::fs::write(GOLDEN_V2, &block.bytes).expect("write golden");
+        std::fs::write(GOLDEN_V3, &block.bytes).expect("write golden");
     }
-    let bytes = std::fs::read(GOLDEN_V2).expect("golden block present (CLEW_BLESS=1 writes it)");
-    check_golden(&bytes, 2);
+    let bytes = std::fs::read(GOLDEN_V3).expect("golden block present (CLEW_BLESS=1 writes it)");
+    check_golden(&bytes, 3);
+    check_attribute_places(&bytes);
+}
+
+/// A tag filter finds a trace by an attribute wherever the span carries it
+/// (span tag, process tag, log field, link attribute, scope attribute),
+/// by a non-string value's text, and not by a pair the block lacks. On v3
+/// blocks string-only keys go through the trace pair stream.
+fn check_attribute_places(bytes: &[u8]) {
+    let (t1, t2) = (TraceId::new(0, 1), TraceId::new(0xabcd, 2));
+    let everything = SpanFilter {
+        start_max: u64::MAX,
+        ..SpanFilter::default()
+    };
+    type Case<'a> = (Vec<(&'a str, &'a str)>, Vec<TraceId>);
+    let cases: Vec<Case<'_>> = vec![
+        (vec![("hostname", "h1")], vec![t1]),
+        (vec![("event", "retry")], vec![t1]),
+        (vec![("link.kind", "batch")], vec![t2]),
+        (vec![("library.language", "rust")], vec![t1]),
+        (vec![("pid", "42")], vec![t1]),
+        (vec![("span.kind", "server"), ("event", "retry")], vec![t1]),
+        (vec![("hostname", "h2")], vec![]),
+        (
+            vec![("span.kind", "server"), ("link.kind", "batch")],
+            vec![],
+        ),
+        (vec![("link.kind", "retry")], vec![]),
+    ];
+    for (tags, want) in cases {
+        let f = SpanFilter {
+            tags: tags.clone(),
+            ..everything.clone()
+        };
+        assert_eq!(search(bytes, &f), want, "{tags:?}");
+    }
+}
+
+#[test]
+fn every_attribute_place_is_searchable_in_a_fresh_block() {
+    let block = write_block(group_by_trace(fixture()), &BlockOptions::default());
+    check_attribute_places(&block.bytes);
 }
 
 #[test]
@@ -283,7 +332,21 @@ proptest! {
         let back = decode_block(&block.bytes).expect("decodes");
         let mut want = traces;
         want.sort_by_key(|t| (t.spans.iter().map(|s| s.start_time).min(), t.id));
-        prop_assert_eq!(back.traces, want);
+        prop_assert_eq!(&back.traces, &want);
+        // Reading one trace passes over the others without building them
+        // (whole traces at a time where the page allows): it must land on
+        // exactly the spans a full decode gives.
+        let r = block.index.tables.range();
+        let tables = read_tables(&block.index, &block.bytes[r.start as usize..r.end as usize]).expect("tables");
+        for t in &want {
+            let mut got = Vec::new();
+            for i in block.index.pages_for(t.id) {
+                let p = &block.index.pages[i];
+                let r = p.section.range();
+                got.extend(read_page(p, &block.bytes[r.start as usize..r.end as usize], &tables, &|id| id == t.id).expect("page"));
+            }
+            prop_assert_eq!(got, vec![t.clone()]);
+        }
     }
 
     #[test]
@@ -294,4 +357,115 @@ proptest! {
         framed.extend_from_slice(&bytes);
         let _ = decode_block(&framed);
     }
+}
+
+#[test]
+fn a_tag_search_on_repeated_values_finds_exactly_the_traces_holding_them() {
+    // Values repeat, so they sit in the tables and the search goes through
+    // the trace pair stream (format v3).
+    let p = Arc::new(Process {
+        service_name: "svc".into(),
+        tags: vec![KeyValue::string("host", "a")],
+    });
+    let colors = ["red", "green", "blue", "grey", "pink"];
+    let spans: Vec<Span> = (0..60u64)
+        .flat_map(|t| {
+            let p = p.clone();
+            (0..3u64).map(move |i| {
+                let mut s = Span::new(TraceId::new(7, t), SpanId(t * 10 + i), "op", p.clone());
+                s.start_time = T0 + t * 1000 + i;
+                if i == 2 && t < 4 {
+                    s.tags = vec![KeyValue::string("batch", "first")];
+                }
+                if i == 1 {
+                    s.tags = vec![KeyValue::string("color", colors[(t % 5) as usize])];
+                    s.logs = vec![Log {
+                        timestamp: s.start_time,
+                        fields: vec![KeyValue::string("event", ["a", "b"][(t % 2) as usize])],
+                    }];
+                }
+                s
+            })
+        })
+        .collect();
+    let opts = BlockOptions {
+        page_spans: 32,
+        ..BlockOptions::default()
+    };
+    let block = write_block(group_by_trace(spans), &opts);
+    assert!(block.index.pages.len() > 3);
+    let everything = SpanFilter {
+        start_max: u64::MAX,
+        ..SpanFilter::default()
+    };
+    let find = |tags: Vec<(&str, &str)>| {
+        let f = SpanFilter {
+            tags,
+            ..everything.clone()
+        };
+        let mut got: Vec<u64> = search(&block.bytes, &f).iter().map(|t| t.low).collect();
+        got.sort_unstable();
+        got
+    };
+    let traces = |pick: &dyn Fn(u64) -> bool| (0..60u64).filter(|&t| pick(t)).collect::<Vec<_>>();
+    assert_eq!(find(vec![("color", "red")]), traces(&|t| t % 5 == 0));
+    assert_eq!(
+        find(vec![("color", "red"), ("event", "a")]),
+        traces(&|t| t % 10 == 0)
+    );
+    assert_eq!(
+        find(vec![("event", "b"), ("host", "a")]),
+        traces(&|t| t % 2 == 1)
+    );
+    assert!(find(vec![("color", "black")]).is_empty());
+    assert!(find(vec![("color", "a")]).is_empty());
+    assert_eq!(find(vec![("batch", "first")]), vec![0, 1, 2, 3]);
+    // The index and tables alone rule out the pages without the pair.
+    let r = block.index.tables.range();
+    let tables =
+        read_tables(&block.index, &block.bytes[r.start as usize..r.end as usize]).expect("tables");
+    let holding: Vec<bool> = block
+        .index
+        .pages
+        .iter()
+        .map(|p| page_may_hold_tags(p, &tables, &[("batch", "first")]))
+        .collect();
+    assert!(
+        holding[0] && holding[1..].iter().all(|&h| !h),
+        "{holding:?}"
+    );
+    assert!(
+        block
+            .index
+            .pages
+            .iter()
+            .all(|p| page_may_hold_tags(p, &tables, &[("color", "red")]))
+    );
+}
+
+#[test]
+fn pages_of_new_strings_close_before_page_spans() {
+    // Every span carries a 1 KB value seen nowhere else: pages close by
+    // bytes (about 256 KB of new strings), not after 4,096 spans.
+    let p = Arc::new(Process::new("svc"));
+    let spans: Vec<Span> = (0..1000u64)
+        .map(|i| {
+            let mut s = Span::new(TraceId::new(1, i), SpanId(i + 1), "op", p.clone());
+            s.start_time = T0 + i;
+            s.tags = vec![KeyValue::string(
+                "blob",
+                format!("{i:04}{}", "x".repeat(1020)),
+            )];
+            s
+        })
+        .collect();
+    let block = write_block(group_by_trace(spans.clone()), &BlockOptions::default());
+    assert!(
+        block.index.pages.len() >= 3,
+        "{} pages",
+        block.index.pages.len()
+    );
+    assert!(block.index.pages.iter().all(|p| p.spans <= 300));
+    let back = decode_block(&block.bytes).expect("decodes");
+    assert_eq!(spans_of(&back.traces), spans);
 }

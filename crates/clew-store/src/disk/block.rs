@@ -90,10 +90,30 @@ impl Block {
             .get_range(&meta.location, footer.index.range())
             .await?;
         let index = clew_segment::read_index(&footer, &index_bytes)?;
-        Ok(Block::new(id, meta.location.clone(), meta.size, index))
+        let block = Block::new(id, meta.location.clone(), meta.size, index);
+        // Loaded now, not by the first read: a trace-by-ID lookup that had
+        // to fetch and decode them was the slow tail of that query. A
+        // failure here is left for the first read to report.
+        if let Ok(tables) = block.tables(store).await {
+            // Their lookups are built off the opening path (restart time).
+            tokio::task::spawn_blocking(move || tables.prepare_lookups());
+        }
+        Ok(block)
     }
 
-    async fn tables(&self, store: &dyn ObjectStore) -> Result<Arc<Tables>, BlockError> {
+    /// Decodes the tables from the bytes of a block just written, so its
+    /// first read neither fetches nor decodes them (see [`Block::open`]).
+    pub(crate) fn prime_tables(&self, bytes: &[u8]) {
+        let r = self.index.tables.range();
+        if let Some(raw) = bytes.get(r.start as usize..r.end as usize)
+            && let Ok(t) = clew_segment::read_tables(&self.index, raw)
+        {
+            t.prepare_lookups();
+            let _ = self.tables.set(Arc::new(t));
+        }
+    }
+
+    pub(crate) async fn tables(&self, store: &dyn ObjectStore) -> Result<Arc<Tables>, BlockError> {
         self.tables
             .get_or_try_init(|| async {
                 let bytes = store
@@ -120,20 +140,41 @@ impl Block {
         Ok(clew_segment::read_page(page, &bytes, &tables, want)?)
     }
 
-    /// Decodes the traces of page `i` with a span passing `filter`.
+    /// The stored bytes of several pages, in one request (one round trip
+    /// to the object store, one blocking-pool hop for a local directory).
+    pub(crate) async fn page_bytes(
+        &self,
+        store: &dyn ObjectStore,
+        pages: &[usize],
+    ) -> Result<Vec<bytes::Bytes>, BlockError> {
+        let ranges = pages
+            .iter()
+            .map(|&i| {
+                self.index
+                    .pages
+                    .get(i)
+                    .map(|p| p.section.range())
+                    .ok_or(SegmentError::Corrupt("page number"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(store.get_ranges(&self.path, &ranges).await?)
+    }
+
+    /// Decodes the traces of page `i` (its bytes read by
+    /// [`Block::page_bytes`]) with a span passing `filter`.
     pub(crate) async fn page_filtered(
         &self,
         store: &dyn ObjectStore,
         i: usize,
+        bytes: &[u8],
         filter: &clew_segment::SpanFilter<'_>,
     ) -> Result<Vec<TraceSpans>, BlockError> {
         let Some(page) = self.index.pages.get(i) else {
             return Ok(Vec::new());
         };
         let tables = self.tables(store).await?;
-        let bytes = store.get_range(&self.path, page.section.range()).await?;
         Ok(clew_segment::read_page_filtered(
-            page, &bytes, &tables, filter,
+            page, bytes, &tables, filter,
         )?)
     }
 

@@ -58,11 +58,13 @@ impl Inner {
         let id = self.next_id();
         let path = block_path(&encoded.index, id);
         let size = encoded.bytes.len() as u64;
+        let block = Block::new(id, path.clone(), size, encoded.index);
+        block.prime_tables(&encoded.bytes);
         self.objects
             .put(&path, PutPayload::from(encoded.bytes))
             .await
             .map_err(io_err)?;
-        Ok(Arc::new(Block::new(id, path, size, encoded.index)))
+        Ok(Arc::new(block))
     }
 
     fn options(&self, level: u32, source_seq: u64, replaces: Vec<u64>) -> BlockOptions {
@@ -205,6 +207,7 @@ impl Inner {
         let ids: Vec<u64> = inputs.iter().map(|b| b.id).collect();
         let mut opts = self.options(level, seq, ids.clone());
         opts.zstd_level = self.config.compaction_zstd_level;
+        opts.page_spans = self.config.compaction_page_spans;
         opts.known_traces = Some(self.recent_trace_ids(&ids).await);
         let encoded = super::merge::merge(self.objects.as_ref(), &inputs, opts)
             .await

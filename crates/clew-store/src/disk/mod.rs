@@ -78,6 +78,10 @@ pub struct DiskStoreConfig {
     pub zstd_level: i32,
     /// zstd level for merged blocks (written once, kept long: smaller wins).
     pub compaction_zstd_level: i32,
+    /// Spans per page in merged blocks: larger pages compress better
+    /// (tracegen: 11.4 B/span at 8,192 against 12.0 at 4,096), and a
+    /// trace-by-ID read still decodes one trace of one page.
+    pub compaction_page_spans: usize,
     /// How often the background task checks cut, compaction, retention
     /// (`None`: never; tests call [`DiskStore::flush`] and friends).
     pub maintenance_interval: Option<Duration>,
@@ -100,6 +104,7 @@ impl DiskStoreConfig {
             page_spans: 4096,
             zstd_level: 3,
             compaction_zstd_level: 9,
+            compaction_page_spans: 8192,
             maintenance_interval: Some(Duration::from_secs(1)),
         }
     }

@@ -11,12 +11,18 @@
 use std::collections::{BTreeSet, HashMap};
 
 use clew_model::{Span, SpanId, TraceId};
-use clew_segment::{BlockIndex, SpanFilter, tag_hash};
+use clew_segment::{BlockIndex, PageRef, SpanFilter, tag_hash};
 
 use super::Inner;
 use super::head::DepSpan;
 use crate::query::{DependencyLink, Operation, TraceQuery};
 use crate::span_matches;
+
+/// Pages a search reads in its first request to a block; each further
+/// request reads twice as many, up to [`MAX_PAGE_BATCH`]: few requests for
+/// a long scan, little read past the limit for a short one.
+const FIRST_PAGE_BATCH: usize = 8;
+const MAX_PAGE_BATCH: usize = 64;
 
 /// Can any span of a block with this index match the query?
 fn block_may_match(idx: &BlockIndex, q: &TraceQuery) -> bool {
@@ -45,9 +51,18 @@ fn block_may_match(idx: &BlockIndex, q: &TraceQuery) -> bool {
         (None, None) => {}
     }
     q.tags.iter().all(|t| {
-        idx.tag_keys.binary_search(&t.key).is_ok()
-            && idx.tag_filter.may_contain(tag_hash(&t.key, &t.value))
+        idx.tag_keys.binary_search(&t.key).is_ok() && idx.may_hold_tag(tag_hash(&t.key, &t.value))
     })
+}
+
+/// Can page `page` of a block that may match (see [`block_may_match`])
+/// hold the query's tags? Only a pair whose value the block's tables lack
+/// rules pages out: the page's own filter of in-place values (format v3)
+/// must then hold it.
+fn page_may_match(idx: &BlockIndex, page: &PageRef, tag_hashes: &[u64]) -> bool {
+    tag_hashes
+        .iter()
+        .all(|&h| idx.tag_filter.may_contain(h) || page.may_hold_inline(h))
 }
 
 fn trace_start(spans: &[Span]) -> u64 {
@@ -101,6 +116,7 @@ impl Inner {
             duration_min: q.duration_min,
             duration_max: q.duration_max,
         };
+        let tag_hashes: Vec<u64> = q.tags.iter().map(|t| tag_hash(&t.key, &t.value)).collect();
         let heads = std::iter::once(&st.head).chain(st.frozen.iter().map(|(h, _)| h));
         for h in heads {
             if h.start_range()
@@ -137,29 +153,69 @@ impl Inner {
             let mut pages: Vec<usize> = (0..b.index.pages.len())
                 .filter(|&i| {
                     let p = &b.index.pages[i];
-                    p.max_start >= q.start_min && p.min_start <= q.start_max
+                    p.max_start >= q.start_min
+                        && p.min_start <= q.start_max
+                        && page_may_match(&b.index, p, &tag_hashes)
                 })
                 .collect();
             pages.sort_by_key(|&i| std::cmp::Reverse(b.index.pages[i].max_start));
+            if !filter.tags.is_empty() {
+                // Format v3: pages whose traces lack a filtered pair are
+                // known from the index and tables, without reading them.
+                match b.tables(self.objects.as_ref()).await {
+                    Ok(tables) => pages.retain(|&i| {
+                        clew_segment::page_may_hold_tags(&b.index.pages[i], &tables, &filter.tags)
+                    }),
+                    Err(e) => {
+                        self.block_failed(&b, &e);
+                        continue;
+                    }
+                }
+            }
+            // Pages wholly inside the window need no per-span time check.
+            let open_window = SpanFilter {
+                start_min: 0,
+                start_max: u64::MAX,
+                ..filter.clone()
+            };
             let mut floor = kth(&found);
-            for i in pages {
-                let page = &b.index.pages[i];
-                if floor.is_some_and(|k| k > page.max_start) {
+            let mut batch = FIRST_PAGE_BATCH;
+            let mut rest = &pages[..];
+            'pages: while !rest.is_empty() {
+                let (group, tail) = rest.split_at(batch.min(rest.len()));
+                rest = tail;
+                batch = (batch * 2).min(MAX_PAGE_BATCH);
+                if floor.is_some_and(|k| k > b.index.pages[group[0]].max_start) {
                     break;
                 }
-                match b.page_filtered(self.objects.as_ref(), i, &filter).await {
-                    Ok(traces) => {
-                        for t in traces {
-                            if t.spans.iter().any(|s| span_matches(s, q)) {
-                                let start = trace_start(&t.spans);
-                                note(&mut found, t.id, start, Some(t.spans));
-                            }
-                        }
-                        floor = kth(&found);
-                    }
+                let bytes = match b.page_bytes(self.objects.as_ref(), group).await {
+                    Ok(bytes) => bytes,
                     Err(e) => {
                         self.block_failed(&b, &e);
                         break;
+                    }
+                };
+                for (&i, bytes) in group.iter().zip(bytes) {
+                    let page = &b.index.pages[i];
+                    if floor.is_some_and(|k| k > page.max_start) {
+                        break 'pages;
+                    }
+                    let inside = page.min_start >= q.start_min && page.max_start <= q.start_max;
+                    let f = if inside { &open_window } else { &filter };
+                    match b.page_filtered(self.objects.as_ref(), i, &bytes, f).await {
+                        Ok(traces) => {
+                            for t in traces {
+                                if t.spans.iter().any(|s| span_matches(s, q)) {
+                                    let start = trace_start(&t.spans);
+                                    note(&mut found, t.id, start, Some(t.spans));
+                                }
+                            }
+                            floor = kth(&found);
+                        }
+                        Err(e) => {
+                            self.block_failed(&b, &e);
+                            break 'pages;
+                        }
                     }
                 }
             }

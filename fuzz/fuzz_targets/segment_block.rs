@@ -1,0 +1,46 @@
+//! Block files and WAL batch records (`clew-segment`): the first byte picks
+//! a whole block (decode every section, then search every page with a tag
+//! filter) or a WAL record's batch.
+#![no_main]
+
+use clew_segment::{
+    Batch, Footer, SpanFilter, decode_block, read_index, read_page_filtered, read_tables,
+};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&pick, rest)) = data.split_first() else {
+        return;
+    };
+    if pick % 2 == 1 {
+        if let Ok(b) = Batch::parse(bytes::Bytes::copy_from_slice(rest)) {
+            drop(b.decode(&|_| true));
+        }
+        return;
+    }
+    drop(decode_block(rest));
+    // The search path reads pages without decoding them whole.
+    let Ok(range) = Footer::range(rest.len() as u64) else {
+        return;
+    };
+    let Ok(footer) = Footer::decode(&rest[range.start as usize..]) else {
+        return;
+    };
+    let slice = |r: std::ops::Range<u64>| rest.get(r.start as usize..r.end as usize);
+    let Some(Ok(index)) = slice(footer.index.range()).map(|b| read_index(&footer, b)) else {
+        return;
+    };
+    let Some(Ok(tables)) = slice(index.tables.range()).map(|b| read_tables(&index, b)) else {
+        return;
+    };
+    let filter = SpanFilter {
+        tags: vec![("span.kind", "server"), ("event", "retry")],
+        start_max: u64::MAX,
+        ..SpanFilter::default()
+    };
+    for p in &index.pages {
+        if let Some(b) = slice(p.section.range()) {
+            drop(read_page_filtered(p, b, &tables, &filter));
+        }
+    }
+});
