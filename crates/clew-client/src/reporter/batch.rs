@@ -285,7 +285,11 @@ impl SpanBatch {
 
 /// One row as a model span. The parent becomes the first reference;
 /// sampler tags come first among the tags (see [`crate::to_model`]).
-fn row_to_model(row: &SpanRow, tags: &[Tag], process: &Arc<Process>) -> clew_model::Span {
+pub(crate) fn row_to_model(
+    row: &SpanRow,
+    tags: &[Tag],
+    process: &Arc<Process>,
+) -> clew_model::Span {
     let has_parent = row.parent_id != SpanId(0);
     let extra_refs = row.extras.as_ref().map_or(&[][..], |e| &e.references[..]);
     let mut references = Vec::with_capacity(extra_refs.len() + usize::from(has_parent));
