@@ -26,6 +26,30 @@ fn decide_deferred(
     decision.sampled.then_some(decision.tags)
 }
 
+/// The most common start of all: a child of a sampled span, for a tracer
+/// that collects spans thread-locally, with no tags, extra references or
+/// start time given to the builder. Everything the general path decides
+/// is known here (no sampler, no debug ID, a record whose sampler and
+/// tags are already empty), so it only takes a record and writes the
+/// context, the name, the reference kind and the raw start.
+#[inline(always)]
+fn start_local_child(
+    tracer_id: u64,
+    kind: RefType,
+    parent: &SpanContext,
+    operation_name: std::borrow::Cow<'static, str>,
+) -> Span {
+    let mut record = super::local::take();
+    debug_assert!(record.tags.is_empty() && record.sampler.is_none() && record.logs.is_empty());
+    record
+        .context
+        .become_child_of(parent, id::new_span_id(), None);
+    record.operation_name = operation_name;
+    record.parent_ref_type = kind;
+    record.local.started = Some(clock::now_raw());
+    Span::sampled(record, tracer_id)
+}
+
 /// The context a sampled span will have, decided before its record is
 /// taken.
 enum NewContext<'a> {
@@ -188,6 +212,17 @@ impl<'a> SpanBuilder<'a> {
     /// several for sampled ones, measured).
     #[inline(always)]
     pub fn start(self) -> Span {
+        if let Some((kind, p)) = self.parent
+            && self.tags.is_empty()
+            && self.extra_refs.is_empty()
+            && self.start_time.is_none()
+        {
+            let inner = self.tracer.inner();
+            if inner.batching && p.is_sampled() && !inner.disabled && p.is_valid() {
+                let SpanBuilder { operation_name, .. } = self;
+                return start_local_child(inner.id, kind, p, operation_name);
+            }
+        }
         if self.parent.is_none() && !self.ignore_active && active::has_active() {
             return self.start_under_active();
         }

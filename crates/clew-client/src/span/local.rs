@@ -76,6 +76,9 @@ impl LocalMark {
 
 /// An empty record for a sampled span of a batching tracer, marked as
 /// started on this thread (the thread's next record, while still in cache).
+/// What is rare (an empty stash, a local root, an exiting thread) is out
+/// of line. (Inlining all of it into the span's start measured 9 more
+/// instructions per span, not fewer.)
 #[inline]
 pub(crate) fn take() -> Box<FinishedSpan> {
     STAGE
@@ -95,8 +98,15 @@ pub(crate) fn take() -> Box<FinishedSpan> {
         })
         .ok()
         .flatten()
-        // Thread exiting: a record reported on its own.
-        .unwrap_or_else(|| Box::new(FinishedSpan::empty()))
+        .unwrap_or_else(record_alone)
+}
+
+/// Thread exiting (or a reporter starting spans while the stage is
+/// borrowed): a record reported on its own.
+#[cold]
+#[inline(never)]
+fn record_alone() -> Box<FinishedSpan> {
+    Box::new(FinishedSpan::empty())
 }
 
 /// Takes the finished record of a batching tracer's span: its contents go
@@ -196,6 +206,7 @@ impl Stage {
     }
 
     #[cold]
+    #[inline(never)]
     fn refill(&mut self) -> Box<FinishedSpan> {
         if let Some(records) = pool::refill() {
             self.stash = records;
