@@ -218,7 +218,7 @@ impl Reporter for RemoteReporter {
             queue.batches.push(fresh);
         }
         if let Some(last) = queue.batches.last_mut() {
-            last.push_record(&mut span, None, None);
+            last.push_finished(&mut span);
         }
         let wake = queue.spans >= shared.wake_at;
         drop(queue);

@@ -22,7 +22,7 @@ fn batch_of(sampler_const: bool, make: impl FnOnce(&Tracer)) -> SpanBatch {
     make(&t);
     let mut batch = SpanBatch::new();
     for mut r in rep.take() {
-        batch.push_record(&mut r, None, None);
+        batch.push_finished(&mut r);
     }
     batch
 }

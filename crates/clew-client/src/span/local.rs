@@ -28,7 +28,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::FinishedSpan;
 use super::pool::{self, Records};
-use crate::reporter::{Reporter, SpanBatch};
+use crate::reporter::{Reporter, SpanBatch, Times};
 
 /// A batch is handed over once its first span finished this long ago
 /// (checked every [`AGE_CHECK_EVERY`] spans), so a long-lived local root (a
@@ -114,9 +114,14 @@ fn record_alone() -> Box<FinishedSpan> {
 /// `end` is the explicit finish time, if one was given.
 #[inline]
 pub(crate) fn finish(record: Box<FinishedSpan>, tracer_id: u64, end: Option<u64>) {
-    let ended = match end {
-        None => Some(crate::clock::now_raw()),
-        Some(_) => None,
+    // The common case (started and finished now) keeps both raw readings;
+    // the rest is settled out of line.
+    let (times, ended) = match (end, record.local.started) {
+        (None, Some(started)) => {
+            let ended = crate::clock::now_raw();
+            (Times::Raw(started, ended), Some(ended))
+        }
+        _ => unix_times(&record, end),
     };
     let mut slot = Some(record);
     let _ = STAGE.try_with(|s| {
@@ -124,41 +129,41 @@ pub(crate) fn finish(record: Box<FinishedSpan>, tracer_id: u64, end: Option<u64>
         if let Ok(mut stage) = s.try_borrow_mut()
             && let Some(record) = slot.take()
         {
-            stage.stage(record, home, tracer_id, ended, end);
+            stage.stage(record, home, tracer_id, times, ended);
         }
     });
     if let Some(record) = slot {
-        report_alone(record, tracer_id, ended, end);
+        report_alone(record, tracer_id, times);
     }
 }
 
-/// Re-entrant (a reporter finishing spans) or the thread is exiting: the
-/// span goes over on its own.
+/// A span's Unix times when it was given an explicit start or end (or has
+/// no raw start), and the raw end reading if the end is now.
 #[cold]
 #[inline(never)]
-fn report_alone(
-    mut record: Box<FinishedSpan>,
-    tracer_id: u64,
-    ended: Option<fastant::Instant>,
-    end: Option<u64>,
-) {
-    settle_record_times(&mut record, ended, end);
-    record.local = LocalMark::default();
-    crate::registry::report(tracer_id, record);
-}
-
-/// Gives a record the Unix times reporters expect.
-#[cold]
-fn settle_record_times(r: &mut FinishedSpan, ended: Option<fastant::Instant>, end: Option<u64>) {
-    if let Some(started) = r.local.started.take() {
-        r.start_time = crate::clock::to_unix_nanos(started);
-    }
+fn unix_times(r: &FinishedSpan, end: Option<u64>) -> (Times, Option<fastant::Instant>) {
+    let ended = end.is_none().then(crate::clock::now_raw);
+    let start = r
+        .local
+        .started
+        .map_or(r.start_time, crate::clock::to_unix_nanos);
     let end = match (end, ended) {
         (Some(e), _) => e,
         (None, Some(at)) => crate::clock::to_unix_nanos(at),
         (None, None) => crate::clock::now_unix_nanos(),
     };
-    r.duration = end.saturating_sub(r.start_time);
+    let duration = end.saturating_sub(start);
+    (Times::Unix { start, duration }, ended)
+}
+
+/// Re-entrant (a reporter finishing spans) or the thread is exiting: the
+/// span goes over on its own, with the Unix times reporters expect.
+#[cold]
+#[inline(never)]
+fn report_alone(mut record: Box<FinishedSpan>, tracer_id: u64, times: Times) {
+    (record.start_time, record.duration) = times.unix();
+    record.local = LocalMark::default();
+    crate::registry::report(tracer_id, record);
 }
 
 /// Hands this thread's batch to its reporter now (flush and close do this
@@ -229,8 +234,8 @@ impl Stage {
         mut r: Box<FinishedSpan>,
         home: usize,
         tracer_id: u64,
+        times: Times,
         ended: Option<fastant::Instant>,
-        end: Option<u64>,
     ) {
         if tracer_id != self.tracer_id {
             self.switch_to(tracer_id);
@@ -251,7 +256,7 @@ impl Stage {
         if self.batch.is_empty() {
             self.first_end = ended;
         }
-        self.batch.push_record(&mut r, ended, end);
+        self.batch.push_record(&mut r, times);
         r.reset_moved();
         if self.stash.len() < pool::stash_max() {
             self.stash.push(r);
