@@ -31,7 +31,9 @@ fn decide_deferred(
 /// start time given to the builder. Everything the general path decides
 /// is known here (no sampler, no debug ID, a record whose sampler and
 /// tags are already empty), so it only takes a record and writes the
-/// context, the name, the reference kind and the raw start.
+/// context, the name, the reference kind and the raw start. Taken after
+/// the sampling checks, so unsampled spans do not pass through it (tried
+/// first, in `start`, it cost an unsampled child 28 instructions).
 #[inline(always)]
 fn start_local_child(
     tracer_id: u64,
@@ -212,17 +214,6 @@ impl<'a> SpanBuilder<'a> {
     /// several for sampled ones, measured).
     #[inline(always)]
     pub fn start(self) -> Span {
-        if let Some((kind, p)) = self.parent
-            && self.tags.is_empty()
-            && self.extra_refs.is_empty()
-            && self.start_time.is_none()
-        {
-            let inner = self.tracer.inner();
-            if inner.batching && p.is_sampled() && !inner.disabled && p.is_valid() {
-                let SpanBuilder { operation_name, .. } = self;
-                return start_local_child(inner.id, kind, p, operation_name);
-            }
-        }
         if self.parent.is_none() && !self.ignore_active && active::has_active() {
             return self.start_under_active();
         }
@@ -275,7 +266,7 @@ impl<'a> SpanBuilder<'a> {
         let mut sampler_tags = None;
         let mut debug_tag = None;
         let context = match parent {
-            Some((_, p)) if p.is_valid() => {
+            Some((kind, p)) if p.is_valid() => {
                 if !p.is_sampled() || inner.disabled {
                     if !p.is_sampling_deferred() || inner.disabled {
                         return Span::unsampled(p.child(id::new_span_id()), inner.id);
@@ -288,6 +279,13 @@ impl<'a> SpanBuilder<'a> {
                         }
                     }
                 } else {
+                    if inner.batching
+                        && tags.is_empty()
+                        && extra_refs.is_empty()
+                        && start_time.is_none()
+                    {
+                        return start_local_child(inner.id, kind, p, operation_name);
+                    }
                     NewContext::ChildOf(p, None)
                 }
             }
