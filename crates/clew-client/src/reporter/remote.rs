@@ -33,7 +33,7 @@ pub struct RemoteReporterOptions {
     /// How often buffered spans are sent (Jaeger: 1 s).
     pub flush_interval: Duration,
     /// The background thread is woken once this many spans wait (or half
-    /// the queue, whichever is more, up to [`MAX_WAKE_AT`]).
+    /// the queue, whichever is more, up to 4,096 spans).
     pub thread_batch: usize,
 }
 
