@@ -23,8 +23,11 @@
 //! exits: that is the price of touching no shared memory per span.
 
 use std::cell::RefCell;
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, LazyLock};
+
+use parking_lot::Mutex;
 
 use super::FinishedSpan;
 use super::pool::{self, Records};
@@ -37,6 +40,24 @@ pub(crate) const HAND_OFF_AFTER: std::time::Duration = std::time::Duration::from
 /// Spans between two checks of the batch's age (reading the age converts
 /// clock readings, which the hot path otherwise leaves to the reporter).
 const AGE_CHECK_EVERY: usize = 32;
+
+/// Each thread's flag (see [`Stage::root_flag`]), by its stage's address.
+/// Touched when a thread starts its first local root, when it exits, and
+/// when a local root finishes on another thread than its own. An address
+/// reused by a newer thread after the old one exited can at worst raise the
+/// newer thread's flag, which only makes it hand its batch over early.
+static HOME_FLAGS: LazyLock<Mutex<HashMap<usize, Arc<AtomicBool>>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// Tells the thread whose stage is at `home` that one of its local roots
+/// finished elsewhere.
+#[cold]
+#[inline(never)]
+fn raise_home_flag(home: usize) {
+    if let Some(flag) = HOME_FLAGS.lock().get(&home) {
+        flag.store(true, Ordering::Release);
+    }
+}
 
 thread_local! {
     /// This thread's batch, records and open-span count. One thread-local
@@ -52,9 +73,11 @@ pub(crate) struct LocalMark {
     /// The address of the home thread's stage; 0 for spans of tracers that
     /// report span by span.
     home: usize,
-    /// Set on local roots: the home thread's flag, raised when the root
-    /// finishes on another thread.
-    root: Option<Arc<AtomicBool>>,
+    /// Set on local roots. A local root finishing on another thread raises
+    /// its home thread's flag, found through [`HOME_FLAGS`] by `home`: a
+    /// lookup on that rare path instead of a reference count taken and
+    /// released on every local root.
+    root: bool,
     /// The raw clock reading at the start, when the start was not given
     /// (converted to Unix time by the reporter's thread).
     pub(crate) started: Option<fastant::Instant>,
@@ -91,7 +114,10 @@ pub(crate) fn take() -> Box<FinishedSpan> {
             };
             record.local.home = home;
             if s.open == 0 {
-                record.local.root = Some(s.root_flag());
+                record.local.root = true;
+                if s.root_flag.is_none() {
+                    s.register(home);
+                }
             }
             s.open = s.open.saturating_add(1);
             Some(record)
@@ -190,8 +216,10 @@ struct Stage {
     /// root finishing here resets it).
     open: u32,
     /// Raised by another thread that finished one of this thread's local
-    /// roots.
+    /// roots; listed in [`HOME_FLAGS`] under `home` once created.
     root_flag: Option<Arc<AtomicBool>>,
+    /// This stage's address, once its flag is listed.
+    home: usize,
     /// Cleared records for the next spans.
     stash: Records,
 }
@@ -206,6 +234,7 @@ impl Stage {
             first_end: None,
             open: 0,
             root_flag: None,
+            home: 0,
             stash: Vec::new(),
         }
     }
@@ -221,11 +250,15 @@ impl Stage {
             .unwrap_or_else(|| Box::new(FinishedSpan::empty()))
     }
 
+    /// Creates this thread's flag (at its first local root) and lists it
+    /// under the stage's address, where other threads find it.
+    #[cold]
     #[inline(never)]
-    fn root_flag(&mut self) -> Arc<AtomicBool> {
-        self.root_flag
-            .get_or_insert_with(|| Arc::new(AtomicBool::new(false)))
-            .clone()
+    fn register(&mut self, home: usize) {
+        let flag = Arc::new(AtomicBool::new(false));
+        HOME_FLAGS.lock().insert(home, flag.clone());
+        self.root_flag = Some(flag);
+        self.home = home;
     }
 
     #[inline]
@@ -241,15 +274,15 @@ impl Stage {
             self.switch_to(tracer_id);
         }
         let subtree_done = if r.local.home == home {
-            self.open = if r.local.root.is_some() {
+            self.open = if r.local.root {
                 0
             } else {
                 self.open.saturating_sub(1)
             };
             self.open == 0
         } else {
-            if let Some(flag) = &r.local.root {
-                flag.store(true, Ordering::Release);
+            if r.local.root {
+                raise_home_flag(r.local.home);
             }
             self.open == 0
         };
@@ -315,6 +348,9 @@ impl Stage {
 
 impl Drop for Stage {
     fn drop(&mut self) {
+        if self.root_flag.is_some() {
+            HOME_FLAGS.lock().remove(&self.home);
+        }
         self.hand_off();
         pool::give_back(std::mem::take(&mut self.stash));
     }
