@@ -178,19 +178,29 @@ impl SpanBatch {
         self.tags.clear();
     }
 
-    /// Moves a finished record's contents in, leaving the record's tag
-    /// vector (empty, with its capacity) behind for reuse. Times: the record's raw
-    /// start (`local.started`) with the raw end `ended`, kept raw; or Unix
-    /// times, the explicit `end` (else the record's own `duration`).
-    /// Inlined into the finish path: as a call, its prologue and epilogue
-    /// were a tenth of the work.
+    /// Moves a finished record's contents in (with its own times, Unix or
+    /// a raw start not yet converted), leaving the record's tag vector
+    /// (empty, with its capacity) behind for reuse.
+    pub(crate) fn push_finished(&mut self, r: &mut FinishedSpan) {
+        let times = match r.local.started {
+            None => Times::Unix {
+                start: r.start_time,
+                duration: r.duration,
+            },
+            Some(s) => Times::Unix {
+                start: crate::clock::to_unix_nanos(s),
+                duration: r.duration,
+            },
+        };
+        self.push_record(r, times);
+    }
+
+    /// Moves a finished record's contents in with these times, leaving
+    /// the record's tag vector (empty, with its capacity) behind for
+    /// reuse. Inlined into the finish path: as a call, its prologue and
+    /// epilogue were a tenth of the work.
     #[inline(always)]
-    pub(crate) fn push_record(
-        &mut self,
-        r: &mut FinishedSpan,
-        ended: Option<fastant::Instant>,
-        end: Option<u64>,
-    ) {
+    pub(crate) fn push_record(&mut self, r: &mut FinishedSpan, times: Times) {
         let first_tag = self.tags.len() as u32;
         if !r.tags.is_empty() {
             // One copy; the record keeps its vector's capacity.
@@ -203,18 +213,6 @@ impl SpanBatch {
                 logs: std::mem::take(&mut r.logs),
                 references: std::mem::take(&mut r.references),
             }))
-        };
-        let times = match (r.local.started, ended) {
-            (Some(s), Some(e)) => Times::Raw(s, e),
-            (started, ended) => {
-                let start = started.map_or(r.start_time, crate::clock::to_unix_nanos);
-                let duration = match (end, ended) {
-                    (Some(e), _) => e.saturating_sub(start),
-                    (None, Some(e)) => crate::clock::to_unix_nanos(e).saturating_sub(start),
-                    (None, None) => r.duration,
-                };
-                Times::Unix { start, duration }
-            }
         };
         // Pushed blank, then filled field by field in place: a row built
         // on the stack and pushed was copied with wide loads right after
@@ -285,7 +283,11 @@ impl SpanBatch {
 
 /// One row as a model span. The parent becomes the first reference;
 /// sampler tags come first among the tags (see [`crate::to_model`]).
-fn row_to_model(row: &SpanRow, tags: &[Tag], process: &Arc<Process>) -> clew_model::Span {
+pub(crate) fn row_to_model(
+    row: &SpanRow,
+    tags: &[Tag],
+    process: &Arc<Process>,
+) -> clew_model::Span {
     let has_parent = row.parent_id != SpanId(0);
     let extra_refs = row.extras.as_ref().map_or(&[][..], |e| &e.references[..]);
     let mut references = Vec::with_capacity(extra_refs.len() + usize::from(has_parent));
@@ -360,7 +362,7 @@ mod tests {
         let mut batch = SpanBatch::new();
         let records = rep.take();
         for r in &records {
-            batch.push_record(&mut r.clone(), None, None);
+            batch.push_finished(&mut r.clone());
         }
         let expected: Vec<_> = records
             .into_iter()

@@ -12,7 +12,9 @@ mod logging;
 mod remote;
 
 pub use batch::SpanBatch;
-pub(crate) use batch::SpanRow;
+#[cfg(feature = "otlp")]
+pub(crate) use batch::row_to_model;
+pub(crate) use batch::{SpanRow, Times};
 pub use composite::CompositeReporter;
 pub use in_memory::InMemoryReporter;
 pub use logging::LoggingReporter;

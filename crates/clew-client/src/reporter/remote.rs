@@ -33,7 +33,7 @@ pub struct RemoteReporterOptions {
     /// How often buffered spans are sent (Jaeger: 1 s).
     pub flush_interval: Duration,
     /// The background thread is woken once this many spans wait (or half
-    /// the queue, whichever is more, up to [`MAX_WAKE_AT`]).
+    /// the queue, whichever is more, up to 4,096 spans).
     pub thread_batch: usize,
 }
 
@@ -218,7 +218,7 @@ impl Reporter for RemoteReporter {
             queue.batches.push(fresh);
         }
         if let Some(last) = queue.batches.last_mut() {
-            last.push_record(&mut span, None, None);
+            last.push_finished(&mut span);
         }
         let wake = queue.spans >= shared.wake_at;
         drop(queue);

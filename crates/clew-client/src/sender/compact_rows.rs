@@ -340,7 +340,7 @@ mod tests {
         make(tracer);
         let mut batch = SpanBatch::new();
         for mut r in rep.take() {
-            batch.push_record(&mut r, None, None);
+            batch.push_finished(&mut r);
         }
         batch
     }

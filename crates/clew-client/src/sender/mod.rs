@@ -9,6 +9,8 @@ mod http;
 mod otlp;
 #[cfg(feature = "otlp")]
 mod otlp_grpc;
+#[cfg(feature = "otlp")]
+mod otlp_rows;
 mod udp;
 
 pub use http::{HttpSender, HttpSenderOptions};
@@ -16,6 +18,8 @@ pub use http::{HttpSender, HttpSenderOptions};
 pub use otlp::OtlpHttpSender;
 #[cfg(feature = "otlp")]
 pub use otlp_grpc::OtlpGrpcSender;
+#[cfg(feature = "otlp")]
+pub use otlp_rows::OtlpRequest;
 pub use udp::{MAX_UDP_PACKET, UdpSender};
 
 use std::fmt::Debug;
@@ -78,13 +82,7 @@ pub trait Sender: Send + Debug {
     fn append_batch(&mut self, batch: &SpanBatch, process: &Arc<Process>) -> Appended {
         let mut out = Appended::default();
         for span in batch.to_model(process) {
-            match self.append(span) {
-                Ok(n) => out.sent += n,
-                Err(e) => {
-                    out.lost += e.spans_lost;
-                    log::debug!("clew: sending spans failed: {e}");
-                }
-            }
+            note_sent(&mut out, self.append(span));
         }
         out
     }
@@ -103,6 +101,17 @@ pub trait Sender: Send + Debug {
     /// keeps the counter current; senders only read it. Ignored by default.
     fn set_queue_drop_counter(&mut self, counter: Arc<AtomicU64>) {
         let _ = counter;
+    }
+}
+
+/// Adds one send's outcome to a batch's (a failure is logged and counted).
+pub(crate) fn note_sent(out: &mut Appended, result: Result<usize, SendError>) {
+    match result {
+        Ok(n) => out.sent += n,
+        Err(e) => {
+            out.lost += e.spans_lost;
+            log::debug!("clew: sending spans failed: {e}");
+        }
     }
 }
 

@@ -1,11 +1,16 @@
 //! OTLP/HTTP sender: protobuf `ExportTraceServiceRequest` to `/v1/traces`.
+//!
+//! Batches from the reporter are encoded row by row straight into the
+//! request's bytes ([`super::otlp_rows`]), without model spans.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use clew_model::Span;
-use prost::Message;
+use clew_model::{Process, Span};
 
-use super::{SendError, SendErrorKind, Sender};
+use super::otlp_rows::OtlpRequest;
+use super::{Appended, SendError, SendErrorKind, Sender};
+use crate::reporter::SpanBatch;
 
 /// Posts spans as OTLP protobuf (`Content-Type: application/x-protobuf`) to
 /// an OTLP/HTTP receiver, e.g. `http://127.0.0.1:4318/v1/traces`.
@@ -14,7 +19,8 @@ pub struct OtlpHttpSender {
     endpoint: String,
     agent: ureq::Agent,
     batch_spans: usize,
-    spans: Vec<Span>,
+    request: OtlpRequest,
+    body: Vec<u8>,
 }
 
 impl OtlpHttpSender {
@@ -30,7 +36,8 @@ impl OtlpHttpSender {
             endpoint,
             agent: crate::http_client::agent(Duration::from_secs(10)),
             batch_spans: 512,
-            spans: Vec::new(),
+            request: OtlpRequest::default(),
+            body: Vec::new(),
         }
     }
 
@@ -42,25 +49,36 @@ impl OtlpHttpSender {
 
 impl Sender for OtlpHttpSender {
     fn append(&mut self, span: Span) -> Result<usize, SendError> {
-        self.spans.push(span);
-        if self.spans.len() >= self.batch_spans {
+        self.request.push_span(&span);
+        if self.request.len() >= self.batch_spans {
             return self.flush();
         }
         Ok(0)
     }
 
+    fn append_batch(&mut self, batch: &SpanBatch, process: &Arc<Process>) -> Appended {
+        let mut out = Appended::default();
+        for row in &batch.rows {
+            self.request.push_row(batch, row, process);
+            if self.request.len() >= self.batch_spans {
+                super::note_sent(&mut out, self.flush());
+            }
+        }
+        out
+    }
+
     fn flush(&mut self) -> Result<usize, SendError> {
-        let n = self.spans.len();
+        let n = self.request.len();
         if n == 0 {
             return Ok(0);
         }
-        let body = clew_codec_otlp::spans_to_request(&self.spans).encode_to_vec();
-        self.spans.clear();
+        self.body.clear();
+        self.request.take_into(&mut self.body);
         match self
             .agent
             .post(&self.endpoint)
             .set("Content-Type", "application/x-protobuf")
-            .send_bytes(&body)
+            .send_bytes(&self.body)
         {
             Ok(_) => Ok(n),
             Err(e) => Err(SendError {

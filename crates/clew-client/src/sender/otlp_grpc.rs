@@ -3,14 +3,21 @@
 //! gRPC needs HTTP/2, so this sender owns a small single-threaded tokio
 //! runtime. It runs only on the reporter's background thread; the span hot
 //! path never touches tokio.
+//!
+//! Requests are the bytes [`super::otlp_rows`] writes straight from span
+//! rows; [`EncodedCodec`] hands them to tonic as they are.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use clew_codec_otlp::proto::collector::trace::v1::ExportTraceServiceResponse;
-use clew_model::Span;
+use bytes::{Buf, BufMut};
+use clew_model::{Process, Span};
+use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::transport::{Channel, Endpoint};
 
-use super::{SendError, SendErrorKind, Sender};
+use super::otlp_rows::OtlpRequest;
+use super::{Appended, SendError, SendErrorKind, Sender};
+use crate::reporter::SpanBatch;
 
 /// The gRPC method OTLP receivers serve.
 pub const EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
@@ -21,7 +28,7 @@ pub struct OtlpGrpcSender {
     runtime: tokio::runtime::Runtime,
     channel: Channel,
     batch_spans: usize,
-    spans: Vec<Span>,
+    request: OtlpRequest,
 }
 
 impl OtlpGrpcSender {
@@ -50,38 +57,46 @@ impl OtlpGrpcSender {
             runtime,
             channel,
             batch_spans: 512,
-            spans: Vec::new(),
+            request: OtlpRequest::default(),
         })
     }
 }
 
 impl Sender for OtlpGrpcSender {
     fn append(&mut self, span: Span) -> Result<usize, SendError> {
-        self.spans.push(span);
-        if self.spans.len() >= self.batch_spans {
+        self.request.push_span(&span);
+        if self.request.len() >= self.batch_spans {
             return self.flush();
         }
         Ok(0)
     }
 
+    fn append_batch(&mut self, batch: &SpanBatch, process: &Arc<Process>) -> Appended {
+        let mut out = Appended::default();
+        for row in &batch.rows {
+            self.request.push_row(batch, row, process);
+            if self.request.len() >= self.batch_spans {
+                super::note_sent(&mut out, self.flush());
+            }
+        }
+        out
+    }
+
     fn flush(&mut self) -> Result<usize, SendError> {
-        let n = self.spans.len();
+        let n = self.request.len();
         if n == 0 {
             return Ok(0);
         }
-        let request = clew_codec_otlp::spans_to_request(&self.spans);
-        self.spans.clear();
+        // tonic takes the message by value (it may hold it while sending).
+        let mut request = Vec::new();
+        self.request.take_into(&mut request);
         let mut grpc = tonic::client::Grpc::new(self.channel.clone());
         let result = self.runtime.block_on(async move {
             grpc.ready().await.map_err(|e| e.to_string())?;
             let path = http::uri::PathAndQuery::from_static(EXPORT_PATH);
-            grpc.unary::<_, ExportTraceServiceResponse, _>(
-                tonic::Request::new(request),
-                path,
-                tonic_prost::ProstCodec::default(),
-            )
-            .await
-            .map_err(|s| s.to_string())
+            grpc.unary(tonic::Request::new(request), path, EncodedCodec)
+                .await
+                .map_err(|s| s.to_string())
         });
         match result {
             Ok(_) => Ok(n),
@@ -90,6 +105,47 @@ impl Sender for OtlpGrpcSender {
                 kind: SendErrorKind::Http(e),
             }),
         }
+    }
+}
+
+/// A gRPC codec for requests already encoded: they are copied into the
+/// frame as they are; the response (an `ExportTraceServiceResponse`, whose
+/// partial-success details the sender does not use) is skipped.
+#[derive(Clone, Copy, Debug, Default)]
+struct EncodedCodec;
+
+impl Codec for EncodedCodec {
+    type Encode = Vec<u8>;
+    type Decode = ();
+    type Encoder = EncodedCodec;
+    type Decoder = EncodedCodec;
+
+    fn encoder(&mut self) -> Self::Encoder {
+        EncodedCodec
+    }
+
+    fn decoder(&mut self) -> Self::Decoder {
+        EncodedCodec
+    }
+}
+
+impl Encoder for EncodedCodec {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+
+    fn encode(&mut self, item: Vec<u8>, dst: &mut EncodeBuf<'_>) -> Result<(), tonic::Status> {
+        dst.put_slice(&item);
+        Ok(())
+    }
+}
+
+impl Decoder for EncodedCodec {
+    type Item = ();
+    type Error = tonic::Status;
+
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<()>, tonic::Status> {
+        src.advance(src.remaining());
+        Ok(Some(()))
     }
 }
 

@@ -377,7 +377,7 @@ mod tests {
         root.finish();
         let mut batch = SpanBatch::new();
         for mut r in rep.take() {
-            batch.push_record(&mut r, None, None);
+            batch.push_finished(&mut r);
         }
         let p = Arc::new(Process::new("svc"));
         let datagrams = |rows: bool| {

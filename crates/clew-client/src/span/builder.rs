@@ -26,6 +26,32 @@ fn decide_deferred(
     decision.sampled.then_some(decision.tags)
 }
 
+/// The most common start of all: a child of a sampled span, for a tracer
+/// that collects spans thread-locally, with no tags, extra references or
+/// start time given to the builder. Everything the general path decides
+/// is known here (no sampler, no debug ID, a record whose sampler and
+/// tags are already empty), so it only takes a record and writes the
+/// context, the name, the reference kind and the raw start. Taken after
+/// the sampling checks, so unsampled spans do not pass through it (tried
+/// first, in `start`, it cost an unsampled child 28 instructions).
+#[inline(always)]
+fn start_local_child(
+    tracer_id: u64,
+    kind: RefType,
+    parent: &SpanContext,
+    operation_name: std::borrow::Cow<'static, str>,
+) -> Span {
+    let mut record = super::local::take();
+    debug_assert!(record.tags.is_empty() && record.sampler.is_none() && record.logs.is_empty());
+    record
+        .context
+        .become_child_of(parent, id::new_span_id(), None);
+    record.operation_name = operation_name;
+    record.parent_ref_type = kind;
+    record.local.started = Some(clock::now_raw());
+    Span::sampled(record, tracer_id)
+}
+
 /// The context a sampled span will have, decided before its record is
 /// taken.
 enum NewContext<'a> {
@@ -240,7 +266,7 @@ impl<'a> SpanBuilder<'a> {
         let mut sampler_tags = None;
         let mut debug_tag = None;
         let context = match parent {
-            Some((_, p)) if p.is_valid() => {
+            Some((kind, p)) if p.is_valid() => {
                 if !p.is_sampled() || inner.disabled {
                     if !p.is_sampling_deferred() || inner.disabled {
                         return Span::unsampled(p.child(id::new_span_id()), inner.id);
@@ -253,6 +279,13 @@ impl<'a> SpanBuilder<'a> {
                         }
                     }
                 } else {
+                    if inner.batching
+                        && tags.is_empty()
+                        && extra_refs.is_empty()
+                        && start_time.is_none()
+                    {
+                        return start_local_child(inner.id, kind, p, operation_name);
+                    }
                     NewContext::ChildOf(p, None)
                 }
             }

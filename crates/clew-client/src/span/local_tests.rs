@@ -119,3 +119,75 @@ fn span_by_span_reporters_get_each_span_as_it_finishes() {
     assert_eq!(*rep.got.lock(), vec![names(&["a"])]);
     root.finish();
 }
+
+/// Keeps each batch as model spans.
+#[derive(Debug, Default)]
+struct Models {
+    got: Mutex<Vec<clew_model::Span>>,
+}
+
+impl Reporter for Models {
+    fn report(&self, _span: Box<FinishedSpan>) {
+        panic!("a batching reporter gets batches");
+    }
+    fn batch_size(&self) -> usize {
+        100
+    }
+    fn report_batch(&self, batch: &mut SpanBatch) {
+        let p = Arc::new(clew_model::Process::new("svc"));
+        self.got.lock().extend(batch.to_model(&p));
+    }
+}
+
+/// A plain child (the builder's fast path) is recorded as the general
+/// path records the same child: same trace, parent, reference kind, flags
+/// and name; only its ID, times and the tag that forced the general path
+/// differ.
+#[test]
+fn plain_children_match_the_general_path() {
+    let rep = Arc::new(Models::default());
+    let t = Tracer::builder("svc")
+        .sampler(ConstSampler(true))
+        .reporter_arc(rep.clone())
+        .build();
+    let root = t.span("root").start();
+    let other = t.span("other").start();
+    t.span("c").child_of(&root).start().finish();
+    t.span("c")
+        .child_of(&root)
+        .with_tag("x", 1)
+        .start()
+        .finish();
+    t.span("f").follows_from(&other).start().finish();
+    t.span("f")
+        .follows_from(&other)
+        .with_tag("x", 1)
+        .start()
+        .finish();
+    other.finish();
+    root.finish();
+    let spans = rep.got.lock().clone();
+    let by_name = |n: &str| -> Vec<clew_model::Span> {
+        spans
+            .iter()
+            .filter(|s| &*s.operation_name == n)
+            .cloned()
+            .collect()
+    };
+    for name in ["c", "f"] {
+        let got = by_name(name);
+        assert_eq!(got.len(), 2, "{name}");
+        let (fast, mut general) = (got[0].clone(), got[1].clone());
+        assert!(fast.tags.is_empty(), "{name}: {:?}", fast.tags);
+        general.tags.retain(|kv| &*kv.key != "x");
+        general.span_id = fast.span_id;
+        general.start_time = fast.start_time;
+        general.duration = fast.duration;
+        assert_eq!(fast, general, "{name}");
+        assert_eq!(fast.references.len(), 1);
+    }
+    assert_eq!(
+        by_name("f")[0].references[0].ref_type,
+        clew_model::RefType::FollowsFrom
+    );
+}

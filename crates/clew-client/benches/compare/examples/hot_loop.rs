@@ -139,6 +139,8 @@ fn main() {
                 "sampled_3_tags" => sampled_3_tags(black_box(&t)),
                 "child" => child(black_box(&t), black_box(&ctx)),
                 "subtree_child" => subtree_child(black_box(&t), black_box(&root)),
+                "tree10" => tree::<10>(black_box(&t)),
+                "fastrace_tree10" => fastrace_tree::<10>(),
                 "tree100" => tree::<100>(black_box(&t)),
                 "fastrace_tree100" => fastrace_tree::<100>(),
                 "tree1000" => tree::<1000>(black_box(&t)),

@@ -23,10 +23,10 @@
 //!   reporter's rows to Jaeger Thrift compact `emitBatch` datagrams and
 //!   sends them to a local UDP socket nobody reads (so clew's figure also
 //!   pays the `send` system calls, which fastrace's does not).
-//! * clew-otlp: the work clew's OTLP/HTTP sender does before posting: the
-//!   reporter's default `append_batch` turns each row into a
-//!   `clew_model::Span`, and every 512 spans become an
-//!   `ExportTraceServiceRequest` encoded to protobuf (then discarded).
+//! * clew-otlp: the work clew's OTLP/HTTP sender does before posting: each
+//!   batch's rows are encoded straight into an `ExportTraceServiceRequest`
+//!   in protobuf (`OtlpRequest`), whose bytes are taken every 512 spans
+//!   (then discarded).
 //! * clew-discard: a sender that takes each batch and discards it, to see
 //!   how much the background thread's work costs the calling thread.
 //! * fastrace: its OpenTelemetry reporter (`fastrace-opentelemetry`), which
@@ -84,23 +84,21 @@ mod clew_lib {
     }
 
     /// What `OtlpHttpSender` does up to the request body, without the
-    /// HTTP request.
+    /// HTTP request: each batch encoded row by row into an OTLP request
+    /// (`OtlpRequest`, the sender's own encoder), the body written out
+    /// every 512 spans.
     #[derive(Debug, Default)]
     pub struct EncodeOtlp {
-        spans: Vec<clew_model::Span>,
+        request: clew_client::sender::OtlpRequest,
         out: Vec<u8>,
     }
 
     impl EncodeOtlp {
         fn encode(&mut self) -> usize {
-            use prost::Message;
-            let n = self.spans.len();
+            let n = self.request.len();
             self.out.clear();
-            clew_codec_otlp::spans_to_request(&self.spans)
-                .encode(&mut self.out)
-                .unwrap();
+            self.request.take_into(&mut self.out);
             std::hint::black_box(&self.out);
-            self.spans.clear();
             n
         }
     }
@@ -110,12 +108,25 @@ mod clew_lib {
             &mut self,
             span: clew_model::Span,
         ) -> Result<usize, clew_client::sender::SendError> {
-            self.spans.push(span);
-            Ok(if self.spans.len() >= 512 {
+            self.request.push_span(&span);
+            Ok(if self.request.len() >= 512 {
                 self.encode()
             } else {
                 0
             })
+        }
+        fn append_batch(
+            &mut self,
+            batch: &clew_client::reporter::SpanBatch,
+            process: &std::sync::Arc<clew_model::Process>,
+        ) -> clew_client::sender::Appended {
+            self.request.push_batch(batch, process);
+            let sent = if self.request.len() >= 512 {
+                self.encode()
+            } else {
+                0
+            };
+            clew_client::sender::Appended { sent, lost: 0 }
         }
         fn flush(&mut self) -> Result<usize, clew_client::sender::SendError> {
             Ok(self.encode())
