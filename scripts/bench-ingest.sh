@@ -26,6 +26,12 @@
 #   MEMORY_MAX_SPANS / MEMORY_MAX_BYTES  store limits, large enough to avoid eviction
 #   CLEW_TOML     extra TOML for the server's --config, e.g.
 #                 $'[ingest]\nagent_decode_threads = 2'
+#   SEARCH_LOAD   concurrent query loops run against the query API while
+#                 tracegen sends [0]: each loop alternates a heavy search
+#                 (one service, last hour, limit 1500) with a service + tag
+#                 search (limit 20) and /api/services, back to back; the row
+#                 then says how many queries finished and their mean and
+#                 worst latency, so ingest with and without search compare
 #   PERF=1        also sample the server with `perf record` and keep the top symbols
 #   SKIP_BUILD=1  reuse target/release binaries
 #   OUT           where raw results go [target/bench-ingest]
@@ -47,6 +53,7 @@ UDP_RATE=${UDP_RATE:-300000}
 MEMORY_MAX_SPANS=${MEMORY_MAX_SPANS:-20000000}
 MEMORY_MAX_BYTES=${MEMORY_MAX_BYTES:-17179869184}
 PERF=${PERF:-0}
+SEARCH_LOAD=${SEARCH_LOAD:-0}
 OUT=${OUT:-$ROOT/target/bench-ingest}
 CLEW=$ROOT/target/release/clew
 TRACEGEN=$ROOT/target/release/clew-tracegen
@@ -131,6 +138,21 @@ wait_drained() {
 # json_field FILE KEY -> a number from tracegen's one-line JSON summary.
 json_field() { sed -n "s/.*\"$2\":\([0-9.]*\).*/\1/p" "$1"; }
 
+# search_loop QUERY_ADDR OUT STOPFILE N -> queries back to back until STOPFILE
+# exists, one line per query: seconds, HTTP status, bytes.
+search_loop() {
+    local addr=$1 out=$2 stop=$3 n=$4 i=0 url
+    while [[ ! -e "$stop" ]]; do
+        case $((i % 3)) in
+        0) url="http://$addr/api/traces?service=tracegen-0$(((i + n) % 10))&lookback=1h&limit=1500" ;;
+        1) url="http://$addr/api/traces?service=tracegen-0$(((i + n) % 10))&lookback=1h&limit=20&tags=%7B%22attr_$(printf %02d $((i % 97)))%22%3A%22val_$(printf %02d $((i % 1000)))%22%7D" ;;
+        2) url="http://$addr/api/services" ;;
+        esac
+        curl -s -o /dev/null -w '%{time_total} %{http_code} %{size_download}\n' "$url" >>"$out" || echo "0 000 0" >>"$out"
+        i=$((i + 1))
+    done
+}
+
 ROWS=()
 RUN=1
 
@@ -153,12 +175,28 @@ run_case() {
             -- sleep "$SECONDS_PER_CASE" >/dev/null 2>&1 &
         perf_pid=$!
     fi
+    local search_pids=() query
+    rm -f "$dir/search.stop" "$dir/search.txt"
+    if [[ "$SEARCH_LOAD" -gt 0 ]]; then
+        query=$(ready_addr "$dir/ready.json" query_http)
+        for n in $(seq "$SEARCH_LOAD"); do
+            search_loop "$query" "$dir/search.txt" "$dir/search.stop" "$n" &
+            search_pids+=($!)
+        done
+    fi
     local ticks0 ticks1
     ticks0=$(cpu_ticks "$SERVER_PID")
     local TIMEFORMAT='%U %S %R'
     { time "$TRACEGEN" --transport "$transport" --target "$target" --workers "$workers" \
         --duration "${SECONDS_PER_CASE}s" --rate "${rate:-0}" --batch-spans "$batch" \
         >"$dir/tracegen.json" 2>"$dir/tracegen.log"; } 2>"$dir/tracegen.time"
+    touch "$dir/search.stop"
+    [[ ${#search_pids[@]} -gt 0 ]] && wait "${search_pids[@]}"
+    local searches=-
+    if [[ -s "$dir/search.txt" ]]; then
+        searches=$(awk '{n++; t += $1; if ($1 > m) m = $1; if ($2 != 200) bad++}
+            END {printf "%d (mean %.0f ms, max %.0f ms, %d not 200)", n, t / n * 1000, m * 1000, bad}' "$dir/search.txt")
+    fi
     wait_drained "$admin" "$dir"
     ticks1=$(cpu_ticks "$SERVER_PID")
     local hwm_kb
@@ -190,7 +228,7 @@ run_case() {
     row=$(awk -v name="$name" -v workers="$workers" -v rate="${rate:-0}" -v sent="$sent" -v failed="$failed" \
         -v el="$elapsed" -v rec="$received" -v rej="$rejected" -v drop="$dropped" \
         -v stored="$stored" -v ev="$evicted" -v ticks=$((ticks1 - ticks0)) -v hz="$TICKS" \
-        -v hwm="$hwm_kb" \
+        -v hwm="$hwm_kb" -v searches="$searches" \
         -v ccpu="$client_cpu" -v dg="$dgrams" -v dgd="$dgrams_dropped" 'BEGIN {
             cpu_s = ticks / hz
             offered = sent + failed
@@ -199,9 +237,9 @@ run_case() {
             cap = (rate > 0) ? rate : "none"
             per_cpu = (cpu_s > 0) ? kept / cpu_s : 0
             dgs = (dg > 0) ? dg " (" dgd " dropped)" : "-"
-            printf("| %s | %s | %s | %d | %.0f | %d | %d | %d | %d | %d | %.2f | %.0f | %.0f | %.0f | %.0f | %.0f | %s |\n",
+            printf("| %s | %s | %s | %d | %.0f | %d | %d | %d | %d | %d | %.2f | %.0f | %.0f | %.0f | %.0f | %.0f | %s | %s |\n",
                 name, workers, cap, offered, offered / el, failed, rec, rej + drop, stored, ev,
-                loss, kept / el, cpu_s / el * 100, per_cpu, hwm / 1024, ccpu, dgs)
+                loss, kept / el, cpu_s / el * 100, per_cpu, hwm / 1024, ccpu, dgs, searches)
         }')
     ROWS+=("$row")
     log "$row"
@@ -226,8 +264,8 @@ done
 
 {
     echo "<!-- $(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)," \
-        "$(nproc) cores, ${SECONDS_PER_CASE}s per case, x$REPEAT, CLEW_TOML=${CLEW_TOML:-none} -->"
-    echo "| case | workers | rate cap (spans/s) | spans offered | offered/s | refused (HTTP 503 or send error) | received | dropped + rejected | stored | evicted | loss % | stored/s | server CPU % | spans per server CPU-s | server peak RSS MiB | client CPU % | datagrams received (dropped) |"
-    echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+        "$(nproc) cores, ${SECONDS_PER_CASE}s per case, x$REPEAT, CLEW_TOML=${CLEW_TOML:-none}, STORE=${STORE:-memory}, SEARCH_LOAD=$SEARCH_LOAD -->"
+    echo "| case | workers | rate cap (spans/s) | spans offered | offered/s | refused (HTTP 503 or send error) | received | dropped + rejected | stored | evicted | loss % | stored/s | server CPU % | spans per server CPU-s | server peak RSS MiB | client CPU % | datagrams received (dropped) | searches during the run |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     printf '%s\n' "${ROWS[@]}"
 } | tee "$OUT/results.md"
