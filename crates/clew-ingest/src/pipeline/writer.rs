@@ -126,7 +126,17 @@ async fn write(
                 all_written = false;
                 shared.metrics.record_write_error(n);
                 if let Some(suppressed) = errors_log.allow() {
-                    tracing::error!(error = %e, spans = n, suppressed, "store rejected a write; spans lost");
+                    // Requests that wait for the write are answered with a
+                    // retryable error; only fire-and-forget spans (UDP, or
+                    // a sender that does not wait) are lost for good.
+                    let waiting = acks.len();
+                    tracing::error!(
+                        error = %e,
+                        spans = n,
+                        waiting_requests = waiting,
+                        suppressed,
+                        "store rejected a write; spans not stored (waiting requests are told to retry, spans nobody waits for are lost)"
+                    );
                 }
             }
         }
