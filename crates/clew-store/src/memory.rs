@@ -11,7 +11,8 @@
 //! is taken, so a 500-span batch holds the lock for a handful of hash
 //! lookups per *trace*, not per span. Reads take the lock only to collect
 //! `Arc`s of the matching spans; cloning and rendering happen after it is
-//! released, so a large answer never blocks ingest.
+//! released, and reads that look at every trace hold it a chunk at a time
+//! ([`scan`]), so neither a large answer nor a long search blocks ingest.
 //!
 //! Memory: stored spans own compact copies of their strings
 //! ([`crate::compact`]), never slices of request bodies, and the byte limit
@@ -23,7 +24,7 @@ use std::mem::size_of;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use clew_model::{Span, SpanId, Trace, TraceId};
+use clew_model::{Span, Trace, TraceId};
 use parking_lot::RwLock;
 
 use crate::compact::Compactor;
@@ -68,6 +69,10 @@ struct Inner {
     traces: HashMap<TraceId, TraceEntry>,
     /// Trace IDs in the order their first span was written.
     fifo: VecDeque<TraceId>,
+    /// How many IDs eviction has taken off the front of `fifo`: the
+    /// logical position of `fifo[0]`, so a scan that lets go of the lock
+    /// between chunks knows where to resume ([`scan`]).
+    fifo_popped: u64,
     /// Service name → operations (name, span.kind) → stored spans with it.
     /// Pruned when a count reaches zero, so evicted names disappear and the
     /// index cannot outgrow the spans it describes.
@@ -230,6 +235,7 @@ impl Inner {
             let Some(id) = self.fifo.pop_front() else {
                 break;
             };
+            self.fifo_popped += 1;
             if let Some(entry) = self.traces.remove(&id) {
                 self.spans -= entry.spans.len();
                 self.bytes -= entry.bytes;
@@ -302,37 +308,7 @@ impl TraceReader for MemoryStore {
     }
 
     async fn dependencies(&self, start: u64, end: u64) -> Result<Vec<DependencyLink>, StoreError> {
-        let inner = self.inner.read();
-        let mut counts: HashMap<(&str, &str), u64> = HashMap::new();
-        for entry in inner.traces.values() {
-            let mut by_id: HashMap<SpanId, &str> = HashMap::with_capacity(entry.spans.len());
-            for s in &entry.spans {
-                // The first span with an ID wins, matching get_trace order.
-                by_id.entry(s.span_id).or_insert(&s.process.service_name);
-            }
-            for s in &entry.spans {
-                if s.start_time < start || s.start_time > end {
-                    continue;
-                }
-                let Some(parent) = s.parent_span_id().and_then(|p| by_id.get(&p)) else {
-                    continue;
-                };
-                let child: &str = &s.process.service_name;
-                if *parent != child {
-                    *counts.entry((parent, child)).or_default() += 1;
-                }
-            }
-        }
-        let mut out: Vec<DependencyLink> = counts
-            .into_iter()
-            .map(|((p, c), n)| DependencyLink {
-                parent: p.to_string(),
-                child: c.to_string(),
-                call_count: n,
-            })
-            .collect();
-        out.sort();
-        Ok(out)
+        Ok(self.dependency_links(start, end))
     }
 
     fn stats(&self) -> StoreStats {
@@ -346,30 +322,6 @@ impl TraceReader for MemoryStore {
     }
 }
 
-impl MemoryStore {
-    /// The spans of the traces matching `query`, most recent first, at most
-    /// `query.limit` traces (0 = all). Only `Arc`s are taken under the lock.
-    fn matching(&self, query: &TraceQuery) -> Vec<Vec<Arc<Span>>> {
-        let inner = self.inner.read();
-        let mut hits: Vec<(u64, TraceId, &TraceEntry)> = inner
-            .traces
-            .iter()
-            .filter(|(_, e)| {
-                e.spans
-                    .iter()
-                    .any(|s| crate::matcher::span_matches(s, query))
-            })
-            .map(|(id, e)| (e.start, *id, e))
-            .collect();
-        // Most recent first; ties broken by ID so results are deterministic.
-        hits.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)));
-        if query.limit > 0 {
-            hits.truncate(query.limit);
-        }
-        hits.into_iter().map(|(_, _, e)| e.spans.clone()).collect()
-    }
-}
-
 /// A trace of owned spans, cloned from the stored ones (outside any lock).
 fn to_trace(spans: Vec<Arc<Span>>) -> Trace {
     Trace {
@@ -378,5 +330,6 @@ fn to_trace(spans: Vec<Arc<Span>>) -> Trace {
     }
 }
 
+mod scan;
 #[cfg(test)]
 mod tests;

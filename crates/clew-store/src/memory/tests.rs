@@ -205,3 +205,58 @@ async fn many_500_span_batches_are_all_kept() {
     assert_eq!(ops.len(), 1);
     let _ = T0;
 }
+
+/// Searches and dependencies walk the store a chunk of traces per lock
+/// (`scan.rs`): across several chunks, after evictions moved the FIFO's
+/// front, they still see every stored trace exactly once and order hits
+/// by start time, not by write order.
+#[tokio::test]
+async fn scans_across_chunks_see_every_trace_once() {
+    let traces = 3 * super::scan::SCAN_CHUNK + 100;
+    let evicted = 1000;
+    let store = MemoryStore::new(MemoryStoreConfig {
+        max_spans: 2 * (traces - evicted) as usize,
+        max_bytes: usize::MAX,
+    });
+    let front = process("front", vec![]);
+    let back = process("back", vec![]);
+    for t in 1..=traces {
+        // Written oldest-ID first but starting in the opposite order.
+        let start = traces - t;
+        let root = span(t, 1, "root", &front, start, 2);
+        let mut child = span(t, 2, "call", &back, start, 1);
+        child.references.push(clew_model::Reference::child_of(
+            child.trace_id,
+            clew_model::SpanId(1),
+        ));
+        store.write_spans(vec![root, child]).await.ok();
+    }
+    let kept = traces - evicted;
+    assert_eq!(store.stats().traces, kept);
+
+    let mut q = query_all();
+    q.limit = 5;
+    let lows: Vec<u64> = store
+        .find_traces(&q)
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|t| t.trace_id().map(|id| id.low))
+        .collect();
+    // The most recent starts belong to the oldest IDs still stored.
+    assert_eq!(lows, (evicted + 1..=evicted + 5).collect::<Vec<_>>());
+
+    let all = trace_lows(&store).await;
+    assert_eq!(all, (evicted + 1..=traces).collect::<Vec<_>>());
+
+    let deps = store
+        .dependencies(T0, T0 + traces * crate::testsuite::MS)
+        .await
+        .unwrap_or_default();
+    assert_eq!(deps.len(), 1);
+    assert_eq!(
+        (deps[0].parent.as_str(), deps[0].child.as_str()),
+        ("front", "back")
+    );
+    assert_eq!(deps[0].call_count, kept);
+}
