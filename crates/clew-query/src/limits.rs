@@ -33,6 +33,9 @@ pub const DEFAULT_MAX_TRACES: usize = 1_500;
 pub const DEFAULT_QUERY_TIMEOUT_SECS: u64 = 10;
 /// Default cap on the trace data in one response: 64 MiB.
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 64 << 20;
+/// Default nice value of the query APIs' threads: under contention they get
+/// about a tenth of a core's share against ingest threads at nice 0.
+pub const DEFAULT_QUERY_CPU_NICE: u8 = 10;
 /// The gRPC response metadata key that carries a limit warning.
 pub const WARNING_METADATA_KEY: &str = "clew-warning";
 
@@ -48,6 +51,11 @@ pub struct QueryLimits {
     /// Most bytes of encoded traces in one response; rendering stops before
     /// this, with a warning (the first trace is always returned whole).
     pub max_response_bytes: usize,
+    /// Nice value (0–19) of the threads the query HTTP and gRPC APIs run
+    /// on (a runtime of their own), so searches take the CPU ingest leaves
+    /// over instead of halving ingest on a busy machine. 0 runs them at
+    /// ingest's priority. Read by the binary that builds the runtimes.
+    pub cpu_nice: u8,
 }
 
 impl Default for QueryLimits {
@@ -56,6 +64,7 @@ impl Default for QueryLimits {
             max_traces: DEFAULT_MAX_TRACES,
             timeout_secs: DEFAULT_QUERY_TIMEOUT_SECS,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            cpu_nice: DEFAULT_QUERY_CPU_NICE,
         }
     }
 }

@@ -173,6 +173,12 @@ pub struct Cli {
     #[arg(long, env = "CLEW_QUERY_MAX_RESPONSE_BYTES", value_name = "BYTES")]
     pub query_max_response_bytes: Option<usize>,
 
+    /// Nice value (0-19) of the query APIs' own threads: searches yield the
+    /// CPU to ingest on a busy machine; 0 runs them at ingest's priority [default: 10].
+    #[arg(long, env = "CLEW_QUERY_CPU_NICE", value_name = "NICE",
+          value_parser = clap::value_parser!(u8).range(0..=19))]
+    pub query_cpu_nice: Option<u8>,
+
     /// Log filter in RUST_LOG syntax, e.g. `info` or `clew_ingest=debug,info`
     /// [default: info]. Precedence: this flag (or CLEW_LOG_LEVEL), then RUST_LOG,
     /// then `log_level` in the config file. A malformed filter (or a bare word
@@ -295,6 +301,9 @@ impl Cli {
         }
         setn(&mut cfg.query.max_traces, self.query_max_traces);
         sets(&mut cfg.query.timeout_secs, self.query_timeout_secs);
+        if let Some(v) = self.query_cpu_nice {
+            cfg.query.cpu_nice = v;
+        }
         setn(
             &mut cfg.query.max_response_bytes,
             self.query_max_response_bytes,

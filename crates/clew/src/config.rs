@@ -202,6 +202,12 @@ impl Config {
                 message: "must be between 0 and 1".into(),
             });
         }
+        if self.query.cpu_nice > 19 {
+            return Err(ConfigError::Invalid {
+                key: "query.cpu_nice",
+                message: "must be between 0 and 19".into(),
+            });
+        }
         if self.ingest.queue_max_spans == 0 {
             return Err(ConfigError::Invalid {
                 key: "ingest.queue_max_spans",

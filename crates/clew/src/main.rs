@@ -8,6 +8,7 @@ mod cli;
 mod config;
 mod logging;
 mod net;
+mod query_runtime;
 mod roles;
 mod shutdown;
 mod storage;
@@ -49,7 +50,22 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(roles::all_in_one::run(config, cli.ready_file)) {
+    let query_rt = match query_runtime::build(config.query.cpu_nice) {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("clew: cannot start the query runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = runtime.block_on(roles::all_in_one::run(
+        config,
+        cli.ready_file,
+        query_rt.handle().clone(),
+    ));
+    // The query listeners stopped with the rest; what is left (a search
+    // past its deadline) need not hold up the exit.
+    query_rt.shutdown_timeout(std::time::Duration::from_secs(1));
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("clew: {e:#}");

@@ -34,6 +34,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
+use tokio::runtime::Handle;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
@@ -84,15 +85,20 @@ impl Servers {
         }
     }
 
-    /// Serves `router` over HTTP/1.1 on an already-bound listener.
+    /// Serves `router` over HTTP/1.1 on an already-bound listener, with
+    /// its accept loop and connections on `runtime`.
     pub fn http(
         &mut self,
         name: &'static str,
         listener: std::net::TcpListener,
         router: Router,
         room: Room,
+        runtime: &Handle,
     ) -> Result<()> {
-        let listener = TcpListener::from_std(listener)?;
+        let listener = {
+            let _in = runtime.enter();
+            TcpListener::from_std(listener)?
+        };
         let gate = self.budget.gate(name, room == Room::Reserved);
         let http = HttpSettings {
             limits: self.budget.limits().clone(),
@@ -100,20 +106,25 @@ impl Servers {
         };
         let token = self.shutdown.clone();
         self.tasks
-            .spawn(accept_http(listener, gate, router, http, token));
+            .spawn_on(accept_http(listener, gate, router, http, token), runtime);
         Ok(())
     }
 
     /// Serves gRPC `routes` over HTTP/2 on an already-bound listener, with
-    /// the ingest-tuned windows and the HTTP/2 limits of the config.
+    /// the ingest-tuned windows and the HTTP/2 limits of the config, with
+    /// its connections on `runtime`.
     pub fn grpc(
         &mut self,
         name: &'static str,
         listener: std::net::TcpListener,
         routes: tonic::service::Routes,
         room: Room,
+        runtime: &Handle,
     ) -> Result<()> {
-        let listener = TcpListener::from_std(listener)?;
+        let listener = {
+            let _in = runtime.enter();
+            TcpListener::from_std(listener)?
+        };
         let gate = self.budget.gate(name, room == Room::Reserved);
         let limits = self.budget.limits();
         // No server-initiated keep-alive pings: the idle timeout closes
@@ -126,13 +137,16 @@ impl Servers {
             .timeout(limits.request_body_timeout());
         let incoming = guarded_incoming(listener, gate, limits.idle_timeout());
         let token = self.shutdown.clone();
-        self.tasks.spawn(async move {
-            server
-                .add_routes(routes)
-                .serve_with_incoming_shutdown(incoming, token.cancelled_owned())
-                .await
-                .map_err(io::Error::other)
-        });
+        self.tasks.spawn_on(
+            async move {
+                server
+                    .add_routes(routes)
+                    .serve_with_incoming_shutdown(incoming, token.cancelled_owned())
+                    .await
+                    .map_err(io::Error::other)
+            },
+            runtime,
+        );
         Ok(())
     }
 

@@ -24,8 +24,15 @@ use crate::config::Config;
 use crate::net::gate::{ConnectionBudget, ConnectionMetrics};
 use crate::net::{self, Room, Servers};
 
-/// Runs until SIGINT/SIGTERM.
-pub async fn run(config: Config, ready_file: Option<PathBuf>) -> Result<()> {
+/// Runs until SIGINT/SIGTERM. Everything runs on the calling runtime but
+/// the query HTTP and gRPC listeners, which run on `query_rt` (threads of
+/// lower priority: [`crate::query_runtime`]).
+pub async fn run(
+    config: Config,
+    ready_file: Option<PathBuf>,
+    query_rt: tokio::runtime::Handle,
+) -> Result<()> {
+    let main_rt = tokio::runtime::Handle::current();
     // Before binding, so every socket counts against the raised limit.
     let nofile = net::fd::raise_nofile_limit();
     let bound = Bound::bind(&config.listen)?;
@@ -113,29 +120,68 @@ pub async fn run(config: Config, ready_file: Option<PathBuf>) -> Result<()> {
     let sampling_http = clew_ingest::sampling_router(sampling.clone());
 
     // Admin and query keep reserved room: they answer during an ingest flood.
-    servers.http("query_http", bound.query_http, query, Room::Reserved)?;
-    servers.http("admin_http", bound.admin_http, admin, Room::Reserved)?;
+    servers.http(
+        "query_http",
+        bound.query_http,
+        query,
+        Room::Reserved,
+        &query_rt,
+    )?;
+    servers.http(
+        "admin_http",
+        bound.admin_http,
+        admin,
+        Room::Reserved,
+        &main_rt,
+    )?;
     servers.http(
         "collector_http",
         bound.collector_http,
         collector,
         Room::Shared,
+        &main_rt,
     )?;
     servers.http(
         "sampling_http",
         bound.sampling_http,
         sampling_http,
         Room::Shared,
+        &main_rt,
     )?;
-    servers.http("zipkin_http", bound.zipkin_http, zipkin, Room::Shared)?;
-    servers.http("otlp_http", bound.otlp_http, otlp_http, Room::Shared)?;
-    servers.grpc("query_grpc", bound.query_grpc, query_grpc, Room::Reserved)?;
-    servers.grpc("otlp_grpc", bound.otlp_grpc, otlp_grpc, Room::Shared)?;
+    servers.http(
+        "zipkin_http",
+        bound.zipkin_http,
+        zipkin,
+        Room::Shared,
+        &main_rt,
+    )?;
+    servers.http(
+        "otlp_http",
+        bound.otlp_http,
+        otlp_http,
+        Room::Shared,
+        &main_rt,
+    )?;
+    servers.grpc(
+        "query_grpc",
+        bound.query_grpc,
+        query_grpc,
+        Room::Reserved,
+        &query_rt,
+    )?;
+    servers.grpc(
+        "otlp_grpc",
+        bound.otlp_grpc,
+        otlp_grpc,
+        Room::Shared,
+        &main_rt,
+    )?;
     servers.grpc(
         "collector_grpc",
         bound.collector_grpc,
         collector_grpc,
         Room::Shared,
+        &main_rt,
     )?;
 
     let udp = [
