@@ -138,7 +138,7 @@ pub struct Cli {
     pub reserved_connections: Option<usize>,
 
     /// HTTP: seconds to receive a request's headers, counted from when the
-    /// connection waits for a request (also ends silent keep-alive connections) [default: 10].
+    /// connection waits for a request (also ends silent keep-alive connections) [default: 5].
     #[arg(long, env = "CLEW_HEADER_READ_TIMEOUT_SECS", value_name = "SECS")]
     pub header_read_timeout_secs: Option<u64>,
 
@@ -164,7 +164,7 @@ pub struct Cli {
     pub query_max_traces: Option<usize>,
 
     /// Time budget of one query; a store that has not answered by then gives
-    /// 503, a slow render returns the traces done so far with a warning [default: 10].
+    /// 503, a slow render returns the traces done so far with a warning [default: 5].
     #[arg(long, env = "CLEW_QUERY_TIMEOUT_SECS", value_name = "SECS")]
     pub query_timeout_secs: Option<u64>,
 
@@ -174,7 +174,7 @@ pub struct Cli {
     pub query_max_response_bytes: Option<usize>,
 
     /// Nice value (0-19) of the query APIs' own threads: searches yield the
-    /// CPU to ingest on a busy machine; 0 runs them at ingest's priority [default: 10].
+    /// CPU to ingest on a busy machine; 0 runs them at ingest's priority [default: 5].
     #[arg(long, env = "CLEW_QUERY_CPU_NICE", value_name = "NICE",
           value_parser = clap::value_parser!(u8).range(0..=19))]
     pub query_cpu_nice: Option<u8>,

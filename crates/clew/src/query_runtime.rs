@@ -3,11 +3,12 @@
 //! A search over millions of spans is tens of milliseconds of CPU, and a
 //! user (or Grafana) may run them back to back. On the ingest runtime's
 //! threads, one search loop beside a full-speed sender took the CPU ingest
-//! needed: HTTP thrift ingest fell from 396 k to 262 k spans/s on two cores
+//! needed: HTTP thrift ingest fell from 439 k to 305 k spans/s on two cores
 //! (bench-ingest `SEARCH_LOAD=1`). The query HTTP and gRPC listeners
 //! therefore run on a runtime of their own whose worker and blocking threads
-//! carry a nice value (`query.cpu_nice`): the kernel gives them what ingest
-//! leaves over, and all of it when ingest is idle. Admin (health, metrics)
+//! carry a nice value (`query.cpu_nice`, 5 by default): under contention
+//! the kernel weighs a query thread at about a third of an ingest thread,
+//! and gives it everything when ingest is idle. Admin (health, metrics)
 //! stays on the main runtime at normal priority.
 
 use std::io;
