@@ -167,6 +167,18 @@ fn ballast(dir: &Path, limit: usize) -> PathBuf {
 
 /// Writes batches from `*n` on until five have failed; returns the
 /// acknowledged ones and checks that every failure says the disk is full.
+/// Once space is back: ten more batches, each of which must be accepted.
+async fn write_ten(store: &DiskStore, n: &mut u64, acked: &mut Vec<u64>, p: &Arc<Process>) {
+    for _ in 0..10 {
+        store
+            .write_spans(batch(*n, p))
+            .await
+            .expect("writes resume once space is free");
+        acked.push(*n);
+        *n += 1;
+    }
+}
+
 async fn fill(store: &DiskStore, n: &mut u64, p: &Arc<Process>) -> Vec<u64> {
     let (mut acked, mut failures) = (Vec::new(), Vec::new());
     while failures.len() < 5 {
@@ -216,14 +228,7 @@ async fn a_full_disk_fails_writes_cleanly_keeps_acknowledged_spans_and_recovers(
     // 2. Space comes back: the same store writes again, into the segment
     //    its failed writes were cut back in; then it crashes.
     std::fs::remove_file(&ballast_path).expect("delete ballast");
-    for _ in 0..10 {
-        store
-            .write_spans(batch(n, &p))
-            .await
-            .expect("writes resume once space is free");
-        acked.push(n);
-        n += 1;
-    }
+    write_ten(&store, &mut n, &mut acked, &p).await;
     drop(store);
     let store = DiskStore::open(config(&data, false))
         .await
@@ -255,14 +260,7 @@ async fn a_full_disk_fails_writes_cleanly_keeps_acknowledged_spans_and_recovers(
 
     // 4. Space comes back: writes, cuts and compactions resume.
     std::fs::remove_file(&ballast_path).expect("delete ballast");
-    for _ in 0..10 {
-        store
-            .write_spans(batch(n, &p))
-            .await
-            .expect("writes resume once space is free");
-        acked.push(n);
-        n += 1;
-    }
+    write_ten(&store, &mut n, &mut acked, &p).await;
     store.flush().await.expect("cut once space is free");
     while store.compact().await.expect("compact once space is free") {}
     assert_all_returned(&store, &acked, "after space was freed").await;

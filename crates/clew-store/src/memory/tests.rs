@@ -10,16 +10,21 @@ async fn memory_store_passes_the_conformance_suite() {
     run_conformance(unbounded).await;
 }
 
-async fn trace_lows(store: &MemoryStore) -> Vec<u64> {
-    let mut q = query_all();
-    q.limit = 0;
-    let mut out: Vec<u64> = store
-        .find_traces(&q)
+/// The low halves of the IDs of the traces `q` finds, in answer order.
+async fn found_lows(store: &MemoryStore, q: &TraceQuery) -> Vec<u64> {
+    store
+        .find_traces(q)
         .await
         .unwrap_or_default()
         .iter()
         .filter_map(|t| t.trace_id().map(|id| id.low))
-        .collect();
+        .collect()
+}
+
+async fn trace_lows(store: &MemoryStore) -> Vec<u64> {
+    let mut q = query_all();
+    q.limit = 0;
+    let mut out = found_lows(store, &q).await;
     out.sort_unstable();
     out
 }
@@ -236,13 +241,7 @@ async fn scans_across_chunks_see_every_trace_once() {
 
     let mut q = query_all();
     q.limit = 5;
-    let lows: Vec<u64> = store
-        .find_traces(&q)
-        .await
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|t| t.trace_id().map(|id| id.low))
-        .collect();
+    let lows = found_lows(&store, &q).await;
     // The most recent starts belong to the oldest IDs still stored.
     assert_eq!(lows, (evicted + 1..=evicted + 5).collect::<Vec<_>>());
 
