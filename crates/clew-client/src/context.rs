@@ -36,6 +36,18 @@ pub struct SpanContext {
     extra: Option<Arc<Extra>>,
 }
 
+/// A context that names nothing (what a span shows while its record is
+/// being reported).
+pub(crate) static EMPTY: SpanContext = SpanContext {
+    trace_id: TraceId { high: 0, low: 0 },
+    span_id: SpanId(0),
+    parent_id: SpanId(0),
+    flags: 0,
+    deferred: false,
+    baggage: None,
+    extra: None,
+};
+
 #[derive(Clone, Debug, Default, PartialEq)]
 struct Extra {
     debug_id: Option<Arc<str>>,

@@ -42,14 +42,44 @@ fn start_local_child(
     operation_name: std::borrow::Cow<'static, str>,
 ) -> Span {
     let mut record = super::local::take();
-    debug_assert!(record.tags.is_empty() && record.sampler.is_none() && record.logs.is_empty());
+    debug_assert!(record.tags.is_empty() && record.logs.is_empty());
     record
         .context
         .become_child_of(parent, id::new_span_id(), None);
     record.operation_name = operation_name;
     record.parent_ref_type = kind;
+    record.sampler = None;
     record.local.started = Some(clock::now_raw());
-    Span::sampled(record, tracer_id)
+    record.local.tracer_id = tracer_id;
+    Span::sampled(record)
+}
+
+/// The rest of [`SpanBuilder::with_ref`]: empty contexts, and references
+/// after the first.
+#[inline(never)]
+fn push_other_ref<'a>(
+    parent: &mut Option<(RefType, &'a SpanContext)>,
+    extra_refs: &mut Vec<SpanRef>,
+    kind: RefType,
+    ctx: &'a SpanContext,
+) {
+    if ctx.is_empty() {
+        return;
+    }
+    let as_ref = |k: RefType, c: &SpanContext| SpanRef {
+        ref_type: k,
+        trace_id: c.trace_id(),
+        span_id: c.span_id(),
+    };
+    match *parent {
+        None => *parent = Some((kind, ctx)),
+        // A CHILD_OF outranks an earlier FOLLOWS_FROM as the parent.
+        Some((RefType::FollowsFrom, old)) if kind == RefType::ChildOf => {
+            extra_refs.insert(0, as_ref(RefType::FollowsFrom, old));
+            *parent = Some((kind, ctx));
+        }
+        Some(_) => extra_refs.push(as_ref(kind, ctx)),
+    }
 }
 
 /// The context a sampled span will have, decided before its record is
@@ -143,8 +173,11 @@ impl<'a> SpanBuilder<'a> {
 
     /// Records a reference. The first one, by far the most common case, is
     /// inlined and builds the new builder from the old one's fields without
-    /// borrowing it: a borrow (or a call) here kept the whole builder in
-    /// memory, copied at every step of `span().child_of().start()`.
+    /// borrowing it. The rest goes out of line with only the two fields it
+    /// changes: a call that borrowed the whole builder kept all of it in
+    /// memory on the common path too, copied at every step of
+    /// `span().child_of().start()`, and its empty tag vector and start time
+    /// were read back instead of being known.
     #[inline(always)]
     fn with_ref(self, kind: RefType, ctx: &'a SpanContext) -> Self {
         if self.parent.is_none() && ctx.is_valid() {
@@ -154,31 +187,8 @@ impl<'a> SpanBuilder<'a> {
             }
         } else {
             let mut this = self;
-            this.push_other_ref(kind, ctx);
+            push_other_ref(&mut this.parent, &mut this.extra_refs, kind, ctx);
             this
-        }
-    }
-
-    /// The rest of [`Self::with_ref`]: empty contexts, and references after
-    /// the first.
-    #[inline(never)]
-    fn push_other_ref(&mut self, kind: RefType, ctx: &'a SpanContext) {
-        if ctx.is_empty() {
-            return;
-        }
-        let as_ref = |k: RefType, c: &SpanContext| SpanRef {
-            ref_type: k,
-            trace_id: c.trace_id(),
-            span_id: c.span_id(),
-        };
-        match self.parent {
-            None => self.parent = Some((kind, ctx)),
-            // A CHILD_OF outranks an earlier FOLLOWS_FROM as the parent.
-            Some((RefType::FollowsFrom, old)) if kind == RefType::ChildOf => {
-                self.extra_refs.insert(0, as_ref(RefType::FollowsFrom, old));
-                self.parent = Some((kind, ctx));
-            }
-            Some(_) => self.extra_refs.push(as_ref(kind, ctx)),
         }
     }
 
@@ -269,10 +279,10 @@ impl<'a> SpanBuilder<'a> {
             Some((kind, p)) if p.is_valid() => {
                 if !p.is_sampled() || inner.disabled {
                     if !p.is_sampling_deferred() || inner.disabled {
-                        return Span::unsampled(p.child(id::new_span_id()), inner.id);
+                        return Span::unsampled(p.child(id::new_span_id()));
                     }
                     match decide_deferred(inner, p, &operation_name) {
-                        None => return Span::unsampled(p.child(id::new_span_id()), inner.id),
+                        None => return Span::unsampled(p.child(id::new_span_id())),
                         Some(tags) => {
                             sampler_tags = Some(tags);
                             NewContext::ChildOf(p, Some(FLAG_SAMPLED))
@@ -288,6 +298,13 @@ impl<'a> SpanBuilder<'a> {
                     }
                     NewContext::ChildOf(p, None)
                 }
+            }
+            None if inner.roots_unsampled => {
+                // Disabled, or a constant "no": the new trace's context
+                // only, decided by one flag of the tracer.
+                let trace_id = id::new_trace_id(inner.trace_ids);
+                let span_id = clew_model::SpanId(trace_id.low);
+                return Span::unsampled(SpanContext::root(trace_id, span_id, 0, None));
             }
             _ => {
                 let trace_id = id::new_trace_id(inner.trace_ids);
@@ -318,10 +335,7 @@ impl<'a> SpanBuilder<'a> {
                 }
                 if flags == 0 || inner.disabled {
                     // Built straight into the returned span, not copied.
-                    return Span::unsampled(
-                        SpanContext::root(trace_id, span_id, flags, baggage),
-                        inner.id,
-                    );
+                    return Span::unsampled(SpanContext::root(trace_id, span_id, flags, baggage));
                 }
                 NewContext::Root(SpanContext::root(trace_id, span_id, flags, baggage))
             }
@@ -359,12 +373,16 @@ impl<'a> SpanBuilder<'a> {
             _ => RefType::ChildOf,
         };
         record.sampler = sampler_tags;
+        // Every field of the mark but `home` and `root` (which `take` set)
+        // is written here: recycled records do not reset it.
+        record.local.started = None;
         match start_time {
             Some(at) => record.start_time = at,
             // A raw reading, converted on the reporter's thread.
             None if record.local.is_batched() => record.local.started = Some(clock::now_raw()),
             None => record.start_time = clock::now_unix_nanos(),
         }
-        Span::sampled(record, inner.id)
+        record.local.tracer_id = inner.id;
+        Span::sampled(record)
     }
 }

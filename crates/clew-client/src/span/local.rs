@@ -81,6 +81,9 @@ pub(crate) struct LocalMark {
     /// The raw clock reading at the start, when the start was not given
     /// (converted to Unix time by the reporter's thread).
     pub(crate) started: Option<fastant::Instant>,
+    /// The span's tracer (see [`crate::registry`]); kept here rather than
+    /// in [`crate::Span`], so a span is a pointer or a context.
+    pub(crate) tracer_id: u64,
 }
 
 impl PartialEq for LocalMark {
@@ -113,11 +116,9 @@ pub(crate) fn take() -> Box<FinishedSpan> {
                 None => s.refill(),
             };
             record.local.home = home;
-            if s.open == 0 {
-                record.local.root = true;
-                if s.root_flag.is_none() {
-                    s.register(home);
-                }
+            record.local.root = s.open == 0;
+            if s.open == 0 && s.root_flag.is_none() {
+                s.register(home);
             }
             s.open = s.open.saturating_add(1);
             Some(record)
