@@ -55,31 +55,36 @@ fn start_local_child(
 }
 
 /// The rest of [`SpanBuilder::with_ref`]: empty contexts, and references
-/// after the first.
+/// after the first. Takes and returns only the parent and the other
+/// references.
 #[inline(never)]
-fn push_other_ref<'a>(
-    parent: &mut Option<(RefType, &'a SpanContext)>,
-    extra_refs: &mut Vec<SpanRef>,
+fn with_other_ref<'a>(
+    parent: Option<(RefType, &'a SpanContext)>,
+    mut extra_refs: Vec<SpanRef>,
     kind: RefType,
     ctx: &'a SpanContext,
-) {
+) -> (Option<(RefType, &'a SpanContext)>, Vec<SpanRef>) {
     if ctx.is_empty() {
-        return;
+        return (parent, extra_refs);
     }
     let as_ref = |k: RefType, c: &SpanContext| SpanRef {
         ref_type: k,
         trace_id: c.trace_id(),
         span_id: c.span_id(),
     };
-    match *parent {
-        None => *parent = Some((kind, ctx)),
+    let parent = match parent {
+        None => Some((kind, ctx)),
         // A CHILD_OF outranks an earlier FOLLOWS_FROM as the parent.
         Some((RefType::FollowsFrom, old)) if kind == RefType::ChildOf => {
             extra_refs.insert(0, as_ref(RefType::FollowsFrom, old));
-            *parent = Some((kind, ctx));
+            Some((kind, ctx))
         }
-        Some(_) => extra_refs.push(as_ref(kind, ctx)),
-    }
+        Some(p) => {
+            extra_refs.push(as_ref(kind, ctx));
+            Some(p)
+        }
+    };
+    (parent, extra_refs)
 }
 
 /// The context a sampled span will have, decided before its record is
@@ -186,9 +191,26 @@ impl<'a> SpanBuilder<'a> {
                 ..self
             }
         } else {
-            let mut this = self;
-            push_other_ref(&mut this.parent, &mut this.extra_refs, kind, ctx);
-            this
+            // Taken apart, so only these two fields live in memory.
+            let SpanBuilder {
+                tracer,
+                operation_name,
+                parent,
+                extra_refs,
+                tags,
+                start_time,
+                ignore_active,
+            } = self;
+            let (parent, extra_refs) = with_other_ref(parent, extra_refs, kind, ctx);
+            SpanBuilder {
+                tracer,
+                operation_name,
+                parent,
+                extra_refs,
+                tags,
+                start_time,
+                ignore_active,
+            }
         }
     }
 
