@@ -142,13 +142,19 @@ fn record_alone() -> Box<FinishedSpan> {
 #[inline]
 pub(crate) fn finish(record: Box<FinishedSpan>, tracer_id: u64, end: Option<u64>) {
     // The common case (started and finished now) keeps both raw readings;
-    // the rest is settled out of line.
+    // the rest is settled out of line, returning two words in registers:
+    // returned through memory, the times were copied into the row with wide
+    // loads over narrow stores, which stalled every span.
     let (times, ended) = match (end, record.local.started) {
         (None, Some(started)) => {
             let ended = crate::clock::now_raw();
             (Times::Raw(started, ended), Some(ended))
         }
-        _ => unix_times(&record, end),
+        _ => {
+            let ended = end.is_none().then(crate::clock::now_raw);
+            let (start, duration) = unix_times(&record, end, ended);
+            (Times::Unix { start, duration }, ended)
+        }
     };
     let mut slot = Some(record);
     let _ = STAGE.try_with(|s| {
@@ -164,12 +170,12 @@ pub(crate) fn finish(record: Box<FinishedSpan>, tracer_id: u64, end: Option<u64>
     }
 }
 
-/// A span's Unix times when it was given an explicit start or end (or has
-/// no raw start), and the raw end reading if the end is now.
+/// A span's Unix start and duration when it was given an explicit start or
+/// end (or has no raw start); `ended` is the raw end reading if the end is
+/// now.
 #[cold]
 #[inline(never)]
-fn unix_times(r: &FinishedSpan, end: Option<u64>) -> (Times, Option<fastant::Instant>) {
-    let ended = end.is_none().then(crate::clock::now_raw);
+fn unix_times(r: &FinishedSpan, end: Option<u64>, ended: Option<fastant::Instant>) -> (u64, u64) {
     let start = r
         .local
         .started
@@ -179,8 +185,7 @@ fn unix_times(r: &FinishedSpan, end: Option<u64>) -> (Times, Option<fastant::Ins
         (None, Some(at)) => crate::clock::to_unix_nanos(at),
         (None, None) => crate::clock::now_unix_nanos(),
     };
-    let duration = end.saturating_sub(start);
-    (Times::Unix { start, duration }, ended)
+    (start, end.saturating_sub(start))
 }
 
 /// Re-entrant (a reporter finishing spans) or the thread is exiting: the
