@@ -111,9 +111,9 @@ pub(crate) fn take() -> Box<FinishedSpan> {
         .try_with(|s| {
             let home = s as *const RefCell<Stage> as usize;
             let mut s = s.try_borrow_mut().ok()?;
-            let mut record = match s.stash.pop() {
+            let mut record = match s.last.take() {
                 Some(r) => r,
-                None => s.refill(),
+                None => s.take_stashed(),
             };
             record.local.home = home;
             record.local.root = s.open == 0;
@@ -226,6 +226,11 @@ struct Stage {
     root_flag: Option<Arc<AtomicBool>>,
     /// This stage's address, once its flag is listed.
     home: usize,
+    /// The record finished last, for the next span: one slot to test and
+    /// fill, where the stash's push and pop each checked a length (and a
+    /// capacity) and moved it. A span and its children mostly start and
+    /// finish in turn, so the stash is seldom touched.
+    last: Option<Box<FinishedSpan>>,
     /// Cleared records for the next spans.
     stash: Records,
 }
@@ -241,7 +246,18 @@ impl Stage {
             open: 0,
             root_flag: None,
             home: 0,
+            last: None,
             stash: Vec::new(),
+        }
+    }
+
+    /// A record from the stash, or from the shared pool when the stash is
+    /// empty. Out of line: the last finished record usually serves.
+    #[inline(never)]
+    fn take_stashed(&mut self) -> Box<FinishedSpan> {
+        match self.stash.pop() {
+            Some(r) => r,
+            None => self.refill(),
         }
     }
 
@@ -297,8 +313,9 @@ impl Stage {
         }
         self.batch.push_record(&mut r, times);
         r.reset_moved();
-        if self.stash.len() < pool::stash_max() {
-            self.stash.push(r);
+        match &self.last {
+            None => self.last = Some(r),
+            Some(_) => self.stash_record(r),
         }
         let len = self.batch.len();
         if subtree_done
@@ -307,6 +324,14 @@ impl Stage {
             || self.root_finished_elsewhere()
         {
             self.hand_off();
+        }
+    }
+
+    /// Keeps a record for a later span when the last-record slot is taken.
+    #[inline(never)]
+    fn stash_record(&mut self, r: Box<FinishedSpan>) {
+        if self.stash.len() < pool::stash_max() {
+            self.stash.push(r);
         }
     }
 
@@ -358,7 +383,9 @@ impl Drop for Stage {
             HOME_FLAGS.lock().remove(&self.home);
         }
         self.hand_off();
-        pool::give_back(std::mem::take(&mut self.stash));
+        let mut records = std::mem::take(&mut self.stash);
+        records.extend(self.last.take());
+        pool::give_back(records);
     }
 }
 
