@@ -205,6 +205,18 @@ impl SpanBatch {
         // 14 instructions. With room known, `push` does not grow, so its
         // fields go from registers into the batch.
         let tags = SpanRow::pack_tags(first_tag, self.tags.len() as u32);
+        // Only roots carry sampler tags: a branch, not the selects that
+        // packing an absent sampler's kind and parameter compiled to.
+        let (meta, sampler_param) = match r.sampler {
+            None => (
+                SpanRow::pack_meta(r.context.flags(), r.parent_ref_type, None),
+                0.0,
+            ),
+            Some(s) => (
+                SpanRow::pack_meta(r.context.flags(), r.parent_ref_type, Some(s)),
+                s.param,
+            ),
+        };
         let row = || {
             let c = &r.context;
             SpanRow {
@@ -214,8 +226,8 @@ impl SpanBatch {
                 times,
                 operation_name: std::mem::replace(&mut r.operation_name, Cow::Borrowed("")),
                 tags,
-                meta: SpanRow::pack_meta(c.flags(), r.parent_ref_type, r.sampler),
-                sampler_param: r.sampler.map_or(0.0, |s| s.param),
+                meta,
+                sampler_param,
                 extras,
             }
         };

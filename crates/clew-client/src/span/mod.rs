@@ -254,12 +254,19 @@ impl Span {
 /// Stamps the duration and hands the record to the tracer's reporter; out
 /// of line so unsampled spans do not carry its code.
 #[inline(never)]
-fn report(mut record: Box<FinishedSpan>, end: Option<u64>) {
+fn report(record: Box<FinishedSpan>, end: Option<u64>) {
     let tracer_id = record.local.tracer_id;
     if record.local.is_batched() {
         local::finish(record, tracer_id, end);
-        return;
+    } else {
+        report_one(record, tracer_id, end);
     }
+}
+
+/// A span of a tracer whose reporter takes spans one at a time. Out of
+/// line, so the batching path does not carry its registers and code.
+#[inline(never)]
+fn report_one(mut record: Box<FinishedSpan>, tracer_id: u64, end: Option<u64>) {
     let end = end.unwrap_or_else(clock::now_unix_nanos);
     record.duration = end.saturating_sub(record.start_time);
     crate::registry::report(tracer_id, record);
