@@ -278,7 +278,11 @@ impl<'a> SpanBuilder<'a> {
         .start_with_parent()
     }
 
-    /// Starts the span under the builder's own parent, if any.
+    /// Starts the span under the builder's own parent, if any. Inlined:
+    /// the common starts (a child of a sampled span collected on this
+    /// thread, an unsampled child, an unsampled root) return here; the
+    /// rest goes out of line, so callers do not carry its code or keep the
+    /// builder's fields in memory for it.
     #[inline(always)]
     fn start_with_parent(self) -> Span {
         // Taken apart into locals so the compiler sees the empty vectors of
@@ -294,31 +298,18 @@ impl<'a> SpanBuilder<'a> {
             ignore_active: _,
         } = self;
         let inner = tracer.inner();
-
-        let mut sampler_tags = None;
-        let mut debug_tag = None;
-        let context = match parent {
+        match parent {
             Some((kind, p)) if p.is_valid() => {
                 if !p.is_sampled() || inner.disabled {
                     if !p.is_sampling_deferred() || inner.disabled {
                         return Span::unsampled(p.child(id::new_span_id()));
                     }
-                    match decide_deferred(inner, p, &operation_name) {
-                        None => return Span::unsampled(p.child(id::new_span_id())),
-                        Some(tags) => {
-                            sampler_tags = Some(tags);
-                            NewContext::ChildOf(p, Some(FLAG_SAMPLED))
-                        }
-                    }
-                } else {
-                    if inner.batching
-                        && tags.is_empty()
-                        && extra_refs.is_empty()
-                        && start_time.is_none()
-                    {
-                        return start_local_child(inner.id, kind, p, operation_name);
-                    }
-                    NewContext::ChildOf(p, None)
+                } else if inner.batching
+                    && tags.is_empty()
+                    && extra_refs.is_empty()
+                    && start_time.is_none()
+                {
+                    return start_local_child(inner.id, kind, p, operation_name);
                 }
             }
             None if inner.roots_unsampled => {
@@ -328,83 +319,119 @@ impl<'a> SpanBuilder<'a> {
                 let span_id = clew_model::SpanId(trace_id.low);
                 return Span::unsampled(SpanContext::root(trace_id, span_id, 0, None));
             }
-            _ => {
-                let trace_id = id::new_trace_id(inner.trace_ids);
-                let span_id = clew_model::SpanId(trace_id.low);
-                // Decide everything first and build the context once: a
-                // context patched after construction is copied around with
-                // stalled store-to-load forwarding.
-                let mut flags = 0;
-                let mut baggage = None;
-                if let Some((_, p)) = parent {
-                    // A debug-ID or baggage-only carrier: start a new trace
-                    // but keep what it carried.
-                    baggage = p.baggage_arc().cloned();
-                    if let Some(d) = p.debug_id() {
-                        flags = FLAG_SAMPLED | FLAG_DEBUG;
-                        debug_tag = Some(d.to_owned());
-                    }
-                }
-                if debug_tag.is_none() && !inner.disabled {
-                    let decision = match inner.constant_decision {
-                        Some(d) => d,
-                        None => inner.sampler.sample(trace_id, &operation_name),
-                    };
-                    if decision.sampled {
-                        flags = FLAG_SAMPLED;
-                        sampler_tags = Some(decision.tags);
-                    }
-                }
-                if flags == 0 || inner.disabled {
-                    // Built straight into the returned span, not copied.
-                    return Span::unsampled(SpanContext::root(trace_id, span_id, flags, baggage));
-                }
-                NewContext::Root(SpanContext::root(trace_id, span_id, flags, baggage))
-            }
-        };
-
-        // Batching tracers take the record from the thread's stage, which
-        // also counts the span as open on this thread.
-        let mut record = if inner.batching {
-            super::local::take()
-        } else {
-            pool::take()
-        };
-        // A child's context is written straight into the record: built on
-        // the stack and copied, its flag bytes were read back as part of a
-        // wider load before they reached the cache, which stalled the
-        // copy (store-to-load forwarding) for a third of the start.
-        match context {
-            NewContext::ChildOf(p, flags) => {
-                record.context.become_child_of(p, id::new_span_id(), flags)
-            }
-            NewContext::Root(c) => record.context = c,
+            _ => {}
         }
-        record.operation_name = operation_name;
-        if !tags.is_empty() {
-            record.tags.extend(tags);
-        }
-        if let Some(d) = debug_tag {
-            record.tags.push(Tag::new(DEBUG_ID_TAG, d));
-        }
-        if !extra_refs.is_empty() {
-            record.references = extra_refs;
-        }
-        record.parent_ref_type = match parent {
-            Some((kind, p)) if p.is_valid() => kind,
-            _ => RefType::ChildOf,
-        };
-        record.sampler = sampler_tags;
-        // Every field of the mark but `home` and `root` (which `take` set)
-        // is written here: recycled records do not reset it.
-        record.local.started = None;
-        match start_time {
-            Some(at) => record.start_time = at,
-            // A raw reading, converted on the reporter's thread.
-            None if record.local.is_batched() => record.local.started = Some(clock::now_raw()),
-            None => record.start_time = clock::now_unix_nanos(),
-        }
-        record.local.tracer_id = inner.id;
-        Span::sampled(record)
+        start_general(inner, operation_name, parent, extra_refs, tags, start_time)
     }
+}
+
+/// Every other start: sampled roots (the sampler, debug IDs, baggage-only
+/// carriers), deferred decisions, tags, extra references or a start time
+/// given to the builder, and tracers that report span by span.
+#[inline(never)]
+fn start_general(
+    inner: &crate::tracer::TracerInner,
+    operation_name: Cow<'static, str>,
+    parent: Option<(RefType, &SpanContext)>,
+    extra_refs: Vec<SpanRef>,
+    tags: Vec<Tag>,
+    start_time: Option<u64>,
+) -> Span {
+    let mut sampler_tags = None;
+    let mut debug_tag = None;
+    let context = match parent {
+        Some((_, p)) if p.is_valid() => {
+            if !p.is_sampled() || inner.disabled {
+                if !p.is_sampling_deferred() || inner.disabled {
+                    return Span::unsampled(p.child(id::new_span_id()));
+                }
+                match decide_deferred(inner, p, &operation_name) {
+                    None => return Span::unsampled(p.child(id::new_span_id())),
+                    Some(tags) => {
+                        sampler_tags = Some(tags);
+                        NewContext::ChildOf(p, Some(FLAG_SAMPLED))
+                    }
+                }
+            } else {
+                NewContext::ChildOf(p, None)
+            }
+        }
+        _ => {
+            let trace_id = id::new_trace_id(inner.trace_ids);
+            let span_id = clew_model::SpanId(trace_id.low);
+            // Decide everything first and build the context once: a
+            // context patched after construction is copied around with
+            // stalled store-to-load forwarding.
+            let mut flags = 0;
+            let mut baggage = None;
+            if let Some((_, p)) = parent {
+                // A debug-ID or baggage-only carrier: start a new trace
+                // but keep what it carried.
+                baggage = p.baggage_arc().cloned();
+                if let Some(d) = p.debug_id() {
+                    flags = FLAG_SAMPLED | FLAG_DEBUG;
+                    debug_tag = Some(d.to_owned());
+                }
+            }
+            if debug_tag.is_none() && !inner.disabled {
+                let decision = match inner.constant_decision {
+                    Some(d) => d,
+                    None => inner.sampler.sample(trace_id, &operation_name),
+                };
+                if decision.sampled {
+                    flags = FLAG_SAMPLED;
+                    sampler_tags = Some(decision.tags);
+                }
+            }
+            if flags == 0 || inner.disabled {
+                // Built straight into the returned span, not copied.
+                return Span::unsampled(SpanContext::root(trace_id, span_id, flags, baggage));
+            }
+            NewContext::Root(SpanContext::root(trace_id, span_id, flags, baggage))
+        }
+    };
+
+    // Batching tracers take the record from the thread's stage, which
+    // also counts the span as open on this thread.
+    let mut record = if inner.batching {
+        super::local::take()
+    } else {
+        pool::take()
+    };
+    // A child's context is written straight into the record: built on
+    // the stack and copied, its flag bytes were read back as part of a
+    // wider load before they reached the cache, which stalled the
+    // copy (store-to-load forwarding) for a third of the start.
+    match context {
+        NewContext::ChildOf(p, flags) => {
+            record.context.become_child_of(p, id::new_span_id(), flags)
+        }
+        NewContext::Root(c) => record.context = c,
+    }
+    record.operation_name = operation_name;
+    if !tags.is_empty() {
+        record.tags.extend(tags);
+    }
+    if let Some(d) = debug_tag {
+        record.tags.push(Tag::new(DEBUG_ID_TAG, d));
+    }
+    if !extra_refs.is_empty() {
+        record.references = extra_refs;
+    }
+    record.parent_ref_type = match parent {
+        Some((kind, p)) if p.is_valid() => kind,
+        _ => RefType::ChildOf,
+    };
+    record.sampler = sampler_tags;
+    // Every field of the mark but `home` and `root` (which `take` set)
+    // is written here: recycled records do not reset it.
+    record.local.started = None;
+    match start_time {
+        Some(at) => record.start_time = at,
+        // A raw reading, converted on the reporter's thread.
+        None if record.local.is_batched() => record.local.started = Some(clock::now_raw()),
+        None => record.start_time = clock::now_unix_nanos(),
+    }
+    record.local.tracer_id = inner.id;
+    Span::sampled(record)
 }
