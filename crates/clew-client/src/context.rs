@@ -20,7 +20,7 @@ pub type Baggage = Vec<(String, String)>;
 ///
 /// Cloning is cheap: baggage and the other optional strings are shared
 /// behind `Arc`s and copied only when changed.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct SpanContext {
     trace_id: TraceId,
     span_id: SpanId,
@@ -30,11 +30,30 @@ pub struct SpanContext {
     /// X-Ray `Sampled=?`): the first span started under this context asks
     /// the local sampler. Lives in padding, so contexts do not grow.
     deferred: bool,
+    /// The rest of the flags' word, always zero and written with them: a
+    /// context is then built with whole-word stores. Left as padding, the
+    /// compiler zeroed the flags with a 16-byte store overlapping the
+    /// previous one, and a span's finish, reading a word under both,
+    /// waited for them to reach the cache (a failed store forward).
+    pad: [u8; 6],
     baggage: Option<Arc<Baggage>>,
     /// Rarely present, so kept behind one pointer to keep contexts small
     /// (they are copied into every span).
     extra: Option<Arc<Extra>>,
 }
+
+/// A context that names nothing (what a span shows while its record is
+/// being reported).
+pub(crate) static EMPTY: SpanContext = SpanContext {
+    trace_id: TraceId { high: 0, low: 0 },
+    span_id: SpanId(0),
+    parent_id: SpanId(0),
+    flags: 0,
+    deferred: false,
+    pad: [0; 6],
+    baggage: None,
+    extra: None,
+};
 
 #[derive(Clone, Debug, Default, PartialEq)]
 struct Extra {
@@ -225,6 +244,7 @@ impl SpanContext {
             parent_id: self.span_id,
             flags: self.flags,
             deferred: false,
+            pad: [0; 6],
             baggage: self.baggage.clone(),
             extra: match &self.extra {
                 None => None,
@@ -281,9 +301,24 @@ impl SpanContext {
             parent_id: SpanId(0),
             flags,
             deferred: false,
+            pad: [0; 6],
             baggage,
             extra: None,
         }
+    }
+}
+
+impl fmt::Debug for SpanContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SpanContext")
+            .field("trace_id", &self.trace_id)
+            .field("span_id", &self.span_id)
+            .field("parent_id", &self.parent_id)
+            .field("flags", &self.flags)
+            .field("deferred", &self.deferred)
+            .field("baggage", &self.baggage)
+            .field("extra", &self.extra)
+            .finish()
     }
 }
 

@@ -24,6 +24,10 @@ pub(crate) struct TracerInner {
     pub(crate) process: Arc<Process>,
     pub(crate) trace_ids: TraceIdKind,
     pub(crate) disabled: bool,
+    /// Roots without a parent are never sampled (a disabled tracer, or a
+    /// sampler whose constant decision is no): their start skips the
+    /// sampling code.
+    pub(crate) roots_unsampled: bool,
     /// The reporter takes batches ([`Reporter::batch_size`] > 0): sampled
     /// spans are collected thread-locally (see `span::local`).
     pub(crate) batching: bool,
@@ -259,10 +263,12 @@ impl TracerBuilder {
             TraceIdKind::Random64
         };
         let batching = self.reporter.batch_size() > 0;
+        let constant_decision = self.sampler.constant_decision();
         Tracer {
             inner: Arc::new(TracerInner {
                 id,
-                constant_decision: self.sampler.constant_decision(),
+                roots_unsampled: self.disabled || constant_decision.is_some_and(|d| !d.sampled),
+                constant_decision,
                 sampler: self.sampler,
                 reporter: self.reporter,
                 propagator,

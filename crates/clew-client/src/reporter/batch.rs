@@ -78,22 +78,6 @@ const SAMPLER_KINDS: [SamplerKind; 4] = [
 ];
 
 impl SpanRow {
-    /// A row to fill in place.
-    const BLANK: SpanRow = SpanRow {
-        trace_id: TraceId { high: 0, low: 0 },
-        span_id: SpanId(0),
-        parent_id: SpanId(0),
-        times: Times::Unix {
-            start: 0,
-            duration: 0,
-        },
-        operation_name: Cow::Borrowed(""),
-        tags: 0,
-        meta: 0,
-        sampler_param: 0.0,
-        extras: None,
-    };
-
     #[inline(always)]
     fn pack_tags(start: u32, end: u32) -> u64 {
         u64::from(start) | (u64::from(end) << 32)
@@ -214,23 +198,46 @@ impl SpanBatch {
                 references: std::mem::take(&mut r.references),
             }))
         };
-        // Pushed blank, then filled field by field in place: a row built
-        // on the stack and pushed was copied with wide loads right after
-        // its fields' narrow stores, which stalled on store forwarding.
-        self.rows.push(SpanRow::BLANK);
-        let Some(row) = self.rows.last_mut() else {
-            return;
+        // Written straight into free capacity: pushed as a value, the row
+        // was built on the stack before `push`'s capacity check and copied
+        // with wide loads right after its fields' narrow stores (store
+        // forwarding stalls); pushed blank and then filled, the blank cost
+        // 14 instructions. With room known, `push` does not grow, so its
+        // fields go from registers into the batch.
+        let tags = SpanRow::pack_tags(first_tag, self.tags.len() as u32);
+        // Only roots carry sampler tags: a branch, not the selects that
+        // packing an absent sampler's kind and parameter compiled to.
+        let (meta, sampler_param) = match r.sampler {
+            None => (
+                SpanRow::pack_meta(r.context.flags(), r.parent_ref_type, None),
+                0.0,
+            ),
+            Some(s) => (
+                SpanRow::pack_meta(r.context.flags(), r.parent_ref_type, Some(s)),
+                s.param,
+            ),
         };
-        let c = &r.context;
-        row.trace_id = c.trace_id();
-        row.span_id = c.span_id();
-        row.parent_id = c.parent_id();
-        row.times = times;
-        row.operation_name = std::mem::replace(&mut r.operation_name, Cow::Borrowed(""));
-        row.tags = SpanRow::pack_tags(first_tag, self.tags.len() as u32);
-        row.meta = SpanRow::pack_meta(c.flags(), r.parent_ref_type, r.sampler);
-        row.sampler_param = r.sampler.map_or(0.0, |s| s.param);
-        row.extras = extras;
+        let row = || {
+            let c = &r.context;
+            SpanRow {
+                trace_id: c.trace_id(),
+                span_id: c.span_id(),
+                parent_id: c.parent_id(),
+                times,
+                operation_name: std::mem::replace(&mut r.operation_name, Cow::Borrowed("")),
+                tags,
+                meta,
+                sampler_param,
+                extras,
+            }
+        };
+        // The row is made on each side of the check (not once before it),
+        // so the common side does not share a stack copy with the rare one.
+        if self.rows.len() < self.rows.capacity() {
+            self.rows.push(row());
+        } else {
+            push_growing(&mut self.rows, row());
+        }
     }
 
     /// Turns raw clock readings into Unix times (on the reporter's thread,
@@ -279,6 +286,14 @@ impl SpanBatch {
             .iter()
             .map(|row| row_to_model(row, self.row_tags(row), process))
     }
+}
+
+/// A row pushed when the batch is full (its first rows, and then only when
+/// the batch grows past its largest size).
+#[cold]
+#[inline(never)]
+fn push_growing(rows: &mut Vec<SpanRow>, row: SpanRow) {
+    rows.push(row);
 }
 
 /// One row as a model span. The parent becomes the first reference;

@@ -42,14 +42,49 @@ fn start_local_child(
     operation_name: std::borrow::Cow<'static, str>,
 ) -> Span {
     let mut record = super::local::take();
-    debug_assert!(record.tags.is_empty() && record.sampler.is_none() && record.logs.is_empty());
+    debug_assert!(record.tags.is_empty() && record.logs.is_empty());
     record
         .context
         .become_child_of(parent, id::new_span_id(), None);
     record.operation_name = operation_name;
     record.parent_ref_type = kind;
+    record.sampler = None;
     record.local.started = Some(clock::now_raw());
-    Span::sampled(record, tracer_id)
+    record.local.tracer_id = tracer_id;
+    Span::sampled(record)
+}
+
+/// The rest of [`SpanBuilder::with_ref`]: empty contexts, and references
+/// after the first. Takes and returns only the parent and the other
+/// references.
+#[inline(never)]
+fn with_other_ref<'a>(
+    parent: Option<(RefType, &'a SpanContext)>,
+    mut extra_refs: Vec<SpanRef>,
+    kind: RefType,
+    ctx: &'a SpanContext,
+) -> (Option<(RefType, &'a SpanContext)>, Vec<SpanRef>) {
+    if ctx.is_empty() {
+        return (parent, extra_refs);
+    }
+    let as_ref = |k: RefType, c: &SpanContext| SpanRef {
+        ref_type: k,
+        trace_id: c.trace_id(),
+        span_id: c.span_id(),
+    };
+    let parent = match parent {
+        None => Some((kind, ctx)),
+        // A CHILD_OF outranks an earlier FOLLOWS_FROM as the parent.
+        Some((RefType::FollowsFrom, old)) if kind == RefType::ChildOf => {
+            extra_refs.insert(0, as_ref(RefType::FollowsFrom, old));
+            Some((kind, ctx))
+        }
+        Some(p) => {
+            extra_refs.push(as_ref(kind, ctx));
+            Some(p)
+        }
+    };
+    (parent, extra_refs)
 }
 
 /// The context a sampled span will have, decided before its record is
@@ -143,8 +178,11 @@ impl<'a> SpanBuilder<'a> {
 
     /// Records a reference. The first one, by far the most common case, is
     /// inlined and builds the new builder from the old one's fields without
-    /// borrowing it: a borrow (or a call) here kept the whole builder in
-    /// memory, copied at every step of `span().child_of().start()`.
+    /// borrowing it. The rest goes out of line with only the two fields it
+    /// changes: a call that borrowed the whole builder kept all of it in
+    /// memory on the common path too, copied at every step of
+    /// `span().child_of().start()`, and its empty tag vector and start time
+    /// were read back instead of being known.
     #[inline(always)]
     fn with_ref(self, kind: RefType, ctx: &'a SpanContext) -> Self {
         if self.parent.is_none() && ctx.is_valid() {
@@ -153,32 +191,26 @@ impl<'a> SpanBuilder<'a> {
                 ..self
             }
         } else {
-            let mut this = self;
-            this.push_other_ref(kind, ctx);
-            this
-        }
-    }
-
-    /// The rest of [`Self::with_ref`]: empty contexts, and references after
-    /// the first.
-    #[inline(never)]
-    fn push_other_ref(&mut self, kind: RefType, ctx: &'a SpanContext) {
-        if ctx.is_empty() {
-            return;
-        }
-        let as_ref = |k: RefType, c: &SpanContext| SpanRef {
-            ref_type: k,
-            trace_id: c.trace_id(),
-            span_id: c.span_id(),
-        };
-        match self.parent {
-            None => self.parent = Some((kind, ctx)),
-            // A CHILD_OF outranks an earlier FOLLOWS_FROM as the parent.
-            Some((RefType::FollowsFrom, old)) if kind == RefType::ChildOf => {
-                self.extra_refs.insert(0, as_ref(RefType::FollowsFrom, old));
-                self.parent = Some((kind, ctx));
+            // Taken apart, so only these two fields live in memory.
+            let SpanBuilder {
+                tracer,
+                operation_name,
+                parent,
+                extra_refs,
+                tags,
+                start_time,
+                ignore_active,
+            } = self;
+            let (parent, extra_refs) = with_other_ref(parent, extra_refs, kind, ctx);
+            SpanBuilder {
+                tracer,
+                operation_name,
+                parent,
+                extra_refs,
+                tags,
+                start_time,
+                ignore_active,
             }
-            Some(_) => self.extra_refs.push(as_ref(kind, ctx)),
         }
     }
 
@@ -246,7 +278,11 @@ impl<'a> SpanBuilder<'a> {
         .start_with_parent()
     }
 
-    /// Starts the span under the builder's own parent, if any.
+    /// Starts the span under the builder's own parent, if any. Inlined:
+    /// the common starts (a child of a sampled span collected on this
+    /// thread, an unsampled child, an unsampled root) return here; the
+    /// rest goes out of line, so callers do not carry its code or keep the
+    /// builder's fields in memory for it.
     #[inline(always)]
     fn start_with_parent(self) -> Span {
         // Taken apart into locals so the compiler sees the empty vectors of
@@ -262,109 +298,140 @@ impl<'a> SpanBuilder<'a> {
             ignore_active: _,
         } = self;
         let inner = tracer.inner();
-
-        let mut sampler_tags = None;
-        let mut debug_tag = None;
-        let context = match parent {
+        match parent {
             Some((kind, p)) if p.is_valid() => {
                 if !p.is_sampled() || inner.disabled {
                     if !p.is_sampling_deferred() || inner.disabled {
-                        return Span::unsampled(p.child(id::new_span_id()), inner.id);
+                        return Span::unsampled(p.child(id::new_span_id()));
                     }
-                    match decide_deferred(inner, p, &operation_name) {
-                        None => return Span::unsampled(p.child(id::new_span_id()), inner.id),
-                        Some(tags) => {
-                            sampler_tags = Some(tags);
-                            NewContext::ChildOf(p, Some(FLAG_SAMPLED))
-                        }
-                    }
-                } else {
-                    if inner.batching
-                        && tags.is_empty()
-                        && extra_refs.is_empty()
-                        && start_time.is_none()
-                    {
-                        return start_local_child(inner.id, kind, p, operation_name);
-                    }
-                    NewContext::ChildOf(p, None)
+                } else if inner.batching
+                    && tags.is_empty()
+                    && extra_refs.is_empty()
+                    && start_time.is_none()
+                {
+                    return start_local_child(inner.id, kind, p, operation_name);
                 }
             }
-            _ => {
+            None if inner.roots_unsampled => {
+                // Disabled, or a constant "no": the new trace's context
+                // only, decided by one flag of the tracer.
                 let trace_id = id::new_trace_id(inner.trace_ids);
                 let span_id = clew_model::SpanId(trace_id.low);
-                // Decide everything first and build the context once: a
-                // context patched after construction is copied around with
-                // stalled store-to-load forwarding.
-                let mut flags = 0;
-                let mut baggage = None;
-                if let Some((_, p)) = parent {
-                    // A debug-ID or baggage-only carrier: start a new trace
-                    // but keep what it carried.
-                    baggage = p.baggage_arc().cloned();
-                    if let Some(d) = p.debug_id() {
-                        flags = FLAG_SAMPLED | FLAG_DEBUG;
-                        debug_tag = Some(d.to_owned());
-                    }
-                }
-                if debug_tag.is_none() && !inner.disabled {
-                    let decision = match inner.constant_decision {
-                        Some(d) => d,
-                        None => inner.sampler.sample(trace_id, &operation_name),
-                    };
-                    if decision.sampled {
-                        flags = FLAG_SAMPLED;
-                        sampler_tags = Some(decision.tags);
-                    }
-                }
-                if flags == 0 || inner.disabled {
-                    // Built straight into the returned span, not copied.
-                    return Span::unsampled(
-                        SpanContext::root(trace_id, span_id, flags, baggage),
-                        inner.id,
-                    );
-                }
-                NewContext::Root(SpanContext::root(trace_id, span_id, flags, baggage))
+                return Span::unsampled(SpanContext::root(trace_id, span_id, 0, None));
             }
-        };
-
-        // Batching tracers take the record from the thread's stage, which
-        // also counts the span as open on this thread.
-        let mut record = if inner.batching {
-            super::local::take()
-        } else {
-            pool::take()
-        };
-        // A child's context is written straight into the record: built on
-        // the stack and copied, its flag bytes were read back as part of a
-        // wider load before they reached the cache, which stalled the
-        // copy (store-to-load forwarding) for a third of the start.
-        match context {
-            NewContext::ChildOf(p, flags) => {
-                record.context.become_child_of(p, id::new_span_id(), flags)
-            }
-            NewContext::Root(c) => record.context = c,
+            _ => {}
         }
-        record.operation_name = operation_name;
-        if !tags.is_empty() {
-            record.tags.extend(tags);
-        }
-        if let Some(d) = debug_tag {
-            record.tags.push(Tag::new(DEBUG_ID_TAG, d));
-        }
-        if !extra_refs.is_empty() {
-            record.references = extra_refs;
-        }
-        record.parent_ref_type = match parent {
-            Some((kind, p)) if p.is_valid() => kind,
-            _ => RefType::ChildOf,
-        };
-        record.sampler = sampler_tags;
-        match start_time {
-            Some(at) => record.start_time = at,
-            // A raw reading, converted on the reporter's thread.
-            None if record.local.is_batched() => record.local.started = Some(clock::now_raw()),
-            None => record.start_time = clock::now_unix_nanos(),
-        }
-        Span::sampled(record, inner.id)
+        start_general(inner, operation_name, parent, extra_refs, tags, start_time)
     }
+}
+
+/// Every other start: sampled roots (the sampler, debug IDs, baggage-only
+/// carriers), deferred decisions, tags, extra references or a start time
+/// given to the builder, and tracers that report span by span.
+#[inline(never)]
+fn start_general(
+    inner: &crate::tracer::TracerInner,
+    operation_name: Cow<'static, str>,
+    parent: Option<(RefType, &SpanContext)>,
+    extra_refs: Vec<SpanRef>,
+    tags: Vec<Tag>,
+    start_time: Option<u64>,
+) -> Span {
+    let mut sampler_tags = None;
+    let mut debug_tag = None;
+    let context = match parent {
+        Some((_, p)) if p.is_valid() => {
+            if !p.is_sampled() || inner.disabled {
+                if !p.is_sampling_deferred() || inner.disabled {
+                    return Span::unsampled(p.child(id::new_span_id()));
+                }
+                match decide_deferred(inner, p, &operation_name) {
+                    None => return Span::unsampled(p.child(id::new_span_id())),
+                    Some(tags) => {
+                        sampler_tags = Some(tags);
+                        NewContext::ChildOf(p, Some(FLAG_SAMPLED))
+                    }
+                }
+            } else {
+                NewContext::ChildOf(p, None)
+            }
+        }
+        _ => {
+            let trace_id = id::new_trace_id(inner.trace_ids);
+            let span_id = clew_model::SpanId(trace_id.low);
+            // Decide everything first and build the context once: a
+            // context patched after construction is copied around with
+            // stalled store-to-load forwarding.
+            let mut flags = 0;
+            let mut baggage = None;
+            if let Some((_, p)) = parent {
+                // A debug-ID or baggage-only carrier: start a new trace
+                // but keep what it carried.
+                baggage = p.baggage_arc().cloned();
+                if let Some(d) = p.debug_id() {
+                    flags = FLAG_SAMPLED | FLAG_DEBUG;
+                    debug_tag = Some(d.to_owned());
+                }
+            }
+            if debug_tag.is_none() && !inner.disabled {
+                let decision = match inner.constant_decision {
+                    Some(d) => d,
+                    None => inner.sampler.sample(trace_id, &operation_name),
+                };
+                if decision.sampled {
+                    flags = FLAG_SAMPLED;
+                    sampler_tags = Some(decision.tags);
+                }
+            }
+            if flags == 0 || inner.disabled {
+                // Built straight into the returned span, not copied.
+                return Span::unsampled(SpanContext::root(trace_id, span_id, flags, baggage));
+            }
+            NewContext::Root(SpanContext::root(trace_id, span_id, flags, baggage))
+        }
+    };
+
+    // Batching tracers take the record from the thread's stage, which
+    // also counts the span as open on this thread.
+    let mut record = if inner.batching {
+        super::local::take()
+    } else {
+        pool::take()
+    };
+    // A child's context is written straight into the record: built on
+    // the stack and copied, its flag bytes were read back as part of a
+    // wider load before they reached the cache, which stalled the
+    // copy (store-to-load forwarding) for a third of the start.
+    match context {
+        NewContext::ChildOf(p, flags) => {
+            record.context.become_child_of(p, id::new_span_id(), flags)
+        }
+        NewContext::Root(c) => record.context = c,
+    }
+    record.operation_name = operation_name;
+    if !tags.is_empty() {
+        record.tags.extend(tags);
+    }
+    if let Some(d) = debug_tag {
+        record.tags.push(Tag::new(DEBUG_ID_TAG, d));
+    }
+    if !extra_refs.is_empty() {
+        record.references = extra_refs;
+    }
+    record.parent_ref_type = match parent {
+        Some((kind, p)) if p.is_valid() => kind,
+        _ => RefType::ChildOf,
+    };
+    record.sampler = sampler_tags;
+    // Every field of the mark but `home` and `root` (which `take` set)
+    // is written here: recycled records do not reset it.
+    record.local.started = None;
+    match start_time {
+        Some(at) => record.start_time = at,
+        // A raw reading, converted on the reporter's thread.
+        None if record.local.is_batched() => record.local.started = Some(clock::now_raw()),
+        None => record.start_time = clock::now_unix_nanos(),
+    }
+    record.local.tracer_id = inner.id;
+    Span::sampled(record)
 }

@@ -84,12 +84,11 @@ impl FinishedSpan {
     /// Makes a record whose contents [`crate::reporter::SpanBatch`] moved
     /// out reusable: only what the move left behind is released.
     #[inline]
+    /// The span's start writes everything else (reference kind, sampler,
+    /// the local mark's fields), so this does not.
     pub(crate) fn reset_moved(&mut self) {
         debug_assert!(self.tags.is_empty() && self.logs.is_empty());
         self.context.release_shared();
-        self.local = super::local::LocalMark::default();
-        self.sampler = None;
-        self.parent_ref_type = RefType::ChildOf;
     }
 
     /// The first tag with this key.

@@ -81,6 +81,9 @@ pub(crate) struct LocalMark {
     /// The raw clock reading at the start, when the start was not given
     /// (converted to Unix time by the reporter's thread).
     pub(crate) started: Option<fastant::Instant>,
+    /// The span's tracer (see [`crate::registry`]); kept here rather than
+    /// in [`crate::Span`], so a span is a pointer or a context.
+    pub(crate) tracer_id: u64,
 }
 
 impl PartialEq for LocalMark {
@@ -108,16 +111,14 @@ pub(crate) fn take() -> Box<FinishedSpan> {
         .try_with(|s| {
             let home = s as *const RefCell<Stage> as usize;
             let mut s = s.try_borrow_mut().ok()?;
-            let mut record = match s.stash.pop() {
+            let mut record = match s.last.take() {
                 Some(r) => r,
-                None => s.refill(),
+                None => s.take_stashed(),
             };
             record.local.home = home;
-            if s.open == 0 {
-                record.local.root = true;
-                if s.root_flag.is_none() {
-                    s.register(home);
-                }
+            record.local.root = s.open == 0;
+            if s.open == 0 && s.root_flag.is_none() {
+                s.register(home);
             }
             s.open = s.open.saturating_add(1);
             Some(record)
@@ -141,13 +142,19 @@ fn record_alone() -> Box<FinishedSpan> {
 #[inline]
 pub(crate) fn finish(record: Box<FinishedSpan>, tracer_id: u64, end: Option<u64>) {
     // The common case (started and finished now) keeps both raw readings;
-    // the rest is settled out of line.
+    // the rest is settled out of line, returning two words in registers:
+    // returned through memory, the times were copied into the row with wide
+    // loads over narrow stores, which stalled every span.
     let (times, ended) = match (end, record.local.started) {
         (None, Some(started)) => {
             let ended = crate::clock::now_raw();
             (Times::Raw(started, ended), Some(ended))
         }
-        _ => unix_times(&record, end),
+        _ => {
+            let ended = end.is_none().then(crate::clock::now_raw);
+            let (start, duration) = unix_times(&record, end, ended);
+            (Times::Unix { start, duration }, ended)
+        }
     };
     let mut slot = Some(record);
     let _ = STAGE.try_with(|s| {
@@ -163,12 +170,12 @@ pub(crate) fn finish(record: Box<FinishedSpan>, tracer_id: u64, end: Option<u64>
     }
 }
 
-/// A span's Unix times when it was given an explicit start or end (or has
-/// no raw start), and the raw end reading if the end is now.
+/// A span's Unix start and duration when it was given an explicit start or
+/// end (or has no raw start); `ended` is the raw end reading if the end is
+/// now.
 #[cold]
 #[inline(never)]
-fn unix_times(r: &FinishedSpan, end: Option<u64>) -> (Times, Option<fastant::Instant>) {
-    let ended = end.is_none().then(crate::clock::now_raw);
+fn unix_times(r: &FinishedSpan, end: Option<u64>, ended: Option<fastant::Instant>) -> (u64, u64) {
     let start = r
         .local
         .started
@@ -178,8 +185,7 @@ fn unix_times(r: &FinishedSpan, end: Option<u64>) -> (Times, Option<fastant::Ins
         (None, Some(at)) => crate::clock::to_unix_nanos(at),
         (None, None) => crate::clock::now_unix_nanos(),
     };
-    let duration = end.saturating_sub(start);
-    (Times::Unix { start, duration }, ended)
+    (start, end.saturating_sub(start))
 }
 
 /// Re-entrant (a reporter finishing spans) or the thread is exiting: the
@@ -220,6 +226,11 @@ struct Stage {
     root_flag: Option<Arc<AtomicBool>>,
     /// This stage's address, once its flag is listed.
     home: usize,
+    /// The record finished last, for the next span: one slot to test and
+    /// fill, where the stash's push and pop each checked a length (and a
+    /// capacity) and moved it. A span and its children mostly start and
+    /// finish in turn, so the stash is seldom touched.
+    last: Option<Box<FinishedSpan>>,
     /// Cleared records for the next spans.
     stash: Records,
 }
@@ -235,7 +246,18 @@ impl Stage {
             open: 0,
             root_flag: None,
             home: 0,
+            last: None,
             stash: Vec::new(),
+        }
+    }
+
+    /// A record from the stash, or from the shared pool when the stash is
+    /// empty. Out of line: the last finished record usually serves.
+    #[inline(never)]
+    fn take_stashed(&mut self) -> Box<FinishedSpan> {
+        match self.stash.pop() {
+            Some(r) => r,
+            None => self.refill(),
         }
     }
 
@@ -291,8 +313,9 @@ impl Stage {
         }
         self.batch.push_record(&mut r, times);
         r.reset_moved();
-        if self.stash.len() < pool::stash_max() {
-            self.stash.push(r);
+        match &self.last {
+            None => self.last = Some(r),
+            Some(_) => self.stash_record(r),
         }
         let len = self.batch.len();
         if subtree_done
@@ -301,6 +324,14 @@ impl Stage {
             || self.root_finished_elsewhere()
         {
             self.hand_off();
+        }
+    }
+
+    /// Keeps a record for a later span when the last-record slot is taken.
+    #[inline(never)]
+    fn stash_record(&mut self, r: Box<FinishedSpan>) {
+        if self.stash.len() < pool::stash_max() {
+            self.stash.push(r);
         }
     }
 
@@ -352,7 +383,9 @@ impl Drop for Stage {
             HOME_FLAGS.lock().remove(&self.home);
         }
         self.hand_off();
-        pool::give_back(std::mem::take(&mut self.stash));
+        let mut records = std::mem::take(&mut self.stash);
+        records.extend(self.last.take());
+        pool::give_back(records);
     }
 }
 

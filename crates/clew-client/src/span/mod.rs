@@ -22,68 +22,92 @@ use clew_model::RefType;
 /// One unit of work in progress. Finishing consumes it; dropping an
 /// unfinished span finishes it at the time of the drop.
 ///
-/// A sampled span holds its (recycled, boxed) record; an unsampled one only
-/// its context, so it allocates and records nothing. Taking the record out
-/// at finish moves one pointer.
+/// A sampled span holds its (recycled, boxed) record, which also names its
+/// tracer; an unsampled one only its context, so it allocates and records
+/// nothing. The two share the context's space (the enum's tag lives in an
+/// unused value of a context byte), so starting a sampled span writes a
+/// pointer and a tag, and an unsampled span's start and finish never look
+/// at a record slot: they were 9 words (record, context, tracer ID), which
+/// every start wrote and every finish read back, and a span passed by value
+/// was copied with wide loads over narrow stores that stalled.
 ///
 /// `Span` is `Send`, so it may be finished on another thread or held across
 /// `.await` points.
 #[derive(Debug)]
 pub struct Span {
-    record: Option<Box<FinishedSpan>>,
-    /// The context of an unsampled span (default when sampled: the record
-    /// has its own).
-    unsampled: SpanContext,
-    tracer_id: u64,
+    state: State,
+}
+
+/// A span's contents. No `Drop` of its own: [`Recording`] reports on drop,
+/// the context releases its shared parts, so `finish` can take a span apart
+/// by value without a drop flag or `mem::forget`.
+#[derive(Debug)]
+enum State {
+    Sampled(Recording),
+    Unsampled(SpanContext),
+}
+
+/// A sampled span's record; reported when dropped unfinished.
+#[derive(Debug)]
+struct Recording(Option<Box<FinishedSpan>>);
+
+impl Drop for Recording {
+    #[inline(always)]
+    fn drop(&mut self) {
+        if let Some(record) = self.0.take() {
+            report(record, None);
+        }
+    }
 }
 
 impl Span {
-    #[inline]
-    pub(crate) fn sampled(record: Box<FinishedSpan>, tracer_id: u64) -> Self {
+    #[inline(always)]
+    pub(crate) fn sampled(record: Box<FinishedSpan>) -> Self {
         Span {
-            record: Some(record),
-            unsampled: SpanContext::default(),
-            tracer_id,
+            state: State::Sampled(Recording(Some(record))),
         }
     }
 
-    #[inline]
-    pub(crate) fn unsampled(context: SpanContext, tracer_id: u64) -> Self {
+    #[inline(always)]
+    pub(crate) fn unsampled(context: SpanContext) -> Self {
         Span {
-            record: None,
-            unsampled: context,
-            tracer_id,
+            state: State::Unsampled(context),
         }
     }
 
     /// A span that records nothing and has an empty context.
     pub fn noop() -> Self {
-        Span::unsampled(SpanContext::default(), 0)
+        Span::unsampled(SpanContext::default())
     }
 
     /// The span's context (for children and for injection).
+    #[inline]
     pub fn context(&self) -> &SpanContext {
-        match &self.record {
-            Some(r) => &r.context,
-            None => &self.unsampled,
+        match &self.state {
+            State::Sampled(Recording(Some(r))) => &r.context,
+            State::Unsampled(c) => c,
+            State::Sampled(Recording(None)) => &crate::context::EMPTY,
         }
     }
 
     fn context_mut(&mut self) -> Option<&mut SpanContext> {
-        Some(match &mut self.record {
-            Some(r) => &mut r.context,
-            None => &mut self.unsampled,
-        })
+        match &mut self.state {
+            State::Sampled(Recording(r)) => r.as_deref_mut().map(|r| &mut r.context),
+            State::Unsampled(c) => Some(c),
+        }
     }
 
     #[inline]
     fn record(&mut self) -> Option<&mut FinishedSpan> {
-        self.record.as_deref_mut()
+        match &mut self.state {
+            State::Sampled(Recording(r)) => r.as_deref_mut(),
+            State::Unsampled(_) => None,
+        }
     }
 
     /// True when the span is being recorded.
     pub fn is_sampled(&self) -> bool {
-        self.record.is_some()
+        matches!(self.state, State::Sampled(_))
     }
 
     /// Sets a tag (no-op on unsampled spans). Setting a key twice keeps both,
@@ -182,25 +206,25 @@ impl Span {
 
     /// The operation name (empty for unsampled spans, which do not keep it).
     pub fn operation_name(&self) -> &str {
-        match &self.record {
-            Some(r) => &r.operation_name,
-            None => "",
+        match &self.state {
+            State::Sampled(Recording(Some(r))) => &r.operation_name,
+            _ => "",
         }
     }
 
     /// Finishes the span now.
-    #[inline(always)]
+    #[inline]
     pub fn finish(mut self) {
-        self.finish_with(None);
-        self.release_finished();
-        // Already finished and released: skip `Drop` and the drop glue.
+        self.finish_in_place(None);
+        // Nothing is left to drop (the record is taken, the context's
+        // shared parts released): skip the drop glue, which the compiler
+        // keeps out of line.
         std::mem::forget(self);
     }
 
     /// Finishes the span at an explicit time.
     pub fn finish_at(mut self, at: SystemTime) {
-        self.finish_with(Some(clock::system_time_nanos(at)));
-        self.release_finished();
+        self.finish_in_place(Some(clock::system_time_nanos(at)));
         std::mem::forget(self);
     }
 
@@ -210,52 +234,42 @@ impl Span {
         ActiveScope::enter(self.context().clone())
     }
 
-    /// Reports the record if there is one. The check and the `take` are
-    /// inlined, so after it the compiler knows the record is gone and the
-    /// drop glue of `Span` shrinks to the context's two pointer checks: an
-    /// unsampled span is finished and dropped without a call. Moving the
-    /// record out happens only for sampled spans.
+    /// Reports the record if there is one; an unsampled span releases its
+    /// context's shared parts. In place, through `&mut`: moving the context
+    /// out of the state by value made the compiler copy it (wide loads over
+    /// the narrow stores that had just built it, which stall).
     #[inline(always)]
-    fn finish_with(&mut self, end: Option<u64>) {
-        if let Some(record) = self.record.take() {
-            report(record, self.tracer_id, end);
+    fn finish_in_place(&mut self, end: Option<u64>) {
+        match &mut self.state {
+            State::Sampled(recording) => {
+                if let Some(record) = recording.0.take() {
+                    report(record, end);
+                }
+            }
+            State::Unsampled(context) => context.release_shared(),
         }
-    }
-}
-
-impl Span {
-    /// Releases what a finished span still owns, so the caller can forget
-    /// it instead of dropping it. The compiler keeps `Span`'s drop glue out
-    /// of line (it may drop a whole record), so letting `finish` fall
-    /// through to it cost an unsampled span a call; here the context's
-    /// shared parts are released in place, inline, and what remains (IDs,
-    /// flags, the tracer ID, a record already taken) needs no drop. Takes
-    /// `&mut self`: each by-value call would copy the span through memory.
-    #[inline(always)]
-    fn release_finished(&mut self) {
-        debug_assert!(self.record.is_none(), "finish_with took the record");
-        self.unsampled.release_shared();
     }
 }
 
 /// Stamps the duration and hands the record to the tracer's reporter; out
 /// of line so unsampled spans do not carry its code.
 #[inline(never)]
-fn report(mut record: Box<FinishedSpan>, tracer_id: u64, end: Option<u64>) {
+fn report(record: Box<FinishedSpan>, end: Option<u64>) {
+    let tracer_id = record.local.tracer_id;
     if record.local.is_batched() {
         local::finish(record, tracer_id, end);
-        return;
+    } else {
+        report_one(record, tracer_id, end);
     }
+}
+
+/// A span of a tracer whose reporter takes spans one at a time. Out of
+/// line, so the batching path does not carry its registers and code.
+#[inline(never)]
+fn report_one(mut record: Box<FinishedSpan>, tracer_id: u64, end: Option<u64>) {
     let end = end.unwrap_or_else(clock::now_unix_nanos);
     record.duration = end.saturating_sub(record.start_time);
     crate::registry::report(tracer_id, record);
-}
-
-impl Drop for Span {
-    #[inline(always)]
-    fn drop(&mut self) {
-        self.finish_with(None);
-    }
 }
 
 #[cfg(test)]
@@ -278,14 +292,14 @@ mod tests {
             .with_trace_state("a=b");
         let shared = |c: &SpanContext| c.baggage_arc().map(std::sync::Arc::strong_count);
         assert_eq!(shared(&ctx), Some(1));
-        let span = Span::unsampled(ctx.clone(), 0);
+        let span = Span::unsampled(ctx.clone());
         assert_eq!(shared(&ctx), Some(2));
         span.finish();
         // `finish` forgets the span: the baggage it shared must be released.
         assert_eq!(shared(&ctx), Some(1));
-        Span::unsampled(ctx.clone(), 0).finish_at(SystemTime::now());
+        Span::unsampled(ctx.clone()).finish_at(SystemTime::now());
         assert_eq!(shared(&ctx), Some(1));
-        drop(Span::unsampled(ctx.clone(), 0));
+        drop(Span::unsampled(ctx.clone()));
         assert_eq!(shared(&ctx), Some(1));
     }
 

@@ -47,9 +47,19 @@ thread_local! {
     static STASH: RefCell<Stash> = const { RefCell::new(Stash(Vec::new())) };
 }
 
-/// An empty record, recycled when one is available.
+/// An empty record, recycled when one is available. Its local mark is
+/// cleared: records a batching thread left in the pool still carry theirs
+/// (the batching path rewrites the mark at every start instead of
+/// resetting it at every finish).
 #[inline]
 pub(crate) fn take() -> Box<FinishedSpan> {
+    let mut record = take_any();
+    record.local = super::local::LocalMark::default();
+    record
+}
+
+#[inline]
+fn take_any() -> Box<FinishedSpan> {
     STASH
         .try_with(|s| {
             let mut s = s.try_borrow_mut().ok()?;
