@@ -15,7 +15,7 @@ use clew_model::{Process, Span};
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::transport::{Channel, Endpoint};
 
-use super::otlp_rows::OtlpRequest;
+use super::otlp_rows::{self, BufferedOtlp, OtlpRequest};
 use super::{Appended, SendError, SendErrorKind, Sender};
 use crate::reporter::SpanBatch;
 
@@ -62,24 +62,19 @@ impl OtlpGrpcSender {
     }
 }
 
+impl BufferedOtlp for OtlpGrpcSender {
+    fn pending(&mut self) -> (&mut OtlpRequest, usize) {
+        (&mut self.request, self.batch_spans)
+    }
+}
+
 impl Sender for OtlpGrpcSender {
     fn append(&mut self, span: Span) -> Result<usize, SendError> {
-        self.request.push_span(&span);
-        if self.request.len() >= self.batch_spans {
-            return self.flush();
-        }
-        Ok(0)
+        otlp_rows::append_span(self, &span)
     }
 
     fn append_batch(&mut self, batch: &SpanBatch, process: &Arc<Process>) -> Appended {
-        let mut out = Appended::default();
-        for row in &batch.rows {
-            self.request.push_row(batch, row, process);
-            if self.request.len() >= self.batch_spans {
-                super::note_sent(&mut out, self.flush());
-            }
-        }
-        out
+        otlp_rows::append_rows(self, batch, process)
     }
 
     fn flush(&mut self) -> Result<usize, SendError> {

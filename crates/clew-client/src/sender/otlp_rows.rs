@@ -23,8 +23,47 @@ use clew_codec_otlp::keys;
 use clew_model::{Process, RefType, SpanId};
 use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint};
 
+use super::{Appended, SendError, Sender};
 use crate::reporter::{SpanBatch, SpanRow};
 use crate::tag::{Tag, TagValue};
+
+/// A sender that fills one [`OtlpRequest`] and sends it (its
+/// [`Sender::flush`]) once it holds `batch_spans` spans: the OTLP HTTP and
+/// gRPC senders differ only in how they send.
+pub(crate) trait BufferedOtlp: Sender {
+    /// The request being filled and how many spans make it full.
+    fn pending(&mut self) -> (&mut OtlpRequest, usize);
+}
+
+/// [`Sender::append`] of a [`BufferedOtlp`] sender.
+pub(crate) fn append_span<S: BufferedOtlp>(
+    sender: &mut S,
+    span: &clew_model::Span,
+) -> Result<usize, SendError> {
+    let (request, batch_spans) = sender.pending();
+    request.push_span(span);
+    if request.len() >= batch_spans {
+        return sender.flush();
+    }
+    Ok(0)
+}
+
+/// [`Sender::append_batch`] of a [`BufferedOtlp`] sender.
+pub(crate) fn append_rows<S: BufferedOtlp>(
+    sender: &mut S,
+    batch: &SpanBatch,
+    process: &Arc<Process>,
+) -> Appended {
+    let mut out = Appended::default();
+    for row in &batch.rows {
+        let (request, batch_spans) = sender.pending();
+        request.push_row(batch, row, process);
+        if request.len() >= batch_spans {
+            super::note_sent(&mut out, sender.flush());
+        }
+    }
+    out
+}
 
 /// An OTLP `ExportTraceServiceRequest` being filled, as protobuf bytes:
 /// what [`super::OtlpHttpSender`] posts and [`super::OtlpGrpcSender`]
