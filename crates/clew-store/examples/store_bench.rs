@@ -208,6 +208,56 @@ fn percentile(v: &mut [Duration], p: f64) -> Duration {
     v[((v.len() as f64 - 1.0) * p).round() as usize]
 }
 
+/// Peak RSS per phase: a thread samples `VmRSS` every 10 ms and charges it
+/// to the phase running then (`VmHWM` alone cannot say which phase peaked).
+mod phases {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    static CURRENT: AtomicUsize = AtomicUsize::new(0);
+    static PEAKS: Mutex<Vec<(&'static str, u64)>> = Mutex::new(Vec::new());
+
+    fn rss_kib() -> u64 {
+        std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with("VmRSS:"))
+                    .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+            })
+            .unwrap_or(0)
+    }
+
+    /// Starts charging samples to `name`.
+    pub fn enter(name: &'static str) {
+        let mut p = PEAKS.lock().expect("phase lock");
+        if p.is_empty() {
+            std::thread::spawn(|| {
+                loop {
+                    let rss = rss_kib();
+                    let i = CURRENT.load(Ordering::Relaxed);
+                    if let Some(e) = PEAKS.lock().expect("phase lock").get_mut(i) {
+                        e.1 = e.1.max(rss);
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+            });
+        }
+        p.push((name, rss_kib()));
+        CURRENT.store(p.len() - 1, Ordering::Relaxed);
+    }
+
+    /// One line: each phase's peak RSS in MiB.
+    pub fn report() -> String {
+        let p = PEAKS.lock().expect("phase lock");
+        let parts: Vec<String> = p
+            .iter()
+            .map(|(n, k)| format!("{n} {} MiB", k / 1024))
+            .collect();
+        parts.join(", ")
+    }
+}
+
 fn rss_peak_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -399,6 +449,7 @@ async fn main() {
     config.wal_sync = WalSync::Always;
     config.retention = None;
     config.maintenance_interval = Some(Duration::from_millis(200));
+    phases::enter("ingest");
     let store = Arc::new(DiskStore::open(config.clone()).await.expect("open"));
     let (disk_time, sample) = ingest(store.clone(), shape, spans, writers, batch).await;
     if args_has("--print-sample") {
@@ -414,6 +465,7 @@ async fn main() {
     // restart below includes replay.
     drop(store);
 
+    phases::enter("restart");
     let t = Instant::now();
     let (store, report) = DiskStore::open_with_report(config.clone())
         .await
@@ -426,7 +478,9 @@ async fn main() {
         report.replayed_spans
     );
     let t = Instant::now();
+    phases::enter("flush");
     store.flush().await.expect("flush");
+    phases::enter("compaction");
     let mut merges = 0;
     while store.compact().await.expect("compact") {
         merges += 1;
@@ -446,9 +500,11 @@ async fn main() {
     );
 
     let store = Arc::new(store);
+    phases::enter("queries");
     trace_by_id(&store, &sample).await;
     searches(store.clone(), shape).await;
     println!("peak RSS: {} MiB", rss_peak_kib() / 1024);
+    println!("peak RSS by phase: {}", phases::report());
 }
 
 /// Trace-by-ID latency over sampled trace IDs.
