@@ -69,7 +69,8 @@ impl Batch {
         let mut c = Cursor::new(&bytes, "batch");
         let t = c.blob()?;
         let page_at = c.position();
-        let tables = Tables::decode(bytes.slice(page_at - t.len()..page_at))?;
+        let mut tables = Tables::decode(bytes.slice(page_at - t.len()..page_at))?;
+        tables.scan_only = true;
         let streams = Streams::open(&bytes[page_at..])?;
         let mut st = streams.cursors(&|_| true)?;
         let mut heads = streams.heads();

@@ -419,6 +419,12 @@ pub struct Tables {
     pub(crate) has_pairs: bool,
     /// Pair → pair ID, built on first use.
     pub(crate) pair_lookup: std::sync::OnceLock<FastMap<u64, u32>>,
+    /// Answer [`Tables::find`] by scanning the strings, never by a cached
+    /// map: a WAL batch's tables (held by the head, hundreds of them, each
+    /// with thousands of one-off strings on high-entropy data) would
+    /// otherwise keep a second copy of every string in a hash map — 300 MB
+    /// of a 2 M-span entropy run's heap.
+    pub(crate) scan_only: bool,
 }
 
 impl Tables {
@@ -520,6 +526,13 @@ impl Tables {
 
     /// The index of a string in the tables, if the block holds it.
     pub(crate) fn find(&self, s: &str) -> Option<u32> {
+        if self.scan_only {
+            return self
+                .strings
+                .iter()
+                .position(|x| x.len() == s.len() && **x == *s)
+                .map(|i| i as u32);
+        }
         let map = self.lookup.get_or_init(|| {
             self.strings
                 .iter()
