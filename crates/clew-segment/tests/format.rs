@@ -248,6 +248,44 @@ fn pages_split_between_traces_and_each_holds_whole_traces() {
 }
 
 #[test]
+fn a_block_taken_out_page_by_page_is_the_same_file() {
+    // The store uploads finished pages while it encodes the rest: the
+    // pieces, put together, must be exactly the block written whole.
+    let p = Arc::new(Process::new("svc"));
+    let spans: Vec<Span> = (0..60u64)
+        .flat_map(|t| {
+            let p = p.clone();
+            (0..3u64).map(move |i| {
+                let mut s = Span::new(TraceId::new(0, t + 1), SpanId(i + 1), "op", p.clone());
+                s.start_time = T0 + t * 1000;
+                s.tags.push(KeyValue::string("k", format!("v{}", t % 7)));
+                s
+            })
+        })
+        .collect();
+    let opts = BlockOptions {
+        page_spans: 10,
+        ..BlockOptions::default()
+    };
+    let whole = write_block(group_by_trace(spans.clone()), &opts);
+    let mut w = clew_segment::BlockWriter::new(opts);
+    let mut file = Vec::new();
+    for (i, t) in group_by_trace(spans).into_iter().enumerate() {
+        w.push(t);
+        if i % 3 == 0 {
+            file.extend(w.take_bytes());
+        }
+    }
+    let tail = w.finish();
+    assert_eq!(tail.offset, file.len() as u64);
+    assert!(tail.tables_bytes().is_some());
+    file.extend(&tail.bytes);
+    assert_eq!(tail.file_len(), file.len() as u64);
+    assert_eq!(file, whole.bytes);
+    assert_eq!(decode_block(&file).expect("decodes").traces.len(), 60);
+}
+
+#[test]
 fn every_flipped_byte_is_an_error_not_a_panic_or_wrong_data() {
     let block = write_block(group_by_trace(fixture()), &BlockOptions::default());
     let good = decode_block(&block.bytes).expect("decodes");

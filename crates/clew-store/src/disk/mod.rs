@@ -23,6 +23,7 @@ mod merge;
 mod search;
 #[cfg(test)]
 mod tests;
+mod upload;
 mod wal;
 
 use std::path::{Path, PathBuf};
