@@ -186,7 +186,6 @@ impl Batch {
                 self.tables
                     .strings
                     .get(i as usize)
-                    .cloned()
                     .ok_or(SegmentError::Corrupt("string index"))
             };
             let kind = match kind {
