@@ -462,8 +462,12 @@ async fn main() {
     );
     println!("peak RSS after ingest: {} MiB", rss_peak_kib() / 1024);
     // No close(): the head stays in the WAL, as after `kill -9`, so the
-    // restart below includes replay.
-    drop(store);
+    // restart below includes replay. A cut or merge in flight finishes
+    // first (in a real crash the process and its memory are gone).
+    match Arc::try_unwrap(store) {
+        Ok(store) => store.abandon().await,
+        Err(_) => panic!("writers still hold the store"),
+    }
 
     phases::enter("restart");
     let t = Instant::now();

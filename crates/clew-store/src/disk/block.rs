@@ -181,6 +181,25 @@ impl Block {
         )?)
     }
 
+    /// Summaries, from the columns of page `i` (its bytes read by
+    /// [`Block::page_bytes`]), of the traces with a span passing `filter`
+    /// (`None` for a v1 page).
+    pub(crate) async fn page_summaries(
+        &self,
+        store: &dyn ObjectStore,
+        i: usize,
+        bytes: &[u8],
+        filter: &clew_segment::SpanFilter<'_>,
+    ) -> Result<Option<Vec<clew_segment::PageTraceSummary>>, BlockError> {
+        let Some(page) = self.index.pages.get(i) else {
+            return Ok(Some(Vec::new()));
+        };
+        let tables = self.tables(store).await?;
+        Ok(clew_segment::read_page_summaries(
+            page, bytes, &tables, filter,
+        )?)
+    }
+
     /// The spans of one trace in this block (empty when it has none).
     pub(crate) async fn trace(
         &self,

@@ -156,7 +156,11 @@ impl Inner {
                     self.objects.clone(),
                     path.clone(),
                     opts,
-                    move |w| writing.write_into(&mut |t| w.push(t), chunk),
+                    self.block_writes.clone().read_owned().await,
+                    move |w| {
+                        writing.write_into(&mut |t| w.push(t), chunk);
+                        true
+                    },
                 )
                 .await
                 .map_err(io_err)?;
@@ -233,7 +237,8 @@ impl Inner {
         let min = inputs.iter().map(|b| b.index.min_start).min().unwrap_or(0);
         let max = inputs.iter().map(|b| b.index.max_start).max().unwrap_or(0);
         let (id, path) = self.new_block_path(min, max);
-        let encoded = super::merge::merge(&self.objects, &inputs, opts, path.clone())
+        let writing = self.block_writes.clone().read_owned().await;
+        let encoded = super::merge::merge(&self.objects, &inputs, opts, path.clone(), writing)
             .await
             .map_err(io_err)?;
         let merged = self.stored_block(id, path, encoded).await?;

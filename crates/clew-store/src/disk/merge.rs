@@ -60,6 +60,7 @@ pub(super) async fn merge(
     inputs: &[Arc<Block>],
     opts: BlockOptions,
     path: Path,
+    writing: tokio::sync::OwnedRwLockReadGuard<()>,
 ) -> Result<EncodedBlock, BlockError> {
     let store = objects.as_ref();
     // Traces in two or more inputs, read whole up front.
@@ -96,13 +97,17 @@ pub(super) async fn merge(
     let mut shared_sorted: Vec<TraceSpans> = merged.into_values().collect();
     shared_sorted.sort_by_key(|t| std::cmp::Reverse(key(t)));
 
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<TraceSpans>>(2);
-    let writer = super::upload::write_block(objects.clone(), path, opts, move |w| {
+    // `None` ends the feed: a channel closed without it (a read failed,
+    // the compaction was cancelled) makes the writer abort its upload.
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Option<Vec<TraceSpans>>>(2);
+    let writer = super::upload::write_block(objects.clone(), path, opts, writing, move |w| {
         while let Some(chunk) = rx.blocking_recv() {
+            let Some(chunk) = chunk else { return true };
             for t in chunk {
                 w.push(t);
             }
         }
+        false
     });
     // Driven beside the reads below (not spawned: it borrows nothing, but
     // its result is wanted here).
@@ -138,14 +143,15 @@ pub(super) async fn merge(
         chunk.push(t);
         if chunk_spans >= 1024 {
             chunk_spans = 0;
-            if tx.send(std::mem::take(&mut chunk)).await.is_err() {
+            if tx.send(Some(std::mem::take(&mut chunk))).await.is_err() {
                 break;
             }
         }
     }
     if !chunk.is_empty() {
-        let _ = tx.send(chunk).await;
+        let _ = tx.send(Some(chunk)).await;
     }
+    let _ = tx.send(None).await;
     drop(tx);
     writer
         .await

@@ -150,6 +150,9 @@ struct Inner {
     /// holding an older snapshot can finish.
     graveyard: parking_lot::Mutex<Vec<(std::time::Instant, ObjectPath)>>,
     wake: tokio::sync::Notify,
+    /// Each block writer (a blocking-pool thread) holds a read guard until
+    /// it is done, so [`DiskStore::abandon`] can wait for them.
+    block_writes: Arc<tokio::sync::RwLock<()>>,
     /// Signalled after each head is written as a block (writers waiting
     /// for the head backlog to shrink).
     cut_done: tokio::sync::Notify,
@@ -277,6 +280,7 @@ impl DiskStore {
             next_block_id: AtomicU64::new(max_id.max(now_ns() / 1000)),
             graveyard: parking_lot::Mutex::new(Vec::new()),
             wake: tokio::sync::Notify::new(),
+            block_writes: Arc::new(tokio::sync::RwLock::new(())),
             cut_done: tokio::sync::Notify::new(),
             config,
         });
@@ -361,6 +365,24 @@ impl DiskStore {
             tracing::warn!(error = %e, "could not cut the head at shutdown; the WAL will be replayed");
         }
         self.inner.wal.close();
+    }
+}
+
+impl DiskStore {
+    /// Stops background work as a crash would, leaving the head to WAL
+    /// replay (no cut, no clean WAL close); a block already being written
+    /// is finished, so that once the store is dropped nothing of it runs
+    /// or holds memory any more. For tests and benchmarks that
+    /// restart a store inside one process as if after `kill -9` (a
+    /// dropped store's blocking writer would otherwise go on beside its
+    /// successor, holding a head the successor is replaying again).
+    pub async fn abandon(self) {
+        for t in self.tasks.lock().drain(..) {
+            t.abort();
+        }
+        // Blocks being written when the loops stopped are finished (as if
+        // the crash came just after): wait for their writers.
+        let _ = self.inner.block_writes.write().await;
     }
 }
 
@@ -520,7 +542,7 @@ impl TraceReader for DiskStore {
     }
 
     async fn find_traces(&self, query: &TraceQuery) -> Result<Vec<Trace>, StoreError> {
-        let hits = self.inner.search(query).await;
+        let hits = self.inner.search(query, search::Want::Traces).await;
         let mut out = Vec::with_capacity(hits.len());
         for hit in hits {
             let spans = self.inner.hit_trace(hit).await;
@@ -538,10 +560,10 @@ impl TraceReader for DiskStore {
         &self,
         query: &TraceQuery,
     ) -> Result<Vec<TraceSummary>, StoreError> {
-        let hits = self.inner.search(query).await;
+        let hits = self.inner.search(query, search::Want::Summaries).await;
         let mut out = Vec::with_capacity(hits.len());
         for hit in hits {
-            if let Some(s) = TraceSummary::of(&self.inner.hit_trace(hit).await) {
+            if let Some(s) = self.inner.hit_summary(hit).await {
                 out.push(s);
             }
         }

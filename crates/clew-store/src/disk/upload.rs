@@ -6,7 +6,8 @@
 //! on a local disk, parts of a multipart upload on S3) instead of keeping
 //! the whole block in memory until it is stored — a merged block of
 //! high-entropy spans is ≈ 190 MB. Memory per block being written is then
-//! bounded by [`PART_BYTES`] × ([`PARTS_IN_FLIGHT`] + 1) plus one page,
+//! bounded by [`PART_BYTES`] × ([`PARTS_IN_FLIGHT`] + 1) plus about
+//! [`HAND_OVER_BYTES`] and one page,
 //! whatever the block's size.
 //!
 //! It runs on a blocking-pool thread (encoding is CPU work) and waits for
@@ -21,6 +22,8 @@ use object_store::{ObjectStore, ObjectStoreExt, WriteMultipart};
 
 /// Bytes per uploaded part (S3 wants at least 5 MiB for all but the last).
 const PART_BYTES: usize = 8 << 20;
+/// Bytes of finished pages the writer holds before handing them over.
+const HAND_OVER_BYTES: usize = 1 << 20;
 /// Parts uploading at once while the encoder goes on.
 const PARTS_IN_FLIGHT: usize = 1;
 
@@ -56,9 +59,14 @@ impl StreamingBlock {
     /// Adds one whole trace (in the order [`BlockWriter::push`] wants).
     pub(super) fn push(&mut self, t: TraceSpans) {
         self.writer.push(t);
-        if self.writer.pending_bytes() >= PART_BYTES && self.failed.is_none() {
+        // Finished pages are copied into the upload's part buffer every
+        // MiB or so and the writer's buffer freed: handing the writer's
+        // Vec over whole would keep each (doubled) allocation alive until
+        // the last part slicing it is stored.
+        if self.writer.pending_bytes() >= HAND_OVER_BYTES && self.failed.is_none() {
             let bytes = self.writer.take_bytes();
-            self.upload.put(bytes.into());
+            self.upload.write(&bytes);
+            drop(bytes);
             if let Err(e) = self
                 .handle
                 .block_on(self.upload.wait_for_capacity(PARTS_IN_FLIGHT))
@@ -66,6 +74,11 @@ impl StreamingBlock {
                 self.failed = Some(e);
             }
         }
+    }
+
+    /// Gives up: the upload's staging object is removed, nothing is stored.
+    pub(super) fn abort(self) {
+        let _ = self.handle.block_on(self.upload.abort());
     }
 
     /// Writes the rest (last page, tables, index, footer) and completes the
@@ -90,20 +103,34 @@ impl StreamingBlock {
 
 /// Encodes a block on a blocking-pool thread, `fill` handing it the
 /// traces, and stores it at `path` as it goes (see [`StreamingBlock`]).
+/// `fill` answers whether it handed over every trace: if not (its feeder
+/// failed or was cancelled), the upload is aborted — a merged block
+/// missing part of its inputs must never be published, since it names
+/// them in `replaces`.
+/// `writing` is held until the thread is done (see `DiskStore::abandon`).
 pub(super) async fn write_block<F>(
     objects: Arc<dyn ObjectStore>,
     path: Path,
     opts: BlockOptions,
+    writing: tokio::sync::OwnedRwLockReadGuard<()>,
     fill: F,
 ) -> Result<EncodedBlock, object_store::Error>
 where
-    F: FnOnce(&mut StreamingBlock) + Send + 'static,
+    F: FnOnce(&mut StreamingBlock) -> bool + Send + 'static,
 {
     let handle = tokio::runtime::Handle::current();
     tokio::task::spawn_blocking(move || {
+        let _writing = writing;
         let mut block = StreamingBlock::start(&objects, handle, &path, opts)?;
-        fill(&mut block);
-        block.finish()
+        if fill(&mut block) {
+            block.finish()
+        } else {
+            block.abort();
+            Err(object_store::Error::Generic {
+                store: "block writer",
+                source: "the traces of the block stopped coming; not stored".into(),
+            })
+        }
     })
     .await
     .map_err(|e| object_store::Error::Generic {
