@@ -114,6 +114,14 @@ impl Batch {
         &self.traces
     }
 
+    /// Bytes this batch keeps in memory: the record, its strings'
+    /// positions and its trace list (what a head's memory budget counts).
+    pub fn held_bytes(&self) -> u64 {
+        (self.bytes.len()
+            + self.tables.strings.len() * 8
+            + self.traces.len() * std::mem::size_of::<BatchTrace>()) as u64
+    }
+
     /// Spans in the batch.
     pub fn span_count(&self) -> u64 {
         self.traces.iter().map(|t| u64::from(t.spans)).sum()

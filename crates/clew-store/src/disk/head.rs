@@ -117,7 +117,7 @@ impl Head {
             hi = hi.max(t.max_start);
         }
         let spans = batch.span_count();
-        let bytes = batch.bytes().len() as u64;
+        let bytes = batch.held_bytes();
         let entry = Arc::new(HeadBatch {
             batch,
             min_start: lo,

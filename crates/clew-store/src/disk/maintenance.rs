@@ -34,6 +34,7 @@ impl Inner {
         let head = self.state.read().head.clone();
         let frozen_pending = !self.state.read().frozen.is_empty();
         let due = head.span_count() >= self.config.head_max_spans
+            || head.bytes() >= self.config.head_max_bytes
             || (head.span_count() > 0 && head.created.elapsed() >= self.config.head_max_age);
         if (due || frozen_pending)
             && let Err(e) = self.cut().await

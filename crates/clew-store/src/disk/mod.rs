@@ -62,6 +62,10 @@ pub struct DiskStoreConfig {
     pub wal_sync: WalSync,
     /// Cut the head into a block once it holds this many spans…
     pub head_max_spans: u64,
+    /// …or this many bytes of records (high-entropy spans take several
+    /// times the bytes of tracegen's; writers wait once the heads hold
+    /// four times this, so the heads' memory has a budget in bytes too)…
+    pub head_max_bytes: u64,
     /// …or once its oldest write is this old.
     pub head_max_age: Duration,
     /// Delete blocks whose newest span ended longer ago than this.
@@ -95,6 +99,7 @@ impl DiskStoreConfig {
             data_dir: data_dir.into(),
             wal_sync: WalSync::Always,
             head_max_spans: 200_000,
+            head_max_bytes: 48 << 20,
             head_max_age: Duration::from_secs(120),
             retention: Some(Duration::from_secs(7 * 24 * 3600)),
             max_bytes: None,
@@ -427,8 +432,8 @@ async fn load_blocks(
     Ok((keep, gone.into_iter().map(|b| b.path.clone()).collect()))
 }
 
-/// Spans the heads (active and being cut) may hold before writers wait,
-/// in multiples of `head_max_spans`.
+/// Spans and bytes the heads (active and being cut) may hold before
+/// writers wait, in multiples of `head_max_spans` and `head_max_bytes`.
 const HEAD_BACKLOG_FACTOR: u64 = 4;
 /// How long a writer waits for room before answering "unavailable".
 const HEAD_BACKLOG_WAIT: Duration = Duration::from_secs(10);
@@ -447,16 +452,24 @@ impl Inner {
             .config
             .head_max_spans
             .saturating_mul(HEAD_BACKLOG_FACTOR);
+        let byte_limit = self
+            .config
+            .head_max_bytes
+            .saturating_mul(HEAD_BACKLOG_FACTOR);
         let deadline = tokio::time::Instant::now() + HEAD_BACKLOG_WAIT;
         loop {
             // Created before the check, so a cut finishing in between
             // still wakes this writer.
             let done = self.cut_done.notified();
-            let backlog = {
+            let (backlog, bytes) = {
                 let st = self.state.read();
-                st.head.span_count() + st.frozen.iter().map(|(h, _)| h.span_count()).sum::<u64>()
+                let heads = || std::iter::once(&st.head).chain(st.frozen.iter().map(|(h, _)| h));
+                (
+                    heads().map(|h| h.span_count()).sum::<u64>(),
+                    heads().map(|h| h.bytes()).sum::<u64>(),
+                )
             };
-            if backlog < limit {
+            if backlog < limit && bytes < byte_limit {
                 return Ok(());
             }
             self.wake.notify_one();
@@ -524,7 +537,9 @@ impl TraceWriter for DiskStore {
         let (ops, batch) = indexed.map_err(io_err)?;
         let head = inner.state.read().head.clone();
         head.insert(batch, ops);
-        if head.span_count() >= inner.config.head_max_spans {
+        if head.span_count() >= inner.config.head_max_spans
+            || head.bytes() >= inner.config.head_max_bytes
+        {
             inner.wake.notify_one();
         }
         Ok(())
