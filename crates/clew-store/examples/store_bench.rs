@@ -21,6 +21,19 @@ use clew_store::{
     TraceWriter, WalSync,
 };
 
+/// `--features bench-mimalloc`: the `clew` binary's allocator (run with
+/// `MIMALLOC_PURGE_DELAY=1000` for its setting too), so peak RSS is what
+/// the server would show rather than glibc malloc's.
+#[cfg(feature = "bench-mimalloc")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+const ALLOCATOR: &str = if cfg!(feature = "bench-mimalloc") {
+    "mimalloc"
+} else {
+    "glibc malloc"
+};
+
 const HOUR: u64 = 3_600_000_000_000;
 const DAY: u64 = 24 * HOUR;
 const BASE: u64 = 1_700_000_000_000_000_000;
@@ -422,7 +435,7 @@ async fn main() {
     }
     let _ = std::fs::remove_dir_all(&dir);
     println!(
-        "shape={} spans={spans} writers={writers} batch={batch}",
+        "shape={} spans={spans} writers={writers} batch={batch} allocator={ALLOCATOR}",
         arg("--shape", "tracegen")
     );
 
