@@ -556,3 +556,43 @@ async fn reads_during_compaction_and_retention_always_see_acknowledged_spans() {
     assert!(st.compactions >= 1 && st.blocks < 6, "{st:?}");
     assert_eq!(s.stats().spans, 120);
 }
+
+#[tokio::test]
+async fn a_block_whose_traces_stop_coming_is_never_published() {
+    // A merged block names its inputs in `replaces`: published with part
+    // of them missing, the next open would delete spans. The streaming
+    // writer completes its upload only when told every trace arrived.
+    use object_store::ObjectStoreExt;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let objects: Arc<dyn object_store::ObjectStore> = Arc::new(
+        object_store::local::LocalFileSystem::new_with_prefix(dir.path()).expect("local store"),
+    );
+    let writes = Arc::new(tokio::sync::RwLock::new(()));
+    let p = process("svc", vec![]);
+    for complete in [false, true] {
+        let path = object_store::path::Path::from(format!("blocks/{complete}.blk"));
+        let spans = vec![span(1, 1, "op", &p, 0, 1)];
+        let written = super::upload::write_block(
+            objects.clone(),
+            path.clone(),
+            clew_segment::BlockOptions::default(),
+            writes.clone().read_owned().await,
+            move |w| {
+                w.push(clew_segment::TraceSpans {
+                    id: TraceId::new(0, 1),
+                    spans,
+                });
+                complete
+            },
+        )
+        .await;
+        assert_eq!(written.is_ok(), complete);
+        assert_eq!(objects.head(&path).await.is_ok(), complete);
+    }
+    // Nor is its staging file left behind.
+    let names: Vec<String> = std::fs::read_dir(dir.path().join("blocks"))
+        .expect("blocks dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, vec!["true.blk".to_string()]);
+}
