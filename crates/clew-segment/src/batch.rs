@@ -69,7 +69,8 @@ impl Batch {
         let mut c = Cursor::new(&bytes, "batch");
         let t = c.blob()?;
         let page_at = c.position();
-        let tables = Tables::decode(bytes.slice(page_at - t.len()..page_at))?;
+        let mut tables = Tables::decode(bytes.slice(page_at - t.len()..page_at))?;
+        tables.scan_only = true;
         let streams = Streams::open(&bytes[page_at..])?;
         let mut st = streams.cursors(&|_| true)?;
         let mut heads = streams.heads();
@@ -111,6 +112,14 @@ impl Batch {
     /// The traces of the batch, in batch order.
     pub fn traces(&self) -> &[BatchTrace] {
         &self.traces
+    }
+
+    /// Bytes this batch keeps in memory: the record, its strings'
+    /// positions and its trace list (what a head's memory budget counts).
+    pub fn held_bytes(&self) -> u64 {
+        (self.bytes.len()
+            + self.tables.strings.len() * 8
+            + self.traces.len() * std::mem::size_of::<BatchTrace>()) as u64
     }
 
     /// Spans in the batch.
@@ -185,7 +194,6 @@ impl Batch {
                 self.tables
                     .strings
                     .get(i as usize)
-                    .cloned()
                     .ok_or(SegmentError::Corrupt("string index"))
             };
             let kind = match kind {

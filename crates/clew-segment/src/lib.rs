@@ -51,6 +51,8 @@ mod index;
 mod page;
 mod read;
 mod streams;
+mod strings;
+mod summary;
 mod tables;
 mod write;
 
@@ -64,7 +66,8 @@ pub use index::{
 pub use page::{SpanFilter, TraceSpans, group_by_trace};
 pub use read::{
     DecodedBlock, decode_block, page_may_hold_tags, page_stream_sizes, read_index, read_page,
-    read_page_filtered, read_page_trace_ids, read_tables,
+    read_page_filtered, read_page_summaries, read_page_trace_ids, read_tables,
 };
+pub use summary::PageTraceSummary;
 pub use tables::Tables;
 pub use write::{BlockOptions, BlockWriter, EncodedBlock, write_block};

@@ -79,6 +79,30 @@ pub fn read_page_filtered(
     page::decode_streams(&streams, tables, &|id| ids.contains(&id))
 }
 
+/// Checks a page and summarises, from its columns and without building
+/// spans, the traces with a span that passes `filter` — exactly the traces
+/// with a span matching it when the filter has no tags (tags are a
+/// prefilter, see [`crate::SpanFilter`]). `None` for a page of the v1
+/// layout, which the caller decodes instead.
+pub fn read_page_summaries(
+    page: &PageRef,
+    stored: &[u8],
+    tables: &Tables,
+    filter: &crate::SpanFilter<'_>,
+) -> Result<Option<Vec<crate::PageTraceSummary>>, SegmentError> {
+    let raw = section(&page.section, stored, "page")?;
+    let streams = crate::streams::Streams::open(&raw)?;
+    if !streams.v2 {
+        return Ok(None);
+    }
+    let ids = crate::candidates::candidates_streams(&streams, tables, filter)?;
+    if ids.is_empty() {
+        return Ok(Some(Vec::new()));
+    }
+    let ids: std::collections::HashSet<TraceId> = ids.into_iter().collect();
+    crate::summary::summaries(&streams, tables, &|id| ids.contains(&id))
+}
+
 /// Checks a page and lists its trace IDs without decoding its spans.
 pub fn read_page_trace_ids(page: &PageRef, stored: &[u8]) -> Result<Vec<TraceId>, SegmentError> {
     let raw = section(&page.section, stored, "page")?;

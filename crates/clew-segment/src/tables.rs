@@ -12,6 +12,7 @@ use clew_model::{KeyValue, Process, Scope, Str, Value};
 
 use crate::SegmentError;
 use crate::codec::{Cursor, Sink};
+use crate::strings::StringTable;
 
 /// Deepest nesting of array/map values accepted when decoding.
 const MAX_VALUE_DEPTH: u32 = 32;
@@ -19,7 +20,7 @@ const MAX_VALUE_DEPTH: u32 = 32;
 // Value type tags in the byte format (docs/storage-format.md, "Values").
 const V_STR: u8 = 0;
 const V_FALSE: u8 = 1;
-const V_TRUE: u8 = 2;
+pub(crate) const V_TRUE: u8 = 2;
 const V_I64: u8 = 3;
 const V_F64: u8 = 4;
 const V_BINARY: u8 = 5;
@@ -408,7 +409,7 @@ impl TableBuilder {
 pub struct Tables {
     /// String → index, built on first use by a filtered read.
     pub(crate) lookup: std::sync::OnceLock<FastMap<Str, u32>>,
-    pub(crate) strings: Vec<Str>,
+    pub(crate) strings: StringTable,
     pub(crate) processes: Vec<Arc<Process>>,
     pub(crate) scopes: Vec<Arc<Scope>>,
     /// Format v3: `key << 32 | value` string indexes by pair ID.
@@ -419,6 +420,12 @@ pub struct Tables {
     pub(crate) has_pairs: bool,
     /// Pair → pair ID, built on first use.
     pub(crate) pair_lookup: std::sync::OnceLock<FastMap<u64, u32>>,
+    /// Answer [`Tables::find`] by scanning the strings, never by a cached
+    /// map: a WAL batch's tables (held by the head, hundreds of them, each
+    /// with thousands of one-off strings on high-entropy data) would
+    /// otherwise keep a second copy of every string in a hash map — 300 MB
+    /// of a 2 M-span entropy run's heap.
+    pub(crate) scan_only: bool,
 }
 
 impl Tables {
@@ -426,17 +433,18 @@ impl Tables {
     pub fn decode(raw: Bytes) -> Result<Tables, SegmentError> {
         let mut c = Cursor::new(&raw, "tables");
         let n = c.count(1)?;
-        let mut strings = Vec::with_capacity(n);
+        let mut spans = Vec::with_capacity(n);
         for _ in 0..n {
             let len = c.var()? as usize;
             let start = c.position();
-            c.take(len)?;
-            let s = Str::try_from(raw.slice(start..start + len))
-                .map_err(|_| SegmentError::Corrupt("string is not UTF-8"))?;
-            strings.push(s);
+            let text = c.take(len)?;
+            std::str::from_utf8(text).map_err(|_| SegmentError::Corrupt("string is not UTF-8"))?;
+            let end =
+                u32::try_from(start + len).map_err(|_| SegmentError::Corrupt("tables size"))?;
+            spans.push((start as u32, end));
         }
         let mut tables = Tables {
-            strings,
+            strings: StringTable::new(raw.clone(), spans),
             ..Tables::default()
         };
         let n = c.count(2)?;
@@ -520,11 +528,18 @@ impl Tables {
 
     /// The index of a string in the tables, if the block holds it.
     pub(crate) fn find(&self, s: &str) -> Option<u32> {
+        if self.scan_only {
+            return self
+                .strings
+                .texts()
+                .position(|x| x.len() == s.len() && x == s)
+                .map(|i| i as u32);
+        }
         let map = self.lookup.get_or_init(|| {
             self.strings
-                .iter()
+                .texts()
                 .enumerate()
-                .map(|(i, s)| (s.clone(), i as u32))
+                .map(|(i, s)| (Str::from(s), i as u32))
                 .collect()
         });
         map.get(s).copied()
@@ -545,7 +560,6 @@ impl Tables {
             let key = self
                 .strings
                 .get((code >> 1) as usize)
-                .cloned()
                 .ok_or(SegmentError::Corrupt("string index"))?;
             let value = if code & 1 == 0 {
                 Value::Str(self.string(strings)?)
@@ -579,7 +593,6 @@ impl Tables {
         let id = c.var()?;
         self.strings
             .get(id as usize)
-            .cloned()
             .ok_or(SegmentError::Corrupt("string index"))
     }
 

@@ -47,10 +47,35 @@ impl Default for BlockOptions {
 /// A finished block: its bytes and the index already inside them.
 #[derive(Clone, Debug)]
 pub struct EncodedBlock {
-    /// The whole file.
+    /// The file from `offset` to its end: the whole file unless the writer
+    /// handed the bytes before `offset` out already
+    /// ([`BlockWriter::take_bytes`]).
     pub bytes: Vec<u8>,
+    /// Where `bytes` starts in the file.
+    pub offset: u64,
     /// Its index (as a reader would decode it).
     pub index: BlockIndex,
+}
+
+impl EncodedBlock {
+    /// The file's length.
+    pub fn file_len(&self) -> u64 {
+        self.offset + self.bytes.len() as u64
+    }
+
+    /// The stored tables section, when it lies in `bytes` (it always does:
+    /// the tables are written by [`BlockWriter::finish`]).
+    pub fn tables_bytes(&self) -> Option<&[u8]> {
+        self.bytes.get(self.tables_range_in_bytes()?)
+    }
+
+    /// Where the stored tables section lies within `bytes`.
+    pub fn tables_range_in_bytes(&self) -> Option<std::ops::Range<usize>> {
+        let r = self.index.tables.range();
+        let start = usize::try_from(r.start.checked_sub(self.offset)?).ok()?;
+        let end = usize::try_from(r.end.checked_sub(self.offset)?).ok()?;
+        (start <= end && end <= self.bytes.len()).then_some(start..end)
+    }
 }
 
 /// Merges entries of the same trace (keeping the spans' relative order),
@@ -96,7 +121,10 @@ pub fn write_block(traces: Vec<TraceSpans>, opts: &BlockOptions) -> EncodedBlock
 /// sorts them.
 pub struct BlockWriter {
     opts: BlockOptions,
+    /// The file's bytes not yet taken by [`BlockWriter::take_bytes`]…
     bytes: Vec<u8>,
+    /// …which start at this offset in the file.
+    taken: u64,
     tables: TableBuilder,
     index: BlockIndex,
     services: FastSet<Str>,
@@ -130,6 +158,7 @@ impl BlockWriter {
         BlockWriter {
             opts,
             bytes,
+            taken: 0,
             tables: TableBuilder::for_block(),
             index,
             services: FastSet::default(),
@@ -138,6 +167,22 @@ impl BlockWriter {
             pending_spans: 0,
             pending_new_bytes: 0,
         }
+    }
+
+    /// Bytes of finished pages not yet taken by [`BlockWriter::take_bytes`].
+    pub fn pending_bytes(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Hands out the file's bytes written so far (the header and finished
+    /// pages), so a caller can store them as it goes (a multipart upload)
+    /// instead of holding the whole block: a merged block of high-entropy
+    /// spans is hundreds of MB. Pages come first in the file and never
+    /// change once written; [`BlockWriter::finish`] returns the rest.
+    pub fn take_bytes(&mut self) -> Vec<u8> {
+        let out = std::mem::take(&mut self.bytes);
+        self.taken += out.len() as u64;
+        out
     }
 
     /// Spans added so far.
@@ -211,7 +256,7 @@ impl BlockWriter {
         // v2 pages compress each stream on their own; the page section
         // itself is stored raw (marker 0).
         let raw = page::encode(&run, &mut self.tables, Some(self.opts.zstd_level));
-        let section = append_section(&mut self.bytes, &raw, None);
+        let section = append_section(&mut self.bytes, self.taken, &raw, None);
         let page_spans = || run.iter().flat_map(|t| t.spans.iter());
         let page_no = self.index.pages.len() as u32;
         let (hashes, mut pairs) = self
@@ -319,14 +364,16 @@ impl BlockWriter {
         index.trace_filter = BloomFilter::with_capacity(0);
         index.trace_table.sort_unstable();
         let mut bytes = self.bytes;
+        let taken = self.taken;
         index.tables = append_section(
             &mut bytes,
+            taken,
             &self.tables.encode(),
             Some(self.opts.zstd_level),
         );
         let raw_index = index.encode(FORMAT_VERSION);
         let index_ref = SectionRef {
-            offset: bytes.len() as u64,
+            offset: taken + bytes.len() as u64,
             len: raw_index.len() as u32,
             raw_len: raw_index.len() as u32,
             crc: crc(&raw_index),
@@ -337,11 +384,16 @@ impl BlockWriter {
             index: index_ref,
         };
         bytes.put_bytes(&footer.encode());
-        EncodedBlock { bytes, index }
+        EncodedBlock {
+            bytes,
+            offset: taken,
+            index,
+        }
     }
 }
 
-fn append_section(bytes: &mut Vec<u8>, raw: &[u8], level: Option<i32>) -> SectionRef {
+/// Appends a stored section to `bytes`, which start at file offset `base`.
+fn append_section(bytes: &mut Vec<u8>, base: u64, raw: &[u8], level: Option<i32>) -> SectionRef {
     let stored = match level {
         Some(level) => compress(raw, level),
         None => {
@@ -352,7 +404,7 @@ fn append_section(bytes: &mut Vec<u8>, raw: &[u8], level: Option<i32>) -> Sectio
         }
     };
     let section = SectionRef {
-        offset: bytes.len() as u64,
+        offset: base + bytes.len() as u64,
         len: stored.len() as u32,
         raw_len: raw.len() as u32,
         crc: crc(&stored),

@@ -7,7 +7,7 @@ use clew_model::{KeyValue, Log, Process, Reference, Scope, Span, SpanId, TraceId
 use clew_segment::{
     BlockOptions, Footer, SegmentError, SpanFilter, TraceSpans, decode_batch, decode_block,
     encode_batch, group_by_trace, page_may_hold_tags, read_index, read_page, read_page_filtered,
-    read_tables, tag_hash, write_block,
+    read_page_summaries, read_tables, tag_hash, write_block,
 };
 use proptest::prelude::*;
 
@@ -248,6 +248,44 @@ fn pages_split_between_traces_and_each_holds_whole_traces() {
 }
 
 #[test]
+fn a_block_taken_out_page_by_page_is_the_same_file() {
+    // The store uploads finished pages while it encodes the rest: the
+    // pieces, put together, must be exactly the block written whole.
+    let p = Arc::new(Process::new("svc"));
+    let spans: Vec<Span> = (0..60u64)
+        .flat_map(|t| {
+            let p = p.clone();
+            (0..3u64).map(move |i| {
+                let mut s = Span::new(TraceId::new(0, t + 1), SpanId(i + 1), "op", p.clone());
+                s.start_time = T0 + t * 1000;
+                s.tags.push(KeyValue::string("k", format!("v{}", t % 7)));
+                s
+            })
+        })
+        .collect();
+    let opts = BlockOptions {
+        page_spans: 10,
+        ..BlockOptions::default()
+    };
+    let whole = write_block(group_by_trace(spans.clone()), &opts);
+    let mut w = clew_segment::BlockWriter::new(opts);
+    let mut file = Vec::new();
+    for (i, t) in group_by_trace(spans).into_iter().enumerate() {
+        w.push(t);
+        if i % 3 == 0 {
+            file.extend(w.take_bytes());
+        }
+    }
+    let tail = w.finish();
+    assert_eq!(tail.offset, file.len() as u64);
+    assert!(tail.tables_bytes().is_some());
+    file.extend(&tail.bytes);
+    assert_eq!(tail.file_len(), file.len() as u64);
+    assert_eq!(file, whole.bytes);
+    assert_eq!(decode_block(&file).expect("decodes").traces.len(), 60);
+}
+
+#[test]
 fn every_flipped_byte_is_an_error_not_a_panic_or_wrong_data() {
     let block = write_block(group_by_trace(fixture()), &BlockOptions::default());
     let good = decode_block(&block.bytes).expect("decodes");
@@ -320,6 +358,84 @@ prop_compose! {
             s.logs.push(Log { timestamp: s.start_time.wrapping_add(d as u64), fields: vec![KeyValue::string("event", "e")] });
         }
         s
+    }
+}
+
+/// `clew_store::TraceSummary::of`'s rules, on decoded spans: what the
+/// column summaries must agree with.
+fn summary_of(id: TraceId, spans: &[Span]) -> clew_segment::PageTraceSummary {
+    let ids: std::collections::HashSet<SpanId> = spans.iter().map(|s| s.span_id).collect();
+    let root = spans
+        .iter()
+        .filter(|s| s.parent_span_id().is_none_or(|p| !ids.contains(&p)))
+        .min_by_key(|s| s.start_time)
+        .or_else(|| spans.iter().min_by_key(|s| s.start_time))
+        .expect("spans");
+    let mut services: Vec<clew_model::Str> = spans
+        .iter()
+        .map(|s| s.process.service_name.clone())
+        .collect();
+    services.sort();
+    services.dedup();
+    clew_segment::PageTraceSummary {
+        id,
+        start: spans.iter().map(|s| s.start_time).min().unwrap_or(0),
+        end: spans.iter().map(|s| s.end_time()).max().unwrap_or(0),
+        spans: spans.len() as u64,
+        errors: spans.iter().filter(|s| s.is_error()).count() as u64,
+        root_service: root.process.service_name.clone(),
+        root_operation: root.operation_name.clone(),
+        services,
+    }
+}
+
+prop_compose! {
+    /// A span with maybe an `error` tag (bool, or a string that is or is
+    /// not "true", maybe twice) and maybe a link to another trace.
+    fn arb_summary_span()(
+        mut s in arb_span(),
+        error in proptest::option::of(0u8..4),
+        twice in any::<bool>(),
+        foreign in any::<bool>(),
+    ) -> Span {
+        if let Some(e) = error {
+            let v = match e {
+                0 => Value::Bool(true),
+                1 => Value::Bool(false),
+                2 => Value::Str("true".into()),
+                _ => Value::Str("false".into()),
+            };
+            s.tags.insert(0, KeyValue::new("error", v));
+            if twice {
+                s.tags.push(KeyValue::new("error", Value::Bool(e % 2 == 1)));
+            }
+        }
+        if foreign {
+            s.references.insert(0, Reference::child_of(TraceId::new(9, 9), SpanId(77)));
+        }
+        s
+    }
+}
+
+proptest! {
+    #[test]
+    fn page_summaries_agree_with_the_decoded_spans(
+        spans in proptest::collection::vec(arb_summary_span(), 1..30),
+        page in 1usize..8,
+    ) {
+        let opts = BlockOptions { page_spans: page, ..BlockOptions::default() };
+        let block = write_block(group_by_trace(spans), &opts);
+        let back = decode_block(&block.bytes).expect("decodes");
+        let r = block.index.tables.range();
+        let tables = read_tables(&block.index, &block.bytes[r.start as usize..r.end as usize]).expect("tables");
+        let all = SpanFilter { start_max: u64::MAX, ..SpanFilter::default() };
+        let mut got = Vec::new();
+        for p in &block.index.pages {
+            let stored = &block.bytes[p.section.range().start as usize..p.section.range().end as usize];
+            got.extend(read_page_summaries(p, stored, &tables, &all).expect("reads").expect("v3 page"));
+        }
+        let want: Vec<_> = back.traces.iter().map(|t| summary_of(t.id, &t.spans)).collect();
+        prop_assert_eq!(got, want);
     }
 }
 

@@ -21,6 +21,19 @@ use clew_store::{
     TraceWriter, WalSync,
 };
 
+/// `--features bench-mimalloc`: the `clew` binary's allocator (run with
+/// `MIMALLOC_PURGE_DELAY=1000` for its setting too), so peak RSS is what
+/// the server would show rather than glibc malloc's.
+#[cfg(feature = "bench-mimalloc")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+const ALLOCATOR: &str = if cfg!(feature = "bench-mimalloc") {
+    "mimalloc"
+} else {
+    "glibc malloc"
+};
+
 const HOUR: u64 = 3_600_000_000_000;
 const DAY: u64 = 24 * HOUR;
 const BASE: u64 = 1_700_000_000_000_000_000;
@@ -208,6 +221,56 @@ fn percentile(v: &mut [Duration], p: f64) -> Duration {
     v[((v.len() as f64 - 1.0) * p).round() as usize]
 }
 
+/// Peak RSS per phase: a thread samples `VmRSS` every 10 ms and charges it
+/// to the phase running then (`VmHWM` alone cannot say which phase peaked).
+mod phases {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    static CURRENT: AtomicUsize = AtomicUsize::new(0);
+    static PEAKS: Mutex<Vec<(&'static str, u64)>> = Mutex::new(Vec::new());
+
+    fn rss_kib() -> u64 {
+        std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with("VmRSS:"))
+                    .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+            })
+            .unwrap_or(0)
+    }
+
+    /// Starts charging samples to `name`.
+    pub fn enter(name: &'static str) {
+        let mut p = PEAKS.lock().expect("phase lock");
+        if p.is_empty() {
+            std::thread::spawn(|| {
+                loop {
+                    let rss = rss_kib();
+                    let i = CURRENT.load(Ordering::Relaxed);
+                    if let Some(e) = PEAKS.lock().expect("phase lock").get_mut(i) {
+                        e.1 = e.1.max(rss);
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+            });
+        }
+        p.push((name, rss_kib()));
+        CURRENT.store(p.len() - 1, Ordering::Relaxed);
+    }
+
+    /// One line: each phase's peak RSS in MiB.
+    pub fn report() -> String {
+        let p = PEAKS.lock().expect("phase lock");
+        let parts: Vec<String> = p
+            .iter()
+            .map(|(n, k)| format!("{n} {} MiB", k / 1024))
+            .collect();
+        parts.join(", ")
+    }
+}
+
 fn rss_peak_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -372,7 +435,7 @@ async fn main() {
     }
     let _ = std::fs::remove_dir_all(&dir);
     println!(
-        "shape={} spans={spans} writers={writers} batch={batch}",
+        "shape={} spans={spans} writers={writers} batch={batch} allocator={ALLOCATOR}",
         arg("--shape", "tracegen")
     );
 
@@ -399,6 +462,7 @@ async fn main() {
     config.wal_sync = WalSync::Always;
     config.retention = None;
     config.maintenance_interval = Some(Duration::from_millis(200));
+    phases::enter("ingest");
     let store = Arc::new(DiskStore::open(config.clone()).await.expect("open"));
     let (disk_time, sample) = ingest(store.clone(), shape, spans, writers, batch).await;
     if args_has("--print-sample") {
@@ -411,9 +475,14 @@ async fn main() {
     );
     println!("peak RSS after ingest: {} MiB", rss_peak_kib() / 1024);
     // No close(): the head stays in the WAL, as after `kill -9`, so the
-    // restart below includes replay.
-    drop(store);
+    // restart below includes replay. A cut or merge in flight finishes
+    // first (in a real crash the process and its memory are gone).
+    match Arc::try_unwrap(store) {
+        Ok(store) => store.abandon().await,
+        Err(_) => panic!("writers still hold the store"),
+    }
 
+    phases::enter("restart");
     let t = Instant::now();
     let (store, report) = DiskStore::open_with_report(config.clone())
         .await
@@ -426,7 +495,9 @@ async fn main() {
         report.replayed_spans
     );
     let t = Instant::now();
+    phases::enter("flush");
     store.flush().await.expect("flush");
+    phases::enter("compaction");
     let mut merges = 0;
     while store.compact().await.expect("compact") {
         merges += 1;
@@ -446,9 +517,11 @@ async fn main() {
     );
 
     let store = Arc::new(store);
+    phases::enter("queries");
     trace_by_id(&store, &sample).await;
     searches(store.clone(), shape).await;
     println!("peak RSS: {} MiB", rss_peak_kib() / 1024);
+    println!("peak RSS by phase: {}", phases::report());
 }
 
 /// Trace-by-ID latency over sampled trace IDs.

@@ -37,9 +37,14 @@ impl BlockError {
 
 /// The object path of a block.
 pub(crate) fn block_path(index: &BlockIndex, id: u64) -> Path {
+    block_path_for(index.min_start, index.max_start, id)
+}
+
+/// The object path of a block whose spans start in `[min_start, max_start]`
+/// (known before it is written, so it can be uploaded as it is encoded).
+pub(crate) fn block_path_for(min_start: u64, max_start: u64, id: u64) -> Path {
     Path::from(format!(
-        "{BLOCKS_PREFIX}/{:020}-{:020}-{id:016x}{BLOCK_SUFFIX}",
-        index.min_start, index.max_start
+        "{BLOCKS_PREFIX}/{min_start:020}-{max_start:020}-{id:016x}{BLOCK_SUFFIX}"
     ))
 }
 
@@ -101,13 +106,11 @@ impl Block {
         Ok(block)
     }
 
-    /// Decodes the tables from the bytes of a block just written, so its
-    /// first read neither fetches nor decodes them (see [`Block::open`]).
-    pub(crate) fn prime_tables(&self, bytes: &[u8]) {
-        let r = self.index.tables.range();
-        if let Some(raw) = bytes.get(r.start as usize..r.end as usize)
-            && let Ok(t) = clew_segment::read_tables(&self.index, raw)
-        {
+    /// Decodes the tables from the stored tables section of a block just
+    /// written, so its first read neither fetches nor decodes them (see
+    /// [`Block::open`]).
+    pub(crate) fn prime_tables(&self, stored: &[u8]) {
+        if let Ok(t) = clew_segment::read_tables(&self.index, stored) {
             t.prepare_lookups();
             let _ = self.tables.set(Arc::new(t));
         }
@@ -174,6 +177,25 @@ impl Block {
         };
         let tables = self.tables(store).await?;
         Ok(clew_segment::read_page_filtered(
+            page, bytes, &tables, filter,
+        )?)
+    }
+
+    /// Summaries, from the columns of page `i` (its bytes read by
+    /// [`Block::page_bytes`]), of the traces with a span passing `filter`
+    /// (`None` for a v1 page).
+    pub(crate) async fn page_summaries(
+        &self,
+        store: &dyn ObjectStore,
+        i: usize,
+        bytes: &[u8],
+        filter: &clew_segment::SpanFilter<'_>,
+    ) -> Result<Option<Vec<clew_segment::PageTraceSummary>>, BlockError> {
+        let Some(page) = self.index.pages.get(i) else {
+            return Ok(Some(Vec::new()));
+        };
+        let tables = self.tables(store).await?;
+        Ok(clew_segment::read_page_summaries(
             page, bytes, &tables, filter,
         )?)
     }

@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use clew_model::{Span, Str, TraceId};
-use clew_segment::{Batch, BlockWriter, SpanFilter, TraceSpans, trace_hash};
+use clew_segment::{Batch, SpanFilter, TraceSpans, trace_hash};
 use parking_lot::{Mutex, RwLock};
 
 use crate::query::{Operation, TraceQuery};
@@ -117,7 +117,7 @@ impl Head {
             hi = hi.max(t.max_start);
         }
         let spans = batch.span_count();
-        let bytes = batch.bytes().len() as u64;
+        let bytes = batch.held_bytes();
         let entry = Arc::new(HeadBatch {
             batch,
             min_start: lo,
@@ -231,10 +231,10 @@ impl Head {
         self.shards[shard_of(id)].lock().get(&id).map(|t| t.start)
     }
 
-    /// Writes every trace into `w` in the order a block wants (earliest
+    /// Hands every trace to `push` in the order a block wants (earliest
     /// start, then ID), decoding about `chunk_spans` spans at a time, so a
     /// cut holds one page of decoded spans rather than the whole head.
-    pub(crate) fn write_into(&self, w: &mut BlockWriter, chunk_spans: usize) {
+    pub(crate) fn write_into(&self, push: &mut dyn FnMut(TraceSpans), chunk_spans: usize) {
         let mut order: Vec<(u64, TraceId, u32, Vec<u32>)> =
             Vec::with_capacity(self.traces.load(Ordering::Relaxed) as usize);
         for shard in self.shards.iter() {
@@ -277,7 +277,7 @@ impl Head {
             }
             for (_, id, _, _) in chunk {
                 if let Some(spans) = spans.remove(id) {
-                    w.push(TraceSpans { id: *id, spans });
+                    push(TraceSpans { id: *id, spans });
                 }
             }
             from = to;

@@ -14,10 +14,11 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use clew_model::TraceId;
-use clew_segment::{BlockOptions, BlockWriter, EncodedBlock};
-use object_store::{ObjectStoreExt, PutPayload};
+use clew_segment::{BlockOptions, EncodedBlock};
+use object_store::ObjectStoreExt;
+use object_store::path::Path as ObjectPath;
 
-use super::block::{Block, block_path};
+use super::block::{Block, block_path, block_path_for};
 use super::head::Head;
 use super::{Inner, io_err, now_ns};
 use crate::StoreError;
@@ -33,6 +34,7 @@ impl Inner {
         let head = self.state.read().head.clone();
         let frozen_pending = !self.state.read().frozen.is_empty();
         let due = head.span_count() >= self.config.head_max_spans
+            || head.bytes() >= self.config.head_max_bytes
             || (head.span_count() > 0 && head.created.elapsed() >= self.config.head_max_age);
         if (due || frozen_pending)
             && let Err(e) = self.cut().await
@@ -54,16 +56,34 @@ impl Inner {
         prev.max(now) + 1
     }
 
-    async fn put_encoded(&self, encoded: EncodedBlock) -> Result<Arc<Block>, StoreError> {
+    /// A new block's ID and the path it is uploaded to while it is
+    /// encoded (its spans' start range is known beforehand).
+    pub(super) fn new_block_path(&self, min_start: u64, max_start: u64) -> (u64, ObjectPath) {
         let id = self.next_id();
-        let path = block_path(&encoded.index, id);
-        let size = encoded.bytes.len() as u64;
-        let block = Block::new(id, path.clone(), size, encoded.index);
-        block.prime_tables(&encoded.bytes);
-        self.objects
-            .put(&path, PutPayload::from(encoded.bytes))
-            .await
-            .map_err(io_err)?;
+        (id, block_path_for(min_start, max_start, id))
+    }
+
+    /// The [`Block`] for a block just stored at `path` (renamed if the
+    /// range its name promised is not the one its index holds).
+    pub(super) async fn stored_block(
+        &self,
+        id: u64,
+        path: ObjectPath,
+        encoded: EncodedBlock,
+    ) -> Result<Arc<Block>, StoreError> {
+        let mut path = path;
+        let named = block_path(&encoded.index, id);
+        if named != path {
+            tracing::warn!(block = %path, to = %named, "block's time range differs from its name; renaming");
+            self.objects.rename(&path, &named).await.map_err(io_err)?;
+            path = named;
+        }
+        let size = encoded.file_len();
+        let tables = encoded.tables_bytes().map(<[u8]>::to_vec);
+        let block = Block::new(id, path, size, encoded.index);
+        if let Some(t) = tables {
+            block.prime_tables(&t);
+        }
         Ok(Arc::new(block))
     }
 
@@ -127,19 +147,25 @@ impl Inner {
         // In order, stopping at the first failure: deleting WAL segments up
         // to a later head's watermark would drop an earlier unwritten head.
         for (head, upto) in frozen {
-            if head.span_count() > 0 {
+            if let Some((min, max)) = head.start_range() {
                 let mut opts = self.options(0, upto, Vec::new());
                 opts.known_traces = Some(self.recent_trace_ids(&[]).await);
                 let writing = head.clone();
                 let chunk = self.config.page_spans;
-                let encoded = tokio::task::spawn_blocking(move || {
-                    let mut w = BlockWriter::new(opts);
-                    writing.write_into(&mut w, chunk);
-                    w.finish()
-                })
+                let (id, path) = self.new_block_path(min, max);
+                let encoded = super::upload::write_block(
+                    self.objects.clone(),
+                    path.clone(),
+                    opts,
+                    self.block_writes.clone().read_owned().await,
+                    move |w| {
+                        writing.write_into(&mut |t| w.push(t), chunk);
+                        true
+                    },
+                )
                 .await
                 .map_err(io_err)?;
-                let block = self.put_encoded(encoded).await?;
+                let block = self.stored_block(id, path, encoded).await?;
                 let mut st = self.state.write();
                 st.blocks = Self::insert_block(&st.blocks, block);
                 st.frozen.retain(|(h, _)| !Arc::ptr_eq(h, &head));
@@ -209,10 +235,14 @@ impl Inner {
         opts.zstd_level = self.config.compaction_zstd_level;
         opts.page_spans = self.config.compaction_page_spans;
         opts.known_traces = Some(self.recent_trace_ids(&ids).await);
-        let encoded = super::merge::merge(self.objects.as_ref(), &inputs, opts)
+        let min = inputs.iter().map(|b| b.index.min_start).min().unwrap_or(0);
+        let max = inputs.iter().map(|b| b.index.max_start).max().unwrap_or(0);
+        let (id, path) = self.new_block_path(min, max);
+        let writing = self.block_writes.clone().read_owned().await;
+        let encoded = super::merge::merge(&self.objects, &inputs, opts, path.clone(), writing)
             .await
             .map_err(io_err)?;
-        let merged = self.put_encoded(encoded).await?;
+        let merged = self.stored_block(id, path, encoded).await?;
         {
             let mut st = self.state.write();
             let mut v: Vec<Arc<Block>> = st

@@ -12,8 +12,9 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use clew_model::TraceId;
-use clew_segment::{BlockOptions, BlockWriter, EncodedBlock, TraceSpans};
+use clew_segment::{BlockOptions, EncodedBlock, TraceSpans};
 use object_store::ObjectStore;
+use object_store::path::Path;
 
 use super::block::{Block, BlockError};
 
@@ -51,13 +52,17 @@ impl Input {
     }
 }
 
-/// Merges `inputs` into one block written by a blocking thread; the async
-/// side only reads pages and hands traces over a small bounded channel.
+/// Merges `inputs` into one block stored at `path` as it is encoded, by a
+/// blocking thread (see `upload.rs`); the async side only reads pages and
+/// hands traces over a small bounded channel.
 pub(super) async fn merge(
-    store: &dyn ObjectStore,
+    objects: &Arc<dyn ObjectStore>,
     inputs: &[Arc<Block>],
     opts: BlockOptions,
+    path: Path,
+    writing: tokio::sync::OwnedRwLockReadGuard<()>,
 ) -> Result<EncodedBlock, BlockError> {
+    let store = objects.as_ref();
     // Traces in two or more inputs, read whole up front.
     let mut seen: HashMap<TraceId, u32> = HashMap::new();
     for b in inputs {
@@ -92,16 +97,21 @@ pub(super) async fn merge(
     let mut shared_sorted: Vec<TraceSpans> = merged.into_values().collect();
     shared_sorted.sort_by_key(|t| std::cmp::Reverse(key(t)));
 
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<TraceSpans>>(2);
-    let writer = tokio::task::spawn_blocking(move || {
-        let mut w = BlockWriter::new(opts);
+    // `None` ends the feed: a channel closed without it (a read failed,
+    // the compaction was cancelled) makes the writer abort its upload.
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Option<Vec<TraceSpans>>>(2);
+    let writer = super::upload::write_block(objects.clone(), path, opts, writing, move |w| {
         while let Some(chunk) = rx.blocking_recv() {
+            let Some(chunk) = chunk else { return true };
             for t in chunk {
                 w.push(t);
             }
         }
-        w.finish()
+        false
     });
+    // Driven beside the reads below (not spawned: it borrows nothing, but
+    // its result is wanted here).
+    let writer = tokio::spawn(writer);
     let mut cursors: Vec<Input> = inputs
         .iter()
         .map(|b| Input {
@@ -133,19 +143,21 @@ pub(super) async fn merge(
         chunk.push(t);
         if chunk_spans >= 1024 {
             chunk_spans = 0;
-            if tx.send(std::mem::take(&mut chunk)).await.is_err() {
+            if tx.send(Some(std::mem::take(&mut chunk))).await.is_err() {
                 break;
             }
         }
     }
     if !chunk.is_empty() {
-        let _ = tx.send(chunk).await;
+        let _ = tx.send(Some(chunk)).await;
     }
+    let _ = tx.send(None).await;
     drop(tx);
-    writer.await.map_err(|e| {
-        BlockError::Store(object_store::Error::Generic {
+    writer
+        .await
+        .map_err(|e| object_store::Error::Generic {
             store: "compaction",
             source: Box::new(e),
-        })
-    })
+        })?
+        .map_err(BlockError::Store)
 }

@@ -23,6 +23,7 @@ mod merge;
 mod search;
 #[cfg(test)]
 mod tests;
+mod upload;
 mod wal;
 
 use std::path::{Path, PathBuf};
@@ -61,6 +62,10 @@ pub struct DiskStoreConfig {
     pub wal_sync: WalSync,
     /// Cut the head into a block once it holds this many spans…
     pub head_max_spans: u64,
+    /// …or this many bytes of records (high-entropy spans take several
+    /// times the bytes of tracegen's; writers wait once the heads hold
+    /// four times this, so the heads' memory has a budget in bytes too)…
+    pub head_max_bytes: u64,
     /// …or once its oldest write is this old.
     pub head_max_age: Duration,
     /// Delete blocks whose newest span ended longer ago than this.
@@ -94,6 +99,7 @@ impl DiskStoreConfig {
             data_dir: data_dir.into(),
             wal_sync: WalSync::Always,
             head_max_spans: 200_000,
+            head_max_bytes: 48 << 20,
             head_max_age: Duration::from_secs(120),
             retention: Some(Duration::from_secs(7 * 24 * 3600)),
             max_bytes: None,
@@ -149,6 +155,9 @@ struct Inner {
     /// holding an older snapshot can finish.
     graveyard: parking_lot::Mutex<Vec<(std::time::Instant, ObjectPath)>>,
     wake: tokio::sync::Notify,
+    /// Each block writer (a blocking-pool thread) holds a read guard until
+    /// it is done, so [`DiskStore::abandon`] can wait for them.
+    block_writes: Arc<tokio::sync::RwLock<()>>,
     /// Signalled after each head is written as a block (writers waiting
     /// for the head backlog to shrink).
     cut_done: tokio::sync::Notify,
@@ -276,6 +285,7 @@ impl DiskStore {
             next_block_id: AtomicU64::new(max_id.max(now_ns() / 1000)),
             graveyard: parking_lot::Mutex::new(Vec::new()),
             wake: tokio::sync::Notify::new(),
+            block_writes: Arc::new(tokio::sync::RwLock::new(())),
             cut_done: tokio::sync::Notify::new(),
             config,
         });
@@ -363,6 +373,24 @@ impl DiskStore {
     }
 }
 
+impl DiskStore {
+    /// Stops background work as a crash would, leaving the head to WAL
+    /// replay (no cut, no clean WAL close); a block already being written
+    /// is finished, so that once the store is dropped nothing of it runs
+    /// or holds memory any more. For tests and benchmarks that
+    /// restart a store inside one process as if after `kill -9` (a
+    /// dropped store's blocking writer would otherwise go on beside its
+    /// successor, holding a head the successor is replaying again).
+    pub async fn abandon(self) {
+        for t in self.tasks.lock().drain(..) {
+            t.abort();
+        }
+        // Blocks being written when the loops stopped are finished (as if
+        // the crash came just after): wait for their writers.
+        let _ = self.inner.block_writes.write().await;
+    }
+}
+
 impl Drop for DiskStore {
     fn drop(&mut self) {
         for t in self.tasks.lock().drain(..) {
@@ -404,8 +432,8 @@ async fn load_blocks(
     Ok((keep, gone.into_iter().map(|b| b.path.clone()).collect()))
 }
 
-/// Spans the heads (active and being cut) may hold before writers wait,
-/// in multiples of `head_max_spans`.
+/// Spans and bytes the heads (active and being cut) may hold before
+/// writers wait, in multiples of `head_max_spans` and `head_max_bytes`.
 const HEAD_BACKLOG_FACTOR: u64 = 4;
 /// How long a writer waits for room before answering "unavailable".
 const HEAD_BACKLOG_WAIT: Duration = Duration::from_secs(10);
@@ -424,16 +452,24 @@ impl Inner {
             .config
             .head_max_spans
             .saturating_mul(HEAD_BACKLOG_FACTOR);
+        let byte_limit = self
+            .config
+            .head_max_bytes
+            .saturating_mul(HEAD_BACKLOG_FACTOR);
         let deadline = tokio::time::Instant::now() + HEAD_BACKLOG_WAIT;
         loop {
             // Created before the check, so a cut finishing in between
             // still wakes this writer.
             let done = self.cut_done.notified();
-            let backlog = {
+            let (backlog, bytes) = {
                 let st = self.state.read();
-                st.head.span_count() + st.frozen.iter().map(|(h, _)| h.span_count()).sum::<u64>()
+                let heads = || std::iter::once(&st.head).chain(st.frozen.iter().map(|(h, _)| h));
+                (
+                    heads().map(|h| h.span_count()).sum::<u64>(),
+                    heads().map(|h| h.bytes()).sum::<u64>(),
+                )
             };
-            if backlog < limit {
+            if backlog < limit && bytes < byte_limit {
                 return Ok(());
             }
             self.wake.notify_one();
@@ -501,7 +537,9 @@ impl TraceWriter for DiskStore {
         let (ops, batch) = indexed.map_err(io_err)?;
         let head = inner.state.read().head.clone();
         head.insert(batch, ops);
-        if head.span_count() >= inner.config.head_max_spans {
+        if head.span_count() >= inner.config.head_max_spans
+            || head.bytes() >= inner.config.head_max_bytes
+        {
             inner.wake.notify_one();
         }
         Ok(())
@@ -519,7 +557,7 @@ impl TraceReader for DiskStore {
     }
 
     async fn find_traces(&self, query: &TraceQuery) -> Result<Vec<Trace>, StoreError> {
-        let hits = self.inner.search(query).await;
+        let hits = self.inner.search(query, search::Want::Traces).await;
         let mut out = Vec::with_capacity(hits.len());
         for hit in hits {
             let spans = self.inner.hit_trace(hit).await;
@@ -537,10 +575,10 @@ impl TraceReader for DiskStore {
         &self,
         query: &TraceQuery,
     ) -> Result<Vec<TraceSummary>, StoreError> {
-        let hits = self.inner.search(query).await;
+        let hits = self.inner.search(query, search::Want::Summaries).await;
         let mut out = Vec::with_capacity(hits.len());
         for hit in hits {
-            if let Some(s) = TraceSummary::of(&self.inner.hit_trace(hit).await) {
+            if let Some(s) = self.inner.hit_summary(hit).await {
                 out.push(s);
             }
         }

@@ -15,7 +15,7 @@ use clew_segment::{BlockIndex, PageRef, SpanFilter, tag_hash};
 
 use super::Inner;
 use super::head::DepSpan;
-use crate::query::{DependencyLink, Operation, TraceQuery};
+use crate::query::{DependencyLink, Operation, TraceQuery, TraceSummary};
 use crate::span_matches;
 
 /// Pages a search reads in its first request to a block; each further
@@ -69,11 +69,43 @@ fn trace_start(spans: &[Span]) -> u64 {
     spans.iter().map(|s| s.start_time).min().unwrap_or(0)
 }
 
-/// A matching trace: its start and, when one block page held it, the
-/// spans that page had (whole, unless the trace also lives elsewhere).
-type Found = HashMap<TraceId, (u64, Option<Vec<Span>>)>;
+/// What a search already read of a trace in one block page: whole unless
+/// the trace also lives elsewhere (the caller checks).
+pub(super) enum Held {
+    /// Its spans, decoded.
+    Spans(Vec<Span>),
+    /// Its summary, read from the page's columns.
+    Summary(TraceSummary),
+}
 
-fn note(found: &mut Found, id: TraceId, start: u64, spans: Option<Vec<Span>>) {
+/// What the caller of a search wants of each result.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Want {
+    /// Whole traces.
+    Traces,
+    /// Summaries: pages answer them from their columns when the query's
+    /// column filter is exact (no tags), without building spans.
+    Summaries,
+}
+
+fn summary_of(id: TraceId, s: clew_segment::PageTraceSummary) -> TraceSummary {
+    TraceSummary {
+        trace_id: id,
+        root_service: s.root_service.to_string(),
+        root_operation: s.root_operation.to_string(),
+        start: s.start,
+        duration: s.end.saturating_sub(s.start),
+        span_count: s.spans,
+        error_count: s.errors,
+        services: s.services.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+/// A matching trace: its start and, when one block page held it, what the
+/// search read of it there.
+type Found = HashMap<TraceId, (u64, Option<Held>)>;
+
+fn note(found: &mut Found, id: TraceId, start: u64, spans: Option<Held>) {
     match found.get_mut(&id) {
         Some(e) => {
             // Seen in two places: the caller must assemble it.
@@ -86,8 +118,8 @@ fn note(found: &mut Found, id: TraceId, start: u64, spans: Option<Vec<Span>>) {
     }
 }
 
-/// A search hit: trace start, ID, and its spans when already read whole.
-pub(super) type Hit = (u64, TraceId, Option<Vec<Span>>);
+/// A search hit: trace start, ID, and what the search read of it.
+pub(super) type Hit = (u64, TraceId, Option<Held>);
 
 /// Most recent first, ties by ID (descending), as the memory store orders.
 fn ranked(found: Found, limit: usize) -> Vec<Hit> {
@@ -99,7 +131,7 @@ fn ranked(found: Found, limit: usize) -> Vec<Hit> {
 
 impl Inner {
     /// Matching trace IDs with their start, sorted and limited.
-    pub(super) async fn search(&self, q: &TraceQuery) -> Vec<Hit> {
+    pub(super) async fn search(&self, q: &TraceQuery, want: Want) -> Vec<Hit> {
         let limit = if q.limit == 0 { usize::MAX } else { q.limit };
         let st = self.snapshot();
         let mut found: Found = HashMap::new();
@@ -117,6 +149,9 @@ impl Inner {
             duration_max: q.duration_max,
         };
         let tag_hashes: Vec<u64> = q.tags.iter().map(|t| tag_hash(&t.key, &t.value)).collect();
+        // Without tags the column filter is exact (service, operation,
+        // window, durations), so a page's candidates need no spans built.
+        let summaries = want == Want::Summaries && q.tags.is_empty();
         let heads = std::iter::once(&st.head).chain(st.frozen.iter().map(|(h, _)| h));
         for h in heads {
             if h.start_range()
@@ -202,12 +237,35 @@ impl Inner {
                     }
                     let inside = page.min_start >= q.start_min && page.max_start <= q.start_max;
                     let f = if inside { &open_window } else { &filter };
+                    if summaries {
+                        match b.page_summaries(self.objects.as_ref(), i, &bytes, f).await {
+                            Ok(Some(sums)) => {
+                                for s in sums {
+                                    let (id, start) = (s.id, s.start);
+                                    note(
+                                        &mut found,
+                                        id,
+                                        start,
+                                        Some(Held::Summary(summary_of(id, s))),
+                                    );
+                                }
+                                floor = kth(&found);
+                                continue;
+                            }
+                            // A v1 page: decoded below.
+                            Ok(None) => {}
+                            Err(e) => {
+                                self.block_failed(&b, &e);
+                                break 'pages;
+                            }
+                        }
+                    }
                     match b.page_filtered(self.objects.as_ref(), i, &bytes, f).await {
                         Ok(traces) => {
                             for t in traces {
                                 if t.spans.iter().any(|s| span_matches(s, q)) {
                                     let start = trace_start(&t.spans);
-                                    note(&mut found, t.id, start, Some(t.spans));
+                                    note(&mut found, t.id, start, Some(Held::Spans(t.spans)));
                                 }
                             }
                             floor = kth(&found);
@@ -223,20 +281,37 @@ impl Inner {
         ranked(found, limit)
     }
 
-    /// A hit's whole trace: the spans the search already read when no
-    /// other block (by its trace filter) or head may hold more of it.
+    /// Is what the search read of a hit in one page the whole trace (no
+    /// other block, by its trace table, or head may hold more of it)?
+    fn held_whole(&self, id: TraceId) -> bool {
+        let st = self.snapshot();
+        let mut holders = st.blocks.iter().filter(|b| b.index.may_hold(id)).count();
+        holders += st.frozen.iter().filter(|(f, _)| f.contains(id)).count();
+        holders += usize::from(st.head.contains(id));
+        holders <= 1
+    }
+
+    /// A hit's whole trace: the spans the search already read when they
+    /// are the whole trace.
     pub(super) async fn hit_trace(&self, hit: Hit) -> Vec<Span> {
-        let (_, id, spans) = hit;
-        if let Some(spans) = spans {
-            let st = self.snapshot();
-            let mut holders = st.blocks.iter().filter(|b| b.index.may_hold(id)).count();
-            holders += st.frozen.iter().filter(|(f, _)| f.contains(id)).count();
-            holders += usize::from(st.head.contains(id));
-            if holders <= 1 {
-                return spans;
-            }
+        let (_, id, held) = hit;
+        if let Some(Held::Spans(spans)) = held
+            && self.held_whole(id)
+        {
+            return spans;
         }
         self.trace(id).await
+    }
+
+    /// A hit's summary: from what the search read when that is the whole
+    /// trace, else from the trace read whole.
+    pub(super) async fn hit_summary(&self, hit: Hit) -> Option<TraceSummary> {
+        let id = hit.1;
+        match hit.2 {
+            Some(Held::Summary(s)) if self.held_whole(id) => Some(s),
+            Some(Held::Spans(spans)) if self.held_whole(id) => TraceSummary::of(&spans),
+            _ => TraceSummary::of(&self.trace(id).await),
+        }
     }
 
     pub(super) fn services(&self) -> BTreeSet<String> {

@@ -386,6 +386,50 @@ async fn summaries_come_sorted_before_the_limit_is_applied() {
     assert_eq!(four.duration, 50 * MS);
 }
 
+#[tokio::test]
+async fn summaries_read_from_block_columns_equal_those_of_the_whole_trace() {
+    // Without tag filters a block page answers summaries from its columns;
+    // they must be what the decoded trace gives, wherever it is stored
+    // (one block, split over a block and the head, or two blocks).
+    let dirs = Dirs::new();
+    let s = open(dirs.config());
+    let fe = process("frontend", vec![]);
+    let be = process("backend", vec![]);
+    for t in 1..=6u64 {
+        let mut child = span(t, 2, "query", &be, t * 100 + 1, 70);
+        child.references.push(clew_model::Reference::child_of(
+            TraceId::new(0, t),
+            clew_model::SpanId(1),
+        ));
+        if t % 2 == 0 {
+            child
+                .tags
+                .push(clew_model::KeyValue::string("error", "true"));
+        }
+        let root = span(t, 1, "GET /", &fe, t * 100, 50);
+        s.write_spans(vec![child, root]).await.expect("write");
+        if t == 3 {
+            s.flush().await.expect("flush");
+        }
+    }
+    // Trace 6 gets a late span after its first part is in a block.
+    s.flush().await.expect("flush");
+    let late = span(6, 3, "late", &be, 600 + 5, 1);
+    s.write_spans(vec![late]).await.expect("write");
+    let mut q = query_all();
+    q.service = Some("backend".into());
+    let sums = s.find_trace_summaries(&q).await.expect("summaries");
+    assert_eq!(sums.len(), 6);
+    for sum in sums {
+        let trace = s
+            .get_trace(sum.trace_id)
+            .await
+            .expect("get")
+            .expect("trace");
+        assert_eq!(Some(sum), crate::TraceSummary::of(&trace.spans));
+    }
+}
+
 /// `writers` tasks each writing `per_writer` one-span traces (trace ID
 /// `writer * 1000 + i + 1`) at once, until every write is acknowledged.
 async fn write_concurrently(s: &Arc<DiskStore>, writers: u64, per_writer: u64) {
@@ -511,4 +555,44 @@ async fn reads_during_compaction_and_retention_always_see_acknowledged_spans() {
     let st = s.persistence_stats().expect("stats");
     assert!(st.compactions >= 1 && st.blocks < 6, "{st:?}");
     assert_eq!(s.stats().spans, 120);
+}
+
+#[tokio::test]
+async fn a_block_whose_traces_stop_coming_is_never_published() {
+    // A merged block names its inputs in `replaces`: published with part
+    // of them missing, the next open would delete spans. The streaming
+    // writer completes its upload only when told every trace arrived.
+    use object_store::ObjectStoreExt;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let objects: Arc<dyn object_store::ObjectStore> = Arc::new(
+        object_store::local::LocalFileSystem::new_with_prefix(dir.path()).expect("local store"),
+    );
+    let writes = Arc::new(tokio::sync::RwLock::new(()));
+    let p = process("svc", vec![]);
+    for complete in [false, true] {
+        let path = object_store::path::Path::from(format!("blocks/{complete}.blk"));
+        let spans = vec![span(1, 1, "op", &p, 0, 1)];
+        let written = super::upload::write_block(
+            objects.clone(),
+            path.clone(),
+            clew_segment::BlockOptions::default(),
+            writes.clone().read_owned().await,
+            move |w| {
+                w.push(clew_segment::TraceSpans {
+                    id: TraceId::new(0, 1),
+                    spans,
+                });
+                complete
+            },
+        )
+        .await;
+        assert_eq!(written.is_ok(), complete);
+        assert_eq!(objects.head(&path).await.is_ok(), complete);
+    }
+    // Nor is its staging file left behind.
+    let names: Vec<String> = std::fs::read_dir(dir.path().join("blocks"))
+        .expect("blocks dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, vec!["true.blk".to_string()]);
 }

@@ -1,0 +1,140 @@
+//! Storing a block while it is encoded.
+//!
+//! A block's pages come first in its file and never change once written,
+//! so the writer hands each few MiB of finished pages to a multipart
+//! upload (`ObjectStore::put_multipart`: a staging file renamed into place
+//! on a local disk, parts of a multipart upload on S3) instead of keeping
+//! the whole block in memory until it is stored — a merged block of
+//! high-entropy spans is ≈ 190 MB. Memory per block being written is then
+//! bounded by [`PART_BYTES`] × ([`PARTS_IN_FLIGHT`] + 1) plus about
+//! [`HAND_OVER_BYTES`] and one page,
+//! whatever the block's size.
+//!
+//! It runs on a blocking-pool thread (encoding is CPU work) and waits for
+//! the upload through the runtime's handle, so a slow store slows the
+//! encoder down rather than letting finished parts pile up.
+
+use std::sync::Arc;
+
+use clew_segment::{BlockOptions, BlockWriter, EncodedBlock, TraceSpans};
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt, WriteMultipart};
+
+/// Bytes per uploaded part (S3 wants at least 5 MiB for all but the last).
+const PART_BYTES: usize = 8 << 20;
+/// Bytes of finished pages the writer holds before handing them over.
+const HAND_OVER_BYTES: usize = 1 << 20;
+/// Parts uploading at once while the encoder goes on.
+const PARTS_IN_FLIGHT: usize = 1;
+
+/// Where traces go while a block is written: into a [`BlockWriter`] whose
+/// finished pages are uploaded as they accumulate.
+pub(super) struct StreamingBlock {
+    writer: BlockWriter,
+    upload: WriteMultipart,
+    handle: tokio::runtime::Handle,
+    /// The first upload error; once set, nothing more is uploaded and
+    /// [`StreamingBlock::finish`] reports it.
+    failed: Option<object_store::Error>,
+}
+
+impl StreamingBlock {
+    /// Starts the upload of a block to `path`. Call from a blocking-pool
+    /// thread of the runtime `handle` belongs to.
+    pub(super) fn start(
+        objects: &Arc<dyn ObjectStore>,
+        handle: tokio::runtime::Handle,
+        path: &Path,
+        opts: BlockOptions,
+    ) -> Result<StreamingBlock, object_store::Error> {
+        let upload = handle.block_on(objects.put_multipart(path))?;
+        Ok(StreamingBlock {
+            writer: BlockWriter::new(opts),
+            upload: WriteMultipart::new_with_chunk_size(upload, PART_BYTES),
+            handle,
+            failed: None,
+        })
+    }
+
+    /// Adds one whole trace (in the order [`BlockWriter::push`] wants).
+    pub(super) fn push(&mut self, t: TraceSpans) {
+        self.writer.push(t);
+        // Finished pages are copied into the upload's part buffer every
+        // MiB or so and the writer's buffer freed: handing the writer's
+        // Vec over whole would keep each (doubled) allocation alive until
+        // the last part slicing it is stored.
+        if self.writer.pending_bytes() >= HAND_OVER_BYTES && self.failed.is_none() {
+            let bytes = self.writer.take_bytes();
+            self.upload.write(&bytes);
+            drop(bytes);
+            if let Err(e) = self
+                .handle
+                .block_on(self.upload.wait_for_capacity(PARTS_IN_FLIGHT))
+            {
+                self.failed = Some(e);
+            }
+        }
+    }
+
+    /// Gives up: the upload's staging object is removed, nothing is stored.
+    pub(super) fn abort(self) {
+        let _ = self.handle.block_on(self.upload.abort());
+    }
+
+    /// Writes the rest (last page, tables, index, footer) and completes the
+    /// upload; on any error the upload is aborted (its staging object
+    /// removed) and the error returned. The returned block's `bytes` are
+    /// only the file's tail (tables, index, footer and maybe a last page).
+    pub(super) fn finish(mut self) -> Result<EncodedBlock, object_store::Error> {
+        if let Some(e) = self.failed.take() {
+            let _ = self.handle.block_on(self.upload.abort());
+            return Err(e);
+        }
+        let tail = self.writer.finish();
+        // The upload gets its own copy of the tail; `tail.bytes` stays for
+        // the caller, which decodes the tables from it (a few KB to MB).
+        self.upload.write(&tail.bytes);
+        // On an error the upload is dropped, which removes its staging
+        // object (a local file; S3 expires incomplete uploads by policy).
+        self.handle.block_on(self.upload.finish())?;
+        Ok(tail)
+    }
+}
+
+/// Encodes a block on a blocking-pool thread, `fill` handing it the
+/// traces, and stores it at `path` as it goes (see [`StreamingBlock`]).
+/// `fill` answers whether it handed over every trace: if not (its feeder
+/// failed or was cancelled), the upload is aborted — a merged block
+/// missing part of its inputs must never be published, since it names
+/// them in `replaces`.
+/// `writing` is held until the thread is done (see `DiskStore::abandon`).
+pub(super) async fn write_block<F>(
+    objects: Arc<dyn ObjectStore>,
+    path: Path,
+    opts: BlockOptions,
+    writing: tokio::sync::OwnedRwLockReadGuard<()>,
+    fill: F,
+) -> Result<EncodedBlock, object_store::Error>
+where
+    F: FnOnce(&mut StreamingBlock) -> bool + Send + 'static,
+{
+    let handle = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || {
+        let _writing = writing;
+        let mut block = StreamingBlock::start(&objects, handle, &path, opts)?;
+        if fill(&mut block) {
+            block.finish()
+        } else {
+            block.abort();
+            Err(object_store::Error::Generic {
+                store: "block writer",
+                source: "the traces of the block stopped coming; not stored".into(),
+            })
+        }
+    })
+    .await
+    .map_err(|e| object_store::Error::Generic {
+        store: "block writer",
+        source: Box::new(e),
+    })?
+}
