@@ -482,20 +482,7 @@ impl TraceSkip {
                 .and_then(|n| n.checked_mul(8))
                 .ok_or(SegmentError::Corrupt("span count"))?,
         )?;
-        if self.refs {
-            for _ in 0..n {
-                if st[S_PARENTS].var()? == PARENT_EXPLICIT {
-                    let r = &mut st[S_REFS];
-                    let nr = r.count(25)?;
-                    for _ in 0..nr {
-                        r.take(25)?;
-                        skip_kvs(r, 0)?;
-                    }
-                }
-            }
-        } else {
-            st[S_PARENTS].skip_vars(n)?;
-        }
+        skip_parents(st, n, self.refs)?;
         for i in [
             S_STARTS,
             S_DURATIONS,
@@ -600,6 +587,26 @@ fn skip_tag_value(st: &mut [Cursor<'_>]) -> Result<(), SegmentError> {
         Some(c) => c.take(len).map(|_| ()),
         None => Err(SegmentError::Corrupt("in-place tag string")),
     }
+}
+
+/// Advances the parent and reference streams past `n` spans; `refs` says
+/// whether the page has explicit references at all (when not, parents are
+/// plain varints and skipped in one go).
+pub(crate) fn skip_parents(st: &mut [Cursor<'_>], n: u64, refs: bool) -> Result<(), SegmentError> {
+    if !refs {
+        return st[S_PARENTS].skip_vars(n);
+    }
+    for _ in 0..n {
+        if st[S_PARENTS].var()? == PARENT_EXPLICIT {
+            let r = &mut st[S_REFS];
+            let nr = r.count(25)?;
+            for _ in 0..nr {
+                r.take(25)?;
+                skip_kvs(r, 0)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 pub(crate) fn skip_kvs(c: &mut Cursor<'_>, depth: u32) -> Result<(), SegmentError> {

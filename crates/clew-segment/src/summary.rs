@@ -20,7 +20,7 @@ use crate::SegmentError;
 use crate::codec::Cursor;
 use crate::page::{
     PARENT_EXPLICIT, S_DURATIONS, S_OPERATIONS, S_PARENTS, S_PROCESSES, S_REFS, S_SPAN_IDS,
-    S_STARTS, S_TAG_VALUES, S_TAGS, S_TRACES, skip_kvs, skip_value,
+    S_STARTS, S_TAG_VALUES, S_TAGS, S_TRACES, skip_kvs, skip_parents, skip_value,
 };
 use crate::streams::{S_INLINE_TAGS, S_TAG_STRINGS, S_TRACE_SPANS, S_TRACE_STARTS, Streams};
 use crate::tables::{Tables, V_INLINE, V_INLINE_TAG, V_TRUE};
@@ -276,20 +276,7 @@ fn skip_trace(
     inline_at: &mut usize,
 ) -> Result<(), SegmentError> {
     st[S_SPAN_IDS].take(ids_bytes)?;
-    if refs {
-        for _ in 0..n {
-            if st[S_PARENTS].var()? == PARENT_EXPLICIT {
-                let r = &mut st[S_REFS];
-                let nr = r.count(25)?;
-                for _ in 0..nr {
-                    r.take(25)?;
-                    skip_kvs(r, 0)?;
-                }
-            }
-        }
-    } else {
-        st[S_PARENTS].skip_vars(n)?;
-    }
+    skip_parents(st, n, refs)?;
     for i in [S_STARTS, S_DURATIONS, S_PROCESSES, S_OPERATIONS] {
         st[i].skip_vars(n)?;
     }
