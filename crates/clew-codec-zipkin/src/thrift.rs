@@ -119,21 +119,10 @@ pub fn read_v1_list<'a, R: ProtocolReader<'a>>(
     Ok(spans)
 }
 
-/// Turns a slice of the payload into a [`Str`] sharing `buf`'s memory.
+/// Turns a slice of the payload into a [`Str`]: short text inline, longer
+/// text sharing `buf`'s memory.
 fn str_of(buf: &Bytes, s: &[u8], field: &'static str) -> Result<Str, ZipkinError> {
     Str::from_part_of(buf, s).map_err(|_| ZipkinError::Utf8 { field })
-}
-
-fn bytes_of(buf: &Bytes, s: &[u8]) -> Bytes {
-    let start = buf.as_ptr() as usize;
-    let at = s.as_ptr() as usize;
-    if s.is_empty() {
-        Bytes::new()
-    } else if at >= start && at + s.len() <= start + buf.len() {
-        buf.slice_ref(s)
-    } else {
-        Bytes::copy_from_slice(s)
-    }
 }
 
 fn non_negative(v: i64) -> u64 {
@@ -290,7 +279,7 @@ fn typed_value(buf: &Bytes, raw: &[u8], ty: i32) -> Value {
         STRING => Str::from_part_of(buf, raw).ok().map(Value::Str),
         _ => None,
     };
-    typed.unwrap_or_else(|| Value::Binary(bytes_of(buf, raw)))
+    typed.unwrap_or_else(|| Value::Binary(clew_model::share_or_copy(buf, raw)))
 }
 
 fn read_endpoint<'a, R: ProtocolReader<'a>>(

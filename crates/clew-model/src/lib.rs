@@ -36,7 +36,7 @@ pub use bytes::Bytes;
 pub use gofmt::{GoFloat, write_base64, write_go_json_string};
 pub use ids::{IdParseError, SpanId, TraceId};
 pub use span::{Flags, Log, Process, RefType, Reference, Scope, Span, SpanBatch, SpanKind, Trace};
-pub use text::INLINE_MAX as INLINE_STR_MAX;
+pub use text::{INLINE_MAX as INLINE_STR_MAX, share_or_copy};
 pub use validate::{ValidationError, validate_span};
 pub use value::{KeyValue, Str, Value, ValueType};
 

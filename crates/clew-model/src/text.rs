@@ -83,13 +83,7 @@ impl Str {
         if let Some(inline) = Str::inline(s) {
             return Ok(inline);
         }
-        let whole = buf.as_ptr_range();
-        let range = part.as_ptr_range();
-        let shared = if whole.start <= range.start && range.end <= whole.end {
-            buf.slice_ref(part)
-        } else {
-            Bytes::copy_from_slice(part)
-        };
+        let shared = share_or_copy(buf, part);
         // SAFETY: `part` (the same bytes) was checked as UTF-8 above.
         Ok(Str(Repr::Shared(unsafe {
             ByteString::from_bytes_unchecked(shared)
@@ -146,6 +140,21 @@ impl Str {
             }
             Repr::Shared(s) => s,
         }
+    }
+}
+
+/// `part` as `Bytes`: a view of `buf` when `part` lies inside it (no copy),
+/// else a copy — for decoders whose slices usually, but not provably, come
+/// from the request body.
+pub fn share_or_copy(buf: &Bytes, part: &[u8]) -> Bytes {
+    let whole = buf.as_ptr_range();
+    let range = part.as_ptr_range();
+    if part.is_empty() {
+        Bytes::new()
+    } else if whole.start <= range.start && range.end <= whole.end {
+        buf.slice_ref(part)
+    } else {
+        Bytes::copy_from_slice(part)
     }
 }
 
