@@ -95,10 +95,7 @@ impl Servers {
         room: Room,
         runtime: &Handle,
     ) -> Result<()> {
-        let listener = {
-            let _in = runtime.enter();
-            TcpListener::from_std(listener)?
-        };
+        let listener = listener_on(listener, runtime)?;
         let gate = self.budget.gate(name, room == Room::Reserved);
         let http = HttpSettings {
             limits: self.budget.limits().clone(),
@@ -121,10 +118,7 @@ impl Servers {
         room: Room,
         runtime: &Handle,
     ) -> Result<()> {
-        let listener = {
-            let _in = runtime.enter();
-            TcpListener::from_std(listener)?
-        };
+        let listener = listener_on(listener, runtime)?;
         let gate = self.budget.gate(name, room == Room::Reserved);
         let limits = self.budget.limits();
         // No server-initiated keep-alive pings: the idle timeout closes
@@ -174,6 +168,13 @@ fn accept_failed(gate: &ListenerGate, e: &io::Error) {
         listener = gate.listener(),
         "accept failed: {e} (out of file descriptors? see connections.max_total)"
     );
+}
+
+/// `listener` registered with `runtime`'s reactor, so the connections it
+/// accepts are driven by that runtime's threads.
+fn listener_on(listener: std::net::TcpListener, runtime: &Handle) -> io::Result<TcpListener> {
+    let _in = runtime.enter();
+    TcpListener::from_std(listener)
 }
 
 async fn accept_http(
