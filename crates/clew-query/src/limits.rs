@@ -144,10 +144,16 @@ pub async fn search(
     let budget = limits.timeout();
     let deadline = Instant::now() + budget;
     let mut warnings: Vec<String> = limits.cap(&mut query).into_iter().collect();
+    // The store stops reading whole traces at the response cap: building
+    // `limit` huge traces only to cut the answer at render time was the
+    // memory a search over big traces really used.
+    let max_bytes = limits.max_response_bytes;
+    query.max_bytes = Some(max_bytes);
     let traces = tokio::time::timeout_at(deadline.into(), reader.find_traces(&query))
         .await
         .map_err(|_| SearchError::TimedOut(budget))?
         .map_err(SearchError::Store)?;
+    warnings.extend(read_cut_warning(&traces, query.limit, max_bytes));
     let traces = if raw {
         traces
     } else {
@@ -182,6 +188,27 @@ fn adjust_until(
         adjust(&mut traces[i]);
     }
     (traces, None)
+}
+
+/// The warning for a store that stopped reading at `max_bytes` (fewer
+/// than `limit` traces whose estimated size reached it); `None` otherwise.
+fn read_cut_warning(traces: &[Trace], limit: usize, max_bytes: usize) -> Option<String> {
+    if traces.len() >= limit {
+        return None;
+    }
+    let read: usize = traces
+        .iter()
+        .flat_map(|t| &t.spans)
+        .map(clew_model::Span::estimated_size)
+        .sum();
+    (read >= max_bytes).then(|| {
+        format!(
+            "returning at most {} traces: reading more would pass {max_bytes} bytes \
+             (query.max_response_bytes); more traces may match — narrow the search or \
+             lower the limit",
+            traces.len()
+        )
+    })
 }
 
 fn timeout_warning(done: usize, total: usize, budget: Duration) -> String {
@@ -279,6 +306,7 @@ mod tests {
             duration_min: None,
             duration_max: None,
             limit,
+            max_bytes: None,
         }
     }
 
@@ -302,6 +330,26 @@ mod tests {
         let w = limits.cap(&mut q).expect("warning");
         assert_eq!(q.limit, 50);
         assert!(w.contains("limit 0"), "{w}");
+    }
+
+    #[test]
+    fn a_store_read_cut_at_the_byte_cap_is_reported() {
+        use clew_model::{Process, Span, SpanId, TraceId};
+        let trace = |n: u64| Trace {
+            spans: vec![Span::new(
+                TraceId::new(0, n),
+                SpanId(1),
+                "op",
+                std::sync::Arc::new(Process::new("svc")),
+            )],
+            warnings: Vec::new(),
+        };
+        let one: usize = trace(1).spans[0].estimated_size();
+        let two = [trace(1), trace(2)];
+        let w = read_cut_warning(&two, 10, one * 2).expect("cut: fewer than the limit");
+        assert!(w.contains("query.max_response_bytes"), "{w}");
+        assert_eq!(read_cut_warning(&two, 2, one * 2), None, "the limit was reached");
+        assert_eq!(read_cut_warning(&two, 10, one * 2 + 1), None, "all matches fit");
     }
 
     #[test]

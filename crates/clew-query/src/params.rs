@@ -193,6 +193,7 @@ pub fn parse_trace_request(p: &Params, now_ns: u64) -> Result<TraceRequest, Para
         duration_min,
         duration_max,
         limit,
+        max_bytes: None,
     }))
 }
 

@@ -571,6 +571,7 @@ async fn searches(store: Arc<DiskStore>, shape: Shape) {
             start_min: a,
             start_max: b,
             limit: 20,
+            max_bytes: None,
             ..TraceQuery::default()
         };
         q.service = Some(format!("tracegen-{:02}", i % 10));
@@ -623,6 +624,7 @@ async fn searches(store: Arc<DiskStore>, shape: Shape) {
             start_min: BASE,
             start_max: BASE + DAY,
             limit: 20,
+            max_bytes: None,
             tags: vec![tag(i)],
             ..TraceQuery::default()
         };

@@ -34,6 +34,13 @@ pub struct TraceQuery {
     pub duration_max: Option<u64>,
     /// Maximum number of traces returned.
     pub limit: usize,
+    /// Stop reading whole traces once their estimated size
+    /// ([`clew_model::Span::estimated_size`]) reaches this many bytes: the
+    /// trace that reaches it is the last returned, the first is always
+    /// returned. `None` = no byte bound. The query APIs set it from their
+    /// response cap, so a search over huge traces never builds more than
+    /// it may send. Backends that do not honour it are bounded by `limit`.
+    pub max_bytes: Option<usize>,
 }
 
 /// An operation name with the span kind it was seen with.

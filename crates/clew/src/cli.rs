@@ -12,7 +12,8 @@ use crate::config::{Config, ConfigError};
 /// With no arguments, runs all-in-one: Jaeger agent (UDP 6831, 6832, 5775),
 /// sampling (5778), Jaeger collector (HTTP 14268, gRPC 14250), OTLP (gRPC
 /// 4317, HTTP 4318), Zipkin (9411), query (HTTP 16686, gRPC 16685) and
-/// admin (14269), keeping spans in a bounded in-memory store.
+/// admin (14269), keeping spans in the embedded, crash-safe store in
+/// ./clew-data (`--store memory` keeps them in a bounded in-memory store).
 #[derive(Debug, Parser)]
 #[command(name = "clew", version, about, long_about)]
 pub struct Cli {
@@ -138,7 +139,7 @@ pub struct Cli {
     pub reserved_connections: Option<usize>,
 
     /// HTTP: seconds to receive a request's headers, counted from when the
-    /// connection waits for a request (also ends silent keep-alive connections) [default: 5].
+    /// connection waits for a request (also ends silent keep-alive connections) [default: 10].
     #[arg(long, env = "CLEW_HEADER_READ_TIMEOUT_SECS", value_name = "SECS")]
     pub header_read_timeout_secs: Option<u64>,
 
@@ -164,7 +165,7 @@ pub struct Cli {
     pub query_max_traces: Option<usize>,
 
     /// Time budget of one query; a store that has not answered by then gives
-    /// 503, a slow render returns the traces done so far with a warning [default: 5].
+    /// 503, a slow render returns the traces done so far with a warning [default: 10].
     #[arg(long, env = "CLEW_QUERY_TIMEOUT_SECS", value_name = "SECS")]
     pub query_timeout_secs: Option<u64>,
 
@@ -327,6 +328,40 @@ impl Cli {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every `[default: X]` the help shows is the real default: passing X
+    /// explicitly yields the same config as passing nothing (the help had
+    /// said 5 s for two timeouts whose defaults were 10 s).
+    #[test]
+    fn every_default_in_the_help_is_the_real_one() {
+        use clap::CommandFactory;
+        let defaults = Cli::try_parse_from(["clew"])
+            .expect("parse")
+            .resolve_with_rust_log(None)
+            .expect("valid");
+        let mut checked = 0;
+        for arg in Cli::command().get_arguments() {
+            let (Some(long), Some(help)) = (arg.get_long(), arg.get_help()) else {
+                continue;
+            };
+            let help = help.to_string();
+            let Some(value) = help
+                .split("[default: ")
+                .nth(1)
+                .and_then(|rest| rest.split(']').next())
+            else {
+                continue;
+            };
+            let flag = format!("--{long}");
+            let cfg = Cli::try_parse_from(["clew", flag.as_str(), value])
+                .unwrap_or_else(|e| panic!("{flag} {value}: {e}"))
+                .resolve_with_rust_log(None)
+                .unwrap_or_else(|e| panic!("{flag} {value}: {e}"));
+            assert_eq!(cfg, defaults, "{flag}: the help says [default: {value}]");
+            checked += 1;
+        }
+        assert!(checked >= 30, "only {checked} defaults found in the help");
+    }
 
     #[test]
     fn flags_override_defaults() {

@@ -103,6 +103,7 @@ pub fn parse_search(p: &Params) -> Result<SearchRequest, String> {
             duration_min,
             duration_max,
             limit,
+            max_bytes: None,
         },
         raw: flag(p, &["query.rawTraces", "query.raw_traces"]),
     })

@@ -69,6 +69,7 @@ impl SearchFields {
             duration_min,
             duration_max,
             limit,
+            max_bytes: None,
         })
     }
 }

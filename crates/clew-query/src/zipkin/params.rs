@@ -91,6 +91,7 @@ pub fn parse_search(p: &Params, now_ns: u64) -> Result<Search, String> {
             duration_min,
             duration_max,
             limit,
+            max_bytes: None,
         },
         bare_terms,
     })

@@ -23,6 +23,7 @@ mod merge;
 mod search;
 #[cfg(test)]
 mod tests;
+mod topk;
 mod upload;
 mod wal;
 
@@ -558,17 +559,17 @@ impl TraceReader for DiskStore {
 
     async fn find_traces(&self, query: &TraceQuery) -> Result<Vec<Trace>, StoreError> {
         let hits = self.inner.search(query, search::Want::Traces).await;
-        let mut out = Vec::with_capacity(hits.len());
-        for hit in hits {
-            let spans = self.inner.hit_trace(hit).await;
-            if !spans.is_empty() {
-                out.push(Trace {
-                    spans,
-                    warnings: Vec::new(),
-                });
-            }
-        }
-        Ok(out)
+        let max_bytes = query.max_bytes.unwrap_or(usize::MAX);
+        Ok(self
+            .inner
+            .hit_traces(hits, max_bytes)
+            .await
+            .into_iter()
+            .map(|spans| Trace {
+                spans,
+                warnings: Vec::new(),
+            })
+            .collect())
     }
 
     async fn find_trace_summaries(

@@ -8,13 +8,14 @@
 //! truncated to the limit (the order Jaeger's tag search got wrong,
 //! jaegertracing/jaeger#166); whole traces are read only for the results.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use clew_model::{Span, SpanId, TraceId};
 use clew_segment::{BlockIndex, PageRef, SpanFilter, tag_hash};
 
 use super::Inner;
 use super::head::DepSpan;
+use super::topk::{Hit, TopK};
 use crate::query::{DependencyLink, Operation, TraceQuery, TraceSummary};
 use crate::span_matches;
 
@@ -76,7 +77,14 @@ pub(super) enum Held {
     Spans(Vec<Span>),
     /// Its summary, read from the page's columns.
     Summary(TraceSummary),
+    /// Where it is: page `page` of block `block` (by block ID), so that
+    /// results are read a page at a time, not a trace at a time.
+    At { block: u64, page: usize },
 }
+
+/// Most bytes of decoded spans or summaries one search keeps for its
+/// candidates (beyond, they are read again if returned).
+const HELD_MAX_BYTES: usize = 32 << 20;
 
 /// What the caller of a search wants of each result.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -101,40 +109,12 @@ fn summary_of(id: TraceId, s: clew_segment::PageTraceSummary) -> TraceSummary {
     }
 }
 
-/// A matching trace: its start and, when one block page held it, what the
-/// search read of it there.
-type Found = HashMap<TraceId, (u64, Option<Held>)>;
-
-fn note(found: &mut Found, id: TraceId, start: u64, spans: Option<Held>) {
-    match found.get_mut(&id) {
-        Some(e) => {
-            // Seen in two places: the caller must assemble it.
-            e.0 = e.0.min(start);
-            e.1 = None;
-        }
-        None => {
-            found.insert(id, (start, spans));
-        }
-    }
-}
-
-/// A search hit: trace start, ID, and what the search read of it.
-pub(super) type Hit = (u64, TraceId, Option<Held>);
-
-/// Most recent first, ties by ID (descending), as the memory store orders.
-fn ranked(found: Found, limit: usize) -> Vec<Hit> {
-    let mut v: Vec<Hit> = found.into_iter().map(|(id, (s, t))| (s, id, t)).collect();
-    v.sort_unstable_by_key(|h| std::cmp::Reverse((h.0, h.1)));
-    v.truncate(limit);
-    v
-}
-
 impl Inner {
     /// Matching trace IDs with their start, sorted and limited.
     pub(super) async fn search(&self, q: &TraceQuery, want: Want) -> Vec<Hit> {
-        let limit = if q.limit == 0 { usize::MAX } else { q.limit };
         let st = self.snapshot();
-        let mut found: Found = HashMap::new();
+        let held_budget = q.max_bytes.unwrap_or(usize::MAX).min(HELD_MAX_BYTES);
+        let mut found = TopK::new(q.limit, held_budget);
         let filter = SpanFilter {
             service: q.service.as_deref(),
             operation: q.operation.as_deref(),
@@ -150,8 +130,10 @@ impl Inner {
         };
         let tag_hashes: Vec<u64> = q.tags.iter().map(|t| tag_hash(&t.key, &t.value)).collect();
         // Without tags the column filter is exact (service, operation,
-        // window, durations), so a page's candidates need no spans built.
-        let summaries = want == Want::Summaries && q.tags.is_empty();
+        // window, durations), so a page's candidates need no spans built:
+        // a search for whole traces notes where each one is and reads only
+        // those it returns.
+        let summaries = q.tags.is_empty();
         let heads = std::iter::once(&st.head).chain(st.frozen.iter().map(|(h, _)| h));
         for h in heads {
             if h.start_range()
@@ -160,7 +142,7 @@ impl Inner {
                 continue;
             }
             for (id, start) in h.search(q, &filter) {
-                note(&mut found, id, start, None);
+                found.note(id, start, None);
             }
         }
         let mut blocks: Vec<_> = st
@@ -171,17 +153,9 @@ impl Inner {
             .collect();
         blocks.sort_by_key(|b| std::cmp::Reverse(b.index.max_start));
         // The limit-th most recent start found so far: nothing that starts
-        // no later than a block's (or page's) latest span can displace it.
-        let kth = |found: &Found| -> Option<u64> {
-            if found.len() < limit {
-                return None;
-            }
-            let mut starts: Vec<u64> = found.values().map(|v| v.0).collect();
-            starts.sort_unstable_by(|a, b| b.cmp(a));
-            Some(starts[limit - 1])
-        };
+        // before a block's (or page's) latest span can displace it.
         for b in blocks {
-            if kth(&found).is_some_and(|k| k > b.index.max_start) {
+            if found.floor().is_some_and(|k| k > b.index.max_start) {
                 break;
             }
             // Pages hold traces in start order: newest pages first.
@@ -213,7 +187,7 @@ impl Inner {
                 start_max: u64::MAX,
                 ..filter.clone()
             };
-            let mut floor = kth(&found);
+            let mut floor = found.floor();
             let mut batch = FIRST_PAGE_BATCH;
             let mut rest = &pages[..];
             'pages: while !rest.is_empty() {
@@ -242,14 +216,16 @@ impl Inner {
                             Ok(Some(sums)) => {
                                 for s in sums {
                                     let (id, start) = (s.id, s.start);
-                                    note(
-                                        &mut found,
-                                        id,
-                                        start,
-                                        Some(Held::Summary(summary_of(id, s))),
-                                    );
+                                    let held = match want {
+                                        Want::Summaries => Held::Summary(summary_of(id, s)),
+                                        Want::Traces => Held::At {
+                                            block: b.id,
+                                            page: i,
+                                        },
+                                    };
+                                    found.note(id, start, Some(held));
                                 }
-                                floor = kth(&found);
+                                floor = found.floor();
                                 continue;
                             }
                             // A v1 page: decoded below.
@@ -265,10 +241,10 @@ impl Inner {
                             for t in traces {
                                 if t.spans.iter().any(|s| span_matches(s, q)) {
                                     let start = trace_start(&t.spans);
-                                    note(&mut found, t.id, start, Some(Held::Spans(t.spans)));
+                                    found.note(t.id, start, Some(Held::Spans(t.spans)));
                                 }
                             }
-                            floor = kth(&found);
+                            floor = found.floor();
                         }
                         Err(e) => {
                             self.block_failed(&b, &e);
@@ -278,7 +254,7 @@ impl Inner {
                 }
             }
         }
-        ranked(found, limit)
+        found.into_hits()
     }
 
     /// Is what the search read of a hit in one page the whole trace (no
@@ -291,16 +267,56 @@ impl Inner {
         holders <= 1
     }
 
-    /// A hit's whole trace: the spans the search already read when they
-    /// are the whole trace.
-    pub(super) async fn hit_trace(&self, hit: Hit) -> Vec<Span> {
-        let (_, id, held) = hit;
-        if let Some(Held::Spans(spans)) = held
-            && self.held_whole(id)
-        {
-            return spans;
+    /// The whole traces of `hits`, in order, until their estimated size
+    /// reaches `max_bytes` (the trace that reaches it is the last one; the
+    /// first is always read). A search that held a hit's spans gives them
+    /// when they are the whole trace; hits the search located in a block
+    /// page are read a page at a time, every hit of the page at once.
+    pub(super) async fn hit_traces(&self, hits: Vec<Hit>, max_bytes: usize) -> Vec<Vec<Span>> {
+        let st = self.snapshot();
+        let mut by_page: HashMap<(u64, usize), HashSet<TraceId>> = HashMap::new();
+        for (_, id, held) in &hits {
+            if let Some(Held::At { block, page }) = held {
+                by_page.entry((*block, *page)).or_default().insert(*id);
+            }
         }
-        self.trace(id).await
+        let mut read: HashMap<TraceId, Vec<Span>> = HashMap::new();
+        let mut out = Vec::new();
+        let mut bytes = 0usize;
+        for (_, id, held) in hits {
+            if bytes >= max_bytes {
+                break;
+            }
+            let whole = held.is_some() && self.held_whole(id);
+            let spans = match held {
+                Some(Held::Spans(spans)) if whole => spans,
+                Some(Held::At { block, page }) if whole => {
+                    if let Some(ids) = by_page.remove(&(block, page))
+                        && let Some(b) = st.blocks.iter().find(|b| b.id == block)
+                    {
+                        match b
+                            .page(self.objects.as_ref(), page, &|t| ids.contains(&t))
+                            .await
+                        {
+                            Ok(traces) => read.extend(traces.into_iter().map(|t| (t.id, t.spans))),
+                            Err(e) => self.block_failed(b, &e),
+                        }
+                    }
+                    match read.remove(&id) {
+                        Some(spans) if !spans.is_empty() => spans,
+                        // Compacted or retained away since the search.
+                        _ => self.trace(id).await,
+                    }
+                }
+                _ => self.trace(id).await,
+            };
+            if spans.is_empty() {
+                continue;
+            }
+            bytes = bytes.saturating_add(spans.iter().map(Span::estimated_size).sum());
+            out.push(spans);
+        }
+        out
     }
 
     /// A hit's summary: from what the search read when that is the whole

@@ -596,3 +596,71 @@ async fn a_block_whose_traces_stop_coming_is_never_published() {
         .collect();
     assert_eq!(names, vec!["true.blk".to_string()]);
 }
+
+/// Traces that all start at one instant (a burst, a load generator that
+/// stamps one time): no block or page can be skipped by time, so the search
+/// reads them all, keeping only the best `limit` — and returns the same
+/// answer as a full sort, ties by trace ID descending, a trace split across
+/// blocks whole.
+#[tokio::test]
+async fn a_search_over_traces_sharing_one_start_keeps_only_the_best_limit() {
+    let dirs = Dirs::new();
+    let s = open(dirs.config());
+    let p = process("svc", vec![]);
+    for block in 0..4u64 {
+        let spans: Vec<Span> = (0..300u64)
+            .flat_map(|i| {
+                let t = 1 + block * 300 + i;
+                [span(t, 1, "a", &p, 0, 1), span(t, 2, "b", &p, 0, 1)]
+            })
+            .collect();
+        s.write_spans(spans).await.expect("write");
+        s.flush().await.expect("flush");
+    }
+    // The best trace gets a third span in a later block.
+    s.write_spans(vec![span(1200, 3, "c", &p, 0, 1)])
+        .await
+        .expect("write");
+    s.flush().await.expect("flush");
+    let mut q = query_all();
+    q.limit = 25;
+    let found = s.find_traces(&q).await.expect("find");
+    let got: Vec<u64> = found.iter().map(|t| t.spans[0].trace_id.low).collect();
+    let want: Vec<u64> = (1176..=1200).rev().collect();
+    assert_eq!(got, want);
+    assert_eq!(found[0].spans.len(), 3, "split across blocks, read whole");
+    assert!(found[1..].iter().all(|t| t.spans.len() == 2));
+    let sums = s.find_trace_summaries(&q).await.expect("summaries");
+    let sum_ids: Vec<u64> = sums.iter().map(|x| x.trace_id.low).collect();
+    assert_eq!(sum_ids, want);
+}
+
+#[tokio::test]
+async fn a_search_stops_reading_whole_traces_at_its_byte_bound() {
+    let dirs = Dirs::new();
+    let s = open(dirs.config());
+    let p = process("svc", vec![]);
+    let spans: Vec<Span> = (1..=100u64)
+        .flat_map(|t| (1..=5).map(move |i| (t, i)))
+        .map(|(t, i)| span(t, i, "op", &p, t, 1))
+        .collect();
+    s.write_spans(spans).await.expect("write");
+    s.flush().await.expect("flush");
+    let mut q = query_all();
+    q.limit = 100;
+    let all = s.find_traces(&q).await.expect("find");
+    assert_eq!(all.len(), 100);
+    let one: usize = all[0].spans.iter().map(Span::estimated_size).sum();
+    q.max_bytes = Some(one * 3 + 1);
+    let cut = s.find_traces(&q).await.expect("find");
+    assert_eq!(
+        cut.len(),
+        4,
+        "reads until the bound is reached, that trace included"
+    );
+    assert_eq!(cut[..], all[..4]);
+    q.max_bytes = Some(1);
+    let first = s.find_traces(&q).await.expect("find");
+    assert_eq!(first.len(), 1, "the first trace always comes");
+    assert_eq!(first[0], all[0]);
+}
