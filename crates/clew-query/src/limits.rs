@@ -348,8 +348,16 @@ mod tests {
         let two = [trace(1), trace(2)];
         let w = read_cut_warning(&two, 10, one * 2).expect("cut: fewer than the limit");
         assert!(w.contains("query.max_response_bytes"), "{w}");
-        assert_eq!(read_cut_warning(&two, 2, one * 2), None, "the limit was reached");
-        assert_eq!(read_cut_warning(&two, 10, one * 2 + 1), None, "all matches fit");
+        assert_eq!(
+            read_cut_warning(&two, 2, one * 2),
+            None,
+            "the limit was reached"
+        );
+        assert_eq!(
+            read_cut_warning(&two, 10, one * 2 + 1),
+            None,
+            "all matches fit"
+        );
     }
 
     #[test]

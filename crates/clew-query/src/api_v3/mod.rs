@@ -132,27 +132,47 @@ pub async fn find_traces(State(state): State<QueryState>, RawQuery(q): RawQuery)
     };
     let max_bytes = state.limits.max_response_bytes;
     blocking::respond(move || {
+        // Each trace's `resourceSpans` are encoded as soon as they are built:
+        // a `serde_json::Value` tree costs ~40× its JSON, and holding the
+        // trees of a whole answer took 550 MB for a 12 MB response.
         let per_trace = found
             .traces
             .iter()
-            .map(|t| traces_data(&spans_to_resource_spans(&t.spans)));
-        let (kept, cut) = take_within(per_trace, json_len, max_bytes, found.deadline);
+            .map(|t| encoded_resource_spans(&t.spans));
+        let size = |parts: &Vec<Vec<u8>>| parts.iter().map(|p| p.len() + 1).sum::<usize>();
+        let (kept, cut) = take_within(per_trace, size, max_bytes, found.deadline);
         found.warnings.extend(cut);
-        let mut resource_spans = Vec::new();
-        for mut data in kept {
-            if let Some(serde_json::Value::Array(list)) =
-                data.get_mut("resourceSpans").map(std::mem::take)
-            {
-                resource_spans.extend(list);
-            }
-        }
-        let body = json_body(
+        let parts: Vec<&[u8]> = kept.iter().flatten().map(Vec::as_slice).collect();
+        let mut body = Vec::with_capacity(parts.iter().map(|p| p.len() + 1).sum::<usize>() + 32);
+        body.extend_from_slice(br#"{"result":{"resourceSpans":["#);
+        body.extend_from_slice(&parts.join(&b","[..]));
+        body.extend_from_slice(b"]}}");
+        let body = (
             StatusCode::OK,
-            &json!({"result": {"resourceSpans": resource_spans}}),
-        );
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            body,
+        )
+            .into_response();
         with_warnings(body, &found.warnings)
     })
     .await
+}
+
+/// The OTLP JSON of each `ResourceSpans` of one trace's spans, compact.
+fn encoded_resource_spans(spans: &[clew_model::Span]) -> Vec<Vec<u8>> {
+    let Some(serde_json::Value::Array(list)) = traces_data(&spans_to_resource_spans(spans))
+        .as_object_mut()
+        .and_then(|m| m.remove("resourceSpans"))
+    else {
+        return Vec::new();
+    };
+    list.iter()
+        // Serialising a `serde_json::Value` cannot fail.
+        .map(|rs| crate::jaeger_json::to_go_json(rs, false).unwrap_or_default())
+        .collect()
 }
 
 /// `GET /api/v3/trace-summaries?query.*`: one summary per matching trace
