@@ -13,7 +13,9 @@ use crate::transport::TransportKind;
 /// Sends traces shaped like Jaeger tracegen's: a root `lets-go` server span
 /// and `child-span-NN` client children with `attr_KK=val_VV` attributes.
 /// Payloads are encoded before the clock starts and re-stamped with fresh
-/// trace IDs per round, so the generator is rarely the bottleneck.
+/// trace IDs per round and the current time per send (spans carry the time
+/// they were sent, as a real client's do), so the generator is rarely the
+/// bottleneck.
 /// Progress goes to stderr every second; the last line on stdout is a JSON
 /// summary.
 #[derive(Debug, Parser)]

@@ -4,7 +4,8 @@
 //! a pool of payloads (Jaeger thrift, OTLP protobuf or Zipkin JSON/proto3,
 //! with Clew's own codecs) before the clock starts
 //! ([`payload`]), and has worker threads send them through a [`transport`],
-//! re-stamping trace IDs each round ([`patch`]) and pacing to `--rate`
+//! re-stamping trace IDs each round ([`patch`]) and timestamps with the
+//! current time ([`timepatch`]), and pacing to `--rate`
 //! ([`rate`]). The binary prints progress to stderr and a JSON [`Summary`]
 //! on stdout.
 //!
@@ -33,6 +34,7 @@ pub mod rate;
 pub mod run;
 pub mod shape;
 pub mod stats;
+pub mod timepatch;
 pub mod transport;
 
 pub use run::{RunConfig, RunError, Stop, run};

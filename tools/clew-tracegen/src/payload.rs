@@ -15,6 +15,7 @@ use clew_model::{Process, Span};
 
 use crate::patch::{IdPatch, SENTINEL_HIGH};
 use crate::shape::TraceGenerator;
+use crate::timepatch::TimePatch;
 use crate::transport::{EncodeError, Encoding};
 
 /// Why a pool could not be built.
@@ -32,6 +33,14 @@ pub enum PayloadError {
     #[error("found {found} trace IDs to re-stamp in a payload of {spans} spans")]
     IdsNotFound {
         /// Sentinels found.
+        found: usize,
+        /// Spans in the payload.
+        spans: usize,
+    },
+    /// The encoder wrote span times in a form the patcher cannot find.
+    #[error("found {found} span times to re-stamp in a payload of {spans} spans")]
+    TimesNotFound {
+        /// Timestamps found.
         found: usize,
         /// Spans in the payload.
         spans: usize,
@@ -63,6 +72,7 @@ pub struct Payload {
     /// The process of every span.
     pub process: Arc<Process>,
     patch: IdPatch,
+    times: TimePatch,
 }
 
 impl Payload {
@@ -81,30 +91,51 @@ impl Payload {
                 spans: spans.len(),
             });
         }
+        let form = encoding.time_form();
+        let times = TimePatch::locate(
+            &bytes,
+            form,
+            spans.iter().flat_map(|s| {
+                let end = form.has_end().then(|| s.start_time + s.duration);
+                std::iter::once(s.start_time).chain(end)
+            }),
+        );
+        if times.count() < spans.len() {
+            return Err(PayloadError::TimesNotFound {
+                found: times.count(),
+                spans: spans.len(),
+            });
+        }
         Ok(Payload {
             bytes,
             spans,
             process,
             patch,
+            times,
         })
     }
 
-    /// Stamps every trace ID of the payload with `high` (from [`crate::patch::round_high`]).
-    pub fn stamp(&mut self, high: u64) {
+    /// Stamps every trace ID of the payload with `high` (from
+    /// [`crate::patch::round_high`]) and moves every span time `shift_ns`
+    /// past the time the pool was built.
+    pub fn stamp(&mut self, high: u64, shift_ns: u64) {
         self.patch.apply(&mut self.bytes, high);
+        self.times.apply(&mut self.bytes, shift_ns);
     }
 
-    /// Encodes the first `n` spans alone, with trace IDs stamped `high`.
+    /// Encodes the first `n` spans alone, stamped as [`Payload::stamp`] does.
     pub fn encode_prefix(
         &self,
         n: usize,
         high: u64,
+        shift_ns: u64,
         encoding: Encoding,
         out: &mut Vec<u8>,
     ) -> Result<(), EncodeError> {
         let mut spans: Vec<Span> = self.spans.iter().take(n).cloned().collect();
         for span in &mut spans {
             span.trace_id.high = high;
+            span.start_time = span.start_time.saturating_add(shift_ns);
             for r in &mut span.references {
                 if r.trace_id.high == SENTINEL_HIGH {
                     r.trace_id.high = high;

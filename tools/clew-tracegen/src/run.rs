@@ -70,6 +70,8 @@ struct Shared {
     pacer: Option<Pacer>,
     deadline: Option<Instant>,
     encoding: Encoding,
+    /// When the pool was built (Unix ns): payload times are shifted by now − this.
+    start_ns: u64,
     errors_logged: AtomicU64,
 }
 
@@ -86,10 +88,7 @@ pub fn run(cfg: &RunConfig) -> Result<Summary, RunError> {
         max_spans: cfg.batch_spans.max(1),
         max_bytes: cfg.transport.max_payload_bytes(),
     };
-    let start_ns = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0);
+    let start_ns = unix_ns();
     let mut prepared = Vec::with_capacity(workers);
     for w in 0..workers {
         let transport =
@@ -122,6 +121,7 @@ pub fn run(cfg: &RunConfig) -> Result<Summary, RunError> {
             Stop::Traces(_) => None,
         },
         encoding: limits.encoding,
+        start_ns,
         errors_logged: AtomicU64::new(0),
     };
     let progress = cfg
@@ -170,11 +170,16 @@ fn work(
                 sleep_until(due);
             }
             let high = round_high(worker, round);
+            // Spans are stamped with the time they are sent, as a real
+            // client's are, not the time the pool was built.
+            let shift = unix_ns().saturating_sub(shared.start_ns);
             let bytes: &[u8] = if take == n {
-                payload.stamp(high);
+                payload.stamp(high, shift);
                 &payload.bytes
             } else {
-                if let Err(e) = payload.encode_prefix(take, high, shared.encoding, &mut scratch) {
+                if let Err(e) =
+                    payload.encode_prefix(take, high, shift, shared.encoding, &mut scratch)
+                {
                     // The same spans encoded fine into the pool, so this cannot
                     // happen; count it rather than panic if it does.
                     shared.stats.failed(take);
@@ -199,4 +204,12 @@ fn work(
         }
         round += 1;
     }
+}
+
+/// Now, in Unix nanoseconds.
+fn unix_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
 }

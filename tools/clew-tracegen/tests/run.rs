@@ -30,15 +30,20 @@ fn config(transport: TransportKind, target: String, stop: Stop) -> RunConfig {
 
 /// Receives datagrams until the sender has been quiet for a second, then
 /// decodes them. Decoding after receiving keeps the loop fast enough that a
-/// burst does not overflow the socket's receive buffer.
+/// burst does not overflow the socket's receive buffer. The first datagram
+/// may take longer: the generator builds its payload pools first (seconds,
+/// unoptimised, on a loaded machine).
 fn receive_udp(socket: &UdpSocket, protocol: Protocol) -> Vec<Span> {
     socket
-        .set_read_timeout(Some(Duration::from_secs(1)))
+        .set_read_timeout(Some(Duration::from_secs(60)))
         .expect("timeout");
     let mut datagrams = Vec::new();
     let mut buf = vec![0u8; 65_536];
     while let Ok(n) = socket.recv(&mut buf) {
         datagrams.push(Bytes::copy_from_slice(&buf[..n]));
+        socket
+            .set_read_timeout(Some(Duration::from_secs(1)))
+            .expect("timeout");
     }
     let mut got = Vec::new();
     for datagram in datagrams {

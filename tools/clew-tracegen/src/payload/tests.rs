@@ -102,18 +102,26 @@ fn http_payloads_hold_batch_spans_spans_of_one_service() {
 }
 
 #[test]
-fn stamping_rewrites_every_trace_id_and_nothing_else() {
+fn stamping_rewrites_every_trace_id_and_time_and_nothing_else() {
+    // 90 s after the pool was built: every encoding's unit divides it.
+    const SHIFT: u64 = 90_000_000_000;
     for kind in TransportKind::ALL {
         let mut p = pool(kind, TraceShape::default(), 500, 1_000);
         let payload = &mut p.payloads[0];
         let high = round_high(2, 5);
-        payload.stamp(high);
+        payload.stamp(high, SHIFT);
         let spans = decode_spans(kind, &payload.bytes);
         assert_eq!(spans.len(), payload.spans.len(), "{kind}");
         for (got, want) in spans.iter().zip(&payload.spans) {
             assert_eq!(got.trace_id.high, high, "{kind}");
             assert_eq!(got.trace_id.low, want.trace_id.low);
             assert_eq!(got.span_id, want.span_id);
+            assert_eq!(
+                got.start_time,
+                want.start_time + SHIFT,
+                "{kind}: time moved"
+            );
+            assert_eq!(got.duration, want.duration, "{kind}: duration kept");
             assert_eq!(&*got.operation_name, &*want.operation_name, "{kind}");
             for tag in &want.tags {
                 assert!(got.tags.contains(tag), "{kind}: {tag:?} kept");
@@ -124,8 +132,10 @@ fn stamping_rewrites_every_trace_id_and_nothing_else() {
             }
         }
         // A second round gives different IDs for the same traces.
-        payload.stamp(round_high(2, 6));
+        payload.stamp(round_high(2, 6), 2 * SHIFT);
         let again = decode_spans(kind, &payload.bytes);
+        let first = &payload.spans[0];
+        assert_eq!(again[0].start_time, first.start_time + 2 * SHIFT, "{kind}");
         assert_ne!(again[0].trace_id, spans[0].trace_id, "{kind}");
         assert_eq!(again[0].trace_id.high, round_high(2, 6), "{kind}");
     }
@@ -156,11 +166,13 @@ fn encode_prefix_works_for_every_encoding() {
         let mut out = Vec::new();
         let high = round_high(1, 3);
         p.payloads[0]
-            .encode_prefix(7, high, kind.encoding(), &mut out)
+            .encode_prefix(7, high, 5_000_000_000, kind.encoding(), &mut out)
             .expect("encodes");
         let spans = decode_spans(kind, &out);
         assert_eq!(spans.len(), 7, "{kind}");
         assert!(spans.iter().all(|s| s.trace_id.high == high), "{kind}");
+        let want = p.payloads[0].spans[0].start_time + 5_000_000_000;
+        assert_eq!(spans[0].start_time, want, "{kind}");
     }
 }
 
@@ -172,7 +184,7 @@ fn encode_prefix_sends_only_the_first_spans_stamped() {
     let mut out = Vec::new();
     let high = round_high(0, 9);
     payload
-        .encode_prefix(20, high, kind.encoding(), &mut out)
+        .encode_prefix(20, high, 0, kind.encoding(), &mut out)
         .expect("encodes");
     let batch = decode(kind, &out);
     assert_eq!(batch.spans.len(), 20);

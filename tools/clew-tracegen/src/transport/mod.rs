@@ -17,6 +17,7 @@ use clew_model::{Process, Span};
 use prost::Message;
 
 use crate::patch::IdForm;
+use crate::timepatch::TimeForm;
 
 pub use http::{HttpPost, HttpThrift, collector_url, post_url};
 pub use otlp_grpc::{EXPORT_PATH, OtlpGrpc};
@@ -220,6 +221,21 @@ impl Encoding {
             | Encoding::OtlpProto
             | Encoding::ZipkinProto => IdForm::BigEndian,
             Encoding::ZipkinJson => IdForm::Hex,
+        }
+    }
+
+    /// How span times look in this encoding, for [`crate::timepatch`].
+    pub fn time_form(self) -> TimeForm {
+        match self {
+            Encoding::AgentMessage(Protocol::Compact) | Encoding::BareBatch(Protocol::Compact) => {
+                TimeForm::CompactMicros
+            }
+            Encoding::AgentMessage(Protocol::Binary) | Encoding::BareBatch(Protocol::Binary) => {
+                TimeForm::BigEndianMicros
+            }
+            Encoding::OtlpProto => TimeForm::Fixed64Nanos,
+            Encoding::ZipkinProto => TimeForm::Fixed64Micros,
+            Encoding::ZipkinJson => TimeForm::DecimalMicros,
         }
     }
 
