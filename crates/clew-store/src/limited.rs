@@ -253,23 +253,22 @@ mod tests {
 
     const GENEROUS: std::time::Duration = std::time::Duration::from_secs(20);
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_read_whose_caller_gave_up_keeps_its_permit_until_it_ends() {
-        let (reader, release, mut ended) = stuck(true);
+    /// Starts a search and gives up on it after 20 ms (it must not finish).
+    async fn give_up(reader: &ConcurrencyLimitedReader) {
         let q = TraceQuery::default();
-        let gave_up =
-            tokio::time::timeout(std::time::Duration::from_millis(20), reader.find_traces(&q))
-                .await;
+        let search = reader.find_traces(&q);
+        let gave_up = tokio::time::timeout(std::time::Duration::from_millis(20), search).await;
         assert!(gave_up.is_err(), "the read is stuck");
-        assert_eq!(
-            reader.heavy.available_permits(),
-            0,
-            "the read still runs: no other heavy read may start"
-        );
-        release.send(()).expect("release");
+    }
+
+    /// Waits for the read to end, then for its permit to come back.
+    async fn ends_and_releases(
+        reader: &ConcurrencyLimitedReader,
+        ended: &mut tokio::sync::mpsc::UnboundedReceiver<()>,
+    ) {
         tokio::time::timeout(GENEROUS, ended.recv())
             .await
-            .expect("the read ends once released");
+            .expect("the read ends, not left running");
         let permit = tokio::time::timeout(GENEROUS, reader.heavy.acquire())
             .await
             .expect("the permit comes back when the read ends");
@@ -277,19 +276,22 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_read_whose_caller_gave_up_keeps_its_permit_until_it_ends() {
+        let (reader, release, mut ended) = stuck(true);
+        give_up(&reader).await;
+        assert_eq!(
+            reader.heavy.available_permits(),
+            0,
+            "the read still runs: no other heavy read may start"
+        );
+        release.send(()).expect("release");
+        ends_and_releases(&reader, &mut ended).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_read_whose_caller_gave_up_stops_at_its_next_await() {
         let (reader, _release, mut ended) = stuck(false);
-        let q = TraceQuery::default();
-        let gave_up =
-            tokio::time::timeout(std::time::Duration::from_millis(20), reader.find_traces(&q))
-                .await;
-        assert!(gave_up.is_err(), "the read never finishes by itself");
-        tokio::time::timeout(GENEROUS, ended.recv())
-            .await
-            .expect("the abandoned read is dropped, not left running");
-        let permit = tokio::time::timeout(GENEROUS, reader.heavy.acquire())
-            .await
-            .expect("and its permit is released");
-        drop(permit);
+        give_up(&reader).await;
+        ends_and_releases(&reader, &mut ended).await;
     }
 }
