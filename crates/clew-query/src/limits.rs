@@ -149,10 +149,17 @@ pub async fn search(
     // memory a search over big traces really used.
     let max_bytes = limits.max_response_bytes;
     query.max_bytes = Some(max_bytes);
-    let traces = tokio::time::timeout_at(deadline.into(), reader.find_traces(&query))
+    // The store stops looking a quarter of the budget early, so reading the
+    // results, adjusting and rendering what it found fit in the rest.
+    query.deadline = Some(Instant::now() + budget * 3 / 4);
+    let searched = tokio::time::timeout_at(deadline.into(), reader.search_traces(&query))
         .await
         .map_err(|_| SearchError::TimedOut(budget))?
         .map_err(SearchError::Store)?;
+    let traces = searched.traces;
+    if !searched.complete {
+        warnings.push(partial_warning(traces.len(), budget));
+    }
     warnings.extend(read_cut_warning(&traces, query.limit, max_bytes));
     let traces = if raw {
         traces
@@ -209,6 +216,16 @@ fn read_cut_warning(traces: &[Trace], limit: usize, max_bytes: usize) -> Option<
             traces.len()
         )
     })
+}
+
+fn partial_warning(found: usize, budget: Duration) -> String {
+    format!(
+        "returning the {found} most recent matches found within the query's time budget \
+         of {} s (query.timeout_secs): the search stopped before looking everywhere, so \
+         older matches may be missing — narrow the search (service, operation, time \
+         window) or raise the budget",
+        budget.as_secs()
+    )
 }
 
 fn timeout_warning(done: usize, total: usize, budget: Duration) -> String {
@@ -307,6 +324,7 @@ mod tests {
             duration_max: None,
             limit,
             max_bytes: None,
+            deadline: None,
         }
     }
 
@@ -330,6 +348,68 @@ mod tests {
         let w = limits.cap(&mut q).expect("warning");
         assert_eq!(q.limit, 50);
         assert!(w.contains("limit 0"), "{w}");
+    }
+
+    /// A store whose searches stop early, and records what it was asked.
+    struct Partial(std::sync::Mutex<Option<TraceQuery>>);
+
+    #[async_trait::async_trait]
+    impl TraceReader for Partial {
+        async fn get_trace(&self, _: clew_model::TraceId) -> Result<Option<Trace>, StoreError> {
+            Ok(None)
+        }
+        async fn find_traces(&self, _: &TraceQuery) -> Result<Vec<Trace>, StoreError> {
+            Ok(Vec::new())
+        }
+        async fn search_traces(&self, q: &TraceQuery) -> Result<clew_store::Searched, StoreError> {
+            *self.0.lock().expect("lock") = Some(q.clone());
+            Ok(clew_store::Searched {
+                traces: Vec::new(),
+                complete: false,
+            })
+        }
+        async fn services(&self) -> Result<Vec<String>, StoreError> {
+            Ok(Vec::new())
+        }
+        async fn operations(
+            &self,
+            _: &str,
+            _: Option<&str>,
+        ) -> Result<Vec<clew_store::Operation>, StoreError> {
+            Ok(Vec::new())
+        }
+        async fn dependencies(
+            &self,
+            _: u64,
+            _: u64,
+        ) -> Result<Vec<clew_store::DependencyLink>, StoreError> {
+            Ok(Vec::new())
+        }
+        fn stats(&self) -> clew_store::StoreStats {
+            clew_store::StoreStats::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn the_store_gets_a_deadline_and_byte_bound_and_a_partial_answer_is_said() {
+        let store = Partial(std::sync::Mutex::new(None));
+        let limits = QueryLimits::default();
+        let before = Instant::now();
+        let found = search(&store, &limits, query(20), false)
+            .await
+            .expect("search");
+        let asked = store.0.lock().expect("lock").clone().expect("asked");
+        assert_eq!(asked.max_bytes, Some(limits.max_response_bytes));
+        let soft = asked.deadline.expect("a deadline");
+        assert!(soft > before && soft < found.deadline.expect("hard deadline"));
+        assert!(
+            found
+                .warnings
+                .iter()
+                .any(|w| w.contains("before looking everywhere")),
+            "{:?}",
+            found.warnings
+        );
     }
 
     #[test]

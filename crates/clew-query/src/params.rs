@@ -194,6 +194,7 @@ pub fn parse_trace_request(p: &Params, now_ns: u64) -> Result<TraceRequest, Para
         duration_max,
         limit,
         max_bytes: None,
+        deadline: None,
     }))
 }
 

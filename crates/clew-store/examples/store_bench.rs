@@ -572,6 +572,7 @@ async fn searches(store: Arc<DiskStore>, shape: Shape) {
             start_max: b,
             limit: 20,
             max_bytes: None,
+            deadline: None,
             ..TraceQuery::default()
         };
         q.service = Some(format!("tracegen-{:02}", i % 10));
@@ -625,6 +626,7 @@ async fn searches(store: Arc<DiskStore>, shape: Shape) {
             start_max: BASE + DAY,
             limit: 20,
             max_bytes: None,
+            deadline: None,
             tags: vec![tag(i)],
             ..TraceQuery::default()
         };

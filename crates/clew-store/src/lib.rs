@@ -30,7 +30,8 @@ pub use limited::ConcurrencyLimitedReader;
 pub use matcher::span_matches;
 pub use memory::{MemoryStore, MemoryStoreConfig};
 pub use query::{
-    DependencyLink, Operation, PersistenceStats, StoreStats, TagFilter, TraceQuery, TraceSummary,
+    DependencyLink, Operation, PersistenceStats, Searched, StoreStats, TagFilter, TraceQuery,
+    TraceSummary,
 };
 
 use async_trait::async_trait;
@@ -84,6 +85,16 @@ pub trait TraceReader: Send + Sync + 'static {
             .iter()
             .filter_map(|t| TraceSummary::of(&t.spans))
             .collect())
+    }
+
+    /// [`TraceReader::find_traces`], stopping at `query.deadline` (if the
+    /// backend can) with the best matches found so far, marked incomplete.
+    /// This default searches everything.
+    async fn search_traces(&self, query: &TraceQuery) -> Result<Searched, StoreError> {
+        Ok(Searched {
+            traces: self.find_traces(query).await?,
+            complete: true,
+        })
     }
 
     /// Block, WAL and maintenance counts of a persistent backend (`None`

@@ -26,7 +26,7 @@ use clew_model::{Trace, TraceId};
 use tokio::sync::Semaphore;
 
 use crate::query::{
-    DependencyLink, Operation, PersistenceStats, StoreStats, TraceQuery, TraceSummary,
+    DependencyLink, Operation, PersistenceStats, Searched, StoreStats, TraceQuery, TraceSummary,
 };
 use crate::{StoreError, TraceReader};
 
@@ -94,6 +94,12 @@ impl TraceReader for ConcurrencyLimitedReader {
     async fn find_traces(&self, query: &TraceQuery) -> Result<Vec<Trace>, StoreError> {
         let query = query.clone();
         self.heavy_read(move |r| Box::pin(async move { r.find_traces(&query).await }))
+            .await
+    }
+
+    async fn search_traces(&self, query: &TraceQuery) -> Result<Searched, StoreError> {
+        let query = query.clone();
+        self.heavy_read(move |r| Box::pin(async move { r.search_traces(&query).await }))
             .await
     }
 

@@ -41,6 +41,22 @@ pub struct TraceQuery {
     /// response cap, so a search over huge traces never builds more than
     /// it may send. Backends that do not honour it are bounded by `limit`.
     pub max_bytes: Option<usize>,
+    /// When to stop looking: a backend that searches incrementally returns
+    /// the best matches found by then from
+    /// [`crate::TraceReader::search_traces`], marked incomplete, instead of
+    /// running into the caller's time budget with nothing to show. `None` =
+    /// search everything.
+    pub deadline: Option<std::time::Instant>,
+}
+
+/// What [`crate::TraceReader::search_traces`] found.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Searched {
+    /// As [`crate::TraceReader::find_traces`] returns them.
+    pub traces: Vec<clew_model::Trace>,
+    /// `false` when the search stopped at [`TraceQuery::deadline`] before
+    /// looking everywhere: better or more matches may exist.
+    pub complete: bool,
 }
 
 /// An operation name with the span kind it was seen with.

@@ -104,6 +104,7 @@ pub fn parse_search(p: &Params) -> Result<SearchRequest, String> {
             duration_max,
             limit,
             max_bytes: None,
+            deadline: None,
         },
         raw: flag(p, &["query.rawTraces", "query.raw_traces"]),
     })

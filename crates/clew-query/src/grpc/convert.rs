@@ -70,6 +70,7 @@ impl SearchFields {
             duration_max,
             limit,
             max_bytes: None,
+            deadline: None,
         })
     }
 }

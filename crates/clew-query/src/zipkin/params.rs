@@ -92,6 +92,7 @@ pub fn parse_search(p: &Params, now_ns: u64) -> Result<Search, String> {
             duration_max,
             limit,
             max_bytes: None,
+            deadline: None,
         },
         bare_terms,
     })

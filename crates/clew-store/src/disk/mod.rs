@@ -48,7 +48,7 @@ pub use inspect::{
 pub use wal::{WAL_MAGIC, WalSync};
 
 use crate::query::{
-    DependencyLink, Operation, PersistenceStats, StoreStats, TraceQuery, TraceSummary,
+    DependencyLink, Operation, PersistenceStats, Searched, StoreStats, TraceQuery, TraceSummary,
 };
 use crate::{StoreError, TraceReader, TraceWriter};
 use block::{BLOCKS_PREFIX, Block};
@@ -558,9 +558,13 @@ impl TraceReader for DiskStore {
     }
 
     async fn find_traces(&self, query: &TraceQuery) -> Result<Vec<Trace>, StoreError> {
-        let hits = self.inner.search(query, search::Want::Traces).await;
+        Ok(self.search_traces(query).await?.traces)
+    }
+
+    async fn search_traces(&self, query: &TraceQuery) -> Result<Searched, StoreError> {
+        let (hits, complete) = self.inner.search(query, search::Want::Traces).await;
         let max_bytes = query.max_bytes.unwrap_or(usize::MAX);
-        Ok(self
+        let traces = self
             .inner
             .hit_traces(hits, max_bytes)
             .await
@@ -569,14 +573,15 @@ impl TraceReader for DiskStore {
                 spans,
                 warnings: Vec::new(),
             })
-            .collect())
+            .collect();
+        Ok(Searched { traces, complete })
     }
 
     async fn find_trace_summaries(
         &self,
         query: &TraceQuery,
     ) -> Result<Vec<TraceSummary>, StoreError> {
-        let hits = self.inner.search(query, search::Want::Summaries).await;
+        let (hits, _) = self.inner.search(query, search::Want::Summaries).await;
         let mut out = Vec::with_capacity(hits.len());
         for hit in hits {
             if let Some(s) = self.inner.hit_summary(hit).await {

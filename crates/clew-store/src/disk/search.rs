@@ -110,8 +110,11 @@ fn summary_of(id: TraceId, s: clew_segment::PageTraceSummary) -> TraceSummary {
 }
 
 impl Inner {
-    /// Matching trace IDs with their start, sorted and limited.
-    pub(super) async fn search(&self, q: &TraceQuery, want: Want) -> Vec<Hit> {
+    /// Matching trace IDs with their start, sorted and limited, and whether
+    /// the search looked everywhere (`false`: it stopped at
+    /// `q.deadline`, between blocks or page batches, with what it had).
+    pub(super) async fn search(&self, q: &TraceQuery, want: Want) -> (Vec<Hit>, bool) {
+        let late = || q.deadline.is_some_and(|d| std::time::Instant::now() >= d);
         let st = self.snapshot();
         let held_budget = q.max_bytes.unwrap_or(usize::MAX).min(HELD_MAX_BYTES);
         let mut found = TopK::new(q.limit, held_budget);
@@ -154,8 +157,13 @@ impl Inner {
         blocks.sort_by_key(|b| std::cmp::Reverse(b.index.max_start));
         // The limit-th most recent start found so far: nothing that starts
         // before a block's (or page's) latest span can displace it.
+        let mut complete = true;
         for b in blocks {
             if found.floor().is_some_and(|k| k > b.index.max_start) {
+                break;
+            }
+            if late() {
+                complete = false;
                 break;
             }
             // Pages hold traces in start order: newest pages first.
@@ -195,6 +203,10 @@ impl Inner {
                 rest = tail;
                 batch = (batch * 2).min(MAX_PAGE_BATCH);
                 if floor.is_some_and(|k| k > b.index.pages[group[0]].max_start) {
+                    break;
+                }
+                if late() {
+                    complete = false;
                     break;
                 }
                 let bytes = match b.page_bytes(self.objects.as_ref(), group).await {
@@ -254,7 +266,11 @@ impl Inner {
                 }
             }
         }
-        found.into_hits()
+        if !complete {
+            // Blocks are cut by time: the ones not read hold older traces.
+            tracing::debug!("search stopped at its deadline; returning the matches found");
+        }
+        (found.into_hits(), complete)
     }
 
     /// Is what the search read of a hit in one page the whole trace (no

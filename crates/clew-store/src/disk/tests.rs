@@ -664,3 +664,32 @@ async fn a_search_stops_reading_whole_traces_at_its_byte_bound() {
     assert_eq!(first.len(), 1, "the first trace always comes");
     assert_eq!(first[0], all[0]);
 }
+
+#[tokio::test]
+async fn a_search_past_its_deadline_returns_what_it_found_marked_incomplete() {
+    let dirs = Dirs::new();
+    let s = open(dirs.config());
+    let p = process("svc", vec![]);
+    for t in 1..=3u64 {
+        s.write_spans(vec![span(t, 1, "op", &p, t, 1)])
+            .await
+            .expect("write");
+        s.flush().await.expect("flush");
+    }
+    s.write_spans(vec![span(4, 1, "op", &p, 4, 1)])
+        .await
+        .expect("write");
+    let mut q = query_all();
+    let all = s.search_traces(&q).await.expect("search");
+    assert!(all.complete);
+    assert_eq!(all.traces.len(), 4);
+    q.deadline = Some(std::time::Instant::now());
+    let late = s.search_traces(&q).await.expect("search");
+    assert!(!late.complete, "no block was read: the answer says so");
+    let ids: Vec<u64> = late
+        .traces
+        .iter()
+        .map(|t| t.spans[0].trace_id.low)
+        .collect();
+    assert_eq!(ids, [4], "the head is searched before any block");
+}
