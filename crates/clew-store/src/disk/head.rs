@@ -214,6 +214,18 @@ impl Head {
             if ids.is_empty() {
                 continue;
             }
+            if filter.tags.is_empty() {
+                // Without tags the column filter is exact (service,
+                // operation, window, durations): no span needs building.
+                // Decoding every batch of the head made a `limit=20`
+                // search over a full head take 0.4 s.
+                for id in ids {
+                    if let Some(start) = self.locate_start(id) {
+                        out.insert(id, start);
+                    }
+                }
+                continue;
+            }
             let Ok(traces) = b.batch.decode(&|id| ids.contains(&id)) else {
                 continue;
             };
