@@ -97,8 +97,9 @@ impl MemoryStore {
     }
 
     /// The spans of the traces matching `query`, most recent first, at most
-    /// `query.limit` traces (0 = all). Matching keeps only (start, ID) of
-    /// the best `limit` hits; their spans (`Arc`s) are taken afterwards, a
+    /// `query.limit` traces (0 = all); among traces with the same start, the
+    /// one written last comes first ([`TopK`] says why). Matching keeps only
+    /// (start, position, ID) of the best `limit` hits; their spans (`Arc`s) are taken afterwards, a
     /// chunk of traces per lock, and a hit evicted in between is left out.
     pub(super) fn matching(&self, query: &TraceQuery) -> Vec<Vec<Arc<Span>>> {
         let mut search = TopK {
@@ -112,8 +113,7 @@ impl MemoryStore {
             best: BinaryHeap::new(),
         };
         self.walk(&mut search);
-        // Most recent first; ties broken by ID so results are deterministic.
-        let mut keys: Vec<(u64, TraceId)> = search.best.into_iter().map(|Reverse(k)| k).collect();
+        let mut keys: Vec<Key> = search.best.into_iter().map(|Reverse(k)| k).collect();
         keys.sort_unstable_by(|a, b| b.cmp(a));
         let mut out = Vec::with_capacity(keys.len());
         for chunk in keys.chunks(SCAN_BUDGET as usize) {
@@ -121,7 +121,7 @@ impl MemoryStore {
             out.extend(
                 chunk
                     .iter()
-                    .filter_map(|(_, id)| inner.traces.get(id).map(|e| e.spans.clone())),
+                    .filter_map(|(_, _, id)| inner.traces.get(id).map(|e| e.spans.clone())),
             );
         }
         out
@@ -152,35 +152,49 @@ impl MemoryStore {
     }
 }
 
-/// A search: the most recent `limit` matching traces by (start, ID).
+/// How a search ranks a hit: trace start, then FIFO position (first write
+/// order), so two traces with the same start rank most recently written
+/// first; the ID only names the trace.
+type Key = (u64, u64, TraceId);
+
+/// A search: the `limit` matching traces of greatest [`Key`].
+///
+/// Why ties go by write order rather than by trace ID: a walk goes newest
+/// chunk first, so once `limit` hits are held, a chunk whose traces all
+/// start no later than the worst hit cannot hold a better one — its
+/// positions are all lower. Ranked by ID, such a chunk could still hold a
+/// greater ID, and a store whose traces share one start (every trace of
+/// `clew-tracegen` does) would be read whole by every search.
 struct TopK<'q> {
     query: &'q TraceQuery,
     filter: ChunkFilter,
     limit: usize,
     /// A min-heap of the best hits so far: its top is the hit the next
     /// better one replaces.
-    best: BinaryHeap<Reverse<(u64, TraceId)>>,
+    best: BinaryHeap<Reverse<Key>>,
 }
 
 impl TopK<'_> {
-    /// Once `limit` hits are held, the start a trace needs at least to
-    /// displace one (a trace with that start displaces one only with a
-    /// greater ID).
-    fn bar(&self) -> Option<u64> {
+    /// Once `limit` hits are held, the worst of them: only a greater key
+    /// displaces it.
+    fn bar(&self) -> Option<Key> {
         if self.best.len() < self.limit {
             return None;
         }
-        self.best.peek().map(|Reverse((start, _))| *start)
+        self.best.peek().map(|Reverse(worst)| *worst)
     }
 }
 
 impl Walker for TopK<'_> {
     fn chunk(&mut self, summary: &ChunkSummary) -> Step {
-        if let Some(bar) = self.bar() {
-            if summary.max_start_upto < bar {
+        // Every hit held came from a newer chunk, so every position from
+        // here on is lower than the bar's: a start no later than the bar's
+        // cannot displace it.
+        if let Some((bar, _, _)) = self.bar() {
+            if summary.max_start_upto <= bar {
                 return Step::Stop;
             }
-            if summary.max_start < bar {
+            if summary.max_start <= bar {
                 return Step::Skip;
             }
         }
@@ -192,7 +206,8 @@ impl Walker for TopK<'_> {
     }
 
     fn trace(&mut self, id: TraceId, entry: &TraceEntry) {
-        if self.bar().is_some_and(|bar| entry.start < bar) {
+        let key = (entry.start, entry.pos, id);
+        if self.bar().is_some_and(|bar| key <= bar) {
             return;
         }
         if !entry
@@ -202,13 +217,10 @@ impl Walker for TopK<'_> {
         {
             return;
         }
-        let key = (entry.start, id);
-        if self.best.len() < self.limit {
-            self.best.push(Reverse(key));
-        } else if self.best.peek().is_some_and(|Reverse(worst)| key > *worst) {
+        if self.best.len() >= self.limit {
             self.best.pop();
-            self.best.push(Reverse(key));
         }
+        self.best.push(Reverse(key));
     }
 }
 
@@ -301,11 +313,10 @@ pub(super) mod tests {
                 read: 0,
             };
             store.walk(&mut walk);
-            let mut keys: Vec<(u64, TraceId)> =
-                walk.search.best.into_iter().map(|Reverse(k)| k).collect();
+            let mut keys: Vec<Key> = walk.search.best.into_iter().map(|Reverse(k)| k).collect();
             keys.sort_unstable_by(|a, b| b.cmp(a));
             CountingTopK {
-                ids: keys.into_iter().map(|(_, id)| id).collect(),
+                ids: keys.into_iter().map(|(_, _, id)| id).collect(),
                 read: walk.read,
             }
         }

@@ -34,20 +34,21 @@ impl Rng {
     }
 }
 
-/// The traces `q` finds, by brute force over every stored trace.
+/// The traces `q` finds, by brute force over every stored trace: most
+/// recent start first, ties most recently written first.
 fn brute_force(store: &MemoryStore, q: &TraceQuery) -> Vec<TraceId> {
     let inner = store.inner.read();
-    let mut keys: Vec<(u64, TraceId)> = inner
+    let mut keys: Vec<(u64, u64, TraceId)> = inner
         .traces
         .iter()
         .filter(|(_, e)| e.spans.iter().any(|s| crate::matcher::span_matches(s, q)))
-        .map(|(id, e)| (e.start, *id))
+        .map(|(id, e)| (e.start, e.pos, *id))
         .collect();
     keys.sort_unstable_by(|a, b| b.cmp(a));
     if q.limit > 0 {
         keys.truncate(q.limit);
     }
-    keys.into_iter().map(|(_, id)| id).collect()
+    keys.into_iter().map(|(_, _, id)| id).collect()
 }
 
 /// The dependency graph of [start, end], by brute force.
@@ -110,12 +111,14 @@ async fn random_store(rng: &mut Rng) -> (MemoryStore, u64, u64, u64) {
         max_bytes: usize::MAX,
     });
     let mut clock = 1_000_000;
+    // Some stores give every trace the same start, as clew-tracegen does.
+    let step = if rng.chance(20) { 0 } else { 5 };
     let mut t = 0;
     while t < traces {
         let mut batch = Vec::new();
         for _ in 0..1 + rng.below(40) {
             t += 1;
-            clock += rng.below(5);
+            clock += rng.below(step);
             let start = if rng.chance(3) {
                 rng.below(clock + 100)
             } else {
@@ -255,6 +258,34 @@ async fn a_recent_search_reads_only_the_newest_chunks() {
     // Without a limit every trace is read.
     search = scan::tests::CountingTopK::new(&store, 0);
     assert_eq!(search.read, traces);
+}
+
+/// Traces that share one start (every trace clew-tracegen sends does) rank
+/// most recently written first, so a search still stops early.
+#[tokio::test]
+async fn equal_starts_rank_by_write_order_and_stop_early() {
+    let store = MemoryStore::new(MemoryStoreConfig::default());
+    let p = process("svc", vec![]);
+    let traces = 20 * INDEX_CHUNK;
+    for t in 1..=traces {
+        // IDs unrelated to write order.
+        let id = t.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        store
+            .write_spans(vec![span(id, 1, "op", &p, 7, 1)])
+            .await
+            .ok();
+    }
+    let search = scan::tests::CountingTopK::new(&store, 300);
+    let want: Vec<TraceId> = (traces - 299..=traces)
+        .rev()
+        .map(|t| TraceId::new(0, t.wrapping_mul(0x9e37_79b9_7f4a_7c15)))
+        .collect();
+    assert_eq!(search.ids, want);
+    assert!(
+        search.read <= 300 + INDEX_CHUNK,
+        "read {} traces",
+        search.read
+    );
 }
 
 /// A late span with an earlier start moves its trace back in the order;
