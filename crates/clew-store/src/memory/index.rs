@@ -28,7 +28,7 @@ use foldhash::fast::FixedState;
 
 /// FIFO positions per summary. Small enough that a search that stops early
 /// reads few traces past its last hit, large enough that the summaries cost
-/// well under a byte per trace (a summary is ~100 bytes).
+/// about a byte per trace (a summary is 128 bytes, charged twice over).
 pub(super) const INDEX_CHUNK: u64 = 256;
 
 /// Bytes one summary is charged against the store's byte limit: the summary
