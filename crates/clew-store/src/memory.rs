@@ -9,12 +9,13 @@
 //!
 //! Writes take the lock once per batch: everything that can be computed
 //! without the lock (compact owned copies of the spans, grouping by trace,
-//! byte counts, the distinct operations of the batch) is computed before it
-//! is taken, so a 500-span batch holds the lock for a handful of hash
-//! lookups per *trace*, not per span. Reads take the lock only to collect
-//! `Arc`s of the matching spans; cloning and rendering happen after it is
-//! released, and reads that look at every trace hold it a chunk at a time
-//! ([`scan`]), so neither a large answer nor a long search blocks ingest.
+//! byte counts, the distinct operations of the batch, what each trace adds to
+//! its chunk summary) is computed before it is taken, so a 500-span batch
+//! holds the lock for a handful of hash lookups per *trace*, not per span.
+//! Reads take the lock only to collect `Arc`s of the matching spans; cloning
+//! and rendering happen after it is released, and searches and dependency
+//! graphs ([`scan`]) hold it for a bounded number of traces at a time, so
+//! neither a large answer nor a long search blocks ingest.
 //!
 //! Memory: stored spans own compact copies of their strings
 //! ([`crate::compact`]), never slices of request bodies, and the byte limit
