@@ -2,22 +2,26 @@
 //! and the reference implementation the conformance suite is written against.
 //!
 //! Layout: one map from trace ID to the trace's spans (in arrival order), a
-//! FIFO of trace IDs in first-write order for eviction, and a per-service
-//! operation index so listing services/operations never scans spans.
+//! FIFO of trace IDs in first-write order for eviction, a per-service
+//! operation index so listing services/operations never scans spans, and a
+//! summary per chunk of FIFO positions ([`index`]) so a search reads only
+//! the chunks that can hold its most recent hits.
 //!
 //! Writes take the lock once per batch: everything that can be computed
 //! without the lock (compact owned copies of the spans, grouping by trace,
-//! byte counts, the distinct operations of the batch) is computed before it
-//! is taken, so a 500-span batch holds the lock for a handful of hash
-//! lookups per *trace*, not per span. Reads take the lock only to collect
-//! `Arc`s of the matching spans; cloning and rendering happen after it is
-//! released, and reads that look at every trace hold it a chunk at a time
-//! ([`scan`]), so neither a large answer nor a long search blocks ingest.
+//! byte counts, the distinct operations of the batch, what each trace adds to
+//! its chunk summary) is computed before it is taken, so a 500-span batch
+//! holds the lock for a handful of hash lookups per *trace*, not per span.
+//! Reads take the lock only to collect `Arc`s of the matching spans; cloning
+//! and rendering happen after it is released, and searches and dependency
+//! graphs ([`scan`]) hold it for a bounded number of traces at a time, so
+//! neither a large answer nor a long search blocks ingest.
 //!
 //! Memory: stored spans own compact copies of their strings
 //! ([`crate::compact`]), never slices of request bodies, and the byte limit
 //! counts what they really hold plus the service/operation index, which is
-//! pruned when the last span of a service or operation is evicted.
+//! pruned when the last span of a service or operation is evicted, and the
+//! chunk summaries, which leave with their chunk's last trace.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::mem::size_of;
@@ -30,6 +34,7 @@ use parking_lot::RwLock;
 use crate::compact::Compactor;
 use crate::query::{DependencyLink, Operation, StoreStats, TraceQuery};
 use crate::{StoreError, TraceReader, TraceWriter};
+use index::{ChunkIndex, SpanMarks};
 
 /// Limits of a [`MemoryStore`]. When either is exceeded after a write, whole
 /// traces are evicted, oldest first, until both hold again (the trace written
@@ -40,7 +45,7 @@ pub struct MemoryStoreConfig {
     pub max_spans: usize,
     /// Maximum bytes kept: what the stored spans really hold (compact
     /// copies of their strings, their vectors, their process per span) plus
-    /// the service/operation index.
+    /// the service/operation index and the search index's chunk summaries.
     pub max_bytes: usize,
 }
 
@@ -62,6 +67,9 @@ struct TraceEntry {
     bytes: usize,
     /// Earliest span start, so searches can order traces without a scan.
     start: u64,
+    /// Logical FIFO position (first write order), which names the chunk
+    /// summary later spans of the trace widen.
+    pos: u64,
 }
 
 #[derive(Default)]
@@ -77,6 +85,8 @@ struct Inner {
     /// Pruned when a count reaches zero, so evicted names disappear and the
     /// index cannot outgrow the spans it describes.
     operations: HashMap<String, BTreeMap<Operation, usize>>,
+    /// Per-chunk summaries of the FIFO for searches ([`index`]).
+    index: ChunkIndex,
     spans: usize,
     bytes: usize,
     evicted_spans: u64,
@@ -109,6 +119,8 @@ struct TraceGroup {
     spans: Vec<Arc<Span>>,
     bytes: usize,
     start: u64,
+    /// Span starts, services and operations, for the chunk summary.
+    marks: SpanMarks,
 }
 
 /// Index bytes one (service, operation) entry costs: the strings, the map
@@ -132,12 +144,18 @@ fn group_by_trace(spans: Vec<Span>) -> Vec<TraceGroup> {
                 spans: Vec::new(),
                 bytes: 0,
                 start: u64::MAX,
+                marks: SpanMarks::default(),
             });
             groups.len() - 1
         });
         let group = &mut groups[slot];
         group.bytes += cost;
         group.start = group.start.min(span.start_time);
+        group.marks.add(
+            &span.process.service_name,
+            &span.operation_name,
+            span.start_time,
+        );
         group.spans.push(Arc::new(span));
     }
     groups
@@ -213,8 +231,11 @@ impl Inner {
                 entry.spans.extend(group.spans);
                 entry.bytes += group.bytes;
                 entry.start = entry.start.min(group.start);
+                self.index.widen_trace(entry.pos, &group.marks);
             }
             None => {
+                let pos = self.fifo_popped + self.fifo.len() as u64;
+                self.bytes += self.index.add_trace(pos, group.start, &group.marks);
                 self.fifo.push_back(group.id);
                 self.traces.insert(
                     group.id,
@@ -222,6 +243,7 @@ impl Inner {
                         spans: group.spans,
                         bytes: group.bytes,
                         start: group.start,
+                        pos,
                     },
                 );
             }
@@ -236,6 +258,7 @@ impl Inner {
                 break;
             };
             self.fifo_popped += 1;
+            self.bytes -= self.index.evict_before(self.fifo_popped);
             if let Some(entry) = self.traces.remove(&id) {
                 self.spans -= entry.spans.len();
                 self.bytes -= entry.bytes;
@@ -330,6 +353,9 @@ fn to_trace(spans: Vec<Arc<Span>>) -> Trace {
     }
 }
 
+mod index;
 mod scan;
+#[cfg(test)]
+mod search_tests;
 #[cfg(test)]
 mod tests;

@@ -217,7 +217,7 @@ async fn many_500_span_batches_are_all_kept() {
 /// by start time, not by write order.
 #[tokio::test]
 async fn scans_across_chunks_see_every_trace_once() {
-    let traces = 3 * super::scan::SCAN_CHUNK + 100;
+    let traces = 3 * super::scan::SCAN_BUDGET + 100;
     let evicted = 1000;
     let store = MemoryStore::new(MemoryStoreConfig {
         max_spans: 2 * (traces - evicted) as usize,
