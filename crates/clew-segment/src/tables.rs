@@ -51,7 +51,7 @@ pub(crate) struct TableBuilder {
     /// What the block index needs about attributes, noted while encoding
     /// (`None` for WAL batches, which have no index).
     pub(crate) tag_index: Option<TagIndex>,
-    strings: FastMap<Str, u32>,
+    strings: FastMap<Str, StringSlot>,
     string_order: Vec<Str>,
     processes: FastMap<Vec<u8>, u32>,
     process_order: Vec<Vec<u8>>,
@@ -83,6 +83,10 @@ pub(crate) struct TagIndex {
     pub(crate) page_hashes: Vec<u64>,
     /// Pair IDs noted since the writer last took them (one trace's).
     pub(crate) noted: Vec<u32>,
+    /// The process and scope whose pairs were noted last since then: the
+    /// spans of a trace mostly share one, and noting its pairs once per
+    /// span only gave `take_noted` duplicates to sort away.
+    last_process: Option<(u32, Option<u32>)>,
     /// Pair IDs of the traces of the page being written.
     pub(crate) page_pairs: Vec<u32>,
     /// Pair IDs of each process's / scope's attributes, by table index.
@@ -92,11 +96,44 @@ pub(crate) struct TagIndex {
 
 pub(crate) type FastSet<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;
 
+/// A string of a [`TableBuilder`]: its index and, once it has been an
+/// attribute's value (block builders), the pair it formed with the first
+/// key seen with it. Nearly every value string comes with one key only,
+/// so a tag's pair ID is read from the entry the string lookup just
+/// found, instead of a second probe of the block-wide pair map — whose
+/// cache misses (≈ 100 k pairs on tracegen data) were the top symbol of
+/// a disk-store ingest profile (12 % of the server's CPU).
+#[derive(Clone, Copy)]
+struct StringSlot {
+    id: u32,
+    /// The first key this string was a value of, or [`NO_KEY`].
+    pair_key: u32,
+    /// The pair ID of (`pair_key`, this string).
+    pair: u32,
+}
+
+const NO_KEY: u32 = u32::MAX;
+
+impl TagIndex {
+    /// The pair ID of (`key`, string `value`), a new one if unseen.
+    fn pair_id(&mut self, key: u32, value: u32) -> u32 {
+        let pair = u64::from(key) << 32 | u64::from(value);
+        let next = self.pair_order.len() as u32;
+        let id = *self.pairs.entry(pair).or_insert(next);
+        if id == next {
+            self.pair_order.push(pair);
+        }
+        id
+    }
+}
+
 /// Where [`TableBuilder::put_value`] put a value.
 #[derive(Clone, Copy)]
 enum Put {
     /// A string of the tables, at this index.
     Table(u32),
+    /// A string of the tables whose pair ID (block builders) is known.
+    Pair(u32),
     /// A string written in place ([`V_INLINE`]).
     Inline,
     /// Not a string.
@@ -128,14 +165,10 @@ impl TableBuilder {
                     }
                 }
                 Put::Table(v) => {
-                    let pair = u64::from(key) << 32 | u64::from(v);
-                    let next = ix.pair_order.len() as u32;
-                    let id = *ix.pairs.entry(pair).or_insert(next);
-                    if id == next {
-                        ix.pair_order.push(pair);
-                    }
+                    let id = ix.pair_id(key, v);
                     ix.noted.push(id);
                 }
+                Put::Pair(id) => ix.noted.push(id),
                 Put::Other => {
                     ix.other_keys.insert(key);
                     ix.other
@@ -155,6 +188,10 @@ impl TableBuilder {
     /// trace being encoded; they were recorded when it was first added.
     pub(crate) fn note_process(&mut self, process: u32, scope: Option<u32>) {
         if let Some(ix) = self.tag_index.as_mut() {
+            if ix.last_process == Some((process, scope)) {
+                return;
+            }
+            ix.last_process = Some((process, scope));
             let TagIndex {
                 noted,
                 process_pairs,
@@ -175,6 +212,7 @@ impl TableBuilder {
         let Some(ix) = self.tag_index.as_mut() else {
             return Vec::new();
         };
+        ix.last_process = None;
         let mut v = std::mem::take(&mut ix.noted);
         v.sort_unstable();
         v.dedup();
@@ -204,14 +242,47 @@ impl TableBuilder {
     }
 
     pub(crate) fn string(&mut self, s: &str) -> u32 {
-        if let Some(&id) = self.strings.get(s) {
-            return id;
+        if let Some(slot) = self.strings.get(s) {
+            return slot.id;
         }
-        let id = self.string_order.len() as u32;
+        self.add_string(s).id
+    }
+
+    fn add_string(&mut self, s: &str) -> StringSlot {
+        let slot = StringSlot {
+            id: self.string_order.len() as u32,
+            pair_key: NO_KEY,
+            pair: 0,
+        };
         let owned = Str::from(s);
-        self.strings.insert(owned.clone(), id);
+        self.strings.insert(owned.clone(), slot);
         self.string_order.push(owned);
-        id
+        slot
+    }
+
+    /// The index of string `s`, a value of attribute `key`, and how to
+    /// note it: with its pair ID read from the string's own entry when the
+    /// string was first seen with this key (see [`StringSlot`]).
+    fn value_string(&mut self, key: u32, s: &str) -> (u32, Put) {
+        let slot = match self.strings.get(s) {
+            Some(&slot) => slot,
+            None => self.add_string(s),
+        };
+        let id = slot.id;
+        let Some(ix) = self.tag_index.as_mut() else {
+            return (id, Put::Table(id));
+        };
+        if slot.pair_key == key {
+            return (id, Put::Pair(slot.pair));
+        }
+        let pair = ix.pair_id(key, id);
+        if slot.pair_key == NO_KEY
+            && let Some(slot) = self.strings.get_mut(s)
+        {
+            slot.pair_key = key;
+            slot.pair = pair;
+        }
+        (id, Put::Pair(pair))
     }
 
     /// Span tags as format v2 writes them: the count in `codes`, then per
@@ -234,9 +305,9 @@ impl TableBuilder {
             match &kv.value {
                 Value::Str(s) if !self.inline.contains(&**s) => {
                     codes.put_var(code);
-                    let v = self.string(s);
+                    let (v, put) = self.value_string(key, s);
                     strings.put_var(u64::from(v));
-                    self.note(key, kv, Put::Table(v));
+                    self.note(key, kv, put);
                 }
                 Value::Str(s) => {
                     codes.put_var(code | 1);
