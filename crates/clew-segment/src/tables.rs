@@ -61,6 +61,21 @@ pub(crate) struct TableBuilder {
     scope_by_ptr: FastMap<*const Scope, (u32, Arc<Scope>)>,
     /// Strings the page being encoded writes in place ([`V_INLINE`]).
     pub(crate) inline: FastSet<Str>,
+    /// [`TableBuilder::put_tags_v2`]'s pairs to look up (kept for its
+    /// allocation).
+    deferred_pairs: Vec<DeferredPair>,
+}
+
+/// A span tag's pair whose ID is looked up after the span's other tags.
+#[derive(Clone, Copy)]
+struct DeferredPair {
+    key: u32,
+    /// The value's string index; the pair ID once looked up.
+    value: u32,
+    /// Index of the tag in the span's tags.
+    tag: u32,
+    /// The value's string entry holds no pair yet: it gets this one.
+    unset: bool,
 }
 
 /// Attribute keys and `key=value` pairs of a block, as string indexes, so
@@ -260,29 +275,18 @@ impl TableBuilder {
         slot
     }
 
-    /// The index of string `s`, a value of attribute `key`, and how to
-    /// note it: with its pair ID read from the string's own entry when the
-    /// string was first seen with this key (see [`StringSlot`]).
-    fn value_string(&mut self, key: u32, s: &str) -> (u32, Put) {
+    /// The index of string `s`, a value of attribute `key`, and its pair
+    /// ID when the string's entry holds it (see [`StringSlot`]); else
+    /// whether the entry holds no pair yet (so the caller records it).
+    fn value_string(&mut self, key: u32, s: &str) -> (u32, Option<u32>, bool) {
         let slot = match self.strings.get(s) {
             Some(&slot) => slot,
             None => self.add_string(s),
         };
-        let id = slot.id;
-        let Some(ix) = self.tag_index.as_mut() else {
-            return (id, Put::Table(id));
-        };
-        if slot.pair_key == key {
-            return (id, Put::Pair(slot.pair));
+        if self.tag_index.is_some() && slot.pair_key == key {
+            return (slot.id, Some(slot.pair), false);
         }
-        let pair = ix.pair_id(key, id);
-        if slot.pair_key == NO_KEY
-            && let Some(slot) = self.strings.get_mut(s)
-        {
-            slot.pair_key = key;
-            slot.pair = pair;
-        }
-        (id, Put::Pair(pair))
+        (slot.id, None, slot.pair_key == NO_KEY)
     }
 
     /// Span tags as format v2 writes them: the count in `codes`, then per
@@ -299,15 +303,34 @@ impl TableBuilder {
         kvs: &[KeyValue],
     ) {
         codes.put_var(kvs.len() as u64);
-        for kv in kvs {
+        // Block builders: the pairs whose ID the string's entry did not
+        // hold are looked up after the loop, back to back. The block-wide
+        // pair map outgrows the caches (≈ 100 k pairs on tracegen data), and
+        // independent probes in a tight loop wait for their cache misses
+        // together instead of one after another. IDs are still given in
+        // tag order, so the block is the same.
+        let mut deferred = std::mem::take(&mut self.deferred_pairs);
+        for (i, kv) in kvs.iter().enumerate() {
             let key = self.string(&kv.key);
             let code = u64::from(key) << 1;
             match &kv.value {
                 Value::Str(s) if !self.inline.contains(&**s) => {
                     codes.put_var(code);
-                    let (v, put) = self.value_string(key, s);
+                    let (v, pair, unset) = self.value_string(key, s);
                     strings.put_var(u64::from(v));
-                    self.note(key, kv, put);
+                    match (pair, self.tag_index.as_mut()) {
+                        (Some(pair), _) => self.note(key, kv, Put::Pair(pair)),
+                        (None, Some(ix)) => {
+                            ix.keys.insert(key);
+                            deferred.push(DeferredPair {
+                                key,
+                                value: v,
+                                tag: i as u32,
+                                unset,
+                            });
+                        }
+                        (None, None) => {}
+                    }
                 }
                 Value::Str(s) => {
                     codes.put_var(code | 1);
@@ -323,6 +346,23 @@ impl TableBuilder {
                 }
             }
         }
+        if let Some(ix) = self.tag_index.as_mut() {
+            for d in deferred.iter_mut() {
+                let pair = ix.pair_id(d.key, d.value);
+                ix.noted.push(pair);
+                d.value = pair;
+            }
+        }
+        for d in deferred.drain(..) {
+            if let Some(Value::Str(s)) = d.unset.then(|| &kvs[d.tag as usize].value)
+                && let Some(slot) = self.strings.get_mut(&**s)
+                && slot.pair_key == NO_KEY
+            {
+                slot.pair_key = d.key;
+                slot.pair = d.value;
+            }
+        }
+        self.deferred_pairs = deferred;
     }
 
     pub(crate) fn process(&mut self, p: &Arc<Process>) -> u32 {
