@@ -33,7 +33,9 @@
 #                 then says how many queries finished and their mean and
 #                 worst latency, so ingest with and without search compare
 #   PERF=1        also sample the server with `perf record` and keep the top symbols
-#   SKIP_BUILD=1  reuse target/release binaries
+#   SKIP_BUILD=1  reuse the release binaries already built
+#   BIN_DIR       where the release binaries are [$CARGO_TARGET_DIR/release,
+#                 else target/release]; the build step honours CARGO_TARGET_DIR
 #   OUT           where raw results go [target/bench-ingest]
 set -euo pipefail
 
@@ -55,8 +57,9 @@ MEMORY_MAX_BYTES=${MEMORY_MAX_BYTES:-17179869184}
 PERF=${PERF:-0}
 SEARCH_LOAD=${SEARCH_LOAD:-0}
 OUT=${OUT:-$ROOT/target/bench-ingest}
-CLEW=$ROOT/target/release/clew
-TRACEGEN=$ROOT/target/release/clew-tracegen
+BIN_DIR=${BIN_DIR:-${CARGO_TARGET_DIR:-$ROOT/target}/release}
+CLEW=$BIN_DIR/clew
+TRACEGEN=$BIN_DIR/clew-tracegen
 TICKS=$(getconf CLK_TCK)
 
 if [[ "${SKIP_BUILD:-0}" != 1 ]]; then

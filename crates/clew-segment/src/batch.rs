@@ -7,8 +7,6 @@
 //! these (a few dozen bytes per span, dictionary-coded) instead of decoded
 //! spans, and answers reads from them.
 
-use std::collections::HashSet;
-
 use bytes::Bytes;
 use clew_model::{Str, TraceId};
 
@@ -151,7 +149,7 @@ impl Batch {
         let mut st = streams.cursors(&|_| true)?;
         let kind_key = self.tables.find(clew_model::keys::SPAN_KIND);
         let spans = self.span_count();
-        let mut seen: HashSet<(u64, u64, Option<u64>)> = HashSet::new();
+        let mut seen: crate::tables::FastSet<(u64, u64, Option<u64>)> = Default::default();
         for _ in 0..spans {
             let process = st[S_PROCESSES].var()?;
             let op = st[S_OPERATIONS].var()?;

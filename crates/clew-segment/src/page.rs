@@ -14,8 +14,6 @@
 //!
 //! The stream order is part of the format (docs/storage-format.md, "Page").
 
-use std::collections::HashMap;
-
 use clew_model::{RefType, Reference, Span, SpanId, Str, TraceId, Value};
 
 use crate::SegmentError;
@@ -654,7 +652,12 @@ pub(crate) fn skip_value(c: &mut Cursor<'_>, depth: u32) -> Result<(), SegmentEr
 /// within each trace.
 pub fn group_by_trace(spans: Vec<Span>) -> Vec<TraceSpans> {
     let mut out: Vec<TraceSpans> = Vec::new();
-    let mut index: HashMap<TraceId, usize> = HashMap::new();
+    // foldhash, not SipHash: this runs for every span written to the
+    // disk store, on the path that answers the client.
+    // Sized for a trace per span up front: growing it rehashed every
+    // trace ID several times per batch (a few KB per batch).
+    let mut index: crate::tables::FastMap<TraceId, usize> =
+        crate::tables::FastMap::with_capacity_and_hasher(spans.len(), Default::default());
     for s in spans {
         let slot = *index.entry(s.trace_id).or_insert_with(|| {
             out.push(TraceSpans {

@@ -44,8 +44,13 @@ impl HeadTrace {
     }
 }
 
+/// Fast, non-cryptographic hashing for trace IDs (random already, and
+/// ours once accepted; SipHash showed in ingest profiles).
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+type FastSet<T> = HashSet<T, foldhash::fast::RandomState>;
+
 /// One shard of the trace index.
-type Shard = Mutex<HashMap<TraceId, HeadTrace>>;
+type Shard = Mutex<FastMap<TraceId, HeadTrace>>;
 
 /// A batch with the start range of its spans.
 struct HeadBatch {
@@ -71,7 +76,9 @@ impl Default for Head {
     fn default() -> Self {
         Head {
             batches: RwLock::new(Vec::new()),
-            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            shards: (0..SHARDS)
+                .map(|_| Mutex::new(FastMap::default()))
+                .collect(),
             operations: RwLock::new(HashMap::new()),
             spans: AtomicU64::new(0),
             traces: AtomicU64::new(0),
@@ -266,14 +273,15 @@ impl Head {
             }
             let chunk = &order[from..to];
             // Batch → the chunk's traces it holds, batches in arrival order.
-            let mut by_batch: std::collections::BTreeMap<u32, HashSet<TraceId>> =
+            let mut by_batch: std::collections::BTreeMap<u32, FastSet<TraceId>> =
                 std::collections::BTreeMap::new();
             for (_, id, _, bs) in chunk {
                 for &b in bs {
                     by_batch.entry(b).or_default().insert(*id);
                 }
             }
-            let mut spans: HashMap<TraceId, Vec<Span>> = HashMap::with_capacity(chunk.len());
+            let mut spans: FastMap<TraceId, Vec<Span>> =
+                FastMap::with_capacity_and_hasher(chunk.len(), Default::default());
             for (b, ids) in by_batch {
                 let Some(batch) = batches.get(b as usize) else {
                     continue;

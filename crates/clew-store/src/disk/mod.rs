@@ -197,6 +197,8 @@ pub struct OpenReport {
     pub replayed_spans: u64,
     /// Torn/corrupt WAL tails truncated: (segment, offset, bytes dropped).
     pub wal_truncations: Vec<(u64, u64, u64)>,
+    /// Staging files of block uploads a crash interrupted, deleted.
+    pub staging_files_removed: usize,
     /// Time taken to open, replay included.
     pub elapsed: Duration,
 }
@@ -220,7 +222,16 @@ impl DiskStore {
     ) -> Result<(DiskStore, OpenReport), StoreError> {
         let started = std::time::Instant::now();
         let mut report = OpenReport::default();
-        std::fs::create_dir_all(config.data_dir.join(BLOCKS_PREFIX))?;
+        let blocks_dir = config.data_dir.join(BLOCKS_PREFIX);
+        std::fs::create_dir_all(&blocks_dir)?;
+        // Nothing uploads yet: every staging file is a crash's leftover.
+        report.staging_files_removed = upload::remove_staging_leftovers(&blocks_dir)?;
+        if report.staging_files_removed > 0 {
+            tracing::warn!(
+                files = report.staging_files_removed,
+                "deleted staging files of block uploads interrupted by a crash"
+            );
+        }
         let wal_dir = config.data_dir.join("wal");
         std::fs::create_dir_all(&wal_dir)?;
         let objects: Arc<dyn ObjectStore> = Arc::new(

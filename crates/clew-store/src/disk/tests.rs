@@ -693,3 +693,46 @@ async fn a_search_past_its_deadline_returns_what_it_found_marked_incomplete() {
         .collect();
     assert_eq!(ids, [4], "the head is searched before any block");
 }
+
+/// A crash during a block upload leaves the upload's staging file
+/// (`<block>#<n>`) beside the blocks; the object store's listing never
+/// shows it, so only the next open can delete it. Blocks stay.
+#[tokio::test]
+async fn open_deletes_staging_files_of_interrupted_uploads() {
+    let dirs = Dirs::new();
+    let config = dirs.config();
+    let s = DiskStore::open(config.clone()).await.expect("open");
+    let p = process("svc", Vec::new());
+    s.write_spans(vec![span(7, 1, "op", &p, 0, 1)])
+        .await
+        .expect("write");
+    assert_eq!(s.flush().await.expect("flush"), 1);
+    s.close().await;
+    drop(s);
+    let blocks = config.data_dir.join("blocks");
+    let block = std::fs::read_dir(&blocks)
+        .expect("blocks dir")
+        .map(|e| e.expect("entry").path())
+        .find(|p| p.extension().is_some_and(|e| e == "blk"))
+        .expect("the flushed block");
+    let staged = blocks.join(format!(
+        "{}#17",
+        block
+            .file_name()
+            .and_then(|n| n.to_str())
+            .expect("utf-8 name")
+    ));
+    std::fs::write(&staged, b"half a block").expect("write staging file");
+
+    let (s, report) = DiskStore::open_with_report(config).await.expect("reopen");
+    assert_eq!(report.staging_files_removed, 1);
+    assert!(!staged.exists(), "staging leftover still there");
+    assert!(block.exists(), "a block was deleted");
+    assert_eq!(report.blocks, 1);
+    assert!(
+        s.get_trace(TraceId::new(0, 7))
+            .await
+            .expect("read")
+            .is_some()
+    );
+}

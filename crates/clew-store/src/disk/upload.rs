@@ -14,6 +14,7 @@
 //! the upload through the runtime's handle, so a slow store slows the
 //! encoder down rather than letting finished parts pile up.
 
+use std::path::Path as FsPath;
 use std::sync::Arc;
 
 use clew_segment::{BlockOptions, BlockWriter, EncodedBlock, TraceSpans};
@@ -137,4 +138,62 @@ where
         store: "block writer",
         source: Box::new(e),
     })?
+}
+
+/// Is `name` a staging file of a multipart upload to a local directory
+/// (`object_store`'s `LocalFileSystem` writes `<name>#<n>`, `n` all digits,
+/// and renames it into place on completion)?
+fn is_staging_name(name: &str) -> bool {
+    name.rsplit_once('#')
+        .is_some_and(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Deletes staging files left in `dir` by uploads a crash interrupted;
+/// answers how many. An aborted or failed upload removes its own, but after
+/// `kill -9` mid-block nothing does, and the object store's listing skips
+/// them, so without this each crash during a cut would leave up to a
+/// whole block's bytes behind for good. Call only while no upload runs
+/// (when the store opens): a live upload's staging file looks the same.
+pub(super) fn remove_staging_leftovers(dir: &FsPath) -> std::io::Result<usize> {
+    let mut removed = 0;
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if !name.to_str().is_some_and(is_staging_name) || !entry.file_type()?.is_file() {
+            continue;
+        }
+        match std::fs::remove_file(entry.path()) {
+            Ok(()) => removed += 1,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn staging_names_are_told_from_blocks() {
+        assert!(is_staging_name("0001-0002-00ff.blk#1"));
+        assert!(is_staging_name("0001-0002-00ff.blk#12345"));
+        assert!(!is_staging_name("0001-0002-00ff.blk"));
+        assert!(!is_staging_name("0001-0002-00ff.blk#"));
+        assert!(!is_staging_name("0001-0002-00ff.blk#1a"));
+    }
+
+    #[test]
+    fn leftovers_are_deleted_and_blocks_kept() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let block = dir.path().join("0001-0002-00ff.blk");
+        let staged = dir.path().join("0001-0002-00ff.blk#3");
+        std::fs::write(&block, b"block").expect("write");
+        std::fs::write(&staged, b"half a block").expect("write");
+        assert_eq!(remove_staging_leftovers(dir.path()).expect("scan"), 1);
+        assert!(block.exists());
+        assert!(!staged.exists());
+        assert_eq!(remove_staging_leftovers(dir.path()).expect("scan"), 0);
+    }
 }
