@@ -302,7 +302,7 @@ impl<'a> SpanBuilder<'a> {
             Some((kind, p)) if p.is_valid() => {
                 if !p.is_sampled() || inner.disabled {
                     if !p.is_sampling_deferred() || inner.disabled {
-                        return Span::unsampled(|| p.child(id::new_span_id()));
+                        return Span::unsampled_child(p);
                     }
                 } else if inner.batching
                     && tags.is_empty()
@@ -343,10 +343,10 @@ fn start_general(
         Some((_, p)) if p.is_valid() => {
             if !p.is_sampled() || inner.disabled {
                 if !p.is_sampling_deferred() || inner.disabled {
-                    return Span::unsampled(|| p.child(id::new_span_id()));
+                    return Span::unsampled_child(p);
                 }
                 match decide_deferred(inner, p, &operation_name) {
-                    None => return Span::unsampled(|| p.child(id::new_span_id())),
+                    None => return Span::unsampled_child(p),
                     Some(tags) => {
                         sampler_tags = Some(tags);
                         NewContext::ChildOf(p, Some(FLAG_SAMPLED))

@@ -92,6 +92,17 @@ impl Span {
         }
     }
 
+    /// An unsampled child of `parent`.
+    #[inline(always)]
+    pub(crate) fn unsampled_child(parent: &SpanContext) -> Self {
+        Span {
+            state: State::Unsampled(Unsampled(Some(unsampled::child_of(
+                parent,
+                crate::id::new_span_id(),
+            )))),
+        }
+    }
+
     /// A span that records nothing and has an empty context.
     pub fn noop() -> Self {
         Span::unsampled(SpanContext::default)

@@ -53,6 +53,16 @@ pub(crate) fn boxed(make: impl FnOnce() -> SpanContext) -> Box<SpanContext> {
     spare
 }
 
+/// A child context of `parent` in a (recycled) box, written in place field
+/// by field (a closure building it was kept out of line and returned the
+/// context through memory).
+#[inline(always)]
+pub(crate) fn child_of(parent: &SpanContext, span_id: clew_model::SpanId) -> Box<SpanContext> {
+    let mut spare = take();
+    spare.become_child_of(parent, span_id, None);
+    spare
+}
+
 #[inline(always)]
 fn take() -> Box<SpanContext> {
     match SPARE.try_with(|s| s.last.take()) {

@@ -192,4 +192,12 @@ fn main() {
     }
     // Give the reporter a moment so sampled runs exercise the hand-off.
     t.flush();
+    // A figure counts only if nothing was dropped (keep N × spans per
+    // case under the queue's 2^16 under callgrind, whose reporter thread
+    // may not run until the end).
+    let dropped = t.reporter_stats().dropped;
+    eprintln!("{case}: {dropped} spans dropped");
+    if dropped != 0 {
+        std::process::exit(1);
+    }
 }
