@@ -20,8 +20,9 @@
 //! ```
 //!
 //! # Design
-//! * A [`Span`] holds its record inline; an unsampled span is only a
-//!   [`SpanContext`] and records nothing. Tags are `Cow<'static, str>`, so
+//! * A [`Span`] is two words: a pointer to its recycled record, or for an
+//!   unsampled span to its (recycled) [`SpanContext`], which records
+//!   nothing. Tags are `Cow<'static, str>`, so
 //!   literal keys and values cost no allocation.
 //! * Timestamps come from the CPU's time-stamp counter (`fastant`), not a
 //!   system call.

@@ -68,7 +68,9 @@ pub trait Reporter: Send + Sync + Debug {
     /// [`Self::batch_size`]). Takes what it keeps out of `batch` (the
     /// caller clears what is left); called on the thread that finished
     /// the spans, so it must not block. Times may still be raw clock
-    /// readings: call [`SpanBatch::settle_times`] before reading them. The
+    /// readings, which the batch's readers (`to_model`, the senders'
+    /// encoders) convert as they read them; [`SpanBatch::settle_times`]
+    /// converts them in place for a reporter that keeps the batch. The
     /// default drops the spans: only reporters that ask for batches
     /// receive any.
     fn report_batch(&self, batch: &mut SpanBatch) {

@@ -302,7 +302,7 @@ impl<'a> SpanBuilder<'a> {
             Some((kind, p)) if p.is_valid() => {
                 if !p.is_sampled() || inner.disabled {
                     if !p.is_sampling_deferred() || inner.disabled {
-                        return Span::unsampled(p.child(id::new_span_id()));
+                        return Span::unsampled_child(p);
                     }
                 } else if inner.batching
                     && tags.is_empty()
@@ -317,7 +317,7 @@ impl<'a> SpanBuilder<'a> {
                 // only, decided by one flag of the tracer.
                 let trace_id = id::new_trace_id(inner.trace_ids);
                 let span_id = clew_model::SpanId(trace_id.low);
-                return Span::unsampled(SpanContext::root(trace_id, span_id, 0, None));
+                return Span::unsampled(|| SpanContext::root(trace_id, span_id, 0, None));
             }
             _ => {}
         }
@@ -343,10 +343,10 @@ fn start_general(
         Some((_, p)) if p.is_valid() => {
             if !p.is_sampled() || inner.disabled {
                 if !p.is_sampling_deferred() || inner.disabled {
-                    return Span::unsampled(p.child(id::new_span_id()));
+                    return Span::unsampled_child(p);
                 }
                 match decide_deferred(inner, p, &operation_name) {
-                    None => return Span::unsampled(p.child(id::new_span_id())),
+                    None => return Span::unsampled_child(p),
                     Some(tags) => {
                         sampler_tags = Some(tags);
                         NewContext::ChildOf(p, Some(FLAG_SAMPLED))
@@ -385,7 +385,7 @@ fn start_general(
             }
             if flags == 0 || inner.disabled {
                 // Built straight into the returned span, not copied.
-                return Span::unsampled(SpanContext::root(trace_id, span_id, flags, baggage));
+                return Span::unsampled(|| SpanContext::root(trace_id, span_id, flags, baggage));
             }
             NewContext::Root(SpanContext::root(trace_id, span_id, flags, baggage))
         }

@@ -82,7 +82,7 @@ pub(crate) struct LocalMark {
     /// (converted to Unix time by the reporter's thread).
     pub(crate) started: Option<fastant::Instant>,
     /// The span's tracer (see [`crate::registry`]); kept here rather than
-    /// in [`crate::Span`], so a span is a pointer or a context.
+    /// in [`crate::Span`], so a span is two words (a tag and a pointer).
     pub(crate) tracer_id: u64,
 }
 

@@ -6,6 +6,7 @@ mod builder;
 mod finished;
 pub(crate) mod local;
 pub(crate) mod pool;
+mod unsampled;
 
 pub use active::{ActiveScope, active_context};
 pub use builder::{AsSpanContext, DEBUG_ID_TAG, SpanBuilder};
@@ -23,13 +24,13 @@ use clew_model::RefType;
 /// unfinished span finishes it at the time of the drop.
 ///
 /// A sampled span holds its (recycled, boxed) record, which also names its
-/// tracer; an unsampled one only its context, so it allocates and records
-/// nothing. The two share the context's space (the enum's tag lives in an
-/// unused value of a context byte), so starting a sampled span writes a
-/// pointer and a tag, and an unsampled span's start and finish never look
-/// at a record slot: they were 9 words (record, context, tracer ID), which
-/// every start wrote and every finish read back, and a span passed by value
-/// was copied with wide loads over narrow stores that stalled.
+/// tracer; an unsampled one its context, in a box recycled on the thread
+/// that finishes it, so it allocates and records nothing. Either way a
+/// span is two words, a tag and a pointer, which the compiler keeps in
+/// registers: a span held inline (9 words once, then the 7-word context)
+/// was copied into `finish` whenever it was kept in a variable and
+/// borrowed, with wide loads over the narrow stores that had just built
+/// it, which stalled.
 ///
 /// `Span` is `Send`, so it may be finished on another thread or held across
 /// `.await` points.
@@ -39,12 +40,26 @@ pub struct Span {
 }
 
 /// A span's contents. No `Drop` of its own: [`Recording`] reports on drop,
-/// the context releases its shared parts, so `finish` can take a span apart
-/// by value without a drop flag or `mem::forget`.
+/// [`Unsampled`] recycles its box, so `finish` takes a span apart by value.
 #[derive(Debug)]
 enum State {
     Sampled(Recording),
-    Unsampled(SpanContext),
+    Unsampled(Unsampled),
+}
+
+/// An unsampled span's context, in a box recycled when dropped.
+#[derive(Debug)]
+struct Unsampled(Option<Box<SpanContext>>);
+
+impl Drop for Unsampled {
+    /// Small, so that the drop glue is inlined and vanishes after
+    /// `finish` took the box; an unfinished span recycles out of line.
+    #[inline(always)]
+    fn drop(&mut self) {
+        if let Some(context) = self.0.take() {
+            unsampled::recycle_unfinished(context);
+        }
+    }
 }
 
 /// A sampled span's record; reported when dropped unfinished.
@@ -68,16 +83,29 @@ impl Span {
         }
     }
 
+    /// An unsampled span with the context `make` builds (straight into
+    /// its box).
     #[inline(always)]
-    pub(crate) fn unsampled(context: SpanContext) -> Self {
+    pub(crate) fn unsampled(make: impl FnOnce() -> SpanContext) -> Self {
         Span {
-            state: State::Unsampled(context),
+            state: State::Unsampled(Unsampled(Some(unsampled::boxed(make)))),
+        }
+    }
+
+    /// An unsampled child of `parent`.
+    #[inline(always)]
+    pub(crate) fn unsampled_child(parent: &SpanContext) -> Self {
+        Span {
+            state: State::Unsampled(Unsampled(Some(unsampled::child_of(
+                parent,
+                crate::id::new_span_id(),
+            )))),
         }
     }
 
     /// A span that records nothing and has an empty context.
     pub fn noop() -> Self {
-        Span::unsampled(SpanContext::default())
+        Span::unsampled(SpanContext::default)
     }
 
     /// The span's context (for children and for injection).
@@ -85,15 +113,17 @@ impl Span {
     pub fn context(&self) -> &SpanContext {
         match &self.state {
             State::Sampled(Recording(Some(r))) => &r.context,
-            State::Unsampled(c) => c,
-            State::Sampled(Recording(None)) => &crate::context::EMPTY,
+            State::Unsampled(Unsampled(Some(c))) => c,
+            State::Sampled(Recording(None)) | State::Unsampled(Unsampled(None)) => {
+                &crate::context::EMPTY
+            }
         }
     }
 
     fn context_mut(&mut self) -> Option<&mut SpanContext> {
         match &mut self.state {
             State::Sampled(Recording(r)) => r.as_deref_mut().map(|r| &mut r.context),
-            State::Unsampled(c) => Some(c),
+            State::Unsampled(Unsampled(c)) => c.as_deref_mut(),
         }
     }
 
@@ -214,18 +244,13 @@ impl Span {
 
     /// Finishes the span now.
     #[inline]
-    pub fn finish(mut self) {
-        self.finish_in_place(None);
-        // Nothing is left to drop (the record is taken, the context's
-        // shared parts released): skip the drop glue, which the compiler
-        // keeps out of line.
-        std::mem::forget(self);
+    pub fn finish(self) {
+        self.finish_with(None);
     }
 
     /// Finishes the span at an explicit time.
-    pub fn finish_at(mut self, at: SystemTime) {
-        self.finish_in_place(Some(clock::system_time_nanos(at)));
-        std::mem::forget(self);
+    pub fn finish_at(self, at: SystemTime) {
+        self.finish_with(Some(clock::system_time_nanos(at)));
     }
 
     /// Makes this span's context the thread's active one until the scope is
@@ -234,19 +259,23 @@ impl Span {
         ActiveScope::enter(self.context().clone())
     }
 
-    /// Reports the record if there is one; an unsampled span releases its
-    /// context's shared parts. In place, through `&mut`: moving the context
-    /// out of the state by value made the compiler copy it (wide loads over
-    /// the narrow stores that had just built it, which stall).
+    /// Reports the record if there is one; an unsampled span's box goes
+    /// back to this thread. By value: the span is two words in registers.
     #[inline(always)]
-    fn finish_in_place(&mut self, end: Option<u64>) {
-        match &mut self.state {
-            State::Sampled(recording) => {
+    fn finish_with(self, end: Option<u64>) {
+        match self.state {
+            State::Sampled(mut recording) => {
                 if let Some(record) = recording.0.take() {
                     report(record, end);
                 }
             }
-            State::Unsampled(context) => context.release_shared(),
+            // Taken here rather than by the drop glue, which the compiler
+            // keeps out of line.
+            State::Unsampled(mut unsampled) => {
+                if let Some(context) = unsampled.0.take() {
+                    unsampled::recycle(context);
+                }
+            }
         }
     }
 }
@@ -292,15 +321,20 @@ mod tests {
             .with_trace_state("a=b");
         let shared = |c: &SpanContext| c.baggage_arc().map(std::sync::Arc::strong_count);
         assert_eq!(shared(&ctx), Some(1));
-        let span = Span::unsampled(ctx.clone());
+        let span = Span::unsampled(|| ctx.clone());
         assert_eq!(shared(&ctx), Some(2));
         span.finish();
-        // `finish` forgets the span: the baggage it shared must be released.
+        // The span's box is recycled: the baggage it shared is released.
         assert_eq!(shared(&ctx), Some(1));
-        Span::unsampled(ctx.clone()).finish_at(SystemTime::now());
+        Span::unsampled(|| ctx.clone()).finish_at(SystemTime::now());
         assert_eq!(shared(&ctx), Some(1));
-        drop(Span::unsampled(ctx.clone()));
+        drop(Span::unsampled(|| ctx.clone()));
         assert_eq!(shared(&ctx), Some(1));
+    }
+
+    #[test]
+    fn a_span_is_two_words() {
+        assert_eq!(size_of::<Span>(), 2 * size_of::<usize>());
     }
 
     #[test]
