@@ -52,7 +52,9 @@ pub trait TraceReader: Send + Sync + 'static {
     async fn get_trace(&self, id: TraceId) -> Result<Option<Trace>, StoreError>;
 
     /// Traces with at least one span matching every filter of the query,
-    /// most recent first, at most `query.limit` of them.
+    /// most recent first, at most `query.limit` of them. Traces with equal
+    /// starts come in an order each backend defines (the memory store:
+    /// most recently written first; the disk store: trace ID descending).
     async fn find_traces(&self, query: &TraceQuery) -> Result<Vec<Trace>, StoreError>;
 
     /// Service names seen, sorted.
