@@ -179,6 +179,24 @@ pub async fn search(
     })
 }
 
+/// A dependency graph within the query's time budget: a graph over a long
+/// window reads every stored span in it, and without a bound one request
+/// held a heavy-read permit (and a core) for as long as that took. Past
+/// the budget the read is dropped (it stops at its next await) and the
+/// caller answers 503 / `UNAVAILABLE`.
+pub async fn dependencies(
+    reader: &dyn TraceReader,
+    limits: &QueryLimits,
+    start: u64,
+    end: u64,
+) -> Result<Vec<clew_store::DependencyLink>, SearchError> {
+    let budget = limits.timeout();
+    tokio::time::timeout(budget, reader.dependencies(start, end))
+        .await
+        .map_err(|_| SearchError::TimedOut(budget))?
+        .map_err(SearchError::Store)
+}
+
 /// Adjusts traces in order until the deadline; the rest are left out, with
 /// the warning saying so.
 fn adjust_until(
@@ -350,55 +368,15 @@ mod tests {
         assert!(w.contains("limit 0"), "{w}");
     }
 
-    /// A store whose searches stop early, and records what it was asked.
-    struct Partial(std::sync::Mutex<Option<TraceQuery>>);
-
-    #[async_trait::async_trait]
-    impl TraceReader for Partial {
-        async fn get_trace(&self, _: clew_model::TraceId) -> Result<Option<Trace>, StoreError> {
-            Ok(None)
-        }
-        async fn find_traces(&self, _: &TraceQuery) -> Result<Vec<Trace>, StoreError> {
-            Ok(Vec::new())
-        }
-        async fn search_traces(&self, q: &TraceQuery) -> Result<clew_store::Searched, StoreError> {
-            *self.0.lock().expect("lock") = Some(q.clone());
-            Ok(clew_store::Searched {
-                traces: Vec::new(),
-                complete: false,
-            })
-        }
-        async fn services(&self) -> Result<Vec<String>, StoreError> {
-            Ok(Vec::new())
-        }
-        async fn operations(
-            &self,
-            _: &str,
-            _: Option<&str>,
-        ) -> Result<Vec<clew_store::Operation>, StoreError> {
-            Ok(Vec::new())
-        }
-        async fn dependencies(
-            &self,
-            _: u64,
-            _: u64,
-        ) -> Result<Vec<clew_store::DependencyLink>, StoreError> {
-            Ok(Vec::new())
-        }
-        fn stats(&self) -> clew_store::StoreStats {
-            clew_store::StoreStats::default()
-        }
-    }
-
     #[tokio::test]
     async fn the_store_gets_a_deadline_and_byte_bound_and_a_partial_answer_is_said() {
-        let store = Partial(std::sync::Mutex::new(None));
+        let store = Stuck::partial();
         let limits = QueryLimits::default();
         let before = Instant::now();
         let found = search(&store, &limits, query(20), false)
             .await
             .expect("search");
-        let asked = store.0.lock().expect("lock").clone().expect("asked");
+        let asked = store.asked.lock().expect("lock").clone().expect("asked");
         assert_eq!(asked.max_bytes, Some(limits.max_response_bytes));
         let soft = asked.deadline.expect("a deadline");
         assert!(soft > before && soft < found.deadline.expect("hard deadline"));
@@ -410,6 +388,20 @@ mod tests {
             "{:?}",
             found.warnings
         );
+    }
+
+    #[tokio::test]
+    async fn a_dependency_graph_past_the_time_budget_is_given_up() {
+        // A budget of 0 s has expired before the store is asked; the store
+        // would never answer.
+        let limits = QueryLimits {
+            timeout_secs: 0,
+            ..QueryLimits::default()
+        };
+        match dependencies(&Stuck::default(), &limits, 0, u64::MAX).await {
+            Err(SearchError::TimedOut(budget)) => assert_eq!(budget, Duration::ZERO),
+            other => panic!("expected a timeout, got {other:?}"),
+        }
     }
 
     #[test]
@@ -469,8 +461,23 @@ mod tests {
         );
     }
 
-    /// A store that never answers: the budget, not the store, ends the query.
-    struct Stuck;
+    /// A store that never answers searches or dependency graphs — the
+    /// budget, not the store, ends the query — unless `partial`: then its
+    /// searches stop at once, incomplete, and record what they were asked.
+    #[derive(Default)]
+    struct Stuck {
+        partial: bool,
+        asked: std::sync::Mutex<Option<TraceQuery>>,
+    }
+
+    impl Stuck {
+        fn partial() -> Self {
+            Stuck {
+                partial: true,
+                ..Stuck::default()
+            }
+        }
+    }
 
     #[tonic::async_trait]
     impl TraceReader for Stuck {
@@ -479,6 +486,16 @@ mod tests {
         }
         async fn find_traces(&self, _: &TraceQuery) -> Result<Vec<Trace>, StoreError> {
             std::future::pending().await
+        }
+        async fn search_traces(&self, q: &TraceQuery) -> Result<clew_store::Searched, StoreError> {
+            if !self.partial {
+                return std::future::pending().await;
+            }
+            *self.asked.lock().expect("lock") = Some(q.clone());
+            Ok(clew_store::Searched {
+                traces: Vec::new(),
+                complete: false,
+            })
         }
         async fn services(&self) -> Result<Vec<String>, StoreError> {
             Ok(Vec::new())
@@ -495,7 +512,7 @@ mod tests {
             _: u64,
             _: u64,
         ) -> Result<Vec<clew_store::DependencyLink>, StoreError> {
-            Ok(Vec::new())
+            std::future::pending().await
         }
         fn stats(&self) -> clew_store::StoreStats {
             clew_store::StoreStats::default()
@@ -509,7 +526,7 @@ mod tests {
             timeout_secs: 0,
             ..QueryLimits::default()
         };
-        let err = search(&Stuck, &limits, query(10), false)
+        let err = search(&Stuck::default(), &limits, query(10), false)
             .await
             .expect_err("times out");
         assert!(matches!(err, SearchError::TimedOut(d) if d == Duration::ZERO));

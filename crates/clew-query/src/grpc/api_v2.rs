@@ -181,12 +181,15 @@ impl QueryService for QueryServiceV2 {
                 "StartTime and EndTime must be initialized.",
             ));
         };
-        let links = self
-            .state
-            .reader
-            .dependencies(start, end)
-            .await
-            .map_err(|e| store_status(&e))?;
+        let links =
+            crate::limits::dependencies(&*self.state.reader, &self.state.limits, start, end)
+                .await
+                .map_err(|e| match e {
+                    crate::limits::SearchError::Store(e) => store_status(&e),
+                    crate::limits::SearchError::TimedOut(budget) => {
+                        Status::unavailable(crate::limits::SearchError::timeout_message(budget))
+                    }
+                })?;
         let dependencies = links
             .iter()
             .map(|l| dependency_link(&l.parent, &l.child, l.call_count))

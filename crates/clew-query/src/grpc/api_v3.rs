@@ -157,19 +157,22 @@ impl QueryService for QueryServiceV3 {
                 "start time and end time are required parameters",
             ));
         };
-        let dependencies = self
-            .state
-            .reader
-            .dependencies(start, end)
-            .await
-            .map_err(|e| store_status(&e))?
-            .into_iter()
-            .map(|l| v3::Dependency {
-                parent: l.parent,
-                child: l.child,
-                call_count: l.call_count,
-            })
-            .collect();
+        let dependencies =
+            crate::limits::dependencies(&*self.state.reader, &self.state.limits, start, end)
+                .await
+                .map_err(|e| match e {
+                    crate::limits::SearchError::Store(e) => store_status(&e),
+                    crate::limits::SearchError::TimedOut(budget) => {
+                        Status::unavailable(crate::limits::SearchError::timeout_message(budget))
+                    }
+                })?
+                .into_iter()
+                .map(|l| v3::Dependency {
+                    parent: l.parent,
+                    child: l.child,
+                    call_count: l.call_count,
+                })
+                .collect();
         Ok(Response::new(v3::DependenciesResponse { dependencies }))
     }
 }
