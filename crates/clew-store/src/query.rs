@@ -79,6 +79,22 @@ pub struct DependencyLink {
     pub call_count: u64,
 }
 
+impl DependencyLink {
+    /// The links of a `(parent, child) → calls` count, sorted.
+    pub fn sorted_from(counts: std::collections::HashMap<(String, String), u64>) -> Vec<Self> {
+        let mut out: Vec<DependencyLink> = counts
+            .into_iter()
+            .map(|((parent, child), call_count)| DependencyLink {
+                parent,
+                child,
+                call_count,
+            })
+            .collect();
+        out.sort();
+        out
+    }
+}
+
 /// Store-wide counts for `/metrics`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct StoreStats {

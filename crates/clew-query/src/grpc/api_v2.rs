@@ -184,12 +184,7 @@ impl QueryService for QueryServiceV2 {
         let links =
             crate::limits::dependencies(&*self.state.reader, &self.state.limits, start, end)
                 .await
-                .map_err(|e| match e {
-                    crate::limits::SearchError::Store(e) => store_status(&e),
-                    crate::limits::SearchError::TimedOut(budget) => {
-                        Status::unavailable(crate::limits::SearchError::timeout_message(budget))
-                    }
-                })?;
+                .map_err(|e| search_status(&e))?;
         let dependencies = links
             .iter()
             .map(|l| dependency_link(&l.parent, &l.child, l.call_count))

@@ -160,12 +160,7 @@ impl QueryService for QueryServiceV3 {
         let dependencies =
             crate::limits::dependencies(&*self.state.reader, &self.state.limits, start, end)
                 .await
-                .map_err(|e| match e {
-                    crate::limits::SearchError::Store(e) => store_status(&e),
-                    crate::limits::SearchError::TimedOut(budget) => {
-                        Status::unavailable(crate::limits::SearchError::timeout_message(budget))
-                    }
-                })?
+                .map_err(|e| search_status(&e))?
                 .into_iter()
                 .map(|l| v3::Dependency {
                     parent: l.parent,

@@ -424,16 +424,7 @@ impl Inner {
                 }
             }
         }
-        let mut out: Vec<DependencyLink> = counts
-            .into_iter()
-            .map(|((parent, child), call_count)| DependencyLink {
-                parent,
-                child,
-                call_count,
-            })
-            .collect();
-        out.sort();
-        out
+        DependencyLink::sorted_from(counts)
     }
 }
 

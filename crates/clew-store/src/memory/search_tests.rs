@@ -71,16 +71,7 @@ fn brute_force_links(store: &MemoryStore, start: u64, end: u64) -> Vec<Dependenc
             }
         }
     }
-    let mut out: Vec<DependencyLink> = counts
-        .into_iter()
-        .map(|((parent, child), call_count)| DependencyLink {
-            parent,
-            child,
-            call_count,
-        })
-        .collect();
-    out.sort();
-    out
+    DependencyLink::sorted_from(counts)
 }
 
 async fn found(store: &MemoryStore, q: &TraceQuery) -> Vec<TraceId> {
