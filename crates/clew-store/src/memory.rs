@@ -303,7 +303,19 @@ impl TraceReader for MemoryStore {
 
     async fn find_traces(&self, query: &TraceQuery) -> Result<Vec<Trace>, StoreError> {
         let hits = self.matching(query);
-        Ok(hits.into_iter().map(to_trace).collect())
+        // Copies are made outside the lock, and only until they reach the
+        // byte bound (the one reaching it included; the first always).
+        let max_bytes = query.max_bytes.unwrap_or(usize::MAX);
+        let mut bytes = 0usize;
+        Ok(hits
+            .into_iter()
+            .take_while(|spans| {
+                let under = bytes < max_bytes;
+                bytes = bytes.saturating_add(spans.iter().map(|s| s.estimated_size()).sum());
+                under
+            })
+            .map(to_trace)
+            .collect())
     }
 
     async fn services(&self) -> Result<Vec<String>, StoreError> {

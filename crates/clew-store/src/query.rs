@@ -39,7 +39,7 @@ pub struct TraceQuery {
     /// trace that reaches it is the last returned, the first is always
     /// returned. `None` = no byte bound. The query APIs set it from their
     /// response cap, so a search over huge traces never builds more than
-    /// it may send. Backends that do not honour it are bounded by `limit`.
+    /// it may send. Part of the conformance suite: every backend honours it.
     pub max_bytes: Option<usize>,
     /// When to stop looking: a backend that searches incrementally returns
     /// the best matches found by then from

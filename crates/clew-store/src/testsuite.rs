@@ -17,7 +17,7 @@ mod placement;
 
 use std::sync::Arc;
 
-use clew_model::{KeyValue, Log, Process, Reference, SpanId, TraceId};
+use clew_model::{KeyValue, Log, Process, Reference, Span, SpanId, TraceId};
 
 pub use fixtures::{MS, T0, process, query_all, span};
 use fixtures::{found, span_ids, tag, write};
@@ -295,6 +295,28 @@ async fn find_orders_most_recent_first_and_honours_limit<S: TraceWriter + TraceR
         found(&store, &q).await,
         vec![4, 3],
         "limit keeps the most recent"
+    );
+    // The byte bound: reading stops at the trace whose size reaches it.
+    q.limit = 100;
+    let one = store
+        .get_trace(TraceId::new(0, 4))
+        .await
+        .ok()
+        .flatten()
+        .map_or(0, |t| {
+            t.spans.iter().map(Span::estimated_size).sum::<usize>()
+        });
+    q.max_bytes = Some(one + 1);
+    assert_eq!(
+        found(&store, &q).await,
+        vec![4, 3],
+        "max_bytes: the trace reaching the bound is the last"
+    );
+    q.max_bytes = Some(1);
+    assert_eq!(
+        found(&store, &q).await,
+        vec![4],
+        "max_bytes: the first trace always comes"
     );
 }
 
