@@ -410,6 +410,12 @@ impl Inner {
                 continue;
             }
             for page in 0..b.index.pages.len() {
+                // A page holds whole traces: one with no span starting in
+                // the window adds no edge (`edges` counts only those).
+                let p = &b.index.pages[page];
+                if p.max_start < start || p.min_start > end {
+                    continue;
+                }
                 match b.page(self.objects.as_ref(), page, &|_| true).await {
                     Ok(traces) => {
                         for t in traces {
