@@ -13,9 +13,9 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use clew_model::{Span, SpanId, TraceId};
 use clew_segment::{BlockIndex, PageRef, SpanFilter, tag_hash};
 
-use super::Inner;
 use super::head::DepSpan;
 use super::topk::{Hit, TopK};
+use super::{Inner, State};
 use crate::query::{DependencyLink, Operation, TraceQuery, TraceSummary};
 use crate::span_matches;
 
@@ -273,16 +273,6 @@ impl Inner {
         (found.into_hits(), complete)
     }
 
-    /// Is what the search read of a hit in one page the whole trace (no
-    /// other block, by its trace table, or head may hold more of it)?
-    fn held_whole(&self, id: TraceId) -> bool {
-        let st = self.snapshot();
-        let mut holders = st.blocks.iter().filter(|b| b.index.may_hold(id)).count();
-        holders += st.frozen.iter().filter(|(f, _)| f.contains(id)).count();
-        holders += usize::from(st.head.contains(id));
-        holders <= 1
-    }
-
     /// The whole traces of `hits`, in order, until their estimated size
     /// reaches `max_bytes` (the trace that reaches it is the last one; the
     /// first is always read). A search that held a hit's spans gives them
@@ -303,7 +293,7 @@ impl Inner {
             if bytes >= max_bytes {
                 break;
             }
-            let whole = held.is_some() && self.held_whole(id);
+            let whole = held.is_some() && held_whole(&st, id);
             let spans = match held {
                 Some(Held::Spans(spans)) if whole => spans,
                 Some(Held::At { block, page }) if whole => {
@@ -339,9 +329,10 @@ impl Inner {
     /// trace, else from the trace read whole.
     pub(super) async fn hit_summary(&self, hit: Hit) -> Option<TraceSummary> {
         let id = hit.1;
+        let st = self.snapshot();
         match hit.2 {
-            Some(Held::Summary(s)) if self.held_whole(id) => Some(s),
-            Some(Held::Spans(spans)) if self.held_whole(id) => TraceSummary::of(&spans),
+            Some(Held::Summary(s)) if held_whole(&st, id) => Some(s),
+            Some(Held::Spans(spans)) if held_whole(&st, id) => TraceSummary::of(&spans),
             _ => TraceSummary::of(&self.trace(id).await),
         }
     }
@@ -432,6 +423,16 @@ impl Inner {
         }
         DependencyLink::sorted_from(counts)
     }
+}
+
+/// Is what a search read of a trace in one page the whole trace (no other
+/// block, by its trace table, or head of `st` may hold more of it)? Asked
+/// of the snapshot the results are read from, once per hit.
+fn held_whole(st: &State, id: TraceId) -> bool {
+    let mut holders = st.blocks.iter().filter(|b| b.index.may_hold(id)).count();
+    holders += st.frozen.iter().filter(|(f, _)| f.contains(id)).count();
+    holders += usize::from(st.head.contains(id));
+    holders <= 1
 }
 
 /// Parent→child service edges of one trace's spans starting in the window.
