@@ -30,7 +30,14 @@ pub const NO_TRACES_FOUND: &str = "No traces found";
 /// prints them (`42`, not `42.0`).
 fn json_body(status: StatusCode, value: &serde_json::Value) -> Response {
     // Serialising a `serde_json::Value` cannot fail.
-    let body = crate::jaeger_json::to_go_json(value, false).unwrap_or_default();
+    json_bytes(
+        status,
+        crate::jaeger_json::to_go_json(value, false).unwrap_or_default(),
+    )
+}
+
+/// A reply of JSON already encoded.
+fn json_bytes(status: StatusCode, body: Vec<u8>) -> Response {
     (
         status,
         [(
@@ -142,21 +149,16 @@ pub async fn find_traces(State(state): State<QueryState>, RawQuery(q): RawQuery)
         let size = |parts: &Vec<Vec<u8>>| parts.iter().map(|p| p.len() + 1).sum::<usize>();
         let (kept, cut) = take_within(per_trace, size, max_bytes, found.deadline);
         found.warnings.extend(cut);
-        let parts: Vec<&[u8]> = kept.iter().flatten().map(Vec::as_slice).collect();
-        let mut body = Vec::with_capacity(parts.iter().map(|p| p.len() + 1).sum::<usize>() + 32);
+        let mut body = Vec::with_capacity(kept.iter().map(size).sum::<usize>() + 32);
         body.extend_from_slice(br#"{"result":{"resourceSpans":["#);
-        body.extend_from_slice(&parts.join(&b","[..]));
+        for (i, part) in kept.iter().flatten().enumerate() {
+            if i > 0 {
+                body.push(b',');
+            }
+            body.extend_from_slice(part);
+        }
         body.extend_from_slice(b"]}}");
-        let body = (
-            StatusCode::OK,
-            [(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            )],
-            body,
-        )
-            .into_response();
-        with_warnings(body, &found.warnings)
+        with_warnings(json_bytes(StatusCode::OK, body), &found.warnings)
     })
     .await
 }
