@@ -47,17 +47,25 @@ pub fn encode_high(high: u64, form: IdForm) -> Vec<u8> {
         IdForm::BigEndian => high.to_be_bytes().to_vec(),
         IdForm::Hex => format!("{high:016x}").into_bytes(),
         IdForm::ZigzagVarint => {
-            let signed = high as i64;
-            let mut v = ((signed << 1) ^ (signed >> 63)) as u64;
-            let mut out = Vec::with_capacity(10);
-            while v >= 0x80 {
-                out.push((v as u8) | 0x80);
-                v >>= 7;
-            }
-            out.push(v as u8);
-            out
+            let mut buf = [0u8; 10];
+            let n = zigzag_varint(high as i64, &mut buf);
+            buf[..n].to_vec()
         }
     }
+}
+
+/// Writes `v` as thrift compact writes an i64 (zigzag, then a varint of
+/// at most 10 bytes) into `buf`; returns the width.
+pub fn zigzag_varint(v: i64, buf: &mut [u8; 10]) -> usize {
+    let mut z = ((v << 1) ^ (v >> 63)) as u64;
+    let mut n = 0;
+    while z >= 0x80 {
+        buf[n] = (z as u8) | 0x80;
+        z >>= 7;
+        n += 1;
+    }
+    buf[n] = z as u8;
+    n + 1
 }
 
 /// Where the sentinel sits in one payload, and how to overwrite it.

@@ -18,6 +18,8 @@
 //! A value whose shifted encoding would not keep its width is left as it
 //! was (never the case for the current time).
 
+use std::io::Write;
+
 /// How a timestamp appears in a payload, with its unit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TimeForm {
@@ -93,16 +95,10 @@ impl TimeForm {
     fn encode_into(self, value: u64, buf: &mut [u8; 20]) -> usize {
         match self {
             TimeForm::CompactMicros => {
-                let signed = value as i64;
-                let mut v = ((signed << 1) ^ (signed >> 63)) as u64;
-                let mut n = 0;
-                while v >= 0x80 {
-                    buf[n] = (v as u8) | 0x80;
-                    v >>= 7;
-                    n += 1;
-                }
-                buf[n] = v as u8;
-                n + 1
+                let mut varint = [0u8; 10];
+                let n = crate::patch::zigzag_varint(value as i64, &mut varint);
+                buf[..n].copy_from_slice(&varint[..n]);
+                n
             }
             TimeForm::BigEndianMicros => {
                 buf[..8].copy_from_slice(&value.to_be_bytes());
@@ -114,21 +110,9 @@ impl TimeForm {
             }
             TimeForm::DecimalMicros => {
                 // u64::MAX has 20 digits: always fits.
-                let mut digits = [0u8; 20];
-                let mut v = value;
-                let mut n = 0;
-                loop {
-                    digits[n] = b'0' + (v % 10) as u8;
-                    v /= 10;
-                    n += 1;
-                    if v == 0 {
-                        break;
-                    }
-                }
-                for (dst, src) in buf.iter_mut().zip(digits[..n].iter().rev()) {
-                    *dst = *src;
-                }
-                n
+                let mut cursor = std::io::Cursor::new(&mut buf[..]);
+                let _ = write!(cursor, "{value}");
+                cursor.position() as usize
             }
         }
     }
