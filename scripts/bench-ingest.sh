@@ -33,6 +33,9 @@
 #                 then says how many queries finished and their mean and
 #                 worst latency, so ingest with and without search compare
 #   PERF=1        also sample the server with `perf record` and keep the top symbols
+#   PERF_ARGS     perf record's sampling flags [-F 499 -g]; frame pointers are
+#                 not kept by release builds, so for whole call stacks use
+#                 "-F 199 --call-graph dwarf,32768" (larger perf.data)
 #   SKIP_BUILD=1  reuse the release binaries already built
 #   BIN_DIR       where the release binaries are [$CARGO_TARGET_DIR/release,
 #                 else target/release]; the build step honours CARGO_TARGET_DIR
@@ -176,7 +179,8 @@ run_case() {
 
     local perf_pid=
     if [[ "$PERF" == 1 ]] && command -v perf >/dev/null; then
-        perf record -F 499 -g -p "$SERVER_PID" -o "$dir/perf.data" \
+        # shellcheck disable=SC2086 # PERF_ARGS is a list of flags
+        perf record ${PERF_ARGS:--F 499 -g} -p "$SERVER_PID" -o "$dir/perf.data" \
             -- sleep "$SECONDS_PER_CASE" >/dev/null 2>&1 &
         perf_pid=$!
     fi

@@ -55,9 +55,17 @@ pub struct BatchTrace {
 #[derive(Debug)]
 pub struct Batch {
     bytes: Bytes,
-    page_at: usize,
-    tables: Tables,
+    pub(crate) page_at: usize,
+    pub(crate) tables: Tables,
     traces: Vec<BatchTrace>,
+}
+
+/// So an `Arc<Batch>` can be a block writer's source
+/// ([`crate::SharedBatch`]).
+impl AsRef<Batch> for Batch {
+    fn as_ref(&self) -> &Batch {
+        self
+    }
 }
 
 impl Batch {
@@ -125,7 +133,7 @@ impl Batch {
         self.traces.iter().map(|t| u64::from(t.spans)).sum()
     }
 
-    fn page(&self) -> &[u8] {
+    pub(crate) fn page(&self) -> &[u8] {
         &self.bytes[self.page_at..]
     }
 

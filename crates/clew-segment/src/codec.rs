@@ -57,6 +57,16 @@ impl<'a> Cursor<'a> {
         Cursor { buf, pos: 0, what }
     }
 
+    /// A cursor over `buf` already at `pos` (a position an earlier
+    /// cursor over the same bytes reached).
+    pub(crate) fn at(buf: &'a [u8], pos: usize, what: &'static str) -> Self {
+        Cursor {
+            buf,
+            pos: pos.min(buf.len()),
+            what,
+        }
+    }
+
     pub(crate) fn remaining(&self) -> usize {
         self.buf.len() - self.pos
     }

@@ -54,6 +54,7 @@ mod streams;
 mod strings;
 mod summary;
 mod tables;
+mod transcode;
 mod write;
 
 pub use batch::{Batch, BatchTrace, decode_batch, encode_batch};
@@ -70,4 +71,5 @@ pub use read::{
 };
 pub use summary::PageTraceSummary;
 pub use tables::Tables;
+pub use transcode::{RawTrace, SharedBatch};
 pub use write::{BlockOptions, BlockWriter, EncodedBlock, write_block};

@@ -56,9 +56,9 @@ pub(crate) const FLAG_MICROS: u64 = 1;
 
 // Parent stream values: 0 = no references, 1 = references in the refs
 // stream, n >= 2 = one CHILD_OF to span n - 2 of the same trace.
-const PARENT_NONE: u64 = 0;
+pub(crate) const PARENT_NONE: u64 = 0;
 pub(crate) const PARENT_EXPLICIT: u64 = 1;
-const PARENT_INDEX_BASE: u64 = 2;
+pub(crate) const PARENT_INDEX_BASE: u64 = 2;
 
 fn trace_start(spans: &[Span]) -> u64 {
     spans.iter().map(|s| s.start_time).min().unwrap_or(0)
@@ -175,13 +175,25 @@ pub(crate) fn encode(
             put_runs(&mut st[S_TRACE_PAIRS], &tables.take_noted());
         }
     }
+    tables.inline.clear();
+    assemble(&st, traces.len(), micros, v3, level)
+}
+
+/// Writes a page from its streams: header, then each stream (compressed
+/// at `level` unless it holds random IDs).
+pub(crate) fn assemble(
+    st: &[Vec<u8>],
+    trace_count: usize,
+    micros: bool,
+    v3: bool,
+    level: Option<i32>,
+) -> Vec<u8> {
     let total: usize = st.iter().map(|s| s.len() + 12).sum();
     let mut out = Vec::with_capacity(total + 16);
-    tables.inline.clear();
     let v3_flag = if v3 { FLAG_V3 } else { 0 };
     out.put_var(FLAG_V2 | v3_flag | if micros { FLAG_MICROS } else { 0 });
-    out.put_var(traces.len() as u64);
-    out.put_var(streams as u64);
+    out.put_var(trace_count as u64);
+    out.put_var(st.len() as u64);
     for (i, s) in st.iter().enumerate() {
         // Random IDs do not compress: spare zstd the attempt.
         let level = if i == S_SPAN_IDS || i == S_TRACES {
@@ -218,7 +230,7 @@ fn once_seen(traces: &[&TraceSpans], tables: &TableBuilder) -> crate::tables::Fa
 /// Writes sorted, distinct IDs as runs: `var n`, then per run `var gap`
 /// (start minus the previous run's end, the first from 0) and
 /// `var length - 1`.
-fn put_runs(out: &mut Vec<u8>, ids: &[u32]) {
+pub(crate) fn put_runs(out: &mut Vec<u8>, ids: &[u32]) {
     let mut runs: Vec<(u32, u32)> = Vec::new();
     for &id in ids {
         match runs.last_mut() {
@@ -574,7 +586,7 @@ pub(crate) fn skip_span(st: &mut [Cursor<'_>], v2: bool) -> Result<(), SegmentEr
 
 /// Passes over one span tag's value in stream 13, and over its bytes in
 /// the in-place tag strings stream when it is a type 9 string.
-fn skip_tag_value(st: &mut [Cursor<'_>]) -> Result<(), SegmentError> {
+pub(crate) fn skip_tag_value(st: &mut [Cursor<'_>]) -> Result<(), SegmentError> {
     if st[S_TAG_VALUES].clone_peek_u8()? != crate::tables::V_INLINE_TAG {
         return skip_value(&mut st[S_TAG_VALUES], 0);
     }

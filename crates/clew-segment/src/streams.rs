@@ -136,6 +136,24 @@ impl<'a> Streams<'a> {
         })
     }
 
+    /// Where each stream's bytes lie in `page` (the bytes this was opened
+    /// on), for a v2 page whose streams are all stored raw (a WAL batch);
+    /// `None` otherwise.
+    pub(crate) fn raw_ranges(&self, page: &[u8]) -> Option<Vec<std::ops::Range<usize>>> {
+        if !self.v2 {
+            return None;
+        }
+        let base = page.as_ptr() as usize;
+        self.blobs
+            .iter()
+            .map(|b| {
+                let at = (b.as_ptr() as usize).checked_sub(base)?;
+                (b.first() == Some(&0) && at + b.len() <= page.len())
+                    .then_some(at + 1..at + b.len())
+            })
+            .collect()
+    }
+
     /// Stored bytes of each stream (compressed size for v2 pages).
     pub(crate) fn stored_sizes(&self) -> Vec<usize> {
         self.blobs.iter().map(|b| b.len()).collect()

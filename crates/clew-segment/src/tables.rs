@@ -18,7 +18,7 @@ use crate::strings::StringTable;
 const MAX_VALUE_DEPTH: u32 = 32;
 
 // Value type tags in the byte format (docs/storage-format.md, "Values").
-const V_STR: u8 = 0;
+pub(crate) const V_STR: u8 = 0;
 const V_FALSE: u8 = 1;
 pub(crate) const V_TRUE: u8 = 2;
 const V_I64: u8 = 3;
@@ -51,8 +51,13 @@ pub(crate) struct TableBuilder {
     /// What the block index needs about attributes, noted while encoding
     /// (`None` for WAL batches, which have no index).
     pub(crate) tag_index: Option<TagIndex>,
-    strings: FastMap<Str, StringSlot>,
+    /// String → index in `string_order` and `slots`.
+    strings: FastMap<Str, u32>,
     string_order: Vec<Str>,
+    /// Per string (by index), the pair it formed as a value; kept apart
+    /// from the map so a writer that knows a string's index already (the
+    /// cut, see `crate::transcode`) reaches it without hashing the text.
+    slots: Vec<StringSlot>,
     processes: FastMap<Vec<u8>, u32>,
     process_order: Vec<Vec<u8>>,
     process_by_ptr: FastMap<*const Process, (u32, Arc<Process>)>,
@@ -68,12 +73,10 @@ pub(crate) struct TableBuilder {
 
 /// A span tag's pair whose ID is looked up after the span's other tags.
 #[derive(Clone, Copy)]
-struct DeferredPair {
+pub(crate) struct DeferredPair {
     key: u32,
-    /// The value's string index; the pair ID once looked up.
+    /// The value's string index.
     value: u32,
-    /// Index of the tag in the span's tags.
-    tag: u32,
     /// The value's string entry holds no pair yet: it gets this one.
     unset: bool,
 }
@@ -111,16 +114,15 @@ pub(crate) struct TagIndex {
 
 pub(crate) type FastSet<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;
 
-/// A string of a [`TableBuilder`]: its index and, once it has been an
-/// attribute's value (block builders), the pair it formed with the first
-/// key seen with it. Nearly every value string comes with one key only,
-/// so a tag's pair ID is read from the entry the string lookup just
-/// found, instead of a second probe of the block-wide pair map — whose
-/// cache misses (≈ 100 k pairs on tracegen data) were the top symbol of
-/// a disk-store ingest profile (12 % of the server's CPU).
+/// What a [`TableBuilder`] knows of one of its strings: once it has been
+/// an attribute's value (block builders), the pair it formed with the
+/// first key seen with it. Nearly every value string comes with one key
+/// only, so a tag's pair ID is read from the string's slot instead of a
+/// probe of the block-wide pair map — whose cache misses (≈ 100 k pairs on
+/// tracegen data) were the top symbol of a disk-store ingest profile (12 %
+/// of the server's CPU).
 #[derive(Clone, Copy)]
 struct StringSlot {
-    id: u32,
     /// The first key this string was a value of, or [`NO_KEY`].
     pair_key: u32,
     /// The pair ID of (`pair_key`, this string).
@@ -147,8 +149,6 @@ impl TagIndex {
 enum Put {
     /// A string of the tables, at this index.
     Table(u32),
-    /// A string of the tables whose pair ID (block builders) is known.
-    Pair(u32),
     /// A string written in place ([`V_INLINE`]).
     Inline,
     /// Not a string.
@@ -183,7 +183,6 @@ impl TableBuilder {
                     let id = ix.pair_id(key, v);
                     ix.noted.push(id);
                 }
-                Put::Pair(id) => ix.noted.push(id),
                 Put::Other => {
                     ix.other_keys.insert(key);
                     ix.other
@@ -257,36 +256,32 @@ impl TableBuilder {
     }
 
     pub(crate) fn string(&mut self, s: &str) -> u32 {
-        if let Some(slot) = self.strings.get(s) {
-            return slot.id;
+        if let Some(&id) = self.strings.get(s) {
+            return id;
         }
-        self.add_string(s).id
+        self.add_string(s)
     }
 
-    fn add_string(&mut self, s: &str) -> StringSlot {
-        let slot = StringSlot {
-            id: self.string_order.len() as u32,
+    fn add_string(&mut self, s: &str) -> u32 {
+        let id = self.string_order.len() as u32;
+        let owned = Str::from(s);
+        self.strings.insert(owned.clone(), id);
+        self.string_order.push(owned);
+        self.slots.push(StringSlot {
             pair_key: NO_KEY,
             pair: 0,
-        };
-        let owned = Str::from(s);
-        self.strings.insert(owned.clone(), slot);
-        self.string_order.push(owned);
-        slot
+        });
+        id
     }
 
-    /// The index of string `s`, a value of attribute `key`, and its pair
-    /// ID when the string's entry holds it (see [`StringSlot`]); else
-    /// whether the entry holds no pair yet (so the caller records it).
-    fn value_string(&mut self, key: u32, s: &str) -> (u32, Option<u32>, bool) {
-        let slot = match self.strings.get(s) {
-            Some(&slot) => slot,
-            None => self.add_string(s),
-        };
-        if self.tag_index.is_some() && slot.pair_key == key {
-            return (slot.id, Some(slot.pair), false);
-        }
-        (slot.id, None, slot.pair_key == NO_KEY)
+    /// The index of string `s`, if the tables hold it.
+    pub(crate) fn lookup(&self, s: &str) -> Option<u32> {
+        self.strings.get(s).copied()
+    }
+
+    /// Number of strings so far (the next string's index).
+    pub(crate) fn string_count(&self) -> u32 {
+        self.string_order.len() as u32
     }
 
     /// Span tags as format v2 writes them: the count in `codes`, then per
@@ -303,65 +298,110 @@ impl TableBuilder {
         kvs: &[KeyValue],
     ) {
         codes.put_var(kvs.len() as u64);
-        // Block builders: the pairs whose ID the string's entry did not
-        // hold are looked up after the loop, back to back. The block-wide
-        // pair map outgrows the caches (≈ 100 k pairs on tracegen data), and
-        // independent probes in a tight loop wait for their cache misses
-        // together instead of one after another. IDs are still given in
-        // tag order, so the block is the same.
-        let mut deferred = std::mem::take(&mut self.deferred_pairs);
-        for (i, kv) in kvs.iter().enumerate() {
+        let mut deferred = self.start_tags();
+        for kv in kvs {
             let key = self.string(&kv.key);
-            let code = u64::from(key) << 1;
             match &kv.value {
-                Value::Str(s) if !self.inline.contains(&**s) => {
-                    codes.put_var(code);
-                    let (v, pair, unset) = self.value_string(key, s);
-                    strings.put_var(u64::from(v));
-                    match (pair, self.tag_index.as_mut()) {
-                        (Some(pair), _) => self.note(key, kv, Put::Pair(pair)),
-                        (None, Some(ix)) => {
-                            ix.keys.insert(key);
-                            deferred.push(DeferredPair {
-                                key,
-                                value: v,
-                                tag: i as u32,
-                                unset,
-                            });
-                        }
-                        (None, None) => {}
-                    }
+                Value::Str(s) if !self.is_inline(s) => {
+                    let v = self.string(s);
+                    self.put_tag_string(codes, strings, key, v, &mut deferred);
                 }
-                Value::Str(s) => {
-                    codes.put_var(code | 1);
-                    values.put_u8(V_INLINE_TAG);
-                    values.put_var(s.len() as u64);
-                    inline.put_bytes(s.as_bytes());
-                    self.note(key, kv, Put::Inline);
-                }
-                v => {
-                    codes.put_var(code | 1);
-                    let put = self.put_value(values, v);
-                    self.note(key, kv, put);
-                }
+                Value::Str(s) => self.put_tag_inline(codes, values, inline, key, kv, s),
+                _ => self.put_tag_other(codes, values, key, kv),
             }
         }
+        self.finish_tags(deferred);
+    }
+
+    /// Does the page being encoded write this string in place?
+    pub(crate) fn is_inline(&self, s: &str) -> bool {
+        !self.inline.is_empty() && self.inline.contains(s)
+    }
+
+    /// Begins one span's tags (see [`TableBuilder::put_tag_string`]).
+    pub(crate) fn start_tags(&mut self) -> Vec<DeferredPair> {
+        std::mem::take(&mut self.deferred_pairs)
+    }
+
+    /// One string-valued span tag whose value is table string `v`.
+    ///
+    /// Block builders: the pairs whose ID the string's slot does not hold
+    /// are looked up by [`TableBuilder::finish_tags`], after the span's
+    /// other tags, back to back. The block-wide pair map outgrows the
+    /// caches (≈ 100 k pairs on tracegen data), and independent probes in
+    /// a tight loop wait for their cache misses together instead of one
+    /// after another. IDs are still given in tag order, so the block is
+    /// the same.
+    pub(crate) fn put_tag_string(
+        &mut self,
+        codes: &mut Vec<u8>,
+        strings: &mut Vec<u8>,
+        key: u32,
+        v: u32,
+        deferred: &mut Vec<DeferredPair>,
+    ) {
+        codes.put_var(u64::from(key) << 1);
+        strings.put_var(u64::from(v));
+        let Some(ix) = self.tag_index.as_mut() else {
+            return;
+        };
+        ix.keys.insert(key);
+        let slot = self.slots[v as usize];
+        if slot.pair_key == key {
+            ix.noted.push(slot.pair);
+        } else {
+            deferred.push(DeferredPair {
+                key,
+                value: v,
+                unset: slot.pair_key == NO_KEY,
+            });
+        }
+    }
+
+    /// One span tag whose string value the page writes in place.
+    pub(crate) fn put_tag_inline(
+        &mut self,
+        codes: &mut Vec<u8>,
+        values: &mut Vec<u8>,
+        inline: &mut Vec<u8>,
+        key: u32,
+        kv: &KeyValue,
+        s: &str,
+    ) {
+        codes.put_var(u64::from(key) << 1 | 1);
+        values.put_u8(V_INLINE_TAG);
+        values.put_var(s.len() as u64);
+        inline.put_bytes(s.as_bytes());
+        self.note(key, kv, Put::Inline);
+    }
+
+    /// One span tag whose value is not a string.
+    pub(crate) fn put_tag_other(
+        &mut self,
+        codes: &mut Vec<u8>,
+        values: &mut Vec<u8>,
+        key: u32,
+        kv: &KeyValue,
+    ) {
+        codes.put_var(u64::from(key) << 1 | 1);
+        let put = self.put_value(values, &kv.value);
+        self.note(key, kv, put);
+    }
+
+    /// Ends one span's tags: looks up the deferred pairs, in tag order.
+    pub(crate) fn finish_tags(&mut self, mut deferred: Vec<DeferredPair>) {
         if let Some(ix) = self.tag_index.as_mut() {
-            for d in deferred.iter_mut() {
+            for d in deferred.iter() {
                 let pair = ix.pair_id(d.key, d.value);
                 ix.noted.push(pair);
-                d.value = pair;
+                let slot = &mut self.slots[d.value as usize];
+                if d.unset && slot.pair_key == NO_KEY {
+                    slot.pair_key = d.key;
+                    slot.pair = pair;
+                }
             }
         }
-        for d in deferred.drain(..) {
-            if let Some(Value::Str(s)) = d.unset.then(|| &kvs[d.tag as usize].value)
-                && let Some(slot) = self.strings.get_mut(&**s)
-                && slot.pair_key == NO_KEY
-            {
-                slot.pair_key = d.key;
-                slot.pair = d.value;
-            }
-        }
+        deferred.clear();
         self.deferred_pairs = deferred;
     }
 
@@ -759,7 +799,7 @@ impl Tables {
         Ok(out)
     }
 
-    fn value(&self, c: &mut Cursor<'_>, depth: u32) -> Result<Value, SegmentError> {
+    pub(crate) fn value(&self, c: &mut Cursor<'_>, depth: u32) -> Result<Value, SegmentError> {
         if depth > MAX_VALUE_DEPTH {
             return Err(SegmentError::Corrupt("value nesting"));
         }

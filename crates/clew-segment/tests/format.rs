@@ -585,3 +585,152 @@ fn pages_of_new_strings_close_before_page_spans() {
     let back = decode_block(&block.bytes).expect("decodes");
     assert_eq!(spans_of(&back.traces), spans);
 }
+
+/// Writes `batches` (each a list of spans, as a WAL record would hold
+/// them) as one block twice: decoding every span and pushing the traces
+/// (the old cut, and compaction's way), and through `push_raw` (the cut's
+/// way). Answers both files.
+fn block_both_ways(batches: Vec<Vec<Span>>, opts: &BlockOptions) -> (Vec<u8>, Vec<u8>) {
+    use clew_segment::{Batch, BlockWriter};
+    let parsed: Vec<Arc<Batch>> = batches
+        .into_iter()
+        .filter(|b| !b.is_empty())
+        .map(|spans| {
+            let bytes = encode_batch(&group_by_trace(spans));
+            Arc::new(Batch::parse(bytes.into()).expect("batch parses"))
+        })
+        .collect();
+    let mut raw = BlockWriter::new(opts.clone());
+    let mut parts: std::collections::HashMap<TraceId, Vec<(u32, u32)>> = Default::default();
+    let mut decoded: Vec<Vec<TraceSpans>> = Vec::new();
+    for b in &parsed {
+        let src = raw.add_source(b.clone()).expect("source opens");
+        for (pos, id) in raw.source_traces(src).enumerate() {
+            parts.entry(id).or_default().push((src, pos as u32));
+        }
+        let traces: Vec<TraceSpans> = b
+            .decode(&|_| true)
+            .expect("decodes")
+            .into_iter()
+            .filter(|t| !t.spans.is_empty())
+            .collect();
+        assert_eq!(traces.len(), raw.source_traces(src).count());
+        decoded.push(traces);
+    }
+    let mut order: Vec<_> = parts
+        .into_iter()
+        .map(|(id, p)| raw.raw_trace(id, p).expect("parts"))
+        .collect();
+    order.sort_by_key(|t| (t.start(), t.id()));
+    let mut plain = BlockWriter::new(opts.clone());
+    for t in order {
+        let spans: Vec<Span> = parsed
+            .iter()
+            .enumerate()
+            .flat_map(|(b, _)| decoded[b].iter().filter(|x| x.id == t.id()))
+            .flat_map(|x| x.spans.clone())
+            .collect();
+        let start = spans.iter().map(|s| s.start_time).min();
+        assert_eq!(start, Some(t.start()));
+        plain.push(TraceSpans { id: t.id(), spans });
+        raw.push_raw(t).expect("raw push");
+    }
+    assert!(raw.failed().is_none());
+    (plain.finish().bytes, raw.finish().bytes)
+}
+
+#[test]
+fn the_cut_writes_the_bytes_decoding_would_write() {
+    // Every column, and a trace whose spans are spread over batches so
+    // its parents (by index in one batch, explicit in another) and start
+    // are re-based on the merged trace.
+    let mut spans = fixture();
+    let mut late = spans[0].clone();
+    late.span_id = SpanId(13);
+    late.start_time = T0 - 5;
+    late.references = vec![Reference::child_of(late.trace_id, SpanId(11))];
+    late.tags.push(KeyValue::string("attr_1", "val_1"));
+    spans.push(late);
+    for split in 0..spans.len() {
+        let (a, b) = spans.split_at(split);
+        for page_spans in [1, 2, 4096] {
+            let opts = BlockOptions {
+                page_spans,
+                ..BlockOptions::default()
+            };
+            let (plain, raw) = block_both_ways(vec![a.to_vec(), b.to_vec()], &opts);
+            assert_eq!(plain, raw, "split at {split}, pages of {page_spans}");
+            let back = decode_block(&raw).expect("decodes");
+            assert_eq!(spans_of(&back.traces).len(), spans.len());
+        }
+    }
+}
+
+#[test]
+fn the_cut_writes_strings_seen_once_in_place_as_decoding_would() {
+    // Long one-off values close pages early and are written in place;
+    // repeated ones go to the tables; one value is also an operation name
+    // met later in the page (added to the tables mid-page).
+    let p = Arc::new(Process::new("svc"));
+    let mut batches = Vec::new();
+    for b in 0..3u64 {
+        let mut spans = Vec::new();
+        for i in 0..40u64 {
+            let t = TraceId::new(0, 1 + (b * 40 + i) % 17);
+            let mut s = Span::new(
+                t,
+                SpanId(b * 100 + i + 1),
+                format!("op{}", i % 3),
+                p.clone(),
+            );
+            s.start_time = T0 + i * 1_000 + b;
+            s.duration = 1_000;
+            s.tags = vec![
+                KeyValue::string(
+                    "sql",
+                    format!("select {} {}", "x".repeat(9_000), b * 100 + i),
+                ),
+                KeyValue::string("repeated", format!("v{}", i % 4)),
+                KeyValue::string(
+                    "name",
+                    if i == 5 {
+                        "op2".to_string()
+                    } else {
+                        format!("n{i}")
+                    },
+                ),
+            ];
+            spans.push(s);
+        }
+        batches.push(spans);
+    }
+    for page_spans in [3, 4096] {
+        let opts = BlockOptions {
+            page_spans,
+            ..BlockOptions::default()
+        };
+        let (plain, raw) = block_both_ways(batches.clone(), &opts);
+        assert_eq!(plain, raw, "pages of {page_spans}");
+    }
+}
+
+proptest! {
+    #[test]
+    fn the_cut_writes_the_bytes_decoding_would_write_for_any_spans(
+        spans in proptest::collection::vec(arb_span(), 1..40),
+        cuts in proptest::collection::vec(0usize..40, 0..4),
+        page in 1usize..8,
+    ) {
+        let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(spans.len())).collect();
+        cuts.sort_unstable();
+        let mut batches = Vec::new();
+        let mut from = 0;
+        for c in cuts.into_iter().chain([spans.len()]) {
+            batches.push(spans[from..c.max(from)].to_vec());
+            from = c.max(from);
+        }
+        let opts = BlockOptions { page_spans: page, ..BlockOptions::default() };
+        let (plain, raw) = block_both_ways(batches, &opts);
+        prop_assert_eq!(plain, raw);
+    }
+}

@@ -158,10 +158,7 @@ impl Inner {
                     path.clone(),
                     opts,
                     self.block_writes.clone().read_owned().await,
-                    move |w| {
-                        writing.write_into(&mut |t| w.push(t), chunk);
-                        true
-                    },
+                    move |w| writing.write_into(w, chunk),
                 )
                 .await
                 .map_err(io_err)?;

@@ -17,7 +17,10 @@
 use std::path::Path as FsPath;
 use std::sync::Arc;
 
-use clew_segment::{BlockOptions, BlockWriter, EncodedBlock, TraceSpans};
+use clew_model::TraceId;
+use clew_segment::{
+    BlockOptions, BlockWriter, EncodedBlock, RawTrace, SegmentError, SharedBatch, TraceSpans,
+};
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, WriteMultipart};
 
@@ -60,6 +63,36 @@ impl StreamingBlock {
     /// Adds one whole trace (in the order [`BlockWriter::push`] wants).
     pub(super) fn push(&mut self, t: TraceSpans) {
         self.writer.push(t);
+        self.hand_over();
+    }
+
+    /// Adds a WAL batch to read traces from ([`BlockWriter::add_source`]).
+    pub(super) fn add_source(&mut self, batch: SharedBatch) -> Result<u32, SegmentError> {
+        self.writer.add_source(batch)
+    }
+
+    /// The traces of a source, in batch order.
+    pub(super) fn source_traces(&self, source: u32) -> impl Iterator<Item = TraceId> + '_ {
+        self.writer.source_traces(source)
+    }
+
+    /// A trace as parts of sources ([`BlockWriter::raw_trace`]).
+    pub(super) fn raw_trace(
+        &self,
+        id: TraceId,
+        parts: Vec<(u32, u32)>,
+    ) -> Result<RawTrace, SegmentError> {
+        self.writer.raw_trace(id, parts)
+    }
+
+    /// Adds one whole trace read from the sources ([`BlockWriter::push_raw`]).
+    pub(super) fn push_raw(&mut self, t: RawTrace) -> Result<(), SegmentError> {
+        self.writer.push_raw(t)?;
+        self.hand_over();
+        Ok(())
+    }
+
+    fn hand_over(&mut self) {
         // Finished pages are copied into the upload's part buffer every
         // MiB or so and the writer's buffer freed: handing the writer's
         // Vec over whole would keep each (doubled) allocation alive until
@@ -87,6 +120,13 @@ impl StreamingBlock {
     /// removed) and the error returned. The returned block's `bytes` are
     /// only the file's tail (tables, index, footer and maybe a last page).
     pub(super) fn finish(mut self) -> Result<EncodedBlock, object_store::Error> {
+        if let Some(e) = self.writer.failed() {
+            let _ = self.handle.block_on(self.upload.abort());
+            return Err(object_store::Error::Generic {
+                store: "block writer",
+                source: format!("a head batch could not be read: {e}").into(),
+            });
+        }
         if let Some(e) = self.failed.take() {
             let _ = self.handle.block_on(self.upload.abort());
             return Err(e);
