@@ -1,7 +1,8 @@
 //! What one query may cost: how many traces, how long, how many bytes.
 //!
 //! Every trace search (Jaeger HTTP, API v3 HTTP, both gRPC services, the
-//! Zipkin read API) goes through [`search`] and one of the `take_*`
+//! Zipkin read API) goes through [`search`] — or, for the summaries of API
+//! v3's `trace-summaries`, [`search_summaries`] — and one of the `take_*`
 //! helpers, so the three bounds hold everywhere:
 //!
 //! * **Trace count.** A request's `limit` (`searchDepth`, `limit` in
@@ -22,7 +23,7 @@
 use std::time::{Duration, Instant};
 
 use clew_model::Trace;
-use clew_store::{StoreError, TraceQuery, TraceReader};
+use clew_store::{StoreError, TraceQuery, TraceReader, TraceSummary};
 use serde::Deserialize;
 
 use crate::adjust::adjust;
@@ -133,6 +134,23 @@ pub struct Found {
     pub deadline: Option<Instant>,
 }
 
+/// A search's bounds, set on its query: the limit capped (the warning,
+/// if any, returned), the store's byte bound and its deadline, a quarter
+/// of the budget early, so reading the results, adjusting and rendering
+/// what it found fit in the rest. Returns the budget, the hard deadline
+/// and the warnings so far.
+fn bound(limits: &QueryLimits, query: &mut TraceQuery) -> (Duration, Instant, Vec<String>) {
+    let budget = limits.timeout();
+    let deadline = Instant::now() + budget;
+    let warnings: Vec<String> = limits.cap(query).into_iter().collect();
+    // The store stops reading whole traces at the response cap: building
+    // `limit` huge traces only to cut the answer at render time was the
+    // memory a search over big traces really used.
+    query.max_bytes = Some(limits.max_response_bytes);
+    query.deadline = Some(Instant::now() + budget * 3 / 4);
+    (budget, deadline, warnings)
+}
+
 /// A trace search within `limits`: caps the limit, bounds the store read by
 /// the time budget, and adjusts traces (unless `raw`) until the deadline.
 pub async fn search(
@@ -141,17 +159,8 @@ pub async fn search(
     mut query: TraceQuery,
     raw: bool,
 ) -> Result<Found, SearchError> {
-    let budget = limits.timeout();
-    let deadline = Instant::now() + budget;
-    let mut warnings: Vec<String> = limits.cap(&mut query).into_iter().collect();
-    // The store stops reading whole traces at the response cap: building
-    // `limit` huge traces only to cut the answer at render time was the
-    // memory a search over big traces really used.
+    let (budget, deadline, mut warnings) = bound(limits, &mut query);
     let max_bytes = limits.max_response_bytes;
-    query.max_bytes = Some(max_bytes);
-    // The store stops looking a quarter of the budget early, so reading the
-    // results, adjusting and rendering what it found fit in the rest.
-    query.deadline = Some(Instant::now() + budget * 3 / 4);
     let searched = tokio::time::timeout_at(deadline.into(), reader.search_traces(&query))
         .await
         .map_err(|_| SearchError::TimedOut(budget))?
@@ -174,6 +183,45 @@ pub async fn search(
     };
     Ok(Found {
         traces,
+        warnings,
+        deadline: Some(deadline),
+    })
+}
+
+/// Trace summaries found by [`search_summaries`], with the warnings to
+/// pass on.
+#[derive(Debug, Default)]
+pub struct FoundSummaries {
+    /// Most recent first.
+    pub summaries: Vec<TraceSummary>,
+    /// Human-readable notes on limits that changed the answer.
+    pub warnings: Vec<String>,
+    /// When the time budget runs out.
+    pub deadline: Option<Instant>,
+}
+
+/// [`search`] for summaries ([`TraceReader::search_trace_summaries`]):
+/// the same limit, budget, byte bound and warnings, without whole traces.
+/// Summaries are of the stored spans, so there is nothing to adjust.
+pub async fn search_summaries(
+    reader: &dyn TraceReader,
+    limits: &QueryLimits,
+    mut query: TraceQuery,
+) -> Result<FoundSummaries, SearchError> {
+    let (budget, deadline, mut warnings) = bound(limits, &mut query);
+    let searched = tokio::time::timeout_at(deadline.into(), reader.search_trace_summaries(&query))
+        .await
+        .map_err(|_| SearchError::TimedOut(budget))?
+        .map_err(SearchError::Store)?;
+    let found = searched.summaries.len();
+    if !searched.complete {
+        warnings.push(partial_warning(found, budget));
+    }
+    if searched.cut_at_max_bytes {
+        warnings.push(read_cut_message(found, limits.max_response_bytes));
+    }
+    Ok(FoundSummaries {
+        summaries: searched.summaries,
         warnings,
         deadline: Some(deadline),
     })
@@ -226,14 +274,15 @@ fn read_cut_warning(traces: &[Trace], limit: usize, max_bytes: usize) -> Option<
         .flat_map(|t| &t.spans)
         .map(clew_model::Span::estimated_size)
         .sum();
-    (read >= max_bytes).then(|| {
-        format!(
-            "returning at most {} traces: reading more would pass {max_bytes} bytes \
-             (query.max_response_bytes); more traces may match — narrow the search or \
-             lower the limit",
-            traces.len()
-        )
-    })
+    (read >= max_bytes).then(|| read_cut_message(traces.len(), max_bytes))
+}
+
+fn read_cut_message(found: usize, max_bytes: usize) -> String {
+    format!(
+        "returning at most {found} traces: reading more would pass {max_bytes} bytes \
+         (query.max_response_bytes); more traces may match — narrow the search or \
+         lower the limit"
+    )
 }
 
 fn partial_warning(found: usize, budget: Duration) -> String {
@@ -391,6 +440,58 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn summaries_get_the_same_bounds_and_warnings() {
+        // The store reads whole traces to summarise them (the trait's
+        // default), stops at its deadline and at the byte bound.
+        let store = Stuck {
+            traces: vec![one_span_trace(1)],
+            ..Stuck::partial()
+        };
+        let limits = QueryLimits {
+            max_traces: 5,
+            max_response_bytes: 1,
+            ..QueryLimits::default()
+        };
+        let found = search_summaries(&store, &limits, query(20))
+            .await
+            .expect("search");
+        let asked = store.asked.lock().expect("lock").clone().expect("asked");
+        assert_eq!(asked.limit, 5);
+        assert_eq!(asked.max_bytes, Some(1));
+        assert!(asked.deadline.expect("a deadline") < found.deadline.expect("hard deadline"));
+        assert_eq!(found.summaries.len(), 1);
+        let said = |what: &str| found.warnings.iter().any(|w| w.contains(what));
+        assert!(said("query.max_traces"), "{:?}", found.warnings);
+        assert!(said("before looking everywhere"), "{:?}", found.warnings);
+        assert!(
+            said("reading more would pass 1 bytes"),
+            "{:?}",
+            found.warnings
+        );
+        let limits = QueryLimits {
+            timeout_secs: 0,
+            ..QueryLimits::default()
+        };
+        let err = search_summaries(&Stuck::default(), &limits, query(10))
+            .await
+            .expect_err("times out");
+        assert!(matches!(err, SearchError::TimedOut(d) if d == Duration::ZERO));
+    }
+
+    fn one_span_trace(n: u64) -> Trace {
+        use clew_model::{Process, Span, SpanId, TraceId};
+        Trace {
+            spans: vec![Span::new(
+                TraceId::new(0, n),
+                SpanId(1),
+                "op",
+                std::sync::Arc::new(Process::new("svc")),
+            )],
+            warnings: Vec::new(),
+        }
+    }
+
+    #[tokio::test]
     async fn a_dependency_graph_past_the_time_budget_is_given_up() {
         // A budget of 0 s has expired before the store is asked; the store
         // would never answer.
@@ -406,16 +507,7 @@ mod tests {
 
     #[test]
     fn a_store_read_cut_at_the_byte_cap_is_reported() {
-        use clew_model::{Process, Span, SpanId, TraceId};
-        let trace = |n: u64| Trace {
-            spans: vec![Span::new(
-                TraceId::new(0, n),
-                SpanId(1),
-                "op",
-                std::sync::Arc::new(Process::new("svc")),
-            )],
-            warnings: Vec::new(),
-        };
+        let trace = one_span_trace;
         let one: usize = trace(1).spans[0].estimated_size();
         let two = [trace(1), trace(2)];
         let w = read_cut_warning(&two, 10, one * 2).expect("cut: fewer than the limit");
@@ -467,6 +559,8 @@ mod tests {
     #[derive(Default)]
     struct Stuck {
         partial: bool,
+        /// What a partial search found.
+        traces: Vec<Trace>,
         asked: std::sync::Mutex<Option<TraceQuery>>,
     }
 
@@ -493,7 +587,7 @@ mod tests {
             }
             *self.asked.lock().expect("lock") = Some(q.clone());
             Ok(clew_store::Searched {
-                traces: Vec::new(),
+                traces: self.traces.clone(),
                 complete: false,
             })
         }

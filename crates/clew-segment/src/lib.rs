@@ -69,7 +69,7 @@ pub use read::{
     DecodedBlock, decode_block, page_may_hold_tags, page_stream_sizes, read_index, read_page,
     read_page_filtered, read_page_summaries, read_page_trace_ids, read_tables,
 };
-pub use summary::PageTraceSummary;
+pub use summary::{PageTraceSummary, ServiceCounts};
 pub use tables::Tables;
 pub use transcode::{RawTrace, SharedBatch};
 pub use write::{BlockOptions, BlockWriter, EncodedBlock, write_block};

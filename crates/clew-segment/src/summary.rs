@@ -1,18 +1,20 @@
 //! Trace summaries read straight from a page's columns.
 //!
 //! A search result list shows, per trace, its root service and operation,
-//! start, duration, span count, error count and services. All of it is in
-//! a few small columns — span IDs (raw), parents, starts, durations,
-//! processes, operations and the tag codes and non-string values — so a
-//! summary needs neither the spans built nor the page's big columns
-//! decompressed: on high-entropy data the in-place tag strings and the
-//! logs are three quarters of a page, and building spans was most of a
-//! search's time.
+//! start, duration, span and error counts per service and how many spans
+//! lost their parent. All of it is in a few small columns — span IDs
+//! (raw), parents, starts, durations, processes, operations and the tag
+//! codes and non-string values — so a summary needs neither the spans
+//! built nor the page's big columns decompressed: on high-entropy data the
+//! in-place tag strings and the logs are three quarters of a page, and
+//! building spans was most of a search's time.
 //!
 //! The rules are `clew_store::TraceSummary::of`'s, on the same spans: the
-//! root is the earliest span whose parent is not in the trace (the first
-//! such in page order among equals), else the earliest span; a span is an
-//! error when its first `error` tag is `true` (bool) or `"true"`.
+//! root is the earliest span without a parent (no reference to a span of
+//! its own trace; the first such in page order among equals), and a trace
+//! without one has none (empty names); an orphan is a span whose parent is
+//! not among the trace's spans; a span is an error when its first `error`
+//! tag is `true` (bool) or `"true"`.
 
 use clew_model::{Str, TraceId};
 
@@ -38,12 +40,26 @@ pub struct PageTraceSummary {
     pub spans: u64,
     /// Spans whose first `error` tag is true.
     pub errors: u64,
-    /// Service of the root span.
+    /// Spans whose parent is not among the trace's spans in the page.
+    pub orphans: u64,
+    /// Service of the root span; empty when no span is without a parent.
     pub root_service: Str,
-    /// Operation of the root span.
+    /// Operation of the root span; empty when there is no root.
     pub root_operation: Str,
-    /// Distinct services, sorted.
-    pub services: Vec<Str>,
+    /// Span and error counts per service, sorted by service name.
+    pub services: Vec<ServiceCounts>,
+}
+
+/// One service's spans in a [`PageTraceSummary`]. Processes that differ
+/// only in their tags (two hosts of one service) count as one service.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServiceCounts {
+    /// Service name.
+    pub service: Str,
+    /// Spans of the service.
+    pub spans: u64,
+    /// Those of them whose first `error` tag is true.
+    pub errors: u64,
 }
 
 /// How the first `error` tag of a span reads as a boolean, resolved
@@ -108,41 +124,43 @@ pub(crate) fn summaries(
             continue;
         }
         let ids_at = st[S_SPAN_IDS];
-        let ids: Vec<u64> = (0..n)
+        let mut ids: Vec<u64> = (0..n)
             .map(|_| st[S_SPAN_IDS].u64())
             .collect::<Result<_, _>>()?;
-        // (start, process, operation) of the root so far, and of the
-        // earliest span (the fallback).
+        // Sorted for the parent lookups: a 10 k-span trace would otherwise
+        // cost 10 k scans of 10 k IDs.
+        ids.sort_unstable();
+        // (start, process, operation) of the root so far.
         let mut root: Option<(u64, u64, u64)> = None;
-        let mut earliest: Option<(u64, u64, u64)> = None;
-        let (mut min_start, mut max_end, mut errors) = (u64::MAX, 0u64, 0u64);
-        let mut processes: Vec<u64> = Vec::new();
+        let (mut min_start, mut max_end, mut errors, mut orphans) = (u64::MAX, 0u64, 0u64, 0u64);
+        // (process, spans, errors), in order of first appearance.
+        let mut processes: Vec<(u64, u64, u64)> = Vec::new();
         for _ in 0..n {
             let parent = parent_of(&mut st, id, &ids_at)?;
             let start = trace_start.saturating_add(st[S_STARTS].var()?.saturating_mul(unit));
             let end = start.saturating_add(st[S_DURATIONS].var()?.saturating_mul(unit));
             let process = st[S_PROCESSES].var()?;
             let op = st[S_OPERATIONS].var()?;
-            if span_is_error(&mut st, streams, error.as_ref(), &mut inline_at)? {
-                errors += 1;
-            }
+            let is_error = span_is_error(&mut st, streams, error.as_ref(), &mut inline_at)?;
+            errors += u64::from(is_error);
             min_start = min_start.min(start);
             max_end = max_end.max(end);
-            if !processes.contains(&process) {
-                processes.push(process);
+            match processes.iter_mut().find(|p| p.0 == process) {
+                Some(p) => {
+                    p.1 += 1;
+                    p.2 += u64::from(is_error);
+                }
+                None => processes.push((process, 1, u64::from(is_error))),
             }
-            let this = (start, process, op);
-            if earliest.is_none_or(|e| start < e.0) {
-                earliest = Some(this);
-            }
-            let is_root = parent.is_none_or(|p| !ids.contains(&p));
-            if is_root && root.is_none_or(|r| start < r.0) {
-                root = Some(this);
+            match parent {
+                None if root.is_none_or(|r| start < r.0) => root = Some((start, process, op)),
+                Some(p) if ids.binary_search(&p).is_err() => orphans += 1,
+                _ => {}
             }
         }
-        let Some((_, root_process, root_op)) = root.or(earliest) else {
+        if n == 0 {
             continue;
-        };
+        }
         let service = |p: u64| {
             tables
                 .processes
@@ -150,23 +168,46 @@ pub(crate) fn summaries(
                 .map(|p| p.service_name.clone())
                 .ok_or(SegmentError::Corrupt("process index"))
         };
-        let mut services = processes
+        let mut by_process = processes
             .iter()
-            .map(|&p| service(p))
-            .collect::<Result<Vec<_>, _>>()?;
-        services.sort();
-        services.dedup();
+            .map(|&(p, spans, errors)| {
+                Ok(ServiceCounts {
+                    service: service(p)?,
+                    spans,
+                    errors,
+                })
+            })
+            .collect::<Result<Vec<_>, SegmentError>>()?;
+        by_process.sort_by(|a, b| a.service.cmp(&b.service));
+        let mut services: Vec<ServiceCounts> = Vec::with_capacity(by_process.len());
+        for c in by_process {
+            match services.last_mut() {
+                Some(last) if last.service == c.service => {
+                    last.spans += c.spans;
+                    last.errors += c.errors;
+                }
+                _ => services.push(c),
+            }
+        }
+        let (root_service, root_operation) = match root {
+            Some((_, process, op)) => (
+                service(process)?,
+                tables
+                    .strings
+                    .get(op as usize)
+                    .ok_or(SegmentError::Corrupt("string index"))?,
+            ),
+            None => (Str::new(), Str::new()),
+        };
         out.push(PageTraceSummary {
             id,
             start: min_start,
             end: max_end,
             spans: n,
             errors,
-            root_service: service(root_process)?,
-            root_operation: tables
-                .strings
-                .get(root_op as usize)
-                .ok_or(SegmentError::Corrupt("string index"))?,
+            orphans,
+            root_service,
+            root_operation,
             services,
         });
     }

@@ -362,42 +362,64 @@ prop_compose! {
 }
 
 /// `clew_store::TraceSummary::of`'s rules, on decoded spans: what the
-/// column summaries must agree with.
+/// column summaries must agree with. The root is the earliest span with no
+/// parent (none: empty names), an orphan a span whose parent is not in the
+/// trace, services are counted by name.
 fn summary_of(id: TraceId, spans: &[Span]) -> clew_segment::PageTraceSummary {
     let ids: std::collections::HashSet<SpanId> = spans.iter().map(|s| s.span_id).collect();
     let root = spans
         .iter()
-        .filter(|s| s.parent_span_id().is_none_or(|p| !ids.contains(&p)))
-        .min_by_key(|s| s.start_time)
-        .or_else(|| spans.iter().min_by_key(|s| s.start_time))
-        .expect("spans");
-    let mut services: Vec<clew_model::Str> = spans
+        .filter(|s| s.parent_span_id().is_none())
+        .min_by_key(|s| s.start_time);
+    let orphans = spans
         .iter()
-        .map(|s| s.process.service_name.clone())
-        .collect();
-    services.sort();
-    services.dedup();
+        .filter(|s| s.parent_span_id().is_some_and(|p| !ids.contains(&p)))
+        .count();
+    let mut by_name: std::collections::BTreeMap<clew_model::Str, (u64, u64)> = Default::default();
+    for s in spans {
+        let c = by_name.entry(s.process.service_name.clone()).or_default();
+        c.0 += 1;
+        c.1 += u64::from(s.is_error());
+    }
     clew_segment::PageTraceSummary {
         id,
         start: spans.iter().map(|s| s.start_time).min().unwrap_or(0),
         end: spans.iter().map(|s| s.end_time()).max().unwrap_or(0),
         spans: spans.len() as u64,
         errors: spans.iter().filter(|s| s.is_error()).count() as u64,
-        root_service: root.process.service_name.clone(),
-        root_operation: root.operation_name.clone(),
-        services,
+        orphans: orphans as u64,
+        root_service: root
+            .map(|r| r.process.service_name.clone())
+            .unwrap_or_default(),
+        root_operation: root.map(|r| r.operation_name.clone()).unwrap_or_default(),
+        services: by_name
+            .into_iter()
+            .map(|(service, (spans, errors))| clew_segment::ServiceCounts {
+                service,
+                spans,
+                errors,
+            })
+            .collect(),
     }
 }
 
 prop_compose! {
     /// A span with maybe an `error` tag (bool, or a string that is or is
-    /// not "true", maybe twice) and maybe a link to another trace.
+    /// not "true", maybe twice), maybe a link to another trace, and maybe
+    /// a host tag on its process (two processes of one service).
     fn arb_summary_span()(
         mut s in arb_span(),
         error in proptest::option::of(0u8..4),
         twice in any::<bool>(),
         foreign in any::<bool>(),
+        host in proptest::option::of(0u8..2),
     ) -> Span {
+        if let Some(h) = host {
+            s.process = Arc::new(Process {
+                service_name: s.process.service_name.clone(),
+                tags: vec![KeyValue::string("host", format!("h{h}"))],
+            });
+        }
         if let Some(e) = error {
             let v = match e {
                 0 => Value::Bool(true),

@@ -30,8 +30,8 @@ pub use limited::ConcurrencyLimitedReader;
 pub use matcher::span_matches;
 pub use memory::{MemoryStore, MemoryStoreConfig};
 pub use query::{
-    DependencyLink, Operation, PersistenceStats, Searched, StoreStats, TagFilter, TraceQuery,
-    TraceSummary,
+    DependencyLink, Operation, PersistenceStats, Searched, SearchedSummaries, ServiceSummary,
+    StoreStats, TagFilter, TraceQuery, TraceSummary,
 };
 
 use async_trait::async_trait;
@@ -76,17 +76,48 @@ pub trait TraceReader: Send + Sync + 'static {
     fn stats(&self) -> StoreStats;
 
     /// Summaries of the traces [`TraceReader::find_traces`] would return,
-    /// in the same order. Backends with indexes answer without building
-    /// whole traces for everything that matched; this default builds them.
+    /// in the same order: [`TraceReader::search_trace_summaries`] without
+    /// the completeness flags. Backends override that method, not this one.
     async fn find_trace_summaries(
         &self,
         query: &TraceQuery,
     ) -> Result<Vec<TraceSummary>, StoreError> {
-        let traces = self.find_traces(query).await?;
-        Ok(traces
+        Ok(self.search_trace_summaries(query).await?.summaries)
+    }
+
+    /// Summaries ([`TraceSummary`]) of the traces
+    /// [`TraceReader::search_traces`] would return, in the same order,
+    /// stopping at `query.deadline` (if the backend can) with those found
+    /// so far, marked incomplete. What the search result lists of the UI
+    /// and API v3 show, so backends with indexes answer without building
+    /// whole traces for what matched; `query.max_bytes` then bounds only
+    /// the whole traces a backend still builds.
+    ///
+    /// This default summarises [`TraceReader::search_traces`]: it builds
+    /// the traces, stops at `query.max_bytes` as that does, and says so in
+    /// [`SearchedSummaries::cut_at_max_bytes`].
+    async fn search_trace_summaries(
+        &self,
+        query: &TraceQuery,
+    ) -> Result<SearchedSummaries, StoreError> {
+        let searched = self.search_traces(query).await?;
+        let read: usize = searched
+            .traces
             .iter()
-            .filter_map(|t| TraceSummary::of(&t.spans))
-            .collect())
+            .flat_map(|t| &t.spans)
+            .map(Span::estimated_size)
+            .sum();
+        let cut_at_max_bytes =
+            searched.traces.len() < query.limit && query.max_bytes.is_some_and(|max| read >= max);
+        Ok(SearchedSummaries {
+            summaries: searched
+                .traces
+                .iter()
+                .filter_map(|t| TraceSummary::of(&t.spans))
+                .collect(),
+            complete: searched.complete,
+            cut_at_max_bytes,
+        })
     }
 
     /// [`TraceReader::find_traces`], stopping at `query.deadline` (if the

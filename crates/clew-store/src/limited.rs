@@ -26,7 +26,8 @@ use clew_model::{Trace, TraceId};
 use tokio::sync::Semaphore;
 
 use crate::query::{
-    DependencyLink, Operation, PersistenceStats, Searched, StoreStats, TraceQuery, TraceSummary,
+    DependencyLink, Operation, PersistenceStats, Searched, SearchedSummaries, StoreStats,
+    TraceQuery, TraceSummary,
 };
 use crate::{StoreError, TraceReader};
 
@@ -124,12 +125,24 @@ impl TraceReader for ConcurrencyLimitedReader {
         self.inner.stats()
     }
 
+    // Both summary reads are forwarded (a backend may still override
+    // either), each through a permit: a default would reach the inner
+    // store's search without one.
     async fn find_trace_summaries(
         &self,
         query: &TraceQuery,
     ) -> Result<Vec<TraceSummary>, StoreError> {
         let query = query.clone();
         self.heavy_read(move |r| Box::pin(async move { r.find_trace_summaries(&query).await }))
+            .await
+    }
+
+    async fn search_trace_summaries(
+        &self,
+        query: &TraceQuery,
+    ) -> Result<SearchedSummaries, StoreError> {
+        let query = query.clone();
+        self.heavy_read(move |r| Box::pin(async move { r.search_trace_summaries(&query).await }))
             .await
     }
 
@@ -172,6 +185,11 @@ mod tests {
         assert_eq!(reader.services().await.expect("services"), ["svc"]);
         // With the only permit taken, a search waits but cheap reads do not.
         let held = reader.heavy.acquire().await.expect("permit");
+        let brief = std::time::Duration::from_millis(20);
+        let summaries = tokio::time::timeout(brief, reader.search_trace_summaries(&query));
+        assert!(summaries.await.is_err(), "summaries wait for the permit");
+        let summaries = tokio::time::timeout(brief, reader.find_trace_summaries(&query));
+        assert!(summaries.await.is_err(), "summaries wait for the permit");
         let search = reader.find_traces(&query);
         tokio::pin!(search);
         assert!(

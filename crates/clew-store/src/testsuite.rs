@@ -14,6 +14,7 @@
 
 mod fixtures;
 mod placement;
+mod summaries;
 
 use std::sync::Arc;
 
@@ -41,6 +42,7 @@ pub async fn run_conformance<S: TraceWriter + TraceReader>(make: impl Fn() -> S)
     duplicate_span_ids_are_kept(make()).await;
     placement::tags_are_found_wherever_they_live(make()).await;
     placement::scope_and_link_attributes_alone_find_their_trace(make()).await;
+    summaries::summaries_are_those_of_the_whole_traces(make()).await;
 }
 
 async fn get_trace_returns_spans_in_arrival_order<S: TraceWriter + TraceReader>(store: S) {

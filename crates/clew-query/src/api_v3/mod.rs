@@ -18,7 +18,9 @@ use serde_json::json;
 
 use crate::api::traces::TRACE_NOT_FOUND;
 use crate::fetch;
-use crate::limits::{self, Found, SearchError, json_len, take_within, warning_header};
+use crate::limits::{
+    self, Found, FoundSummaries, SearchError, json_len, take_within, warning_header,
+};
 use crate::params::{Params, parse_trace_id};
 use crate::{QueryState, blocking};
 use params::{SearchRequest, flag, parse_search, time_hint};
@@ -109,13 +111,19 @@ async fn run_search(state: &QueryState, q: Option<&str>) -> Result<Found, Respon
         parse_search(&p).map_err(|e| v3_error(StatusCode::BAD_REQUEST, &e))?;
     limits::search(&*state.reader, &state.limits, query, raw)
         .await
-        .map_err(|e| match e {
-            SearchError::Store(e) => store_error(&e),
-            SearchError::TimedOut(budget) => v3_error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                &SearchError::timeout_message(budget),
-            ),
-        })
+        .map_err(search_failed)
+}
+
+/// The reply to a search that found nothing: the store failed (500) or did
+/// not answer within the time budget (503, naming the setting).
+fn search_failed(e: SearchError) -> Response {
+    match e {
+        SearchError::Store(e) => store_error(&e),
+        SearchError::TimedOut(budget) => v3_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &SearchError::timeout_message(budget),
+        ),
+    }
 }
 
 /// `body` with the limit warnings, if any, in a `Warning` header.
@@ -179,25 +187,36 @@ fn encoded_resource_spans(spans: &[clew_model::Span]) -> Vec<Vec<u8>> {
 
 /// `GET /api/v3/trace-summaries?query.*`: one summary per matching trace
 /// (what the UI's search list shows), `{"summaries": []}` when none.
+///
+/// The store answers with summaries ([`clew_store::TraceSummary`]), not
+/// whole traces, within the same limits as a search (trace count, time
+/// budget, response bytes; warnings in a `Warning` header). Summaries are
+/// of the stored spans, so the adjusters, which work on whole traces, do
+/// not apply (as with `rawTraces=true`): identical copies of a span — a
+/// retried batch the adjusters would deduplicate — each count.
 pub async fn trace_summaries(State(state): State<QueryState>, RawQuery(q): RawQuery) -> Response {
-    match run_search(&state, q.as_deref()).await {
-        Ok(Found {
-            traces,
-            mut warnings,
-            deadline,
-        }) => {
-            let max_bytes = state.limits.max_response_bytes;
-            blocking::respond(move || {
-                let summaries = traces.iter().map(summary::summarize);
-                let (list, cut) = take_within(summaries, json_len, max_bytes, deadline);
-                warnings.extend(cut);
-                let body = json_body(StatusCode::OK, &json!({ "summaries": list }));
-                with_warnings(body, &warnings)
-            })
-            .await
-        }
-        Err(resp) => resp,
-    }
+    let p = Params::parse(q.as_deref());
+    let query = match parse_search(&p) {
+        Ok(SearchRequest { query, raw: _ }) => query,
+        Err(e) => return v3_error(StatusCode::BAD_REQUEST, &e),
+    };
+    let FoundSummaries {
+        summaries,
+        mut warnings,
+        deadline,
+    } = match limits::search_summaries(&*state.reader, &state.limits, query).await {
+        Ok(found) => found,
+        Err(e) => return search_failed(e),
+    };
+    let max_bytes = state.limits.max_response_bytes;
+    blocking::respond(move || {
+        let list = summaries.iter().map(summary::to_json);
+        let (list, cut) = take_within(list, json_len, max_bytes, deadline);
+        warnings.extend(cut);
+        let body = json_body(StatusCode::OK, &json!({ "summaries": list }));
+        with_warnings(body, &warnings)
+    })
+    .await
 }
 
 /// `GET /api/v3/services` → `{"services": [...]}`.

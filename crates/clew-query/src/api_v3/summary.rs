@@ -1,48 +1,33 @@
-//! `TraceSummary`: the one-line view of a trace the UI's search list needs
-//! (root, time span, counts per service) without shipping every span.
+//! A trace's summary as API v3 JSON: the one-line view of a trace the UI's
+//! search list needs (root, time span, counts per service) without
+//! shipping every span. The store computes the summary
+//! ([`clew_store::TraceSummary`], whose doc defines root and orphans);
+//! this only writes it.
 
-use std::collections::{BTreeMap, HashSet};
-
-use clew_model::{Span, Trace};
+use clew_store::TraceSummary;
 use serde_json::{Value, json};
 
-/// A trace's summary as API v3 JSON: camelCase keys, the 128-bit trace ID
-/// as 32 hex digits, fixed64 times as decimal strings, services by name.
-pub fn summarize(trace: &Trace) -> Value {
-    let ids: HashSet<_> = trace.spans.iter().map(|s| s.span_id).collect();
-    let parent = |s: &Span| s.parent_span_id();
-    // The root: the earliest span with no parent in this trace.
-    let root = trace
-        .spans
-        .iter()
-        .filter(|s| parent(s).is_none())
-        .min_by_key(|s| s.start_time);
-    let orphans = trace
-        .spans
-        .iter()
-        .filter(|s| parent(s).is_some_and(|p| !ids.contains(&p)))
-        .count();
-    let mut services: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
-    for s in &trace.spans {
-        let entry = services.entry(&s.process.service_name).or_default();
-        entry.0 += 1;
-        entry.1 += usize::from(s.is_error());
-    }
-    let errors: usize = services.values().map(|(_, e)| e).sum();
-    let max_end = trace.spans.iter().map(Span::end_time).max().unwrap_or(0);
+/// `summary` as API v3 JSON: camelCase keys, the 128-bit trace ID as 32
+/// hex digits, fixed64 times as decimal strings, services by name.
+pub fn to_json(summary: &TraceSummary) -> Value {
     json!({
-        "traceId": trace.trace_id().map(|t| t.to_hex32()).unwrap_or_default(),
-        "rootServiceName": root.map(|s| s.process.service_name.to_string()).unwrap_or_default(),
-        "rootOperationName": root.map(|s| s.operation_name.to_string()).unwrap_or_default(),
-        "minStartTimeUnixNano": trace.start_time().to_string(),
-        "maxEndTimeUnixNano": max_end.to_string(),
-        "spanCount": trace.spans.len(),
-        "errorSpanCount": errors,
-        "orphanSpanCount": orphans,
-        "services": services
-            .into_iter()
-            .map(|(name, (spans, errors))| {
-                json!({"name": name, "spanCount": spans, "errorSpanCount": errors})
+        "traceId": summary.trace_id.to_hex32(),
+        "rootServiceName": summary.root_service,
+        "rootOperationName": summary.root_operation,
+        "minStartTimeUnixNano": summary.start.to_string(),
+        "maxEndTimeUnixNano": summary.end().to_string(),
+        "spanCount": summary.span_count,
+        "errorSpanCount": summary.error_count,
+        "orphanSpanCount": summary.orphan_count,
+        "services": summary
+            .services
+            .iter()
+            .map(|s| {
+                json!({
+                    "name": s.name,
+                    "spanCount": s.span_count,
+                    "errorSpanCount": s.error_count,
+                })
             })
             .collect::<Vec<_>>(),
     })
@@ -52,10 +37,12 @@ pub fn summarize(trace: &Trace) -> Value {
 mod tests {
     use std::sync::Arc;
 
-    use clew_model::{KeyValue, Process, Reference, SpanId, TraceId};
+    use clew_model::{KeyValue, Process, Reference, Span, SpanId, TraceId};
 
     use super::*;
 
+    /// The counting rules are `TraceSummary::of`'s (tested in clew-store);
+    /// this is the JSON a trace with a root, an error and an orphan gets.
     #[test]
     fn counts_roots_errors_orphans_and_services() {
         let t = TraceId::new(0, 0xab);
@@ -72,12 +59,9 @@ mod tests {
         let mut orphan = Span::new(t, SpanId(3), "lost", b);
         orphan.references.push(Reference::child_of(t, SpanId(99)));
         orphan.start_time = 120;
-        let trace = Trace {
-            spans: vec![child, orphan, root],
-            warnings: vec![],
-        };
+        let summary = TraceSummary::of(&[child, orphan, root]).expect("spans");
         assert_eq!(
-            summarize(&trace),
+            to_json(&summary),
             json!({
                 "traceId": "000000000000000000000000000000ab",
                 "rootServiceName": "a",
@@ -93,5 +77,18 @@ mod tests {
                 ],
             })
         );
+    }
+
+    #[test]
+    fn a_trace_without_a_root_has_empty_root_names() {
+        let t = TraceId::new(0, 1);
+        let mut lost = Span::new(t, SpanId(2), "lost", Arc::new(Process::new("a")));
+        lost.references.push(Reference::child_of(t, SpanId(1)));
+        let v = to_json(&TraceSummary::of(&[lost]).expect("spans"));
+        assert_eq!(
+            (&v["rootServiceName"], &v["rootOperationName"]),
+            (&json!(""), &json!(""))
+        );
+        assert_eq!(v["orphanSpanCount"], 1);
     }
 }

@@ -6,4 +6,5 @@ mod api_v3_http;
 mod fixture;
 mod grpc_v2;
 mod grpc_v3;
+mod summaries;
 mod zipkin;

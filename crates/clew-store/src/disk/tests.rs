@@ -8,7 +8,9 @@ use async_trait::async_trait;
 use clew_model::{Span, Trace, TraceId};
 
 use super::{DiskStore, DiskStoreConfig, WalSync};
-use crate::query::{DependencyLink, Operation, StoreStats, TraceQuery};
+use crate::query::{
+    DependencyLink, Operation, Searched, SearchedSummaries, StoreStats, TraceQuery, TraceSummary,
+};
 use crate::testsuite::{self, MS, T0, process, query_all, span};
 use crate::{StoreError, TraceReader, TraceWriter};
 
@@ -60,6 +62,18 @@ impl TraceReader for Flushing {
     }
     async fn find_traces(&self, q: &TraceQuery) -> Result<Vec<Trace>, StoreError> {
         self.store.find_traces(q).await
+    }
+    async fn search_traces(&self, q: &TraceQuery) -> Result<Searched, StoreError> {
+        self.store.search_traces(q).await
+    }
+    async fn find_trace_summaries(&self, q: &TraceQuery) -> Result<Vec<TraceSummary>, StoreError> {
+        self.store.find_trace_summaries(q).await
+    }
+    async fn search_trace_summaries(
+        &self,
+        q: &TraceQuery,
+    ) -> Result<SearchedSummaries, StoreError> {
+        self.store.search_trace_summaries(q).await
     }
     async fn services(&self) -> Result<Vec<String>, StoreError> {
         self.store.services().await
@@ -381,7 +395,14 @@ async fn summaries_come_sorted_before_the_limit_is_applied() {
     assert_eq!(four.root_service, "frontend");
     assert_eq!(four.root_operation, "GET /");
     assert_eq!((four.span_count, four.error_count), (2, 1));
-    assert_eq!(four.services, vec!["backend", "frontend"]);
+    let names: Vec<&str> = four.services.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["backend", "frontend"]);
+    let counts: Vec<(u64, u64)> = four
+        .services
+        .iter()
+        .map(|s| (s.span_count, s.error_count))
+        .collect();
+    assert_eq!(counts, [(1, 1), (1, 0)]);
     assert_eq!(four.start, T0 + 400 * MS);
     assert_eq!(four.duration, 50 * MS);
 }
@@ -412,22 +433,72 @@ async fn summaries_read_from_block_columns_equal_those_of_the_whole_trace() {
             s.flush().await.expect("flush");
         }
     }
-    // Trace 6 gets a late span after its first part is in a block.
+    // Trace 6 gets a late span after its first part is in a block, and
+    // trace 7 (its root missing) an orphan in the head that points to a
+    // span in a block: neither part alone knows which spans are orphans.
+    let lost = |id: u64, parent: u64, start: u64| {
+        let mut s = span(7, id, "lost", &be, start, 1);
+        s.references.push(clew_model::Reference::child_of(
+            TraceId::new(0, 7),
+            clew_model::SpanId(parent),
+        ));
+        s
+    };
+    s.write_spans(vec![lost(2, 1, 700)]).await.expect("write");
     s.flush().await.expect("flush");
     let late = span(6, 3, "late", &be, 600 + 5, 1);
-    s.write_spans(vec![late]).await.expect("write");
+    s.write_spans(vec![late, lost(3, 2, 701)])
+        .await
+        .expect("write");
     let mut q = query_all();
     q.service = Some("backend".into());
     let sums = s.find_trace_summaries(&q).await.expect("summaries");
-    assert_eq!(sums.len(), 6);
-    for sum in sums {
+    assert_eq!(sums.len(), 7);
+    for sum in &sums {
         let trace = s
             .get_trace(sum.trace_id)
             .await
             .expect("get")
             .expect("trace");
-        assert_eq!(Some(sum), crate::TraceSummary::of(&trace.spans));
+        assert_eq!(Some(sum), crate::TraceSummary::of(&trace.spans).as_ref());
     }
+    assert_eq!(
+        (sums[0].orphan_count, sums[0].root_service.as_str()),
+        (1, ""),
+        "trace 7: one orphan across block and head, no root"
+    );
+    // The deadline-aware search gives the same, complete.
+    let searched = s.inner.search_summaries(&q).await;
+    assert!(searched.complete && !searched.cut_at_max_bytes);
+    assert_eq!(searched.summaries, sums);
+}
+
+#[tokio::test]
+async fn summaries_that_need_a_whole_trace_stop_at_the_deadline() {
+    let dirs = Dirs::new();
+    let s = open(dirs.config());
+    let p = process("svc", vec![]);
+    for t in 1..=2u64 {
+        s.write_spans(vec![span(t, 1, "op", &p, t, 1)])
+            .await
+            .expect("write");
+    }
+    s.flush().await.expect("flush");
+    // Trace 2 continues in the head: its summary needs the trace read.
+    s.write_spans(vec![span(2, 2, "op", &p, 3, 1)])
+        .await
+        .expect("write");
+    let mut q = query_all();
+    let all = s.inner.search_summaries(&q).await;
+    assert!(all.complete);
+    assert_eq!(all.summaries.len(), 2);
+    q.deadline = Some(std::time::Instant::now());
+    let late = s.inner.search_summaries(&q).await;
+    assert!(!late.complete, "stopped early: the answer says so");
+    assert!(
+        all.summaries.starts_with(&late.summaries),
+        "what came is the best of the whole answer"
+    );
 }
 
 /// `writers` tasks each writing `per_writer` one-span traces (trace ID

@@ -15,6 +15,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use clew_model::TraceId;
 
 use super::search::Held;
+use crate::query::ServiceSummary;
 
 /// Most evicted trace IDs remembered (about 10 MB): a trace seen again in
 /// another block after its eviction must stay out, since its start there
@@ -137,7 +138,10 @@ impl Held {
                 Held::Summary(s) => {
                     128 + s.root_service.len()
                         + s.root_operation.len()
-                        + s.services.iter().map(|x| 24 + x.len()).sum::<usize>()
+                        + s.services
+                            .iter()
+                            .map(|x| std::mem::size_of::<ServiceSummary>() + x.name.len())
+                            .sum::<usize>()
                 }
                 Held::At { .. } => 0,
             }
@@ -213,6 +217,7 @@ mod tests {
             duration: 0,
             span_count: 1,
             error_count: 0,
+            orphan_count: 0,
             services: Vec::new(),
         };
         let one = Held::Summary(sum(0)).bytes();
