@@ -48,7 +48,8 @@ pub use inspect::{
 pub use wal::{WAL_MAGIC, WalSync};
 
 use crate::query::{
-    DependencyLink, Operation, PersistenceStats, Searched, StoreStats, TraceQuery, TraceSummary,
+    DependencyLink, Operation, PersistenceStats, Searched, SearchedSummaries, StoreStats,
+    TraceQuery,
 };
 use crate::{StoreError, TraceReader, TraceWriter};
 use block::{BLOCKS_PREFIX, Block};
@@ -588,18 +589,11 @@ impl TraceReader for DiskStore {
         Ok(Searched { traces, complete })
     }
 
-    async fn find_trace_summaries(
+    async fn search_trace_summaries(
         &self,
         query: &TraceQuery,
-    ) -> Result<Vec<TraceSummary>, StoreError> {
-        let (hits, _) = self.inner.search(query, search::Want::Summaries).await;
-        let mut out = Vec::with_capacity(hits.len());
-        for hit in hits {
-            if let Some(s) = self.inner.hit_summary(hit).await {
-                out.push(s);
-            }
-        }
-        Ok(out)
+    ) -> Result<SearchedSummaries, StoreError> {
+        Ok(self.inner.search_summaries(query).await)
     }
 
     async fn services(&self) -> Result<Vec<String>, StoreError> {

@@ -346,15 +346,6 @@ impl Inner {
     /// whether a span is an orphan depends on the spans of the other parts.
     /// Those reads stop at `q.deadline`; the answer is then marked
     /// incomplete.
-    #[cfg_attr(
-        not(test),
-        expect(
-            dead_code,
-            reason = "DiskStore's TraceReader impl (disk/mod.rs) is to call it from \
-                      search_trace_summaries; until then its find_trace_summaries \
-                      goes through hit_summary"
-        )
-    )]
     pub(super) async fn search_summaries(&self, q: &TraceQuery) -> SearchedSummaries {
         let (hits, mut complete) = self.search(q, Want::Summaries).await;
         let late = || q.deadline.is_some_and(|d| std::time::Instant::now() >= d);
@@ -377,18 +368,6 @@ impl Inner {
             summaries,
             complete,
             cut_at_max_bytes: false,
-        }
-    }
-
-    /// A hit's summary: from what the search read when that is the whole
-    /// trace, else from the trace read whole.
-    pub(super) async fn hit_summary(&self, hit: Hit) -> Option<TraceSummary> {
-        let id = hit.1;
-        let st = self.snapshot();
-        match hit.2 {
-            Some(Held::Summary(s)) if held_whole(&st, id) => Some(s),
-            Some(Held::Spans(spans)) if held_whole(&st, id) => TraceSummary::of(&spans),
-            _ => TraceSummary::of(&self.trace(id).await),
         }
     }
 
