@@ -28,14 +28,23 @@ pub const T2: TraceId = TraceId::new(0xfeed, 2);
 pub const BIG: TraceId = TraceId::new(0, 0xb16);
 pub const BIG_SPANS: usize = 23;
 
-fn span(trace: TraceId, id: u64, op: &str, p: &Arc<Process>, start_ms: u64, dur_ms: u64) -> Span {
+/// A span of `trace` starting `start_ms` after [`T0`].
+pub fn span(
+    trace: TraceId,
+    id: u64,
+    op: &str,
+    p: &Arc<Process>,
+    start_ms: u64,
+    dur_ms: u64,
+) -> Span {
     let mut s = Span::new(trace, SpanId(id), op.to_string(), p.clone());
     s.start_time = T0 + start_ms * MS;
     s.duration = dur_ms * MS;
     s
 }
 
-fn child(mut s: Span, parent: u64) -> Span {
+/// `s` as a child of span `parent` of its trace.
+pub fn child(mut s: Span, parent: u64) -> Span {
     s.references
         .push(Reference::child_of(s.trace_id, SpanId(parent)));
     s

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use axum::body::{Body, to_bytes};
 use axum::http::{Request, StatusCode, header};
-use clew_model::{KeyValue, Process, Reference, Span, SpanId, TraceId};
+use clew_model::{KeyValue, Process, Span, TraceId};
 use clew_query::{QueryLimits, QueryMetrics, QueryState};
 use clew_store::{
     ConcurrencyLimitedReader, DiskStore, DiskStoreConfig, MemoryStore, MemoryStoreConfig,
@@ -22,24 +22,11 @@ use clew_store::{
 use prometheus_client::registry::Registry;
 use tower::ServiceExt;
 
-use crate::fixture::{MS, T0};
+use crate::fixture::{child, span};
 
 /// T0 − 1 s … T0 + 60 s.
 const WINDOW: &str =
     "query.startTimeMin=2023-11-14T22:13:19Z&query.startTimeMax=2023-11-14T22:14:20Z";
-
-fn span(trace: TraceId, id: u64, op: &str, p: &Arc<Process>, start_ms: u64, dur_ms: u64) -> Span {
-    let mut s = Span::new(trace, SpanId(id), op.to_string(), p.clone());
-    s.start_time = T0 + start_ms * MS;
-    s.duration = dur_ms * MS;
-    s
-}
-
-fn child(mut s: Span, parent: u64) -> Span {
-    s.references
-        .push(Reference::child_of(s.trace_id, SpanId(parent)));
-    s
-}
 
 fn error(mut s: Span, value: KeyValue) -> Span {
     s.tags.push(value);
