@@ -67,7 +67,8 @@ pub use index::{
 pub use page::{SpanFilter, TraceSpans, group_by_trace};
 pub use read::{
     DecodedBlock, decode_block, page_may_hold_tags, page_stream_sizes, read_index, read_page,
-    read_page_filtered, read_page_summaries, read_page_trace_ids, read_tables,
+    read_page_filtered, read_page_summaries, read_page_trace_ids, read_page_trace_starts,
+    read_tables,
 };
 pub use summary::{PageTraceSummary, ServiceCounts};
 pub use tables::Tables;

@@ -454,6 +454,24 @@ pub(crate) fn trace_ids(raw: &[u8]) -> Result<Vec<TraceId>, SegmentError> {
     Ok(out)
 }
 
+/// The traces of a raw page with their earliest span start, in page
+/// order, leaving out traces without spans (as a block writer's source
+/// lists them), without decoding spans.
+pub(crate) fn trace_starts(raw: &[u8]) -> Result<Vec<(TraceId, u64)>, SegmentError> {
+    let streams = Streams::open(raw)?;
+    let mut st =
+        streams.cursors(&|i| i == S_TRACES || i == S_TRACE_SPANS || i == S_TRACE_STARTS)?;
+    let mut heads = streams.heads();
+    let mut out = Vec::with_capacity(streams.trace_count.min(1 << 16));
+    for _ in 0..streams.trace_count {
+        let (id, n, start) = heads.next(&mut st)?;
+        if n > 0 {
+            out.push((id, start));
+        }
+    }
+    Ok(out)
+}
+
 /// Passing over whole traces a reader does not build: where the page's
 /// streams allow it (no non-string tags, links, logs or warnings — the
 /// common case), each stream skips a trace's spans by counting varint

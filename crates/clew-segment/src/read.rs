@@ -24,7 +24,7 @@ pub fn read_index(footer: &Footer, bytes: &[u8]) -> Result<BlockIndex, SegmentEr
     BlockIndex::decode(bytes, footer.version)
 }
 
-fn section<'a>(
+pub(crate) fn section<'a>(
     section: &SectionRef,
     stored: &'a [u8],
     what: &'static str,
@@ -107,6 +107,19 @@ pub fn read_page_summaries(
 pub fn read_page_trace_ids(page: &PageRef, stored: &[u8]) -> Result<Vec<TraceId>, SegmentError> {
     let raw = section(&page.section, stored, "page")?;
     page::trace_ids(&raw)
+}
+
+/// Checks a page and lists its traces with their earliest span start,
+/// without decoding spans, in the order — and so at the positions — a
+/// block writer's source of the page lists them
+/// ([`crate::BlockWriter::source_traces`]; traces without spans are left
+/// out). Compaction orders what it merges by these.
+pub fn read_page_trace_starts(
+    page: &PageRef,
+    stored: &[u8],
+) -> Result<Vec<(TraceId, u64)>, SegmentError> {
+    let raw = section(&page.section, stored, "page")?;
+    page::trace_starts(&raw)
 }
 
 /// A whole block decoded from its bytes (for tools and tests; the store

@@ -154,6 +154,22 @@ impl<'a> Streams<'a> {
             .collect()
     }
 
+    /// Every stream decompressed into a buffer of its own (a block page a
+    /// block writer transcodes: it reads every column of every trace, so
+    /// nothing is left to decompress lazily).
+    pub(crate) fn into_columns(self) -> Result<Vec<Vec<u8>>, SegmentError> {
+        self.blobs
+            .iter()
+            .map(|&b| {
+                Ok(if self.v2 {
+                    unstore(b)?.into_owned()
+                } else {
+                    b.to_vec()
+                })
+            })
+            .collect()
+    }
+
     /// Stored bytes of each stream (compressed size for v2 pages).
     pub(crate) fn stored_sizes(&self) -> Vec<usize> {
         self.blobs.iter().map(|b| b.len()).collect()

@@ -306,7 +306,7 @@ impl TableBuilder {
                     let v = self.string(s);
                     self.put_tag_string(codes, strings, key, v, &mut deferred);
                 }
-                Value::Str(s) => self.put_tag_inline(codes, values, inline, key, kv, s),
+                Value::Str(s) => self.put_tag_inline(codes, values, inline, key, &kv.key, s),
                 _ => self.put_tag_other(codes, values, key, kv),
             }
         }
@@ -358,21 +358,28 @@ impl TableBuilder {
         }
     }
 
-    /// One span tag whose string value the page writes in place.
+    /// One span tag (key `key`, text `key_text`) whose string value `s`
+    /// the page writes in place. Takes text, not a `KeyValue`, so a
+    /// transcoder writing a string it read in place builds no value.
     pub(crate) fn put_tag_inline(
         &mut self,
         codes: &mut Vec<u8>,
         values: &mut Vec<u8>,
         inline: &mut Vec<u8>,
         key: u32,
-        kv: &KeyValue,
+        key_text: &str,
         s: &str,
     ) {
         codes.put_var(u64::from(key) << 1 | 1);
         values.put_u8(V_INLINE_TAG);
         values.put_var(s.len() as u64);
         inline.put_bytes(s.as_bytes());
-        self.note(key, kv, Put::Inline);
+        // As `note` does for a value written in place.
+        if let Some(ix) = self.tag_index.as_mut() {
+            ix.keys.insert(key);
+            ix.other_keys.insert(key);
+            ix.page_hashes.push(crate::tag_hash(key_text, s));
+        }
     }
 
     /// One span tag whose value is not a string.

@@ -11,64 +11,15 @@ use clew_segment::{
 };
 use proptest::prelude::*;
 
-const T0: u64 = 1_700_000_000_000_000_000;
+mod common;
+use common::{T0, arb_value, fixture};
+
 /// Written by format version 1; frozen (no writer makes v1 any more).
 const GOLDEN_V1: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/v1/small.clewblk");
 /// Written by format version 2; frozen (no writer makes v2 any more).
 const GOLDEN_V2: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/v2/small.clewblk");
 /// Written by format version 3 (`CLEW_BLESS=1` rewrites it).
 const GOLDEN_V3: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/v3/small.clewblk");
-
-/// A small fixture touching every column: parents by index and explicit,
-/// links with attributes, logs, every value type, warnings, two processes.
-fn fixture() -> Vec<Span> {
-    let fe = Arc::new(Process {
-        service_name: "frontend".into(),
-        tags: vec![KeyValue::string("hostname", "h1"), KeyValue::i64("pid", 42)],
-    });
-    let be = Arc::new(Process::new("backend"));
-    let t1 = TraceId::new(0, 1);
-    let t2 = TraceId::new(0xabcd, 2);
-    let mut root = Span::new(t1, SpanId(10), "GET /", fe.clone());
-    root.start_time = T0;
-    root.duration = 5_000_000;
-    root.flags = 1;
-    root.tags = vec![
-        KeyValue::string("span.kind", "server"),
-        KeyValue::bool("error", true),
-        KeyValue::f64("ratio", 0.25),
-        KeyValue::binary("raw", vec![1u8, 2, 3]),
-        KeyValue::new(
-            "list",
-            Value::Array(vec![Value::I64(-1), Value::Str("x".into())]),
-        ),
-        KeyValue::new("map", Value::Map(vec![KeyValue::bool("k", false)])),
-    ];
-    root.logs = vec![Log {
-        timestamp: T0 + 1_234,
-        fields: vec![KeyValue::string("event", "retry")],
-    }];
-    // Child written before its parent would be: parent index points ahead.
-    let mut early = Span::new(t1, SpanId(12), "query", be.clone());
-    early.start_time = T0 + 2_000_000;
-    early.duration = 1_000_000;
-    early.references = vec![Reference::child_of(t1, SpanId(11))];
-    let mut mid = Span::new(t1, SpanId(11), "call", fe.clone());
-    mid.start_time = T0 + 1_000_000;
-    mid.duration = 3_000_000;
-    mid.references = vec![Reference::child_of(t1, SpanId(10))];
-    mid.warnings = vec!["clock skew adjusted".into()];
-    mid.scope = Some(Arc::new(Scope {
-        attributes: vec![KeyValue::string("library.language", "rust")],
-    }));
-    let mut linked = Span::new(t2, SpanId(20), "consume", be);
-    linked.start_time = T0 + 7;
-    linked.duration = 3;
-    let mut link = Reference::follows_from(t1, SpanId(10));
-    link.tags = vec![KeyValue::string("link.kind", "batch")];
-    linked.references = vec![link, Reference::child_of(t2, SpanId(99))];
-    vec![root, early, mid, linked]
-}
 
 fn spans_of(traces: &[TraceSpans]) -> Vec<Span> {
     traces.iter().flat_map(|t| t.spans.clone()).collect()
@@ -314,24 +265,6 @@ fn a_batch_round_trips_with_arrival_order_per_trace() {
     let bytes = encode_batch(&traces);
     let back = decode_batch(bytes.into()).expect("decodes");
     assert_eq!(back, traces);
-}
-
-fn arb_value() -> impl Strategy<Value = Value> {
-    let leaf = prop_oneof![
-        ".{0,8}".prop_map(|s| Value::Str(s.into())),
-        any::<bool>().prop_map(Value::Bool),
-        any::<i64>().prop_map(Value::I64),
-        any::<u64>().prop_map(|b| Value::F64(f64::from_bits(b & !(0x7ff << 52)))),
-        proptest::collection::vec(any::<u8>(), 0..4).prop_map(|b| Value::Binary(b.into())),
-    ];
-    leaf.prop_recursive(2, 8, 3, |inner| {
-        prop_oneof![
-            proptest::collection::vec(inner.clone(), 0..3).prop_map(Value::Array),
-            proptest::collection::vec(("[a-c]{1,2}", inner), 0..3).prop_map(|kvs| Value::Map(
-                kvs.into_iter().map(|(k, v)| KeyValue::new(k, v)).collect()
-            )),
-        ]
-    })
 }
 
 prop_compose! {

@@ -143,6 +143,21 @@ impl Block {
         Ok(clew_segment::read_page(page, &bytes, &tables, want)?)
     }
 
+    /// The stored bytes of page `i` (compaction hands them to a block
+    /// writer, which checks and reads them itself).
+    pub(crate) async fn page_stored(
+        &self,
+        store: &dyn ObjectStore,
+        i: usize,
+    ) -> Result<bytes::Bytes, BlockError> {
+        let page = self
+            .index
+            .pages
+            .get(i)
+            .ok_or(SegmentError::Corrupt("page number"))?;
+        Ok(store.get_range(&self.path, page.section.range()).await?)
+    }
+
     /// The stored bytes of several pages, in one request (one round trip
     /// to the object store, one blocking-pool hop for a local directory).
     pub(crate) async fn page_bytes(

@@ -19,7 +19,8 @@ use std::sync::Arc;
 
 use clew_model::TraceId;
 use clew_segment::{
-    BlockOptions, BlockWriter, EncodedBlock, RawTrace, SegmentError, SharedBatch, TraceSpans,
+    BlockOptions, BlockWriter, EncodedBlock, PageRef, RawTrace, SegmentError, SharedBatch, Tables,
+    TraceSpans,
 };
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, WriteMultipart};
@@ -71,7 +72,29 @@ impl StreamingBlock {
         self.writer.add_source(batch)
     }
 
-    /// The traces of a source, in batch order.
+    /// Adds an input block's tables ([`BlockWriter::add_block_tables`]).
+    pub(super) fn add_block_tables(&mut self, tables: Arc<Tables>) -> u32 {
+        self.writer.add_block_tables(tables)
+    }
+
+    /// Adds a page of an input block to read traces from
+    /// ([`BlockWriter::add_page_source`]).
+    pub(super) fn add_page_source(
+        &mut self,
+        tables: u32,
+        page: &PageRef,
+        stored: &[u8],
+    ) -> Result<u32, SegmentError> {
+        self.writer.add_page_source(tables, page, stored)
+    }
+
+    /// Lets the writer drop a source once the traces pushed from it are
+    /// written ([`BlockWriter::release_source`]).
+    pub(super) fn release_source(&mut self, source: u32) {
+        self.writer.release_source(source);
+    }
+
+    /// The traces of a source, in its order.
     pub(super) fn source_traces(&self, source: u32) -> impl Iterator<Item = TraceId> + '_ {
         self.writer.source_traces(source)
     }
@@ -120,18 +143,17 @@ impl StreamingBlock {
     /// removed) and the error returned. The returned block's `bytes` are
     /// only the file's tail (tables, index, footer and maybe a last page).
     pub(super) fn finish(mut self) -> Result<EncodedBlock, object_store::Error> {
-        if let Some(e) = self.writer.failed() {
-            let _ = self.handle.block_on(self.upload.abort());
-            return Err(object_store::Error::Generic {
-                store: "block writer",
-                source: format!("a head batch could not be read: {e}").into(),
-            });
-        }
         if let Some(e) = self.failed.take() {
             let _ = self.handle.block_on(self.upload.abort());
             return Err(e);
         }
-        let tail = self.writer.finish();
+        let tail = match self.writer.try_finish() {
+            Ok(tail) => tail,
+            Err(e) => {
+                let _ = self.handle.block_on(self.upload.abort());
+                return Err(unreadable(e));
+            }
+        };
         // The upload gets its own copy of the tail; `tail.bytes` stays for
         // the caller, which decodes the tables from it (a few KB to MB).
         self.upload.write(&tail.bytes);
@@ -139,6 +161,15 @@ impl StreamingBlock {
         // object (a local file; S3 expires incomplete uploads by policy).
         self.handle.block_on(self.upload.finish())?;
         Ok(tail)
+    }
+}
+
+/// A source the writer could not read (a head batch, a compaction input's
+/// page): the block is not stored.
+fn unreadable(e: SegmentError) -> object_store::Error {
+    object_store::Error::Generic {
+        store: "block writer",
+        source: format!("a source of the block could not be read: {e}").into(),
     }
 }
 

@@ -1,12 +1,5 @@
-//! Compaction's merge, one page at a time.
-//!
-//! Every input block holds its traces ordered by (earliest start, ID), so
-//! the merged block is a k-way merge of the inputs' pages: at any moment
-//! it holds one decoded page per input plus the page being written, not
-//! every input span (which put compaction's memory near 1 KB × the merged
-//! span count). A trace stored in more than one input (its spans arrived
-//! around a cut) is read from all of them first and merged, then takes its
-//! place in the order by its merged start.
+//! Merging blocks by decoding their pages into spans (blocks of format
+//! v1 and v2, whose pages the transcoder does not read).
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -16,7 +9,8 @@ use clew_segment::{BlockOptions, EncodedBlock, TraceSpans};
 use object_store::ObjectStore;
 use object_store::path::Path;
 
-use super::block::{Block, BlockError};
+use super::pages_holding;
+use crate::disk::block::{Block, BlockError};
 
 fn key(t: &TraceSpans) -> (u64, TraceId) {
     (
@@ -52,38 +46,22 @@ impl Input {
     }
 }
 
-/// Merges `inputs` into one block stored at `path` as it is encoded, by a
-/// blocking thread (see `upload.rs`); the async side only reads pages and
-/// hands traces over a small bounded channel.
+/// Merges `inputs` (`shared`: traces in two or more of them) into one
+/// block stored at `path`; the async side reads and decodes pages and
+/// hands traces over a small bounded channel to the writer's thread.
 pub(super) async fn merge(
     objects: &Arc<dyn ObjectStore>,
     inputs: &[Arc<Block>],
+    shared: &HashSet<TraceId>,
     opts: BlockOptions,
     path: Path,
     writing: tokio::sync::OwnedRwLockReadGuard<()>,
 ) -> Result<EncodedBlock, BlockError> {
     let store = objects.as_ref();
     // Traces in two or more inputs, read whole up front.
-    let mut seen: HashMap<TraceId, u32> = HashMap::new();
-    for b in inputs {
-        for id in b.trace_ids(store).await?.iter() {
-            *seen.entry(*id).or_default() += 1;
-        }
-    }
-    let shared: HashSet<TraceId> = seen
-        .into_iter()
-        .filter(|&(_, n)| n > 1)
-        .map(|(id, _)| id)
-        .collect();
     let mut merged: HashMap<TraceId, TraceSpans> = HashMap::new();
     for b in inputs {
-        let mut pages: Vec<usize> = shared
-            .iter()
-            .flat_map(|&id| b.index.pages_for(id))
-            .collect();
-        pages.sort_unstable();
-        pages.dedup();
-        for i in pages {
+        for i in pages_holding(b, shared) {
             for t in b.page(store, i, &|id| shared.contains(&id)).await? {
                 match merged.get_mut(&t.id) {
                     Some(m) => m.spans.extend(t.spans),
@@ -100,7 +78,7 @@ pub(super) async fn merge(
     // `None` ends the feed: a channel closed without it (a read failed,
     // the compaction was cancelled) makes the writer abort its upload.
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Option<Vec<TraceSpans>>>(2);
-    let writer = super::upload::write_block(objects.clone(), path, opts, writing, move |w| {
+    let writer = crate::disk::upload::write_block(objects.clone(), path, opts, writing, move |w| {
         while let Some(chunk) = rx.blocking_recv() {
             let Some(chunk) = chunk else { return true };
             for t in chunk {
@@ -124,7 +102,7 @@ pub(super) async fn merge(
     let mut chunk_spans = 0;
     loop {
         for c in cursors.iter_mut() {
-            c.fill(store, &shared).await?;
+            c.fill(store, shared).await?;
         }
         let best = cursors
             .iter()

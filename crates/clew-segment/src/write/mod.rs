@@ -12,7 +12,9 @@ use crate::index::{
 };
 use crate::page::{self, TraceSpans};
 use crate::tables::TableBuilder;
-use crate::transcode::{RawTrace, SharedBatch, Source, Transcoder};
+use crate::transcode::{Dictionary, RawTrace, Source};
+
+mod raw;
 
 /// Choices a writer makes per block.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -118,8 +120,10 @@ pub fn write_block(traces: Vec<TraceSpans>, opts: &BlockOptions) -> EncodedBlock
 
 /// Writes a block from traces handed over one at a time, so a writer
 /// (compaction merging blocks, the head being cut) holds one page of
-/// decoded spans, not the whole block. Traces must come whole, once each,
-/// in order of their earliest span start (ties by ID), as [`write_block`]
+/// traces, not the whole block: decoded spans ([`BlockWriter::push`]) or
+/// the encoded columns they are read from ([`BlockWriter::push_raw`],
+/// which writes the same bytes). Traces must come whole, once each, in
+/// order of their earliest span start (ties by ID), as [`write_block`]
 /// sorts them.
 pub struct BlockWriter {
     opts: BlockOptions,
@@ -136,12 +140,19 @@ pub struct BlockWriter {
     /// Bytes of the pending traces' string values the block's tables do
     /// not hold yet (what the page will write in place, about).
     pending_new_bytes: usize,
-    /// WAL batches traces are read from ([`BlockWriter::push_raw`]).
-    sources: Vec<Source>,
+    /// WAL batches and block pages traces are read from
+    /// ([`BlockWriter::push_raw`]); `None` once released.
+    sources: Vec<Option<Source>>,
+    /// The tables the sources' indexes point into (a batch's own, or a
+    /// block's, shared by its pages).
+    dicts: Vec<Dictionary>,
+    /// Sources released while a pending trace still reads them: dropped
+    /// once its page is written.
+    retiring: Vec<u32>,
     /// Traces pushed raw, waiting for their page (a page holds traces
     /// pushed one way only).
     pending_raw: Vec<RawTrace>,
-    /// The first error reading a batch; the block must not be stored.
+    /// The first error reading a source; the block must not be stored.
     failed: Option<SegmentError>,
 }
 
@@ -176,102 +187,11 @@ impl BlockWriter {
             pending_spans: 0,
             pending_new_bytes: 0,
             sources: Vec::new(),
+            dicts: Vec::new(),
+            retiring: Vec::new(),
             pending_raw: Vec::new(),
             failed: None,
         }
-    }
-
-    /// Adds a WAL batch to read traces from with
-    /// [`BlockWriter::push_raw`], which writes them without building their
-    /// spans (see the `transcode` module); answers its number.
-    pub fn add_source(&mut self, batch: SharedBatch) -> Result<u32, SegmentError> {
-        self.sources.push(Source::open(batch)?);
-        Ok(self.sources.len() as u32 - 1)
-    }
-
-    /// The traces of source `source`, in batch order (their positions are
-    /// what [`BlockWriter::raw_trace`] takes).
-    pub fn source_traces(&self, source: u32) -> impl Iterator<Item = TraceId> + '_ {
-        self.sources
-            .get(source as usize)
-            .map(|s| s.traces())
-            .unwrap_or_default()
-            .iter()
-            .map(|t| t.id)
-    }
-
-    /// Trace `id` as the parts of sources holding its spans: `(source,
-    /// position in source_traces)`, in the order a reader would
-    /// concatenate them.
-    pub fn raw_trace(&self, id: TraceId, parts: Vec<(u32, u32)>) -> Result<RawTrace, SegmentError> {
-        crate::transcode::raw_trace(&self.sources, id, parts)
-    }
-
-    /// Adds one whole trace read from the sources; the same rules and the
-    /// same bytes as [`BlockWriter::push`] with its decoded spans. After an
-    /// error the block is incomplete: [`BlockWriter::failed`] says so.
-    pub fn push_raw(&mut self, mut t: RawTrace) -> Result<(), SegmentError> {
-        if let Some(e) = &self.failed {
-            return Err(e.clone());
-        }
-        if t.spans() == 0 {
-            return Ok(());
-        }
-        if !self.pending.is_empty() {
-            self.flush_page();
-        }
-        let mut tc = Transcoder {
-            sources: &mut self.sources,
-            tables: &mut self.tables,
-        };
-        let idx = &mut self.index;
-        let (services, ops) = (&mut self.services, &mut self.ops);
-        let mut new_bytes = 0;
-        let read = tc.facts(&mut t, &mut |f| {
-            idx.min_start = idx.min_start.min(f.start);
-            idx.max_start = idx.max_start.max(f.start);
-            idx.max_end = idx.max_end.max(f.end);
-            new_bytes += f.new_bytes;
-            if let Some((svc, name, kind)) = f.new_op {
-                services.insert(svc.clone());
-                ops.entry(svc)
-                    .or_default()
-                    .entry(name)
-                    .or_default()
-                    .insert(kind);
-            }
-        });
-        if let Err(e) = read {
-            self.failed = Some(e.clone());
-            return Err(e);
-        }
-        if self
-            .opts
-            .known_traces
-            .as_ref()
-            .is_some_and(|k| k.contains(&t.id()))
-        {
-            self.index.shared_traces += 1;
-        }
-        self.index.trace_count += 1;
-        self.pending_new_bytes += new_bytes;
-        self.pending_spans += t.spans() as usize;
-        self.pending_raw.push(t);
-        if self.pending_spans >= self.opts.page_spans.max(1)
-            || self.pending_new_bytes >= PAGE_NEW_STRING_BYTES
-        {
-            self.flush_page();
-        }
-        match &self.failed {
-            Some(e) => Err(e.clone()),
-            None => Ok(()),
-        }
-    }
-
-    /// The error that made the block incomplete, if one did (only
-    /// [`BlockWriter::push_raw`] can fail).
-    pub fn failed(&self) -> Option<&SegmentError> {
-        self.failed.as_ref()
     }
 
     /// Bytes of finished pages not yet taken by [`BlockWriter::take_bytes`].
@@ -373,28 +293,6 @@ impl BlockWriter {
         let max_start = page_spans().map(|s| s.start_time).max().unwrap_or(0);
         self.add_page(&raw, &ids, min_start, max_start);
         self.pending.clear();
-    }
-
-    /// [`BlockWriter::flush_page`] for traces pushed raw.
-    fn flush_raw_page(&mut self) {
-        let run = std::mem::take(&mut self.pending_raw);
-        let mut tc = Transcoder {
-            sources: &mut self.sources,
-            tables: &mut self.tables,
-        };
-        match tc.encode_page(&run, Some(self.opts.zstd_level)) {
-            Ok(raw) => {
-                let ids: Vec<TraceId> = run.iter().map(|t| t.id()).collect();
-                let min_start = run.iter().map(|t| t.start()).min().unwrap_or(0);
-                let max_start = run.iter().map(|t| t.max_start()).max().unwrap_or(0);
-                self.add_page(&raw, &ids, min_start, max_start);
-            }
-            Err(e) => {
-                self.failed.get_or_insert(e);
-                self.pending_spans = 0;
-                self.pending_new_bytes = 0;
-            }
-        }
     }
 
     /// Stores an encoded page and indexes it.
