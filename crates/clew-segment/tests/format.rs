@@ -689,3 +689,27 @@ proptest! {
         prop_assert_eq!(plain, raw);
     }
 }
+
+proptest! {
+    /// A WAL record that passes its checksum but holds wrong bytes (a bug,
+    /// or a disk that lies) must make the cut's transcoding fail with an
+    /// error — never panic, never loop — whichever byte is wrong.
+    #[test]
+    fn a_damaged_batch_is_an_error_for_the_cut_never_a_panic(at in any::<prop::sample::Index>(), xor in 1u8..=255) {
+        use clew_segment::{Batch, BlockWriter};
+        let mut bytes = encode_batch(&group_by_trace(fixture()));
+        let i = at.index(bytes.len());
+        bytes[i] ^= xor;
+        let Ok(batch) = Batch::parse(bytes.into()) else { return Ok(()) };
+        let mut w = BlockWriter::new(BlockOptions { page_spans: 2, ..BlockOptions::default() });
+        let Ok(src) = w.add_source(Arc::new(batch)) else { return Ok(()) };
+        let ids: Vec<TraceId> = w.source_traces(src).collect();
+        for (pos, id) in ids.into_iter().enumerate() {
+            let Ok(t) = w.raw_trace(id, vec![(src, pos as u32)]) else { continue };
+            if w.push_raw(t).is_err() {
+                break;
+            }
+        }
+        let _ = w.try_finish();
+    }
+}
