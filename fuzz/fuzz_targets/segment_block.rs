@@ -1,10 +1,12 @@
 //! Block files and WAL batch records (`clew-segment`): the first byte picks
 //! a whole block (decode every section, then search every page with a tag
-//! filter) or a WAL record's batch.
+//! filter) or a WAL record's batch (decoded, then written into a block the
+//! way the head's cut writes it, without building spans).
 #![no_main]
 
 use clew_segment::{
-    Batch, Footer, SpanFilter, decode_block, read_index, read_page_filtered, read_tables,
+    Batch, BlockOptions, BlockWriter, Footer, SpanFilter, decode_block, read_index,
+    read_page_filtered, read_tables,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -15,6 +17,7 @@ fuzz_target!(|data: &[u8]| {
     if pick % 2 == 1 {
         if let Ok(b) = Batch::parse(bytes::Bytes::copy_from_slice(rest)) {
             drop(b.decode(&|_| true));
+            cut(b);
         }
         return;
     }
@@ -44,3 +47,25 @@ fuzz_target!(|data: &[u8]| {
         }
     }
 });
+
+/// The cut's transcoding of one batch: every trace pushed raw, then the
+/// block finished (small pages, so page boundaries are crossed).
+fn cut(batch: Batch) {
+    let mut w = BlockWriter::new(BlockOptions {
+        page_spans: 3,
+        ..BlockOptions::default()
+    });
+    let Ok(src) = w.add_source(std::sync::Arc::new(batch)) else {
+        return;
+    };
+    let ids: Vec<_> = w.source_traces(src).collect();
+    for (pos, id) in ids.into_iter().enumerate() {
+        let Ok(t) = w.raw_trace(id, vec![(src, pos as u32)]) else {
+            continue;
+        };
+        if w.push_raw(t).is_err() {
+            return;
+        }
+    }
+    drop(w.try_finish());
+}
