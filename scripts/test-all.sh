@@ -33,12 +33,16 @@ step "client library against a running clew (UDP, HTTP, OTLP HTTP/gRPC senders, 
 cargo build --locked -p clew
 cargo test --locked -p clew-client --features otlp --no-run
 run_dir=$(mktemp -d)
-target/debug/clew --ready-file "$run_dir/ready.json" --data-dir "$run_dir/data" --log-level warn \
+"${CARGO_TARGET_DIR:-$root/target}/debug/clew" --ready-file "$run_dir/ready.json" --data-dir "$run_dir/data" --log-level warn \
   $(for p in query-http admin-http collector-http agent-compact agent-binary agent-zipkin-compact \
              sampling-http query-grpc zipkin-http collector-grpc otlp-grpc otlp-http; do echo "--$p-port 0"; done) &
 clew_pid=$!
 trap 'kill $clew_pid 2>/dev/null || true; rm -rf "$run_dir"' EXIT
 for _ in $(seq 200); do [ -s "$run_dir/ready.json" ] && break; sleep 0.05; done
+if [ ! -s "$run_dir/ready.json" ]; then
+  echo "clew did not start (no ready file after 10 s); the client round-trip tests need it" >&2
+  exit 1
+fi
 addr() { "$CLEW_PYTHON" -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$run_dir/ready.json" "$1"; }
 CLEW_QUERY_URL="http://$(addr query_http)" \
 CLEW_AGENT_ADDR="$(addr agent_compact)" \
