@@ -285,6 +285,13 @@ impl Head {
         }
     }
 
+    /// Makes this head's cuts decode its batches (the fallback after a
+    /// failed transcoding), so tests can exercise that path.
+    #[cfg(test)]
+    pub(crate) fn cut_by_decoding(&self) {
+        self.transcode_failed.store(true, Ordering::Relaxed);
+    }
+
     fn write_raw(&self, block: &mut StreamingBlock) -> Result<(), clew_segment::SegmentError> {
         let batches: Vec<Arc<HeadBatch>> = self.batches.read().clone();
         let mut parts: FastMap<TraceId, Vec<(u32, u32)>> = FastMap::with_capacity_and_hasher(
