@@ -443,31 +443,29 @@ fn span_id_ahead(ids: &Cursor<'_>, ahead: usize) -> Result<SpanId, SegmentError>
 
 /// The trace IDs of a raw page, in page order, without decoding spans.
 pub(crate) fn trace_ids(raw: &[u8]) -> Result<Vec<TraceId>, SegmentError> {
-    let streams = Streams::open(raw)?;
-    let mut st =
-        streams.cursors(&|i| i == S_TRACES || i == S_TRACE_SPANS || i == S_TRACE_STARTS)?;
-    let mut heads = streams.heads();
-    let mut out = Vec::with_capacity(streams.trace_count.min(1 << 16));
-    for _ in 0..streams.trace_count {
-        out.push(heads.next(&mut st)?.0);
-    }
-    Ok(out)
+    Ok(trace_heads(raw)?.into_iter().map(|(id, _, _)| id).collect())
 }
 
 /// The traces of a raw page with their earliest span start, in page
 /// order, leaving out traces without spans (as a block writer's source
 /// lists them), without decoding spans.
 pub(crate) fn trace_starts(raw: &[u8]) -> Result<Vec<(TraceId, u64)>, SegmentError> {
+    Ok(trace_heads(raw)?
+        .into_iter()
+        .filter(|&(_, n, _)| n > 0)
+        .map(|(id, _, start)| (id, start))
+        .collect())
+}
+
+/// `(trace ID, span count, start)` of every trace of a raw page, in order.
+fn trace_heads(raw: &[u8]) -> Result<Vec<(TraceId, u64, u64)>, SegmentError> {
     let streams = Streams::open(raw)?;
     let mut st =
         streams.cursors(&|i| i == S_TRACES || i == S_TRACE_SPANS || i == S_TRACE_STARTS)?;
     let mut heads = streams.heads();
     let mut out = Vec::with_capacity(streams.trace_count.min(1 << 16));
     for _ in 0..streams.trace_count {
-        let (id, n, start) = heads.next(&mut st)?;
-        if n > 0 {
-            out.push((id, start));
-        }
+        out.push(heads.next(&mut st)?);
     }
     Ok(out)
 }

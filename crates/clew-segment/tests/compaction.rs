@@ -208,51 +208,7 @@ fn compaction_rewrites_strings_written_in_place_as_decoding_would() {
     // pages early; a value repeated across inputs (in place in each)
     // becomes a table string; `span.kind` written in place; one value is
     // also an operation name met later (added to the tables mid-page).
-    let p = Arc::new(Process::new("svc"));
-    let mut inputs = Vec::new();
-    for b in 0..3u64 {
-        let mut spans = Vec::new();
-        for i in 0..40u64 {
-            let t = TraceId::new(0, 1 + (b * 40 + i) % 17);
-            let mut s = Span::new(
-                t,
-                SpanId(b * 100 + i + 1),
-                format!("op{}", i % 3),
-                p.clone(),
-            );
-            s.start_time = T0 + i * 1_000 + b;
-            s.duration = 1_000;
-            s.tags = vec![
-                KeyValue::string(
-                    "sql",
-                    format!("select {} {}", "x".repeat(9_000), b * 100 + i),
-                ),
-                KeyValue::string(
-                    "span.kind",
-                    if i == 7 {
-                        format!("k{b}")
-                    } else {
-                        "server".into()
-                    },
-                ),
-                KeyValue::string("across", format!("a{i}")),
-                KeyValue::string(
-                    "name",
-                    if i == 5 {
-                        "op2".to_string()
-                    } else {
-                        format!("n{b}{i}")
-                    },
-                ),
-            ];
-            s.logs = vec![Log {
-                timestamp: s.start_time + 1,
-                fields: vec![KeyValue::string("event", format!("e{b}{i}"))],
-            }];
-            spans.push(s);
-        }
-        inputs.push(spans);
-    }
+    let inputs = common::one_off_string_spans();
     for (page_in, page_out) in [(3, 4096), (4096, 3), (7, 11)] {
         let blocks = blocks(&inputs, &pages_of(page_in));
         for how in [Sources::PerPage, Sources::PerTrace] {

@@ -623,42 +623,7 @@ fn the_cut_writes_the_bytes_decoding_would_write() {
 
 #[test]
 fn the_cut_writes_strings_seen_once_in_place_as_decoding_would() {
-    // Long one-off values close pages early and are written in place;
-    // repeated ones go to the tables; one value is also an operation name
-    // met later in the page (added to the tables mid-page).
-    let p = Arc::new(Process::new("svc"));
-    let mut batches = Vec::new();
-    for b in 0..3u64 {
-        let mut spans = Vec::new();
-        for i in 0..40u64 {
-            let t = TraceId::new(0, 1 + (b * 40 + i) % 17);
-            let mut s = Span::new(
-                t,
-                SpanId(b * 100 + i + 1),
-                format!("op{}", i % 3),
-                p.clone(),
-            );
-            s.start_time = T0 + i * 1_000 + b;
-            s.duration = 1_000;
-            s.tags = vec![
-                KeyValue::string(
-                    "sql",
-                    format!("select {} {}", "x".repeat(9_000), b * 100 + i),
-                ),
-                KeyValue::string("repeated", format!("v{}", i % 4)),
-                KeyValue::string(
-                    "name",
-                    if i == 5 {
-                        "op2".to_string()
-                    } else {
-                        format!("n{i}")
-                    },
-                ),
-            ];
-            spans.push(s);
-        }
-        batches.push(spans);
-    }
+    let batches = common::one_off_string_spans();
     for page_spans in [3, 4096] {
         let opts = BlockOptions {
             page_spans,

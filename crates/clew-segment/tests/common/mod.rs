@@ -78,3 +78,57 @@ pub fn arb_value() -> impl Strategy<Value = Value> {
         ]
     })
 }
+
+/// Three lists of spans (a WAL record's or a block's worth each) whose
+/// long one-off values are written in place and close pages early; a value
+/// repeated across lists becomes a table string; `span.kind` is in place
+/// once; one value is also an operation name met later (added to the
+/// tables mid-page); log fields carry one-off strings too.
+pub fn one_off_string_spans() -> Vec<Vec<Span>> {
+    let p = Arc::new(Process::new("svc"));
+    let mut inputs = Vec::new();
+    for b in 0..3u64 {
+        let mut spans = Vec::new();
+        for i in 0..40u64 {
+            let t = TraceId::new(0, 1 + (b * 40 + i) % 17);
+            let mut s = Span::new(
+                t,
+                SpanId(b * 100 + i + 1),
+                format!("op{}", i % 3),
+                p.clone(),
+            );
+            s.start_time = T0 + i * 1_000 + b;
+            s.duration = 1_000;
+            s.tags = vec![
+                KeyValue::string(
+                    "sql",
+                    format!("select {} {}", "x".repeat(9_000), b * 100 + i),
+                ),
+                KeyValue::string(
+                    "span.kind",
+                    if i == 7 {
+                        format!("k{b}")
+                    } else {
+                        "server".into()
+                    },
+                ),
+                KeyValue::string("across", format!("a{i}")),
+                KeyValue::string(
+                    "name",
+                    if i == 5 {
+                        "op2".to_string()
+                    } else {
+                        format!("n{b}{i}")
+                    },
+                ),
+            ];
+            s.logs = vec![Log {
+                timestamp: s.start_time + 1,
+                fields: vec![KeyValue::string("event", format!("e{b}{i}"))],
+            }];
+            spans.push(s);
+        }
+        inputs.push(spans);
+    }
+    inputs
+}
