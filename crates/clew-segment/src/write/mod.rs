@@ -11,7 +11,7 @@ use crate::index::{
     BLOCK_MAGIC, BlockIndex, FORMAT_VERSION, Footer, IndexedOperation, PageRef, SectionRef,
 };
 use crate::page::{self, TraceSpans};
-use crate::tables::TableBuilder;
+use crate::tables::{FastMap, FastSet, TableBuilder};
 use crate::transcode::{Dictionary, RawTrace, Source};
 
 mod raw;
@@ -101,13 +101,7 @@ fn normalise(mut traces: Vec<TraceSpans>) -> Vec<TraceSpans> {
 }
 
 /// Operations seen so far: service → name → span kinds.
-type Ops = std::collections::HashMap<
-    Str,
-    std::collections::HashMap<Str, FastSet<Str>, foldhash::fast::RandomState>,
-    foldhash::fast::RandomState,
->;
-
-type FastSet<T> = HashSet<T, foldhash::fast::RandomState>;
+type Ops = FastMap<Str, FastMap<Str, FastSet<Str>>>;
 
 /// Encodes traces as one block.
 pub fn write_block(traces: Vec<TraceSpans>, opts: &BlockOptions) -> EncodedBlock {
