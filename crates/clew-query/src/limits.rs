@@ -269,12 +269,11 @@ fn read_cut_warning(traces: &[Trace], limit: usize, max_bytes: usize) -> Option<
     if traces.len() >= limit {
         return None;
     }
-    let read: usize = traces
-        .iter()
-        .flat_map(|t| &t.spans)
-        .map(clew_model::Span::estimated_size)
-        .sum();
-    (read >= max_bytes).then(|| read_cut_message(traces.len(), max_bytes))
+    let mut bound = clew_store::ByteBound::new(Some(max_bytes));
+    bound.take(traces.iter().flat_map(|t| &t.spans));
+    bound
+        .reached()
+        .then(|| read_cut_message(traces.len(), max_bytes))
 }
 
 fn read_cut_message(found: usize, max_bytes: usize) -> String {

@@ -30,8 +30,8 @@ pub use limited::ConcurrencyLimitedReader;
 pub use matcher::span_matches;
 pub use memory::{MemoryStore, MemoryStoreConfig};
 pub use query::{
-    DependencyLink, Operation, PersistenceStats, Searched, SearchedSummaries, ServiceSummary,
-    StoreStats, TagFilter, TraceQuery, TraceSummary,
+    ByteBound, DependencyLink, Operation, PersistenceStats, Searched, SearchedSummaries,
+    ServiceSummary, StoreStats, TagFilter, TraceQuery, TraceSummary,
 };
 
 use async_trait::async_trait;

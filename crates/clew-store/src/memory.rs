@@ -307,14 +307,13 @@ impl TraceReader for MemoryStore {
         let hits = self.matching(query);
         // Copies are made outside the lock, and only until they reach the
         // byte bound (the one reaching it included; the first always).
-        let max_bytes = query.max_bytes.unwrap_or(usize::MAX);
-        let mut bytes = 0usize;
+        let mut bound = crate::ByteBound::new(query.max_bytes);
         Ok(hits
             .into_iter()
             .take_while(|spans| {
-                let under = bytes < max_bytes;
-                bytes = bytes.saturating_add(spans.iter().map(|s| s.estimated_size()).sum());
-                under
+                let open = bound.open();
+                bound.take(spans.iter().map(|s| &**s));
+                open
             })
             .map(to_trace)
             .collect())

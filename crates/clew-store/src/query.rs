@@ -359,3 +359,78 @@ mod tests {
         assert_eq!(sum.root_service, "b");
     }
 }
+
+/// The rule of [`TraceQuery::max_bytes`], in one place for every store and
+/// for the query layer that explains a cut to the user: whole traces are
+/// taken while the estimated size ([`clew_model::Span::estimated_size`]) of
+/// those already taken is below the bound — so the trace that reaches it
+/// is the last one, and the first is always taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ByteBound {
+    max: usize,
+    taken: usize,
+}
+
+impl ByteBound {
+    /// A bound of `max` bytes (`None`: none).
+    pub fn new(max: Option<usize>) -> ByteBound {
+        ByteBound {
+            max: max.unwrap_or(usize::MAX),
+            taken: 0,
+        }
+    }
+
+    /// May another trace be taken?
+    pub fn open(&self) -> bool {
+        self.taken < self.max
+    }
+
+    /// Counts a taken trace's spans.
+    pub fn take<'a>(&mut self, spans: impl IntoIterator<Item = &'a clew_model::Span>) {
+        let bytes: usize = spans
+            .into_iter()
+            .map(clew_model::Span::estimated_size)
+            .sum();
+        self.taken = self.taken.saturating_add(bytes);
+    }
+
+    /// Did the traces taken reach the bound (so a search may have left
+    /// matches unread)?
+    pub fn reached(&self) -> bool {
+        !self.open()
+    }
+}
+
+#[cfg(test)]
+mod byte_bound_tests {
+    use std::sync::Arc;
+
+    use clew_model::{Process, Span, SpanId, TraceId};
+
+    use super::ByteBound;
+
+    #[test]
+    fn the_trace_reaching_the_bound_is_the_last_and_the_first_always_comes() {
+        let span = Span::new(
+            TraceId::new(0, 1),
+            SpanId(1),
+            "op",
+            Arc::new(Process::new("s")),
+        );
+        let size = span.estimated_size();
+        let mut b = ByteBound::new(Some(size * 2));
+        let mut taken = 0;
+        while b.open() {
+            b.take([&span]);
+            taken += 1;
+        }
+        assert_eq!(taken, 2);
+        assert!(b.reached());
+        let mut tiny = ByteBound::new(Some(1));
+        assert!(tiny.open(), "the first trace always comes");
+        tiny.take([&span]);
+        assert!(tiny.reached());
+        let none = ByteBound::new(None);
+        assert!(none.open() && !none.reached());
+    }
+}

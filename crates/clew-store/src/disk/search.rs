@@ -299,9 +299,9 @@ impl Inner {
         }
         let mut read: HashMap<TraceId, Vec<Span>> = HashMap::new();
         let mut out = Vec::new();
-        let mut bytes = 0usize;
+        let mut bound = crate::ByteBound::new(Some(max_bytes));
         for (_, id, held) in hits {
-            if bytes >= max_bytes {
+            if !bound.open() {
                 break;
             }
             let whole = held.is_some() && held_whole(&st, id);
@@ -330,7 +330,7 @@ impl Inner {
             if spans.is_empty() {
                 continue;
             }
-            bytes = bytes.saturating_add(spans.iter().map(Span::estimated_size).sum());
+            bound.take(&spans);
             out.push(spans);
         }
         out
