@@ -70,16 +70,21 @@ pub fn to_json<T: Serialize>(value: &T, pretty: bool) -> Result<Vec<u8>, serde_j
 /// A 200 `application/json` response.
 pub fn json_response<T: Serialize>(value: &T, pretty: bool) -> Response {
     match to_json(value, pretty) {
-        Ok(body) => (
-            [(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            )],
-            body,
-        )
-            .into_response(),
+        Ok(body) => json_bytes(body),
         Err(e) => error_response(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     }
+}
+
+/// A 200 `application/json` response of JSON already encoded.
+pub fn json_bytes(body: Vec<u8>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
 }
 
 /// An error response the way Jaeger writes it (see the module docs).

@@ -8,7 +8,9 @@ use axum::response::Response;
 use clew_model::Trace;
 
 use crate::api::{now_ns, store_error};
-use crate::envelope::{ApiError, Envelope, error_response, json_response, wants_pretty};
+use crate::envelope::{
+    ApiError, Envelope, error_response, json_bytes, json_response, to_json, wants_pretty,
+};
 use crate::jaeger_json::{TraceDto, render_trace};
 use crate::limits::{self, SearchError, json_len, take_within};
 use crate::params::{Params, TraceRequest, check_time_hints, parse_trace_id, parse_trace_request};
@@ -71,18 +73,69 @@ pub async fn search(State(state): State<QueryState>, RawQuery(q): RawQuery) -> R
     };
     let max_bytes = state.limits.max_response_bytes;
     blocking::respond(move || {
-        let (data, cut) = take_within(
-            traces.iter().map(render_trace),
-            json_len,
-            max_bytes,
-            deadline,
-        );
+        if pretty {
+            // Indentation depends on nesting: rendered as one document.
+            let (data, cut) = take_within(
+                traces.iter().map(render_trace),
+                json_len,
+                max_bytes,
+                deadline,
+            );
+            errors.extend(cut.map(warning));
+            let mut envelope = Envelope::data(data, 0);
+            envelope.errors = (!errors.is_empty()).then_some(errors);
+            return json_response(&envelope, true);
+        }
+        // Each trace is encoded once: its bytes are what the byte cap
+        // counts and what the body holds. (Counting with a serialisation
+        // pass and then serialising the envelope again was a tenth of a
+        // large search's CPU.)
+        let encoded = traces
+            .iter()
+            .map(|t| to_json(&render_trace(t), false).unwrap_or_default());
+        let (data, cut) = take_within(encoded, Vec::len, max_bytes, deadline);
         errors.extend(cut.map(warning));
-        let mut envelope = Envelope::data(data, 0);
-        envelope.errors = (!errors.is_empty()).then_some(errors);
-        json_response(&envelope, pretty)
+        let errors = (!errors.is_empty()).then_some(errors);
+        match data_envelope(&data, &errors) {
+            Ok(body) => json_bytes(body),
+            Err(e) => error_response(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+        }
     })
     .await
+}
+
+/// `Envelope::data(traces, 0)` with `errors`, compact, around traces
+/// already encoded: the same bytes serialising the envelope would give.
+fn data_envelope(
+    traces: &[Vec<u8>],
+    errors: &Option<Vec<ApiError>>,
+) -> Result<Vec<u8>, serde_json::Error> {
+    let tail = to_json(
+        &Envelope {
+            data: (),
+            total: 0,
+            limit: 0,
+            offset: 0,
+            errors: errors.clone(),
+        },
+        false,
+    )?;
+    // `tail` is `{"data":null,"total":0,…}`: keep what follows `null`.
+    let after = tail
+        .strip_prefix(b"{\"data\":null".as_slice())
+        .unwrap_or(&tail[..]);
+    let len: usize = traces.iter().map(|t| t.len() + 1).sum::<usize>() + after.len() + 16;
+    let mut body = Vec::with_capacity(len);
+    body.extend_from_slice(b"{\"data\":[");
+    for (i, t) in traces.iter().enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        body.extend_from_slice(t);
+    }
+    body.push(b']');
+    body.extend_from_slice(after);
+    Ok(body)
 }
 
 /// A limit note as an `errors` entry: message only, like Jaeger's
@@ -120,5 +173,50 @@ pub async fn get_trace(
         }
         Ok(None) => error_response(StatusCode::NOT_FOUND, TRACE_NOT_FOUND),
         Err(e) => store_error(&e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use clew_model::{KeyValue, Process, Span, SpanId, Trace, TraceId};
+
+    use super::*;
+
+    fn trace(id: u64, spans: u64) -> Trace {
+        let p = Arc::new(Process::new("svc"));
+        Trace {
+            spans: (1..=spans)
+                .map(|i| {
+                    let mut s = Span::new(TraceId::new(0, id), SpanId(i), "op \"q\"", p.clone());
+                    s.tags.push(KeyValue::f64("ratio", 42.0));
+                    s
+                })
+                .collect(),
+            warnings: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_envelope_around_encoded_traces_is_the_serialised_envelope() {
+        let traces = [trace(1, 2), trace(2, 1)];
+        for errors in [None, Some(vec![warning("returning 1 of 2 traces".into())])] {
+            for n in 0..=traces.len() {
+                let kept = &traces[..n];
+                let encoded: Vec<Vec<u8>> = kept
+                    .iter()
+                    .map(|t| to_json(&render_trace(t), false).expect("encodes"))
+                    .collect();
+                let mut whole = Envelope::data(render_all(kept), 0);
+                whole.errors = errors.clone();
+                let want = to_json(&whole, false).expect("encodes");
+                let got = data_envelope(&encoded, &errors).expect("encodes");
+                assert_eq!(
+                    String::from_utf8(got).expect("utf-8"),
+                    String::from_utf8(want).expect("utf-8")
+                );
+            }
+        }
     }
 }

@@ -11,13 +11,14 @@ mod params;
 
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use clew_model::{Trace, keys};
 use serde::Serialize;
 
 use crate::api::now_ns;
+use crate::envelope::json_bytes;
 use crate::limits::{self, Found, QueryLimits, SearchError, take_within, warning_header};
 use crate::params::{Params, parse_trace_id};
 use crate::{QueryState, blocking};
@@ -45,17 +46,6 @@ pub fn zipkin_read_router(state: QueryState) -> Router {
             metrics,
             crate::metrics::track,
         ))
-}
-
-fn json_bytes(body: Vec<u8>) -> Response {
-    (
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )],
-        body,
-    )
-        .into_response()
 }
 
 fn json<T: Serialize>(value: &T) -> Response {
