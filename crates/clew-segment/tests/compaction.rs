@@ -175,13 +175,7 @@ fn compaction_writes_the_bytes_decoding_would_write() {
     // Every column, and a trace split over blocks so its parents (by index
     // in one block, explicit in another) and start are re-based on the
     // merged trace.
-    let mut spans = fixture();
-    let mut late = spans[0].clone();
-    late.span_id = SpanId(13);
-    late.start_time = T0 - 5;
-    late.references = vec![Reference::child_of(late.trace_id, SpanId(11))];
-    late.tags.push(KeyValue::string("attr_1", "val_1"));
-    spans.push(late);
+    let spans = common::fixture_with_late_span();
     for split in 0..spans.len() {
         let (a, b) = spans.split_at(split);
         for (page_in, page_out) in [(1, 1), (1, 4096), (2, 3), (4096, 2)] {

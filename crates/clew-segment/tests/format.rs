@@ -599,13 +599,7 @@ fn the_cut_writes_the_bytes_decoding_would_write() {
     // Every column, and a trace whose spans are spread over batches so
     // its parents (by index in one batch, explicit in another) and start
     // are re-based on the merged trace.
-    let mut spans = fixture();
-    let mut late = spans[0].clone();
-    late.span_id = SpanId(13);
-    late.start_time = T0 - 5;
-    late.references = vec![Reference::child_of(late.trace_id, SpanId(11))];
-    late.tags.push(KeyValue::string("attr_1", "val_1"));
-    spans.push(late);
+    let spans = common::fixture_with_late_span();
     for split in 0..spans.len() {
         let (a, b) = spans.split_at(split);
         for page_spans in [1, 2, 4096] {

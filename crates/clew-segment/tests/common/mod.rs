@@ -132,3 +132,18 @@ pub fn one_off_string_spans() -> Vec<Vec<Span>> {
     }
     inputs
 }
+
+/// [`fixture`] plus a span of its first trace that starts before the
+/// others and is a child of a span by ID: written in a later batch or
+/// block than its parent, its parent index and the trace's start must be
+/// re-based on the merged trace.
+pub fn fixture_with_late_span() -> Vec<Span> {
+    let mut spans = fixture();
+    let mut late = spans[0].clone();
+    late.span_id = SpanId(13);
+    late.start_time = T0 - 5;
+    late.references = vec![Reference::child_of(late.trace_id, SpanId(11))];
+    late.tags.push(KeyValue::string("attr_1", "val_1"));
+    spans.push(late);
+    spans
+}
