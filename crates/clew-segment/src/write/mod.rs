@@ -217,52 +217,51 @@ impl BlockWriter {
         if !self.pending_raw.is_empty() {
             self.flush_page();
         }
-        let idx = &mut self.index;
-        if self
-            .opts
-            .known_traces
-            .as_ref()
-            .is_some_and(|k| k.contains(&t.id))
-        {
-            idx.shared_traces += 1;
-        }
-        idx.trace_count += 1;
         for s in &t.spans {
-            idx.min_start = idx.min_start.min(s.start_time);
-            idx.max_start = idx.max_start.max(s.start_time);
-            idx.max_end = idx.max_end.max(s.end_time());
-            let svc = &s.process.service_name;
-            if !self.services.contains(&**svc) {
-                self.services.insert(svc.clone());
-            }
+            add_span_times(&mut self.index, s.start_time, s.end_time());
             let kind: &str = match s.tag(clew_model::keys::SPAN_KIND) {
                 Some(Value::Str(k)) => k,
                 _ => "",
             };
-            let names = match self.ops.get_mut(&**svc) {
-                Some(n) => n,
-                None => self.ops.entry(svc.clone()).or_default(),
-            };
-            let kinds = match names.get_mut(&*s.operation_name) {
-                Some(k) => k,
-                None => names.entry(s.operation_name.clone()).or_default(),
-            };
-            if !kinds.contains(kind) {
-                kinds.insert(Str::from(kind));
-            }
+            add_operation(
+                &mut self.services,
+                &mut self.ops,
+                &s.process.service_name,
+                &s.operation_name,
+                kind,
+            );
         }
+        let mut new_bytes = 0;
         for s in &t.spans {
             let logs = s.logs.iter().flat_map(|l| l.fields.iter());
             for kv in s.tags.iter().chain(logs) {
                 if let Value::Str(v) = &kv.value
                     && !self.tables.has_string(v)
                 {
-                    self.pending_new_bytes += v.len();
+                    new_bytes += v.len();
                 }
             }
         }
-        self.pending_spans += t.spans.len();
+        let (id, spans) = (t.id, t.spans.len());
         self.pending.push(t);
+        self.queued(id, spans, new_bytes);
+    }
+
+    /// Counts a trace just queued for the next page (its `spans` and the
+    /// `new_bytes` of string values the tables lack) and writes the page
+    /// once it is full. Both ways of pushing a trace end here.
+    fn queued(&mut self, id: TraceId, spans: usize, new_bytes: usize) {
+        if self
+            .opts
+            .known_traces
+            .as_ref()
+            .is_some_and(|k| k.contains(&id))
+        {
+            self.index.shared_traces += 1;
+        }
+        self.index.trace_count += 1;
+        self.pending_spans += spans;
+        self.pending_new_bytes += new_bytes;
         if self.pending_spans >= self.opts.page_spans.max(1)
             || self.pending_new_bytes >= PAGE_NEW_STRING_BYTES
         {
@@ -414,6 +413,32 @@ impl BlockWriter {
             offset: taken,
             index,
         }
+    }
+}
+
+/// Widens the block's time range to a span's.
+fn add_span_times(index: &mut BlockIndex, start: u64, end: u64) {
+    index.min_start = index.min_start.min(start);
+    index.max_start = index.max_start.max(start);
+    index.max_end = index.max_end.max(end);
+}
+
+/// Notes a span's service, operation and span kind for the block index
+/// (copying the strings only the first time they are seen).
+fn add_operation(services: &mut FastSet<Str>, ops: &mut Ops, svc: &Str, name: &Str, kind: &str) {
+    if !services.contains(&**svc) {
+        services.insert(svc.clone());
+    }
+    let names = match ops.get_mut(&**svc) {
+        Some(n) => n,
+        None => ops.entry(svc.clone()).or_default(),
+    };
+    let kinds = match names.get_mut(&**name) {
+        Some(k) => k,
+        None => names.entry(name.clone()).or_default(),
+    };
+    if !kinds.contains(kind) {
+        kinds.insert(Str::from(kind));
     }
 }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use clew_model::TraceId;
 
-use super::{BlockWriter, EncodedBlock, PAGE_NEW_STRING_BYTES};
+use super::{BlockWriter, EncodedBlock, add_operation, add_span_times};
 use crate::SegmentError;
 use crate::index::PageRef;
 use crate::tables::Tables;
@@ -117,40 +117,19 @@ impl BlockWriter {
         let (services, ops) = (&mut self.services, &mut self.ops);
         let mut new_bytes = 0;
         let read = tc.facts(&mut t, &mut |f| {
-            idx.min_start = idx.min_start.min(f.start);
-            idx.max_start = idx.max_start.max(f.start);
-            idx.max_end = idx.max_end.max(f.end);
+            add_span_times(idx, f.start, f.end);
             new_bytes += f.new_bytes;
             if let Some((svc, name, kind)) = f.new_op {
-                services.insert(svc.clone());
-                ops.entry(svc)
-                    .or_default()
-                    .entry(name)
-                    .or_default()
-                    .insert(kind);
+                add_operation(services, ops, &svc, &name, &kind);
             }
         });
         if let Err(e) = read {
             self.failed = Some(e.clone());
             return Err(e);
         }
-        if self
-            .opts
-            .known_traces
-            .as_ref()
-            .is_some_and(|k| k.contains(&t.id()))
-        {
-            self.index.shared_traces += 1;
-        }
-        self.index.trace_count += 1;
-        self.pending_new_bytes += new_bytes;
-        self.pending_spans += t.spans() as usize;
+        let (id, spans) = (t.id(), t.spans() as usize);
         self.pending_raw.push(t);
-        if self.pending_spans >= self.opts.page_spans.max(1)
-            || self.pending_new_bytes >= PAGE_NEW_STRING_BYTES
-        {
-            self.flush_page();
-        }
+        self.queued(id, spans, new_bytes);
         match &self.failed {
             Some(e) => Err(e.clone()),
             None => Ok(()),
