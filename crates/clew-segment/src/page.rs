@@ -103,33 +103,10 @@ pub(crate) fn encode(
         tables.take_noted();
         for s in &t.spans {
             st[S_SPAN_IDS].put_u64(s.span_id.0);
-            let parent = match s.references.as_slice() {
-                [] => PARENT_NONE,
-                [r] if r.ref_type == RefType::ChildOf
-                    && r.trace_id == t.id
-                    && r.tags.is_empty() =>
-                {
-                    match first_index.get(&r.span_id.0) {
-                        Some(&i) => PARENT_INDEX_BASE + i as u64,
-                        None => PARENT_EXPLICIT,
-                    }
-                }
-                _ => PARENT_EXPLICIT,
-            };
+            let parent = parent_code(&s.references, t.id, &first_index);
             st[S_PARENTS].put_var(parent);
             if parent == PARENT_EXPLICIT {
-                let refs = &mut st[S_REFS];
-                refs.put_var(s.references.len() as u64);
-                for r in &s.references {
-                    refs.put_u8(match r.ref_type {
-                        RefType::ChildOf => 0,
-                        RefType::FollowsFrom => 1,
-                    });
-                    refs.put_u64(r.trace_id.high);
-                    refs.put_u64(r.trace_id.low);
-                    refs.put_u64(r.span_id.0);
-                    tables.put_kvs(refs, &r.tags);
-                }
+                put_refs(&mut st[S_REFS], tables, &s.references);
             }
             st[S_STARTS].put_var((s.start_time - start) / unit);
             st[S_DURATIONS].put_var(s.duration / unit);
@@ -204,6 +181,67 @@ pub(crate) fn assemble(
         store(&mut out, s, level);
     }
     out
+}
+
+/// The parent stream's value for a span with `refs` in trace `trace`:
+/// none, the index of its one plain CHILD_OF parent when that is among the
+/// trace's spans (`first_index`: span ID → its first index), else
+/// explicit (the references go to the refs stream).
+pub(crate) fn parent_code(
+    refs: &[Reference],
+    trace: TraceId,
+    first_index: &crate::tables::FastMap<u64, usize>,
+) -> u64 {
+    match refs {
+        [] => PARENT_NONE,
+        [r] if r.ref_type == RefType::ChildOf && r.trace_id == trace && r.tags.is_empty() => {
+            first_index
+                .get(&r.span_id.0)
+                .map_or(PARENT_EXPLICIT, |&i| PARENT_INDEX_BASE + i as u64)
+        }
+        _ => PARENT_EXPLICIT,
+    }
+}
+
+/// Writes a span's references spelled out (refs stream).
+pub(crate) fn put_refs(out: &mut Vec<u8>, tables: &mut TableBuilder, refs: &[Reference]) {
+    out.put_var(refs.len() as u64);
+    for r in refs {
+        out.put_u8(match r.ref_type {
+            RefType::ChildOf => 0,
+            RefType::FollowsFrom => 1,
+        });
+        out.put_u64(r.trace_id.high);
+        out.put_u64(r.trace_id.low);
+        out.put_u64(r.span_id.0);
+        tables.put_kvs(out, &r.tags);
+    }
+}
+
+/// Reads what [`put_refs`] wrote.
+pub(crate) fn read_refs(
+    r: &mut Cursor<'_>,
+    tables: &Tables,
+) -> Result<Vec<Reference>, SegmentError> {
+    let n = r.count(25)?;
+    let mut refs = Vec::with_capacity(n);
+    for _ in 0..n {
+        let ref_type = match r.u8()? {
+            0 => RefType::ChildOf,
+            1 => RefType::FollowsFrom,
+            _ => return Err(SegmentError::Corrupt("reference type")),
+        };
+        let trace_id = TraceId::new(r.u64()?, r.u64()?);
+        let span_id = SpanId(r.u64()?);
+        let tags = tables.kvs(r, 0)?;
+        refs.push(Reference {
+            ref_type,
+            trace_id,
+            span_id,
+            tags,
+        });
+    }
+    Ok(refs)
 }
 
 /// String values of span tags and log fields that occur once in the page
@@ -347,28 +385,7 @@ fn decode_span(
     let parent = st[S_PARENTS].var()?;
     let references = match parent {
         PARENT_NONE => Vec::new(),
-        PARENT_EXPLICIT => {
-            let r = &mut st[S_REFS];
-            let n = r.count(25)?;
-            let mut refs = Vec::with_capacity(n);
-            for _ in 0..n {
-                let ref_type = match r.u8()? {
-                    0 => RefType::ChildOf,
-                    1 => RefType::FollowsFrom,
-                    _ => return Err(SegmentError::Corrupt("reference type")),
-                };
-                let trace_id = TraceId::new(r.u64()?, r.u64()?);
-                let span_id = SpanId(r.u64()?);
-                let tags = tables.kvs(r, 0)?;
-                refs.push(Reference {
-                    ref_type,
-                    trace_id,
-                    span_id,
-                    tags,
-                });
-            }
-            refs
-        }
+        PARENT_EXPLICIT => read_refs(&mut st[S_REFS], tables)?,
         i => {
             // The index may point forward (a child written before its
             // parent); the span ID then comes from the span-ID stream.

@@ -1,18 +1,18 @@
 //! Writing one source part of a trace into the page being encoded.
 
-use clew_model::{KeyValue, RefType, TraceId};
+use clew_model::{KeyValue, Reference, SpanId};
 
 use super::source::{Resolved, TablesRef, resolve, string_id, tag_string, text, text_of};
 use super::{Dictionary, RawTrace, Transcoder, UNKNOWN, corrupt, dictionary, source};
 use crate::SegmentError;
-use crate::codec::{Cursor, Sink};
+use crate::codec::Sink;
 use crate::page::{
     PARENT_EXPLICIT, PARENT_INDEX_BASE, PARENT_NONE, S_DURATIONS, S_FLAGS, S_LOGS, S_OPERATIONS,
     S_PARENTS, S_PROCESSES, S_REFS, S_SCOPES, S_SPAN_IDS, S_STARTS, S_TAG_VALUES, S_TAGS,
-    S_WARNINGS,
+    S_WARNINGS, parent_code, put_refs, read_refs,
 };
 use crate::streams::{S_INLINE_TAGS, S_TAG_STRINGS};
-use crate::tables::{FastMap, TableBuilder, Tables};
+use crate::tables::{FastMap, Tables};
 
 /// Block index of a dictionary's process or scope `i`, added to the
 /// block's tables on first use.
@@ -63,38 +63,23 @@ impl Transcoder<'_> {
             st[S_SPAN_IDS].put_u64(span_id);
             match (c[S_PARENTS].var()?, first_index) {
                 (PARENT_NONE, _) => st[S_PARENTS].put_var(PARENT_NONE),
-                (PARENT_EXPLICIT, fi) => {
-                    let refs = read_refs(&mut c[S_REFS], tables)?;
-                    let index = match (fi, refs.as_slice()) {
-                        (Some(fi), [(RefType::ChildOf, trace, parent, tags)])
-                            if *trace == t.id && tags.is_empty() =>
-                        {
-                            fi.get(parent).copied()
-                        }
-                        _ => None,
-                    };
-                    match index {
-                        Some(i) => st[S_PARENTS].put_var(PARENT_INDEX_BASE + i as u64),
-                        None => {
-                            st[S_PARENTS].put_var(PARENT_EXPLICIT);
-                            write_refs(&mut st[S_REFS], builder, &refs);
-                        }
-                    }
-                }
                 // One source's spans only: the trace is the source's, so
                 // is the index.
-                (code, None) => st[S_PARENTS].put_var(code),
-                (code, Some(fi)) => {
-                    let mut at = ids;
-                    at.take(((code - PARENT_INDEX_BASE) as usize).saturating_mul(8))?;
-                    let parent = at.u64()?;
-                    match fi.get(&parent) {
-                        Some(&i) => st[S_PARENTS].put_var(PARENT_INDEX_BASE + i as u64),
-                        None => {
-                            st[S_PARENTS].put_var(PARENT_EXPLICIT);
-                            let r = (RefType::ChildOf, t.id, parent, Vec::new());
-                            write_refs(&mut st[S_REFS], builder, std::slice::from_ref(&r));
-                        }
+                (code, None) if code != PARENT_EXPLICIT => st[S_PARENTS].put_var(code),
+                (code, fi) => {
+                    let refs = if code == PARENT_EXPLICIT {
+                        read_refs(&mut c[S_REFS], tables)?
+                    } else {
+                        // A parent by index in its source: by span ID in
+                        // the merged trace.
+                        let mut at = ids;
+                        at.take(((code - PARENT_INDEX_BASE) as usize).saturating_mul(8))?;
+                        vec![Reference::child_of(t.id, SpanId(at.u64()?))]
+                    };
+                    let code = fi.map_or(PARENT_EXPLICIT, |fi| parent_code(&refs, t.id, fi));
+                    st[S_PARENTS].put_var(code);
+                    if code == PARENT_EXPLICIT {
+                        put_refs(&mut st[S_REFS], builder, &refs);
                     }
                 }
             }
@@ -183,38 +168,5 @@ impl Transcoder<'_> {
             }
         }
         Ok(())
-    }
-}
-
-type RefParts = (RefType, TraceId, u64, Vec<KeyValue>);
-
-fn read_refs(c: &mut Cursor<'_>, tables: &Tables) -> Result<Vec<RefParts>, SegmentError> {
-    let n = c.count(25)?;
-    let mut out = Vec::with_capacity(n);
-    for _ in 0..n {
-        let ref_type = match c.u8()? {
-            0 => RefType::ChildOf,
-            1 => RefType::FollowsFrom,
-            _ => return Err(corrupt("reference type")),
-        };
-        let trace = TraceId::new(c.u64()?, c.u64()?);
-        let span = c.u64()?;
-        let tags = tables.kvs(c, 0)?;
-        out.push((ref_type, trace, span, tags));
-    }
-    Ok(out)
-}
-
-fn write_refs(out: &mut Vec<u8>, builder: &mut TableBuilder, refs: &[RefParts]) {
-    out.put_var(refs.len() as u64);
-    for (ref_type, trace, span, tags) in refs {
-        out.put_u8(match ref_type {
-            RefType::ChildOf => 0,
-            RefType::FollowsFrom => 1,
-        });
-        out.put_u64(trace.high);
-        out.put_u64(trace.low);
-        out.put_u64(*span);
-        builder.put_kvs(out, tags);
     }
 }
