@@ -269,13 +269,7 @@ fn once_seen(traces: &[&TraceSpans], tables: &TableBuilder) -> crate::tables::Fa
 /// (start minus the previous run's end, the first from 0) and
 /// `var length - 1`.
 pub(crate) fn put_runs(out: &mut Vec<u8>, ids: &[u32]) {
-    let mut runs: Vec<(u32, u32)> = Vec::new();
-    for &id in ids {
-        match runs.last_mut() {
-            Some((start, len)) if *start + *len == id => *len += 1,
-            _ => runs.push((id, 1)),
-        }
-    }
+    let runs = runs_of(ids.iter().copied());
     out.put_var(runs.len() as u64);
     let mut end = 0u32;
     for (start, len) in runs {
@@ -283,6 +277,18 @@ pub(crate) fn put_runs(out: &mut Vec<u8>, ids: &[u32]) {
         out.put_var(u64::from(len - 1));
         end = start + len;
     }
+}
+
+/// Ascending, distinct IDs as runs `(first, count)`.
+pub(crate) fn runs_of(ids: impl IntoIterator<Item = u32>) -> Vec<(u32, u32)> {
+    let mut runs: Vec<(u32, u32)> = Vec::new();
+    for id in ids {
+        match runs.last_mut() {
+            Some((first, count)) if *first + *count == id => *count += 1,
+            _ => runs.push((id, 1)),
+        }
+    }
+    runs
 }
 
 /// Reads one trace's runs (see [`put_runs`]): are all `want` (sorted) in
