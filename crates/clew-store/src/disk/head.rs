@@ -299,7 +299,7 @@ impl Head {
             Default::default(),
         );
         for b in batches {
-            let src = match block.add_source(b) {
+            let src = match block.writer().add_source(b) {
                 Ok(src) => src,
                 Err(e) => {
                     // As a decode would: the batch's spans are lost, the
@@ -308,13 +308,13 @@ impl Head {
                     continue;
                 }
             };
-            for (pos, id) in block.source_traces(src).enumerate() {
+            for (pos, id) in block.writer().source_traces(src).enumerate() {
                 parts.entry(id).or_default().push((src, pos as u32));
             }
         }
         let mut order = Vec::with_capacity(parts.len());
         for (id, p) in parts {
-            order.push(block.raw_trace(id, p)?);
+            order.push(block.writer().raw_trace(id, p)?);
         }
         order.sort_unstable_by_key(|t| (t.start(), t.id()));
         for t in order {

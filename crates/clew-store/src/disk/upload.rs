@@ -17,11 +17,7 @@
 use std::path::Path as FsPath;
 use std::sync::Arc;
 
-use clew_model::TraceId;
-use clew_segment::{
-    BlockOptions, BlockWriter, EncodedBlock, PageRef, RawTrace, SegmentError, SharedBatch, Tables,
-    TraceSpans,
-};
+use clew_segment::{BlockOptions, BlockWriter, EncodedBlock, RawTrace, SegmentError, TraceSpans};
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, WriteMultipart};
 
@@ -67,45 +63,13 @@ impl StreamingBlock {
         self.hand_over();
     }
 
-    /// Adds a WAL batch to read traces from ([`BlockWriter::add_source`]).
-    pub(super) fn add_source(&mut self, batch: SharedBatch) -> Result<u32, SegmentError> {
-        self.writer.add_source(batch)
-    }
-
-    /// Adds an input block's tables ([`BlockWriter::add_block_tables`]).
-    pub(super) fn add_block_tables(&mut self, tables: Arc<Tables>) -> u32 {
-        self.writer.add_block_tables(tables)
-    }
-
-    /// Adds a page of an input block to read traces from
-    /// ([`BlockWriter::add_page_source`]).
-    pub(super) fn add_page_source(
-        &mut self,
-        tables: u32,
-        page: &PageRef,
-        stored: &[u8],
-    ) -> Result<u32, SegmentError> {
-        self.writer.add_page_source(tables, page, stored)
-    }
-
-    /// Lets the writer drop a source once the traces pushed from it are
-    /// written ([`BlockWriter::release_source`]).
-    pub(super) fn release_source(&mut self, source: u32) {
-        self.writer.release_source(source);
-    }
-
-    /// The traces of a source, in its order.
-    pub(super) fn source_traces(&self, source: u32) -> impl Iterator<Item = TraceId> + '_ {
-        self.writer.source_traces(source)
-    }
-
-    /// A trace as parts of sources ([`BlockWriter::raw_trace`]).
-    pub(super) fn raw_trace(
-        &self,
-        id: TraceId,
-        parts: Vec<(u32, u32)>,
-    ) -> Result<RawTrace, SegmentError> {
-        self.writer.raw_trace(id, parts)
+    /// The block writer, for its sources and trace descriptions
+    /// ([`BlockWriter::add_source`], [`BlockWriter::add_page_source`],
+    /// [`BlockWriter::raw_trace`], …). Traces go in through
+    /// [`StreamingBlock::push`] and [`StreamingBlock::push_raw`], which
+    /// hand finished pages to the upload.
+    pub(super) fn writer(&mut self) -> &mut BlockWriter {
+        &mut self.writer
     }
 
     /// Adds one whole trace read from the sources ([`BlockWriter::push_raw`]).

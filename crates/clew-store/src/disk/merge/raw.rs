@@ -149,7 +149,7 @@ impl Plan {
             .zip(&self.tables)
             .map(|(b, t)| InputPages {
                 block: b.clone(),
-                dict: w.add_block_tables(t.clone()),
+                dict: w.writer().add_block_tables(t.clone()),
                 next_page: 0,
                 fetch: None,
                 current: None,
@@ -202,7 +202,7 @@ impl Plan {
         let pages = &input.block.index.pages;
         while input.buf.is_empty() && input.next_page < pages.len() {
             if let Some((_, src)) = input.current.take() {
-                w.release_source(src);
+                w.writer().release_source(src);
             }
             let p = input.next_page;
             let fetch = match input.fetch.take() {
@@ -214,13 +214,13 @@ impl Plan {
             if input.next_page < pages.len() {
                 input.fetch = Some(self.start_fetch(&input.block, input.next_page));
             }
-            let src = w.add_page_source(input.dict, &pages[p], &stored)?;
-            let ids: Vec<TraceId> = w.source_traces(src).collect();
+            let src = w.writer().add_page_source(input.dict, &pages[p], &stored)?;
+            let ids: Vec<TraceId> = w.writer().source_traces(src).collect();
             for (pos, id) in ids.into_iter().enumerate() {
                 if !self.shared.contains(&id) {
                     input
                         .buf
-                        .push_back(w.raw_trace(id, vec![(src, pos as u32)])?);
+                        .push_back(w.writer().raw_trace(id, vec![(src, pos as u32)])?);
                 }
             }
             input.current = Some((p, src));
@@ -228,7 +228,7 @@ impl Plan {
         if input.buf.is_empty()
             && let Some((_, src)) = input.current.take()
         {
-            w.release_source(src);
+            w.writer().release_source(src);
         }
         Ok(())
     }
@@ -241,7 +241,7 @@ impl Plan {
         if input.buf.is_empty()
             && let Some((_, src)) = input.current.take()
         {
-            w.release_source(src);
+            w.writer().release_source(src);
         }
         Ok(())
     }
@@ -261,17 +261,21 @@ impl Plan {
                 Some((page, src)) if page == p => src,
                 _ => {
                     let stored = self.wait(self.start_fetch(&input.block, p))?;
-                    let src =
-                        w.add_page_source(input.dict, &input.block.index.pages[p], &stored)?;
+                    let src = w.writer().add_page_source(
+                        input.dict,
+                        &input.block.index.pages[p],
+                        &stored,
+                    )?;
                     opened.push(src);
                     src
                 }
             };
             parts.push((src, pos));
         }
-        w.push_raw(w.raw_trace(t.key.1, parts)?)?;
+        let trace = w.writer().raw_trace(t.key.1, parts)?;
+        w.push_raw(trace)?;
         for src in opened {
-            w.release_source(src);
+            w.writer().release_source(src);
         }
         Ok(())
     }
