@@ -70,14 +70,15 @@ pub fn to_json<T: Serialize>(value: &T, pretty: bool) -> Result<Vec<u8>, serde_j
 /// A 200 `application/json` response.
 pub fn json_response<T: Serialize>(value: &T, pretty: bool) -> Response {
     match to_json(value, pretty) {
-        Ok(body) => json_bytes(body),
+        Ok(body) => json_bytes(StatusCode::OK, body),
         Err(e) => error_response(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     }
 }
 
-/// A 200 `application/json` response of JSON already encoded.
-pub fn json_bytes(body: Vec<u8>) -> Response {
+/// An `application/json` response of JSON already encoded.
+pub fn json_bytes(status: StatusCode, body: Vec<u8>) -> Response {
     (
+        status,
         [(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
@@ -85,6 +86,25 @@ pub fn json_bytes(body: Vec<u8>) -> Response {
         body,
     )
         .into_response()
+}
+
+/// `prefix`, the JSON `parts` (each already encoded) separated by commas,
+/// then `suffix`: an array of values encoded one at a time (so a response
+/// cap can count each as it is made) without encoding them again.
+pub fn join_json<P: AsRef<[u8]>>(
+    prefix: &[u8],
+    parts: impl IntoIterator<Item = P>,
+    suffix: &[u8],
+) -> Vec<u8> {
+    let mut out = prefix.to_vec();
+    for (i, part) in parts.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(part.as_ref());
+    }
+    out.extend_from_slice(suffix);
+    out
 }
 
 /// An error response the way Jaeger writes it (see the module docs).

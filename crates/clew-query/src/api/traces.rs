@@ -9,7 +9,7 @@ use clew_model::Trace;
 
 use crate::api::{now_ns, store_error};
 use crate::envelope::{
-    ApiError, Envelope, error_response, json_bytes, json_response, to_json, wants_pretty,
+    ApiError, Envelope, error_response, join_json, json_bytes, json_response, to_json, wants_pretty,
 };
 use crate::jaeger_json::{TraceDto, render_trace};
 use crate::limits::{self, SearchError, json_len, take_within};
@@ -97,7 +97,7 @@ pub async fn search(State(state): State<QueryState>, RawQuery(q): RawQuery) -> R
         errors.extend(cut.map(warning));
         let errors = (!errors.is_empty()).then_some(errors);
         match data_envelope(&data, &errors) {
-            Ok(body) => json_bytes(body),
+            Ok(body) => json_bytes(StatusCode::OK, body),
             Err(e) => error_response(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
         }
     })
@@ -124,18 +124,9 @@ fn data_envelope(
     let after = tail
         .strip_prefix(b"{\"data\":null".as_slice())
         .unwrap_or(&tail[..]);
-    let len: usize = traces.iter().map(|t| t.len() + 1).sum::<usize>() + after.len() + 16;
-    let mut body = Vec::with_capacity(len);
-    body.extend_from_slice(b"{\"data\":[");
-    for (i, t) in traces.iter().enumerate() {
-        if i > 0 {
-            body.push(b',');
-        }
-        body.extend_from_slice(t);
-    }
-    body.push(b']');
-    body.extend_from_slice(after);
-    Ok(body)
+    let mut suffix = b"]".to_vec();
+    suffix.extend_from_slice(after);
+    Ok(join_json(b"{\"data\":[", traces, &suffix))
 }
 
 /// A limit note as an `errors` entry: message only, like Jaeger's

@@ -9,14 +9,15 @@ mod params;
 mod summary;
 
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use clew_codec_otlp::json::traces_data;
 use clew_codec_otlp::spans_to_resource_spans;
 use clew_model::Trace;
 use serde_json::json;
 
 use crate::api::traces::TRACE_NOT_FOUND;
+use crate::envelope::{join_json, json_bytes};
 use crate::fetch;
 use crate::limits::{
     self, Found, FoundSummaries, SearchError, json_len, take_within, warning_header,
@@ -36,19 +37,6 @@ fn json_body(status: StatusCode, value: &serde_json::Value) -> Response {
         status,
         crate::jaeger_json::to_go_json(value, false).unwrap_or_default(),
     )
-}
-
-/// A reply of JSON already encoded.
-fn json_bytes(status: StatusCode, body: Vec<u8>) -> Response {
-    (
-        status,
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )],
-        body,
-    )
-        .into_response()
 }
 
 /// A gateway-shaped error.
@@ -157,15 +145,11 @@ pub async fn find_traces(State(state): State<QueryState>, RawQuery(q): RawQuery)
         let size = |parts: &Vec<Vec<u8>>| parts.iter().map(|p| p.len() + 1).sum::<usize>();
         let (kept, cut) = take_within(per_trace, size, max_bytes, found.deadline);
         found.warnings.extend(cut);
-        let mut body = Vec::with_capacity(kept.iter().map(size).sum::<usize>() + 32);
-        body.extend_from_slice(br#"{"result":{"resourceSpans":["#);
-        for (i, part) in kept.iter().flatten().enumerate() {
-            if i > 0 {
-                body.push(b',');
-            }
-            body.extend_from_slice(part);
-        }
-        body.extend_from_slice(b"]}}");
+        let body = join_json(
+            br#"{"result":{"resourceSpans":["#,
+            kept.iter().flatten(),
+            b"]}}",
+        );
         with_warnings(json_bytes(StatusCode::OK, body), &found.warnings)
     })
     .await

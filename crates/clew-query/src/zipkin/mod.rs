@@ -18,7 +18,7 @@ use clew_model::{Trace, keys};
 use serde::Serialize;
 
 use crate::api::now_ns;
-use crate::envelope::json_bytes;
+use crate::envelope::{join_json, json_bytes};
 use crate::limits::{self, Found, QueryLimits, SearchError, take_within, warning_header};
 use crate::params::{Params, parse_trace_id};
 use crate::{QueryState, blocking};
@@ -50,7 +50,7 @@ pub fn zipkin_read_router(state: QueryState) -> Router {
 
 fn json<T: Serialize>(value: &T) -> Response {
     match serde_json::to_vec(value) {
-        Ok(body) => json_bytes(body),
+        Ok(body) => json_bytes(StatusCode::OK, body),
         Err(e) => text_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     }
 }
@@ -76,7 +76,7 @@ fn render_traces(traces: &[Trace]) -> Response {
         }
     }
     out.push(b']');
-    json_bytes(out)
+    json_bytes(StatusCode::OK, out)
 }
 
 async fn services(State(state): State<QueryState>) -> Response {
@@ -214,15 +214,7 @@ fn render_found(found: Found, limits: &QueryLimits) -> Response {
         ));
     }
     warnings.extend(cut);
-    let mut out = b"[".to_vec();
-    for (i, one) in kept.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        out.extend_from_slice(one);
-    }
-    out.push(b']');
-    let mut response = json_bytes(out);
+    let mut response = json_bytes(StatusCode::OK, join_json(b"[", &kept, b"]"));
     if let Some((name, value)) = warning_header(&warnings) {
         response.headers_mut().insert(name, value);
     }
@@ -239,7 +231,7 @@ async fn trace(State(state): State<QueryState>, Path(id): Path<String>) -> Respo
         Ok(Some(t)) => {
             let mut out = Vec::new();
             match clew_codec_zipkin::json_v2::encode(&t.spans, &mut out) {
-                Ok(()) => json_bytes(out),
+                Ok(()) => json_bytes(StatusCode::OK, out),
                 Err(e) => text_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
             }
         }
