@@ -49,6 +49,7 @@ mod error;
 mod filter;
 mod index;
 mod page;
+mod pair_rows;
 mod read;
 mod streams;
 mod strings;

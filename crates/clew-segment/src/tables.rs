@@ -12,6 +12,7 @@ use clew_model::{KeyValue, Process, Scope, Str, Value};
 
 use crate::SegmentError;
 use crate::codec::{Cursor, Sink};
+use crate::pair_rows::PairRows;
 use crate::strings::StringTable;
 
 /// Deepest nesting of array/map values accepted when decoding.
@@ -91,6 +92,9 @@ pub(crate) struct TagIndex {
     pub(crate) pairs: FastMap<u64, u32>,
     /// The pairs by ID.
     pub(crate) pair_order: Vec<u64>,
+    /// The same pairs by key, for the keys dense enough: probed before
+    /// the map.
+    rows: PairRows,
     /// [`crate::tag_hash`] of the other attributes (value in text form).
     pub(crate) other: FastSet<u64>,
     /// Keys seen with a value that is not a string in the tables (another
@@ -134,11 +138,15 @@ const NO_KEY: u32 = u32::MAX;
 impl TagIndex {
     /// The pair ID of (`key`, string `value`), a new one if unseen.
     fn pair_id(&mut self, key: u32, value: u32) -> u32 {
+        if let Some(id) = self.rows.get(key, value) {
+            return id;
+        }
         let pair = u64::from(key) << 32 | u64::from(value);
         let next = self.pair_order.len() as u32;
         let id = *self.pairs.entry(pair).or_insert(next);
         if id == next {
             self.pair_order.push(pair);
+            self.rows.put(key, value, id, &self.pair_order);
         }
         id
     }
@@ -345,11 +353,14 @@ impl TableBuilder {
         let Some(ix) = self.tag_index.as_mut() else {
             return;
         };
-        ix.keys.insert(key);
         let slot = self.slots[v as usize];
         if slot.pair_key == key {
             ix.noted.push(slot.pair);
+        } else if let Some(id) = ix.rows.get(key, v) {
+            // The key has a pair already, so it is among the keys.
+            ix.noted.push(id);
         } else {
+            ix.keys.insert(key);
             deferred.push(DeferredPair {
                 key,
                 value: v,
@@ -832,5 +843,65 @@ impl Tables {
             V_MAP => Value::Map(self.kvs(c, depth + 1)?),
             _ => return Err(SegmentError::Corrupt("value type")),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Pair IDs are given in order of first appearance and each tag notes
+    /// its own pair, whether the value's slot, a key's row or the map
+    /// answers: tracegen's cycle (every value with every key) next to a
+    /// key whose values are scattered far apart in the string table.
+    #[test]
+    fn each_tag_notes_its_own_pair_in_first_appearance_order() {
+        let mut b = TableBuilder::for_block();
+        let keys: Vec<String> = (0..97).map(|k| format!("attr_{k:02}")).collect();
+        let values: Vec<String> = (0..1000).map(|v| format!("val_{v:03}")).collect();
+        let mut expected_order: Vec<(String, String)> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let (mut codes, mut strings, mut vals, mut inline) = (vec![], vec![], vec![], vec![]);
+        let mut c = 0usize;
+        for span in 0..30_000usize {
+            let mut kvs = Vec::new();
+            for _ in 0..11 {
+                kvs.push((keys[c % 97].clone(), values[c % 1000].clone()));
+                c += 1;
+            }
+            // A sparse key: a fresh value every span, so its values are
+            // spread over the whole table.
+            kvs.push(("sparse".to_string(), format!("s{}", span / 3)));
+            let tags: Vec<KeyValue> = kvs
+                .iter()
+                .map(|(k, v)| KeyValue::string(k.as_str(), v.as_str()))
+                .collect();
+            b.put_tags_v2(&mut codes, &mut strings, &mut vals, &mut inline, &tags);
+            let mut want: Vec<u32> = Vec::new();
+            for (k, v) in &kvs {
+                if seen.insert((k.clone(), v.clone())) {
+                    expected_order.push((k.clone(), v.clone()));
+                }
+                let pair = u64::from(b.lookup(k).expect("key")) << 32
+                    | u64::from(b.lookup(v).expect("value"));
+                want.push(b.tag_index.as_ref().expect("a block builder").pairs[&pair]);
+            }
+            want.sort_unstable();
+            want.dedup();
+            assert_eq!(b.take_noted(), want, "span {span}");
+        }
+        let ix = b.tag_index.as_ref().expect("a block builder");
+        let order: Vec<(String, String)> = ix
+            .pair_order
+            .iter()
+            .map(|&p| {
+                let s = b.strings();
+                (
+                    s[(p >> 32) as usize].to_string(),
+                    s[p as u32 as usize].to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(order, expected_order);
     }
 }

@@ -388,6 +388,13 @@ fn args_has(name: &str) -> bool {
     std::env::args().any(|a| a == name)
 }
 
+fn arg_opt(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
+}
+
 fn arg(name: &str, default: &str) -> String {
     let args: Vec<String> = std::env::args().collect();
     args.iter()
@@ -478,6 +485,10 @@ async fn main() {
     config.wal_sync = WalSync::Always;
     config.retention = None;
     config.maintenance_interval = Some(Duration::from_millis(200));
+    if let Some(h) = arg_opt("--head-spans") {
+        config.head_max_spans = h.parse().expect("--head-spans");
+        config.head_max_bytes = config.head_max_spans * 240;
+    }
     phases::enter("ingest");
     let store = Arc::new(DiskStore::open(config.clone()).await.expect("open"));
     let (disk_time, sample) = ingest(store.clone(), shape, spans, writers, batch).await;
