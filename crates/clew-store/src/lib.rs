@@ -22,8 +22,9 @@ mod query;
 pub mod testsuite;
 
 pub use disk::{
-    BlockInfo, BlockSummary, DataDirReport, DiskStore, DiskStoreConfig, OpenReport, WAL_MAGIC,
-    WalSegmentInfo, WalSync, default_data_dir, inspect_dir, verify_dir,
+    BlockInfo, BlockSummary, DEFAULT_HEAD_MAX_BYTES, DEFAULT_HEAD_MAX_SPANS, DataDirReport,
+    DiskStore, DiskStoreConfig, OpenReport, WAL_MAGIC, WalSegmentInfo, WalSync, default_data_dir,
+    inspect_dir, verify_dir,
 };
 pub use error::StoreError;
 pub use limited::ConcurrencyLimitedReader;

@@ -81,6 +81,12 @@ pub struct StoreConfig {
     pub retention_hours: u64,
     /// Disk store: delete the oldest blocks beyond this many bytes (0 = no limit).
     pub max_disk_bytes: u64,
+    /// Disk store: cut the in-memory head into a block at this many spans.
+    /// A head this big (half of a merged block's size or more) is written
+    /// once as a final block; smaller cuts are merged later.
+    pub head_max_spans: u64,
+    /// Disk store: …or at this many bytes of encoded batches.
+    pub head_max_bytes: u64,
     /// Memory store: most spans kept before the oldest traces are evicted.
     pub memory_max_spans: usize,
     /// Memory store: most (estimated) bytes kept before eviction.
@@ -129,6 +135,8 @@ impl Default for StoreConfig {
             wal_sync_ms: 0,
             retention_hours: 7 * 24,
             max_disk_bytes: 0,
+            head_max_spans: clew_store::DEFAULT_HEAD_MAX_SPANS,
+            head_max_bytes: clew_store::DEFAULT_HEAD_MAX_BYTES,
             memory_max_spans: 2_000_000,
             // Counts what stored spans really hold (compact copies), so the
             // whole process stays near 1.5 GiB: see docs/configuration.md.
@@ -215,8 +223,10 @@ impl Config {
             });
         }
         // Limits for which 0 would refuse everything or keep nothing.
-        let at_least_one: [(&'static str, u64); 8] = [
+        let at_least_one: [(&'static str, u64); 10] = [
             ("store.memory_max_bytes", self.store.memory_max_bytes as u64),
+            ("store.head_max_spans", self.store.head_max_spans),
+            ("store.head_max_bytes", self.store.head_max_bytes),
             (
                 "ingest.http_max_body_bytes",
                 self.ingest.http_max_body_bytes as u64,

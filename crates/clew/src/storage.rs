@@ -63,6 +63,8 @@ pub async fn open(cfg: &StoreConfig) -> Result<OpenedStore> {
     c.retention =
         (cfg.retention_hours > 0).then(|| Duration::from_secs(cfg.retention_hours * 3600));
     c.max_bytes = (cfg.max_disk_bytes > 0).then_some(cfg.max_disk_bytes);
+    c.head_max_spans = cfg.head_max_spans;
+    c.head_max_bytes = cfg.head_max_bytes;
     let (store, report) = DiskStore::open_with_report(c)
         .await
         .with_context(|| format!("store.data_dir {}", cfg.data_dir.display()))?;

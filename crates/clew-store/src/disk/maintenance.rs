@@ -149,9 +149,17 @@ impl Inner {
         for (head, upto) in frozen {
             if let Some((min, max)) = head.start_range() {
                 let mut opts = self.options(0, upto, Vec::new());
+                if head.span_count() >= self.config.compaction_max_spans / 2 {
+                    // Too big to count as small: compaction will never
+                    // rewrite this block, so it is written as a merged
+                    // block is, once (each span transcoded once, not at
+                    // the cut and again at compaction).
+                    opts.zstd_level = self.config.compaction_zstd_level;
+                    opts.page_spans = self.config.compaction_page_spans;
+                }
                 opts.known_traces = Some(self.recent_trace_ids(&[]).await);
                 let writing = head.clone();
-                let chunk = self.config.page_spans;
+                let chunk = opts.page_spans;
                 let (id, path) = self.new_block_path(min, max);
                 let encoded = super::upload::write_block(
                     self.objects.clone(),

@@ -94,14 +94,26 @@ pub struct DiskStoreConfig {
     pub maintenance_interval: Option<Duration>,
 }
 
+/// Spans the head holds before it is cut. Half of
+/// [`DiskStoreConfig::compaction_max_spans`], so a head cut at this size
+/// is written once as a final block, never merged: each span is encoded
+/// for the WAL and transcoded once. (At 200,000, every span was
+/// transcoded twice, at the cut and at compaction, which was a third of
+/// the server's CPU under full ingest.) A head of tracegen spans takes
+/// about 100 bytes per span and replays at about 4 million spans/s.
+pub const DEFAULT_HEAD_MAX_SPANS: u64 = 1_000_000;
+/// Bytes of encoded batches the head holds before it is cut (spans with
+/// many or long attributes reach this before the span count).
+pub const DEFAULT_HEAD_MAX_BYTES: u64 = 96 << 20;
+
 impl DiskStoreConfig {
     /// Defaults for a data directory.
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
         DiskStoreConfig {
             data_dir: data_dir.into(),
             wal_sync: WalSync::Always,
-            head_max_spans: 200_000,
-            head_max_bytes: 48 << 20,
+            head_max_spans: DEFAULT_HEAD_MAX_SPANS,
+            head_max_bytes: DEFAULT_HEAD_MAX_BYTES,
             head_max_age: Duration::from_secs(120),
             retention: Some(Duration::from_secs(7 * 24 * 3600)),
             max_bytes: None,
@@ -447,7 +459,7 @@ async fn load_blocks(
 
 /// Spans and bytes the heads (active and being cut) may hold before
 /// writers wait, in multiples of `head_max_spans` and `head_max_bytes`.
-const HEAD_BACKLOG_FACTOR: u64 = 4;
+const HEAD_BACKLOG_FACTOR: u64 = 3;
 /// How long a writer waits for room before answering "unavailable".
 const HEAD_BACKLOG_WAIT: Duration = Duration::from_secs(10);
 
