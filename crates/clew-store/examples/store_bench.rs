@@ -485,6 +485,9 @@ async fn main() {
     config.wal_sync = WalSync::Always;
     config.retention = None;
     config.maintenance_interval = Some(Duration::from_millis(200));
+    if let Some(l) = arg_opt("--zstd-level") {
+        config.compaction_zstd_level = l.parse().expect("--zstd-level");
+    }
     if let Some(h) = arg_opt("--head-spans") {
         config.head_max_spans = h.parse().expect("--head-spans");
         config.head_max_bytes = config.head_max_spans * 240;
@@ -545,7 +548,7 @@ async fn main() {
     // 22 that --spans is divided by: count what was stored.
     let stored = store.stats().spans.max(1);
     println!(
-        "flush + {merges} compactions: {:.1} s ({:.1} s CPU); {} blocks, {} bytes = {:.2} bytes/span over {stored} stored spans (data dir {:.2} bytes/span)",
+        "flush + {merges} compactions: {:.2} s ({:.2} s CPU); {} blocks, {} bytes = {:.2} bytes/span over {stored} stored spans (data dir {:.2} bytes/span)",
         t.elapsed().as_secs_f64(),
         cpu_seconds() - cpu,
         ps.blocks,

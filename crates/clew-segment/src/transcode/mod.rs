@@ -54,6 +54,11 @@ pub struct RawTrace {
     /// every start and duration is whole microseconds.
     max_start: u64,
     micros: bool,
+    /// Whether a span tag or log field holds a string the block's tables
+    /// lacked when the writer took the trace (true until it is taken):
+    /// the tables only grow, so a trace without one has none in
+    /// [`Transcoder::once_seen`] either, and is not read again there.
+    new_strings: bool,
 }
 
 impl RawTrace {
@@ -129,6 +134,7 @@ pub(crate) fn raw_trace(
         start: if spans == 0 { 0 } else { start },
         max_start: 0,
         micros: true,
+        new_strings: true,
     })
 }
 
@@ -175,6 +181,7 @@ impl Transcoder<'_> {
     ) -> Result<(), SegmentError> {
         let mut max_start = 0;
         let mut micros = true;
+        let mut new_strings = false;
         for &(s, ti) in &t.parts {
             let src = source(self.sources, s)?;
             let tr = src.trace(ti)?;
@@ -212,7 +219,10 @@ impl Transcoder<'_> {
                             if is_kind {
                                 kind = Kind::Str(v);
                             }
-                            new_bytes += is_new(strings, tables, v, builder)?.unwrap_or(0);
+                            if let Some(n) = is_new(strings, tables, v, builder)? {
+                                new_strings = true;
+                                new_bytes += n;
+                            }
                         }
                         None => {
                             if is_kind {
@@ -223,7 +233,10 @@ impl Transcoder<'_> {
                     }
                 }
                 log_strings(&mut c[S_LOGS], &mut |v| {
-                    new_bytes += is_new(strings, tables, v, builder)?.unwrap_or(0);
+                    if let Some(n) = is_new(strings, tables, v, builder)? {
+                        new_strings = true;
+                        new_bytes += n;
+                    }
                     Ok(())
                 })?;
                 c[S_SCOPES].var()?;
@@ -260,6 +273,7 @@ impl Transcoder<'_> {
         }
         t.max_start = max_start;
         t.micros = micros;
+        t.new_strings = new_strings;
         Ok(())
     }
 
@@ -267,7 +281,7 @@ impl Transcoder<'_> {
     /// page and are not in the block's tables (as `page::once_seen`).
     fn once_seen(&mut self, run: &[RawTrace]) -> Result<FastSet<Str>, SegmentError> {
         let mut counts: FastMap<Str, u32> = FastMap::default();
-        for t in run {
+        for t in run.iter().filter(|t| t.new_strings) {
             for &(s, ti) in &t.parts {
                 let src = source(self.sources, s)?;
                 let tr = src.trace(ti)?;
