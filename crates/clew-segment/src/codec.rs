@@ -113,9 +113,28 @@ impl<'a> Cursor<'a> {
         Ok(u64::from_le_bytes(a))
     }
 
+    /// The hottest read of every decode and transcode. Most varints of a
+    /// page are one or two bytes (dictionary indexes, counts, small
+    /// deltas): those take a branch each, inlined at the call site; the
+    /// general loop is out of line.
+    #[inline]
     pub(crate) fn var(&mut self) -> Result<u64, SegmentError> {
-        // The hottest read of every decode: one bounds check, then bytes.
-        let rest = &self.buf[self.pos..];
+        if let Some(&[a, b]) = self.buf.get(self.pos..).and_then(<[u8]>::first_chunk) {
+            if a < 0x80 {
+                self.pos += 1;
+                return Ok(u64::from(a));
+            }
+            if b < 0x80 {
+                self.pos += 2;
+                return Ok(u64::from(a & 0x7f) | u64::from(b) << 7);
+            }
+        }
+        self.var_long()
+    }
+
+    #[inline(never)]
+    fn var_long(&mut self) -> Result<u64, SegmentError> {
+        let rest = self.buf.get(self.pos..).unwrap_or_default();
         let mut out = 0u64;
         for (i, &b) in rest.iter().take(10).enumerate() {
             out |= u64::from(b & 0x7f) << (7 * i);
@@ -340,6 +359,33 @@ mod tests {
             assert_eq!(c.zigzag().ok(), Some(v));
         }
         assert!(c.is_empty());
+    }
+
+    /// Every length, each one last in its buffer too (where the two-byte
+    /// fast path cannot look ahead), and cut short by one byte.
+    #[test]
+    fn varints_of_every_length_read_back_and_truncation_is_an_error() {
+        for bits in 0..64 {
+            for v in [1u64 << bits, (1u64 << bits) - 1, u64::MAX >> (63 - bits)] {
+                let mut b = Vec::new();
+                b.put_var(v);
+                let mut c = Cursor::new(&b, "test");
+                assert_eq!(c.var().ok(), Some(v), "{v} alone");
+                assert!(c.is_empty());
+                let mut two = b.clone();
+                two.push(5);
+                let mut c = Cursor::new(&two, "test");
+                assert_eq!(c.var().ok(), Some(v), "{v} then a byte");
+                assert_eq!(c.var().ok(), Some(5));
+                let short = &b[..b.len() - 1];
+                assert!(Cursor::new(short, "test").var().is_err(), "{v} cut short");
+            }
+        }
+        let overlong = [0x80u8; 11];
+        assert!(matches!(
+            Cursor::new(&overlong, "test").var(),
+            Err(SegmentError::Corrupt(_))
+        ));
     }
 
     #[test]
