@@ -20,7 +20,9 @@ use crate::tables::{TableBuilder, Tables};
 
 /// Encodes traces (spans grouped by trace, see [`crate::group_by_trace`]).
 pub fn encode_batch(traces: &[TraceSpans]) -> Vec<u8> {
-    let mut tables = TableBuilder::default();
+    // The spans are borrowed until the tables are encoded: the builder's
+    // address memo may be used.
+    let mut tables = TableBuilder::for_batch();
     let refs: Vec<&TraceSpans> = traces.iter().collect();
     let page = page::encode(&refs, &mut tables, None);
     let t = tables.encode();

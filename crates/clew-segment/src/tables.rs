@@ -70,6 +70,37 @@ pub(crate) struct TableBuilder {
     /// [`TableBuilder::put_tags_v2`]'s pairs to look up (kept for its
     /// allocation).
     deferred_pairs: Vec<DeferredPair>,
+    /// WAL batches only ([`TableBuilder::for_batch`]): strings met by
+    /// address (see [`AddressMemo`]).
+    memo: Option<Box<AddressMemo>>,
+}
+
+/// Slots of an [`AddressMemo`].
+const MEMO_SLOTS: usize = 512;
+
+/// The last keys [`TableBuilder::key_string`] was given, by address and
+/// length, with their index: a direct-mapped cache in front of the map.
+///
+/// Decoders hand out attribute keys as shared static strings (the OTLP
+/// decoder interns them), so a batch's thousands of `attr_KK` keys are a
+/// few dozen addresses; finding them by address skips hashing and
+/// comparing their text, which was most of a WAL record's encoding.
+///
+/// An address names one text only while the string lives and does not
+/// change: a builder with a memo must be given strings that all outlive
+/// it, unchanged (`encode_batch` borrows its spans for the builder's
+/// whole life), never temporaries or strings of sources it releases
+/// while it runs (the block writers, which have no memo).
+struct AddressMemo {
+    slots: [(usize, usize, u32); MEMO_SLOTS],
+}
+
+impl AddressMemo {
+    fn slot(&mut self, s: &str) -> &mut (usize, usize, u32) {
+        let at = s.as_ptr() as usize;
+        let i = (at.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56) as usize % MEMO_SLOTS;
+        &mut self.slots[i]
+    }
 }
 
 /// A span tag's pair whose ID is looked up after the span's other tags.
@@ -263,6 +294,37 @@ impl TableBuilder {
         self.tag_index.as_ref().map_or(0, |ix| ix.noted.len())
     }
 
+    /// A builder for one WAL batch, with an [`AddressMemo`]: every string
+    /// it is given must outlive it, unchanged.
+    pub(crate) fn for_batch() -> TableBuilder {
+        TableBuilder {
+            memo: Some(Box::new(AddressMemo {
+                slots: [(0, 0, 0); MEMO_SLOTS],
+            })),
+            ..TableBuilder::default()
+        }
+    }
+
+    /// An attribute key's index: keys are what decoders share by address
+    /// (values are sliced from each request, so the memo holds keys only,
+    /// and a batch's values do not evict them).
+    pub(crate) fn key_string(&mut self, s: &str) -> u32 {
+        let Some(memo) = self.memo.as_deref_mut() else {
+            return self.string(s);
+        };
+        let key = (s.as_ptr() as usize, s.len());
+        let &mut (at, len, id) = memo.slot(s);
+        // Address 0 never holds a string: an empty slot never matches.
+        if (at, len) == key && at != 0 {
+            return id;
+        }
+        let id = self.string(s);
+        if let Some(memo) = self.memo.as_deref_mut() {
+            *memo.slot(s) = (key.0, key.1, id);
+        }
+        id
+    }
+
     pub(crate) fn string(&mut self, s: &str) -> u32 {
         if let Some(&id) = self.strings.get(s) {
             return id;
@@ -308,7 +370,7 @@ impl TableBuilder {
         codes.put_var(kvs.len() as u64);
         let mut deferred = self.start_tags();
         for kv in kvs {
-            let key = self.string(&kv.key);
+            let key = self.key_string(&kv.key);
             match &kv.value {
                 Value::Str(s) if !self.is_inline(s) => {
                     let v = self.string(s);
@@ -470,7 +532,7 @@ impl TableBuilder {
     pub(crate) fn put_kvs(&mut self, out: &mut Vec<u8>, kvs: &[KeyValue]) {
         out.put_var(kvs.len() as u64);
         for kv in kvs {
-            let key = self.string(&kv.key);
+            let key = self.key_string(&kv.key);
             out.put_var(u64::from(key));
             let value = self.put_value(out, &kv.value);
             self.note(key, kv, value);
@@ -481,7 +543,7 @@ impl TableBuilder {
     fn put_kvs_nested(&mut self, out: &mut Vec<u8>, kvs: &[KeyValue]) {
         out.put_var(kvs.len() as u64);
         for kv in kvs {
-            out.put_var(u64::from(self.string(&kv.key)));
+            out.put_var(u64::from(self.key_string(&kv.key)));
             self.put_value(out, &kv.value);
         }
     }
@@ -849,6 +911,31 @@ impl Tables {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The address memo gives every string the index its text gets
+    /// without it: slices sharing an address but not a length, the same
+    /// text at other addresses, and more strings than the memo has slots.
+    #[test]
+    fn the_address_memo_agrees_with_the_text() {
+        static TEXT: &str = "attr_12 attr_1 val";
+        let owned: Vec<String> = (0..2000).map(|i| format!("s{}", i % 700)).collect();
+        let mut inputs: Vec<&str> = vec![&TEXT[..7], &TEXT[..6], &TEXT[8..14], &TEXT[..7]];
+        for (i, o) in owned.iter().enumerate() {
+            inputs.push(o);
+            inputs.push(&TEXT[..1 + i % 18]);
+        }
+        let mut memo = TableBuilder::for_batch();
+        let mut plain = TableBuilder::default();
+        for s in &inputs {
+            assert_eq!(memo.key_string(s), plain.key_string(s), "{s:?}");
+        }
+        assert_eq!(memo.strings(), plain.strings());
+        assert_eq!(
+            memo.key_string(&TEXT[..6]),
+            memo.key_string(&TEXT[8..14]),
+            "same text"
+        );
+    }
 
     /// Pair IDs are given in order of first appearance and each tag notes
     /// its own pair, whether the value's slot, a key's row or the map
