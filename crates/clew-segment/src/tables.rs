@@ -75,7 +75,7 @@ pub(crate) struct TableBuilder {
     memo: Option<Box<AddressMemo>>,
 }
 
-/// Slots of an [`AddressMemo`].
+/// Slots of an [`AddressMemo`] (a power of two).
 const MEMO_SLOTS: usize = 512;
 
 /// The last keys [`TableBuilder::key_string`] was given, by address and
@@ -98,7 +98,9 @@ struct AddressMemo {
 impl AddressMemo {
     fn slot(&mut self, s: &str) -> &mut (usize, usize, u32) {
         let at = s.as_ptr() as usize;
-        let i = (at.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56) as usize % MEMO_SLOTS;
+        // The top bits of a multiplicative hash: one per slot index bit.
+        let bits = MEMO_SLOTS.trailing_zeros();
+        let i = ((at as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - bits)) as usize;
         &mut self.slots[i]
     }
 }
