@@ -35,6 +35,16 @@ pub(crate) enum Times {
 }
 
 impl Times {
+    /// How long ago the span ended (zero for an end in the future).
+    pub(crate) fn ended_ago(self) -> std::time::Duration {
+        match self {
+            Times::Raw(_, end) => end.elapsed(),
+            Times::Unix { start, duration } => std::time::Duration::from_nanos(
+                crate::clock::now_unix_nanos().saturating_sub(start.saturating_add(duration)),
+            ),
+        }
+    }
+
     /// Unix start and duration in nanoseconds (converting raw readings).
     pub(crate) fn unix(self) -> (u64, u64) {
         match self {
@@ -224,7 +234,13 @@ impl SpanBatch {
                 span_id: c.span_id(),
                 parent_id: c.parent_id(),
                 times,
-                operation_name: std::mem::replace(&mut r.operation_name, Cow::Borrowed("")),
+                // A borrowed name is copied and left in the record, whose
+                // next start overwrites it unread (`name_released`); an
+                // owned one is moved out.
+                operation_name: match &r.operation_name {
+                    Cow::Borrowed(name) => Cow::Borrowed(*name),
+                    Cow::Owned(_) => std::mem::take(&mut r.operation_name),
+                },
                 tags,
                 meta,
                 sampler_param,

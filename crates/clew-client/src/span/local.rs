@@ -115,12 +115,15 @@ pub(crate) fn take() -> Box<FinishedSpan> {
                 Some(r) => r,
                 None => s.take_stashed(),
             };
+            // The count read once into a register: re-read after the
+            // record's stores, which the compiler cannot tell apart from it.
+            let open = s.open;
             record.local.home = home;
-            record.local.root = s.open == 0;
-            if s.open == 0 && s.root_flag.is_none() {
-                s.register(home);
+            record.local.root = open == 0;
+            if open == 0 {
+                s.local_root_starts(home);
             }
-            s.open = s.open.saturating_add(1);
+            s.open = open.saturating_add(1);
             Some(record)
         })
         .ok()
@@ -145,15 +148,12 @@ pub(crate) fn finish(record: Box<FinishedSpan>, tracer_id: u64, end: Option<u64>
     // the rest is settled out of line, returning two words in registers:
     // returned through memory, the times were copied into the row with wide
     // loads over narrow stores, which stalled every span.
-    let (times, ended) = match (end, record.local.started) {
-        (None, Some(started)) => {
-            let ended = crate::clock::now_raw();
-            (Times::Raw(started, ended), Some(ended))
-        }
+    let times = match (end, record.local.started) {
+        (None, Some(started)) => Times::Raw(started, crate::clock::now_raw()),
         _ => {
             let ended = end.is_none().then(crate::clock::now_raw);
             let (start, duration) = unix_times(&record, end, ended);
-            (Times::Unix { start, duration }, ended)
+            Times::Unix { start, duration }
         }
     };
     let mut slot = Some(record);
@@ -162,7 +162,7 @@ pub(crate) fn finish(record: Box<FinishedSpan>, tracer_id: u64, end: Option<u64>
         if let Ok(mut stage) = s.try_borrow_mut()
             && let Some(record) = slot.take()
         {
-            stage.stage(record, home, tracer_id, times, ended);
+            stage.stage(record, home, tracer_id, times);
         }
     });
     if let Some(record) = slot {
@@ -215,8 +215,6 @@ struct Stage {
     reporter: Option<Arc<dyn Reporter>>,
     /// The reporter's [`Reporter::batch_size`].
     limit: usize,
-    /// When the batch's first span finished.
-    first_end: Option<fastant::Instant>,
     /// Sampled spans of batching tracers started on this thread and not
     /// finished here (spans finished elsewhere are not subtracted; a local
     /// root finishing here resets it).
@@ -242,7 +240,6 @@ impl Stage {
             tracer_id: 0,
             reporter: None,
             limit: 1,
-            first_end: None,
             open: 0,
             root_flag: None,
             home: 0,
@@ -272,6 +269,16 @@ impl Stage {
             .unwrap_or_else(|| Box::new(FinishedSpan::empty()))
     }
 
+    /// A local root starts: the thread's flag is created at its first.
+    /// Out of line, a test of the count alone on every start: testing the
+    /// flag there too compiled to flag arithmetic on every span.
+    #[inline(never)]
+    fn local_root_starts(&mut self, home: usize) {
+        if self.root_flag.is_none() {
+            self.register(home);
+        }
+    }
+
     /// Creates this thread's flag (at its first local root) and lists it
     /// under the stage's address, where other threads find it.
     #[cold]
@@ -284,14 +291,7 @@ impl Stage {
     }
 
     #[inline]
-    fn stage(
-        &mut self,
-        mut r: Box<FinishedSpan>,
-        home: usize,
-        tracer_id: u64,
-        times: Times,
-        ended: Option<fastant::Instant>,
-    ) {
+    fn stage(&mut self, mut r: Box<FinishedSpan>, home: usize, tracer_id: u64, times: Times) {
         if tracer_id != self.tracer_id {
             self.switch_to(tracer_id);
         }
@@ -308,9 +308,6 @@ impl Stage {
             }
             self.open == 0
         };
-        if self.batch.is_empty() {
-            self.first_end = ended;
-        }
         self.batch.push_record(&mut r, times);
         r.reset_moved();
         match &self.last {
@@ -335,10 +332,15 @@ impl Stage {
         }
     }
 
+    /// Whether the batch's first span finished [`HAND_OFF_AFTER`] ago or
+    /// more. Read from that span's row rather than kept apart: keeping it
+    /// cost every finish a test and two stores.
     #[cold]
     fn is_old(&self) -> bool {
-        self.first_end
-            .is_some_and(|at| at.elapsed() >= HAND_OFF_AFTER)
+        self.batch
+            .rows
+            .first()
+            .is_some_and(|row| row.times.ended_ago() >= HAND_OFF_AFTER)
     }
 
     /// Whether another thread finished one of this thread's local roots

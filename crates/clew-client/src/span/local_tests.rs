@@ -91,6 +91,43 @@ fn flush_and_thread_exit_hand_over_what_waits() {
     root.finish();
 }
 
+/// The batch's age is its first span's end: with that end an hour ago
+/// the batch is handed over at the next age check, before the root
+/// finishes; with it an hour ahead it waits for the root.
+#[test]
+fn an_old_batch_is_handed_over_before_its_root_finishes() {
+    use std::time::{Duration, SystemTime};
+    for (ago, handed_early) in [(true, true), (false, false)] {
+        let (t, rep) = setup(1000);
+        let root = t.span("root").start();
+        let hour = Duration::from_secs(3600);
+        let first_end = if ago {
+            SystemTime::now() - hour
+        } else {
+            SystemTime::now() + hour
+        };
+        t.span("first")
+            .child_of(&root)
+            .with_start_time(first_end - Duration::from_secs(1))
+            .start()
+            .finish_at(first_end);
+        for _ in 1..super::AGE_CHECK_EVERY {
+            t.span("c").child_of(&root).start().finish();
+        }
+        let got = rep.got.lock().clone();
+        if handed_early {
+            assert_eq!(got.len(), 1, "handed over at the age check");
+            assert_eq!(got[0].len(), super::AGE_CHECK_EVERY);
+            assert_eq!(got[0][0], "first");
+        } else {
+            assert!(got.is_empty(), "a young batch waits for its root");
+        }
+        root.finish();
+        let total: usize = rep.got.lock().iter().map(Vec::len).sum();
+        assert_eq!(total, super::AGE_CHECK_EVERY + 1);
+    }
+}
+
 #[test]
 fn a_root_finished_on_another_thread_releases_its_home_batch() {
     let (t, rep) = setup(100);

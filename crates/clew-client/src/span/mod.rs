@@ -333,6 +333,11 @@ mod tests {
     }
 
     #[test]
+    fn a_records_context_is_where_an_unsampled_box_has_it() {
+        assert_eq!(std::mem::offset_of!(FinishedSpan, context), 0);
+    }
+
+    #[test]
     fn a_span_is_two_words() {
         assert_eq!(size_of::<Span>(), 2 * size_of::<usize>());
     }

@@ -59,7 +59,7 @@ pub(crate) fn boxed(make: impl FnOnce() -> SpanContext) -> Box<SpanContext> {
 #[inline(always)]
 pub(crate) fn child_of(parent: &SpanContext, span_id: clew_model::SpanId) -> Box<SpanContext> {
     let mut spare = take();
-    spare.become_child_of(parent, span_id, None);
+    spare.become_child_of_released(parent, span_id, None);
     spare
 }
 
