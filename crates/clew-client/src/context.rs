@@ -314,13 +314,21 @@ impl SpanContext {
     /// IDs and flags: what is left needs no drop, so a finished span can be
     /// forgotten instead of going through its drop glue.
     ///
-    /// One test for the common case of neither: storing `None` over a
+    /// One test for the common case of neither ([`Self::holds_shared`]):
+    /// storing `None` over a
     /// `None` still tested each field for a drop and wrote it back.
     #[inline(always)]
     pub(crate) fn release_shared(&mut self) {
-        if self.baggage.is_some() | self.extra.is_some() {
+        if self.holds_shared() {
             self.release_present();
         }
+    }
+
+    /// Whether the context holds baggage or a trace state (shared parts
+    /// that [`Self::release_shared`] releases).
+    #[inline(always)]
+    pub(crate) fn holds_shared(&self) -> bool {
+        self.baggage.is_some() | self.extra.is_some()
     }
 
     #[cold]

@@ -102,29 +102,30 @@ impl LocalMark {
 
 /// An empty record for a sampled span of a batching tracer, marked as
 /// started on this thread (the thread's next record, while still in cache).
-/// What is rare (an empty stash, a local root, an exiting thread) is out
-/// of line. (Inlining all of it into the span's start measured 9 more
-/// instructions per span, not fewer.)
+///
+/// Inline only for the common case, a span started under an open one
+/// with the last finished record at hand; everything else (an empty slot,
+/// a local root, an exiting thread) is one out-of-line call that returns
+/// the record. With the rare calls made from the middle of the common
+/// path, its values lived across them in saved registers: five pushes and
+/// pops on every span. (Inlining all of it into the span's start measured
+/// more instructions per span, not fewer.)
 #[inline]
 pub(crate) fn take() -> Box<FinishedSpan> {
     STAGE
         .try_with(|s| {
             let home = s as *const RefCell<Stage> as usize;
             let mut s = s.try_borrow_mut().ok()?;
-            let mut record = match s.last.take() {
-                Some(r) => r,
-                None => s.take_stashed(),
-            };
-            // The count read once into a register: re-read after the
-            // record's stores, which the compiler cannot tell apart from it.
             let open = s.open;
-            record.local.home = home;
-            record.local.root = open == 0;
-            if open == 0 {
-                s.local_root_starts(home);
+            if open != 0
+                && let Some(mut record) = s.last.take()
+            {
+                record.local.home = home;
+                record.local.root = false;
+                s.open = open.saturating_add(1);
+                return Some(record);
             }
-            s.open = open.saturating_add(1);
-            Some(record)
+            Some(s.take_other(home))
         })
         .ok()
         .flatten()
@@ -144,29 +145,36 @@ fn record_alone() -> Box<FinishedSpan> {
 /// `end` is the explicit finish time, if one was given.
 #[inline]
 pub(crate) fn finish(record: Box<FinishedSpan>, tracer_id: u64, end: Option<u64>) {
-    // The common case (started and finished now) keeps both raw readings;
-    // the rest is settled out of line, returning two words in registers:
-    // returned through memory, the times were copied into the row with wide
-    // loads over narrow stores, which stalled every span.
-    let times = match (end, record.local.started) {
-        (None, Some(started)) => Times::Raw(started, crate::clock::now_raw()),
-        _ => {
-            let ended = end.is_none().then(crate::clock::now_raw);
-            let (start, duration) = unix_times(&record, end, ended);
-            Times::Unix { start, duration }
-        }
-    };
     let mut slot = Some(record);
     let _ = STAGE.try_with(|s| {
         let home = s as *const RefCell<Stage> as usize;
         if let Ok(mut stage) = s.try_borrow_mut()
             && let Some(record) = slot.take()
         {
-            stage.stage(record, home, tracer_id, times);
+            stage.stage(record, home, tracer_id, end);
         }
     });
     if let Some(record) = slot {
-        report_alone(record, tracer_id, times);
+        let at = times(&record, end);
+        report_alone(record, tracer_id, at);
+    }
+}
+
+/// The span's times, read as late as possible: the common case (started
+/// and finished now) keeps both raw readings; the rest is settled out of
+/// line, returning two words in registers. Read before the thread's stage
+/// was borrowed, the times lived across its calls, were spilled word by
+/// word and copied into the row with one wide load over those narrow
+/// stores, which waited for them (a failed store forward) on every span.
+#[inline(always)]
+fn times(record: &FinishedSpan, end: Option<u64>) -> Times {
+    match (end, record.local.started) {
+        (None, Some(started)) => Times::Raw(started, crate::clock::now_raw()),
+        _ => {
+            let ended = end.is_none().then(crate::clock::now_raw);
+            let (start, duration) = unix_times(record, end, ended);
+            Times::Unix { start, duration }
+        }
     }
 }
 
@@ -248,6 +256,24 @@ impl Stage {
         }
     }
 
+    /// [`take`] for a local root (nothing open on the thread) or when the
+    /// last finished record is not at hand.
+    #[inline(never)]
+    fn take_other(&mut self, home: usize) -> Box<FinishedSpan> {
+        let mut record = match self.last.take() {
+            Some(r) => r,
+            None => self.take_stashed(),
+        };
+        let open = self.open;
+        record.local.home = home;
+        record.local.root = open == 0;
+        if open == 0 {
+            self.local_root_starts(home);
+        }
+        self.open = open.saturating_add(1);
+        record
+    }
+
     /// A record from the stash, or from the shared pool when the stash is
     /// empty. Out of line: the last finished record usually serves.
     #[inline(never)]
@@ -291,7 +317,7 @@ impl Stage {
     }
 
     #[inline]
-    fn stage(&mut self, mut r: Box<FinishedSpan>, home: usize, tracer_id: u64, times: Times) {
+    fn stage(&mut self, mut r: Box<FinishedSpan>, home: usize, tracer_id: u64, end: Option<u64>) {
         if tracer_id != self.tracer_id {
             self.switch_to(tracer_id);
         }
@@ -308,7 +334,7 @@ impl Stage {
             }
             self.open == 0
         };
-        self.batch.push_record(&mut r, times);
+        self.batch.push_record(&mut r, |r| times(r, end));
         r.reset_moved();
         match &self.last {
             None => self.last = Some(r),
