@@ -24,6 +24,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::mem::ManuallyDrop;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock};
 
@@ -63,8 +64,36 @@ thread_local! {
     /// This thread's batch, records and open-span count. One thread-local
     /// for all of it: a span start and a span finish each touch it once.
     /// Its address names the thread.
-    static STAGE: RefCell<Stage> = const { RefCell::new(Stage::new()) };
+    ///
+    /// Without a destructor of its own (`ManuallyDrop`), so reaching it
+    /// tests nothing: a thread-local with one is checked for having been
+    /// registered or destroyed at every access (three instructions, twice
+    /// a span). [`STAGE_OWNER`]'s destructor closes it instead.
+    static STAGE: ManuallyDrop<RefCell<Stage>> =
+        const { ManuallyDrop::new(RefCell::new(Stage::new())) };
+    /// Closes this thread's stage when the thread exits (hands its batch
+    /// over, gives its records to other threads, releases the reporter).
+    /// Registered by the stage's first use that takes resources
+    /// ([`Stage::own`]).
+    static STAGE_OWNER: StageOwner = const { StageOwner };
 }
+
+/// See [`STAGE_OWNER`].
+struct StageOwner;
+
+impl Drop for StageOwner {
+    fn drop(&mut self) {
+        let _ = STAGE.try_with(|s| {
+            if let Ok(mut s) = s.try_borrow_mut() {
+                s.close();
+            }
+        });
+    }
+}
+
+/// The tracer a closed stage names: no tracer has it, so every finish
+/// after the close goes through [`Stage::switch_to`], which declines.
+const CLOSED: u64 = u64::MAX;
 
 /// Where a sampled span of a batching tracer started, and when. Not part
 /// of the span's data: records compare equal whatever their marks.
@@ -114,6 +143,7 @@ impl LocalMark {
 pub(crate) fn take() -> Box<FinishedSpan> {
     STAGE
         .try_with(|s| {
+            let s: &RefCell<Stage> = s;
             let home = s as *const RefCell<Stage> as usize;
             let mut s = s.try_borrow_mut().ok()?;
             let open = s.open;
@@ -122,7 +152,11 @@ pub(crate) fn take() -> Box<FinishedSpan> {
             {
                 record.local.home = home;
                 record.local.root = false;
-                s.open = open.saturating_add(1);
+                // Wrapping: only 2^32 spans started here and finished
+                // elsewhere, with no local root finishing here between,
+                // wrap it, and a count of 0 only makes the next start a
+                // local root. (Saturating cost three instructions a span.)
+                s.open = open.wrapping_add(1);
                 return Some(record);
             }
             Some(s.take_other(home))
@@ -147,6 +181,7 @@ fn record_alone() -> Box<FinishedSpan> {
 pub(crate) fn finish(record: Box<FinishedSpan>, tracer_id: u64, end: Option<u64>) {
     let mut slot = Some(record);
     let _ = STAGE.try_with(|s| {
+        let s: &RefCell<Stage> = s;
         let home = s as *const RefCell<Stage> as usize;
         if let Ok(mut stage) = s.try_borrow_mut()
             && let Some(record) = slot.take()
@@ -239,6 +274,10 @@ struct Stage {
     last: Option<Box<FinishedSpan>>,
     /// Cleared records for the next spans.
     stash: Records,
+    /// [`STAGE_OWNER`] is registered to close the stage.
+    owned: bool,
+    /// The thread is exiting: the stage was closed and takes nothing in.
+    closed: bool,
 }
 
 impl Stage {
@@ -253,6 +292,8 @@ impl Stage {
             home: 0,
             last: None,
             stash: Vec::new(),
+            owned: false,
+            closed: false,
         }
     }
 
@@ -260,6 +301,10 @@ impl Stage {
     /// last finished record is not at hand.
     #[inline(never)]
     fn take_other(&mut self, home: usize) -> Box<FinishedSpan> {
+        if self.closed {
+            // The thread is exiting: the span goes over on its own.
+            return record_alone();
+        }
         let mut record = match self.last.take() {
             Some(r) => r,
             None => self.take_stashed(),
@@ -287,6 +332,7 @@ impl Stage {
     #[cold]
     #[inline(never)]
     fn refill(&mut self) -> Box<FinishedSpan> {
+        self.own();
         if let Some(records) = pool::refill() {
             self.stash = records;
         }
@@ -310,6 +356,7 @@ impl Stage {
     #[cold]
     #[inline(never)]
     fn register(&mut self, home: usize) {
+        self.own();
         let flag = Arc::new(AtomicBool::new(false));
         HOME_FLAGS.lock().insert(home, flag.clone());
         self.root_flag = Some(flag);
@@ -318,8 +365,10 @@ impl Stage {
 
     #[inline]
     fn stage(&mut self, mut r: Box<FinishedSpan>, home: usize, tracer_id: u64, end: Option<u64>) {
-        if tracer_id != self.tracer_id {
-            self.switch_to(tracer_id);
+        if tracer_id != self.tracer_id && !self.switch_to(tracer_id) {
+            let at = times(&r, end);
+            report_alone(r, tracer_id, at);
+            return;
         }
         let subtree_done = if r.local.home == home {
             self.open = if r.local.root {
@@ -386,11 +435,28 @@ impl Stage {
 
     /// Hands the batch over (if any) and looks up the new tracer's reporter.
     #[inline(never)]
-    fn switch_to(&mut self, tracer_id: u64) {
+    /// Returns false, changing nothing, once the stage is closed.
+    fn switch_to(&mut self, tracer_id: u64) -> bool {
+        if self.closed {
+            return false;
+        }
+        self.own();
         self.hand_off();
         self.tracer_id = tracer_id;
         self.reporter = crate::registry::reporter(tracer_id);
         self.limit = self.reporter.as_ref().map_or(1, |r| r.batch_size().max(1));
+        true
+    }
+
+    /// Makes sure [`STAGE_OWNER`] will close this stage when the thread
+    /// exits: called where the stage first takes something it must give
+    /// back (a tracer's reporter, records, a flag).
+    fn own(&mut self) {
+        if !self.owned {
+            self.owned = true;
+            // Touching the owner registers its destructor.
+            let _ = STAGE_OWNER.try_with(|_| ());
+        }
     }
 
     fn hand_off(&mut self) {
@@ -405,15 +471,23 @@ impl Stage {
     }
 }
 
-impl Drop for Stage {
-    fn drop(&mut self) {
-        if self.root_flag.is_some() {
+impl Stage {
+    /// At thread exit: hands the batch over, gives the records to other
+    /// threads and releases everything the stage holds. Spans finished
+    /// later (by other thread-locals' destructors) go over on their own.
+    fn close(&mut self) {
+        if let Some(_flag) = self.root_flag.take() {
             HOME_FLAGS.lock().remove(&self.home);
         }
         self.hand_off();
         let mut records = std::mem::take(&mut self.stash);
         records.extend(self.last.take());
         pool::give_back(records);
+        self.closed = true;
+        self.tracer_id = CLOSED;
+        self.reporter = None;
+        self.batch = SpanBatch::new();
+        self.open = 0;
     }
 }
 
