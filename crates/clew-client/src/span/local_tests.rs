@@ -148,6 +148,81 @@ fn a_root_finished_on_another_thread_releases_its_home_batch() {
     assert_eq!(rep.got.lock()[2], names(&["c", "r2"]));
 }
 
+/// Keeps every span it gets, batched or alone, as (name, start, duration).
+#[derive(Debug, Default)]
+struct Times {
+    got: Mutex<Vec<(String, u64, u64)>>,
+}
+
+impl Reporter for Times {
+    fn report(&self, span: Box<FinishedSpan>) {
+        let got = (
+            span.operation_name.to_string(),
+            span.start_time,
+            span.duration,
+        );
+        self.got.lock().push(got);
+    }
+    fn batch_size(&self) -> usize {
+        100
+    }
+    fn report_batch(&self, batch: &mut SpanBatch) {
+        let p = Arc::new(clew_model::Process::new("svc"));
+        let spans = batch.to_model(&p);
+        let got = spans.map(|s| (s.operation_name.to_string(), s.start_time, s.duration));
+        self.got.lock().extend(got);
+    }
+}
+
+/// Spans started and finished by another thread-local's destructor, while
+/// the thread exits (its stage closed before or after that destructor:
+/// the order is the runtime's), are delivered with their real times.
+#[test]
+fn spans_of_an_exiting_thread_are_delivered_with_their_times() {
+    let rep = Arc::new(Times::default());
+    let t = Tracer::builder("svc")
+        .sampler(ConstSampler(true))
+        .reporter_arc(rep.clone())
+        .build();
+
+    struct AtExit(Option<(Tracer, crate::Span)>);
+    impl Drop for AtExit {
+        fn drop(&mut self) {
+            if let Some((t, root)) = self.0.take() {
+                t.span("late").child_of(&root).start().finish();
+                root.finish();
+            }
+        }
+    }
+    thread_local! {
+        static AT_EXIT: std::cell::RefCell<AtExit> = const { std::cell::RefCell::new(AtExit(None)) };
+    }
+
+    let t2 = t.clone();
+    let before = crate::clock::now_unix_nanos();
+    std::thread::spawn(move || {
+        // Registered before the stage's owner, so (if destructors run in
+        // reverse order) it runs after the stage closed.
+        AT_EXIT.with(|_| ());
+        let root = t2.span("root").start();
+        t2.span("early").child_of(&root).start().finish();
+        AT_EXIT.with(|a| a.borrow_mut().0 = Some((t2.clone(), root)));
+    })
+    .join()
+    .expect("thread");
+    let after = crate::clock::now_unix_nanos();
+    let mut got = rep.got.lock().clone();
+    got.sort();
+    let names: Vec<&str> = got.iter().map(|(n, ..)| n.as_str()).collect();
+    assert_eq!(names, ["early", "late", "root"]);
+    for (name, start, duration) in got {
+        assert!(
+            start >= before && start + duration <= after,
+            "{name}: {start} + {duration} not within {before}..{after}"
+        );
+    }
+}
+
 #[test]
 fn span_by_span_reporters_get_each_span_as_it_finishes() {
     let (t, rep) = setup(0);
