@@ -8,7 +8,7 @@
 //! in this core's cache. Start and end times stay raw clock readings; the
 //! reporter's thread turns them into Unix time. The batch goes to the reporter in one call when
 //! the thread's *local root* finishes (the span that was started while no
-//! other sampled span of the thread was open), so a request handled on one
+//! other local root of the thread was open), so a request handled on one
 //! thread is one hand-off; or sooner, when the batch reaches the
 //! reporter's size, when its oldest span finished [`HAND_OFF_AFTER`] ago,
 //! when the tracer is flushed or closed on this thread, and when the thread
@@ -146,17 +146,11 @@ pub(crate) fn take() -> Box<FinishedSpan> {
             let s: &RefCell<Stage> = s;
             let home = s as *const RefCell<Stage> as usize;
             let mut s = s.try_borrow_mut().ok()?;
-            let open = s.open;
-            if open != 0
+            if s.root_open
                 && let Some(mut record) = s.last.take()
             {
                 record.local.home = home;
                 record.local.root = false;
-                // Wrapping: only 2^32 spans started here and finished
-                // elsewhere, with no local root finishing here between,
-                // wrap it, and a count of 0 only makes the next start a
-                // local root. (Saturating cost three instructions a span.)
-                s.open = open.wrapping_add(1);
                 return Some(record);
             }
             Some(s.take_other(home))
@@ -258,10 +252,14 @@ struct Stage {
     reporter: Option<Arc<dyn Reporter>>,
     /// The reporter's [`Reporter::batch_size`].
     limit: usize,
-    /// Sampled spans of batching tracers started on this thread and not
-    /// finished here (spans finished elsewhere are not subtracted; a local
-    /// root finishing here resets it).
-    open: u32,
+    /// A local root of this thread is open: spans started now are inside
+    /// its subtree. Cleared when it finishes (here, or elsewhere as far as
+    /// this thread learns from its flag). A flag, not a count of open
+    /// spans: a count was kept up at every start and finish (seven
+    /// instructions a span) to tell the same thing, but for spans still
+    /// open after their root finished, which a count then made end the
+    /// next root's subtree early.
+    root_open: bool,
     /// Raised by another thread that finished one of this thread's local
     /// roots; listed in [`HOME_FLAGS`] under `home` once created.
     root_flag: Option<Arc<AtomicBool>>,
@@ -287,7 +285,7 @@ impl Stage {
             tracer_id: 0,
             reporter: None,
             limit: 1,
-            open: 0,
+            root_open: false,
             root_flag: None,
             home: 0,
             last: None,
@@ -297,7 +295,7 @@ impl Stage {
         }
     }
 
-    /// [`take`] for a local root (nothing open on the thread) or when the
+    /// [`take`] for a local root (no local root open on the thread) or when the
     /// last finished record is not at hand.
     #[inline(never)]
     fn take_other(&mut self, home: usize) -> Box<FinishedSpan> {
@@ -309,13 +307,12 @@ impl Stage {
             Some(r) => r,
             None => self.take_stashed(),
         };
-        let open = self.open;
         record.local.home = home;
-        record.local.root = open == 0;
-        if open == 0 {
+        record.local.root = !self.root_open;
+        if !self.root_open {
+            self.root_open = true;
             self.local_root_starts(home);
         }
-        self.open = open.saturating_add(1);
         record
     }
 
@@ -371,17 +368,15 @@ impl Stage {
             return;
         }
         let subtree_done = if r.local.home == home {
-            self.open = if r.local.root {
-                0
-            } else {
-                self.open.saturating_sub(1)
-            };
-            self.open == 0
+            if r.local.root {
+                self.root_open = false;
+            }
+            r.local.root
         } else {
             if r.local.root {
                 raise_home_flag(r.local.home);
             }
-            self.open == 0
+            !self.root_open
         };
         self.batch.push_record(&mut r, |r| times(r, end));
         r.reset_moved();
@@ -427,7 +422,7 @@ impl Stage {
             return false;
         };
         if flag.load(Ordering::Relaxed) && flag.swap(false, Ordering::Acquire) {
-            self.open = 0;
+            self.root_open = false;
             return true;
         }
         false
@@ -487,7 +482,7 @@ impl Stage {
         self.tracer_id = CLOSED;
         self.reporter = None;
         self.batch = SpanBatch::new();
-        self.open = 0;
+        self.root_open = false;
     }
 }
 
