@@ -302,12 +302,25 @@ impl SpanContext {
             None => parent.flags,
         };
         self.deferred = false;
-        std::mem::forget(std::mem::replace(&mut self.baggage, parent.baggage.clone()));
-        let extra = match &parent.extra {
+        // One test for the common parent with neither shared part.
+        let (baggage, extra) = if parent.holds_shared() {
+            parent.shared_for_child()
+        } else {
+            (None, None)
+        };
+        std::mem::forget(std::mem::replace(&mut self.baggage, baggage));
+        std::mem::forget(std::mem::replace(&mut self.extra, extra));
+    }
+
+    /// The shared parts a child inherits: the baggage, and the trace
+    /// state but not the debug ID.
+    #[inline(never)]
+    fn shared_for_child(&self) -> (Option<Arc<Baggage>>, Option<Arc<Extra>>) {
+        let extra = match &self.extra {
             None => None,
             Some(e) => Extra::for_child(e),
         };
-        std::mem::forget(std::mem::replace(&mut self.extra, extra));
+        (self.baggage.clone(), extra)
     }
 
     /// Drops the shared parts (baggage, trace state) in place, leaving the
@@ -473,6 +486,18 @@ mod tests {
         assert_eq!(Arc::strong_count(parent_baggage), 2);
         c.release_shared();
         assert_eq!(Arc::strong_count(parent_baggage), 1);
+        // A debug ID stays with the parent; a trace state goes with it.
+        for p in [
+            SpanContext::new(TraceId::new(0, 9), SpanId(5), SpanId(0), 3).with_debug_id("dbg"),
+            SpanContext::new(TraceId::new(0, 9), SpanId(5), SpanId(0), 3)
+                .with_debug_id("dbg")
+                .with_trace_state("k=v"),
+            SpanContext::new(TraceId::new(0, 9), SpanId(5), SpanId(0), 1),
+        ] {
+            c.become_child_of_released(&p, SpanId(8), None);
+            assert_eq!(c, p.child(SpanId(8)));
+            c.release_shared();
+        }
     }
 
     #[test]
