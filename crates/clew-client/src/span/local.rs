@@ -61,7 +61,7 @@ fn raise_home_flag(home: usize) {
 }
 
 thread_local! {
-    /// This thread's batch, records and open-span count. One thread-local
+    /// This thread's batch, records and local-root flag. One thread-local
     /// for all of it: a span start and a span finish each touch it once.
     /// Its address names the thread.
     ///
@@ -132,8 +132,8 @@ impl LocalMark {
 /// An empty record for a sampled span of a batching tracer, marked as
 /// started on this thread (the thread's next record, while still in cache).
 ///
-/// Inline only for the common case, a span started under an open one
-/// with the last finished record at hand; everything else (an empty slot,
+/// Inline only for the common case, a span started under an open local
+/// root with the last finished record at hand; everything else (an empty slot,
 /// a local root, an exiting thread) is one out-of-line call that returns
 /// the record. With the rare calls made from the middle of the common
 /// path, its values lived across them in saved registers: five pushes and
@@ -338,9 +338,10 @@ impl Stage {
             .unwrap_or_else(|| Box::new(FinishedSpan::empty()))
     }
 
-    /// A local root starts: the thread's flag is created at its first.
-    /// Out of line, a test of the count alone on every start: testing the
-    /// flag there too compiled to flag arithmetic on every span.
+    /// A local root starts: the thread's flag (for roots finishing
+    /// elsewhere) is created at its first. Out of line, so the start tests
+    /// only whether a local root is open: testing the flag there too
+    /// compiled to flag arithmetic on every span.
     #[inline(never)]
     fn local_root_starts(&mut self, home: usize) {
         if self.root_flag.is_none() {
