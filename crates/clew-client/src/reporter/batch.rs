@@ -265,7 +265,7 @@ impl SpanBatch {
     }
 
     /// [`Self::push_record`] for any record: with tags, logs, other
-    /// references or sampler tags, or into a full batch. Out of line:
+    /// references or sampler tags. Out of line:
     /// inlined, it cost plain spans 3 instructions (and saved spans with
     /// 3 tags 10).
     #[inline(never)]
