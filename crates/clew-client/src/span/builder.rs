@@ -286,7 +286,9 @@ impl<'a> SpanBuilder<'a> {
             tags,
             start_time,
             ignore_active: true,
-            plain_child: false,
+            // No reference was added (else the active span is not asked),
+            // so the active context, when it names a span, is the only one.
+            plain_child: active.as_ref().is_some_and(SpanContext::is_valid),
         }
         .start_with_parent()
     }

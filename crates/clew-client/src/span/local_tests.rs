@@ -276,6 +276,12 @@ fn plain_children_match_the_general_path() {
         .with_tag("x", 1)
         .start()
         .finish();
+    {
+        // A child of the active span, with no reference given.
+        let _active = root.activate();
+        t.span("a").start().finish();
+        t.span("a").with_tag("x", 1).start().finish();
+    }
     other.finish();
     root.finish();
     let spans = rep.got.lock().clone();
@@ -286,7 +292,7 @@ fn plain_children_match_the_general_path() {
             .cloned()
             .collect()
     };
-    for name in ["c", "f"] {
+    for name in ["c", "f", "a"] {
         let got = by_name(name);
         assert_eq!(got.len(), 2, "{name}");
         let (fast, mut general) = (got[0].clone(), got[1].clone());
