@@ -257,7 +257,9 @@ impl SpanContext {
     /// Makes this context a child of `parent` in place (same trace, flags,
     /// baggage and trace state; with `flags` instead of the parent's when given),
     /// so a recycled record is filled field by field rather than by a copy.
-    #[inline(always)]
+    /// Spans use [`Self::become_child_of_released`]; this form, which
+    /// drops what the context held, is what the tests compare against.
+    #[cfg(test)]
     pub(crate) fn become_child_of(
         &mut self,
         parent: &SpanContext,
@@ -279,11 +281,72 @@ impl SpanContext {
         };
     }
 
+    /// [`Self::become_child_of`] for a context whose shared parts were
+    /// released ([`Self::release_shared`], or a new context): recycled
+    /// records and boxes always are, so the old parts are overwritten
+    /// without the checks their drop makes (two tests and branches per
+    /// span). Were they not released, they would only leak.
+    #[inline(always)]
+    pub(crate) fn become_child_of_released(
+        &mut self,
+        parent: &SpanContext,
+        span_id: SpanId,
+        flags: Option<u8>,
+    ) {
+        debug_assert!(self.baggage.is_none() && self.extra.is_none());
+        self.trace_id = parent.trace_id;
+        self.span_id = span_id;
+        self.parent_id = parent.span_id;
+        self.flags = match flags {
+            Some(f) => f,
+            None => parent.flags,
+        };
+        self.deferred = false;
+        // One test for the common parent with neither shared part.
+        let (baggage, extra) = if parent.holds_shared() {
+            parent.shared_for_child()
+        } else {
+            (None, None)
+        };
+        std::mem::forget(std::mem::replace(&mut self.baggage, baggage));
+        std::mem::forget(std::mem::replace(&mut self.extra, extra));
+    }
+
+    /// The shared parts a child inherits: the baggage, and the trace
+    /// state but not the debug ID.
+    #[inline(never)]
+    fn shared_for_child(&self) -> (Option<Arc<Baggage>>, Option<Arc<Extra>>) {
+        let extra = match &self.extra {
+            None => None,
+            Some(e) => Extra::for_child(e),
+        };
+        (self.baggage.clone(), extra)
+    }
+
     /// Drops the shared parts (baggage, trace state) in place, leaving the
     /// IDs and flags: what is left needs no drop, so a finished span can be
     /// forgotten instead of going through its drop glue.
+    ///
+    /// One test for the common case of neither ([`Self::holds_shared`]):
+    /// storing `None` over a
+    /// `None` still tested each field for a drop and wrote it back.
     #[inline(always)]
     pub(crate) fn release_shared(&mut self) {
+        if self.holds_shared() {
+            self.release_present();
+        }
+    }
+
+    /// Whether the context holds baggage or a trace state (shared parts
+    /// that [`Self::release_shared`] releases).
+    #[inline(always)]
+    pub(crate) fn holds_shared(&self) -> bool {
+        self.baggage.is_some() | self.extra.is_some()
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn release_present(&mut self) {
         self.baggage = None;
         self.extra = None;
     }
@@ -399,6 +462,42 @@ mod tests {
         assert_eq!(c, p.child(SpanId(6)));
         c.become_child_of(&p, SpanId(7), Some(FLAG_SAMPLED | FLAG_DEBUG));
         assert_eq!(c, p.child(SpanId(7)).with_flags(FLAG_SAMPLED | FLAG_DEBUG));
+    }
+
+    #[test]
+    fn a_released_context_becomes_the_same_child() {
+        let p = SpanContext::new(TraceId::new(3, 9), SpanId(5), SpanId(1), 1)
+            .with_baggage_item("k", "v")
+            .with_trace_state("a=b");
+        let mut c = SpanContext::new(TraceId::new(0, 1), SpanId(2), SpanId(0), 0)
+            .with_baggage_item("old", "x");
+        let old = c.baggage_arc().cloned().expect("baggage");
+        c.release_shared();
+        // The released baggage is really gone from `c`, not leaked by it.
+        assert_eq!(Arc::strong_count(&old), 1);
+        c.become_child_of_released(&p, SpanId(6), None);
+        assert_eq!(c, p.child(SpanId(6)));
+        c.release_shared();
+        c.become_child_of_released(&p, SpanId(7), Some(FLAG_SAMPLED | FLAG_DEBUG));
+        assert_eq!(c, p.child(SpanId(7)).with_flags(FLAG_SAMPLED | FLAG_DEBUG));
+        // The parent's shared parts are shared, not copied, and released
+        // with the child.
+        let parent_baggage = p.baggage_arc().expect("baggage");
+        assert_eq!(Arc::strong_count(parent_baggage), 2);
+        c.release_shared();
+        assert_eq!(Arc::strong_count(parent_baggage), 1);
+        // A debug ID stays with the parent; a trace state goes with it.
+        for p in [
+            SpanContext::new(TraceId::new(0, 9), SpanId(5), SpanId(0), 3).with_debug_id("dbg"),
+            SpanContext::new(TraceId::new(0, 9), SpanId(5), SpanId(0), 3)
+                .with_debug_id("dbg")
+                .with_trace_state("k=v"),
+            SpanContext::new(TraceId::new(0, 9), SpanId(5), SpanId(0), 1),
+        ] {
+            c.become_child_of_released(&p, SpanId(8), None);
+            assert_eq!(c, p.child(SpanId(8)));
+            c.release_shared();
+        }
     }
 
     #[test]

@@ -214,6 +214,10 @@ fn references<'a>(row: &'a SpanRow) -> impl Iterator<Item = SpanRef> + 'a {
 }
 
 /// Appends one `Span` struct (an element of `Batch.spans`) for `row`.
+/// Inlined into the sender's loop over a batch's rows: left to the
+/// compiler, whether it was inlined changed with unrelated code elsewhere
+/// in the crate (out of line, the UDP sender ran 2 % more instructions).
+#[inline]
 pub(crate) fn write_span(buf: &mut Vec<u8>, batch: &SpanBatch, row: &SpanRow) {
     let mut o = Out::new(buf);
     let trace = row.trace_id;

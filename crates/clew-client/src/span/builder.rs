@@ -45,8 +45,8 @@ fn start_local_child(
     debug_assert!(record.tags.is_empty() && record.logs.is_empty());
     record
         .context
-        .become_child_of(parent, id::new_span_id(), None);
-    record.operation_name = operation_name;
+        .become_child_of_released(parent, id::new_span_id(), None);
+    record.name_released(operation_name);
     record.parent_ref_type = kind;
     record.sampler = None;
     record.local.started = Some(clock::now_raw());
@@ -138,6 +138,14 @@ pub struct SpanBuilder<'a> {
     tags: Vec<Tag>,
     start_time: Option<u64>,
     ignore_active: bool,
+    /// One reference, the parent, checked to name a span where it was
+    /// added, and no other reference: the start then neither tests the
+    /// parent again nor looks at the other references. Both paths of
+    /// [`Self::with_ref`] merge before the start, which then re-tested
+    /// the parent (five loads and tests) and kept the references' vector
+    /// on the stack for every child; a flag that is constant on the common
+    /// path lets the compiler separate the paths again.
+    plain_child: bool,
 }
 
 impl<'a> SpanBuilder<'a> {
@@ -151,6 +159,7 @@ impl<'a> SpanBuilder<'a> {
             tags: Vec::new(),
             start_time: None,
             ignore_active: false,
+            plain_child: false,
         }
     }
 
@@ -188,6 +197,7 @@ impl<'a> SpanBuilder<'a> {
         if self.parent.is_none() && ctx.is_valid() {
             SpanBuilder {
                 parent: Some((kind, ctx)),
+                plain_child: true,
                 ..self
             }
         } else {
@@ -200,6 +210,7 @@ impl<'a> SpanBuilder<'a> {
                 tags,
                 start_time,
                 ignore_active,
+                plain_child: _,
             } = self;
             let (parent, extra_refs) = with_other_ref(parent, extra_refs, kind, ctx);
             SpanBuilder {
@@ -210,6 +221,7 @@ impl<'a> SpanBuilder<'a> {
                 tags,
                 start_time,
                 ignore_active,
+                plain_child: false,
             }
         }
     }
@@ -274,6 +286,9 @@ impl<'a> SpanBuilder<'a> {
             tags,
             start_time,
             ignore_active: true,
+            // No reference was added (else the active span is not asked),
+            // so the active context, when it names a span, is the only one.
+            plain_child: active.as_ref().is_some_and(SpanContext::is_valid),
         }
         .start_with_parent()
     }
@@ -296,19 +311,23 @@ impl<'a> SpanBuilder<'a> {
             tags,
             start_time,
             ignore_active: _,
+            plain_child,
         } = self;
         let inner = tracer.inner();
         match parent {
-            Some((kind, p)) if p.is_valid() => {
+            Some((kind, p)) if plain_child || p.is_valid() => {
                 if !p.is_sampled() || inner.disabled {
                     if !p.is_sampling_deferred() || inner.disabled {
                         return Span::unsampled_child(p);
                     }
-                } else if inner.batching
-                    && tags.is_empty()
-                    && extra_refs.is_empty()
-                    && start_time.is_none()
-                {
+                } else if plain_child && inner.batching && tags.is_empty() && start_time.is_none() {
+                    // Neither vector was ever pushed to (one reference,
+                    // no tag), so neither holds memory: forgotten rather
+                    // than dropped, which the compiler tested for (their
+                    // capacity) after the start, on every child.
+                    debug_assert!(tags.capacity() == 0 && extra_refs.capacity() == 0);
+                    std::mem::forget(tags);
+                    std::mem::forget(extra_refs);
                     return start_local_child(inner.id, kind, p, operation_name);
                 }
             }
@@ -404,11 +423,13 @@ fn start_general(
     // copy (store-to-load forwarding) for a third of the start.
     match context {
         NewContext::ChildOf(p, flags) => {
-            record.context.become_child_of(p, id::new_span_id(), flags)
+            record
+                .context
+                .become_child_of_released(p, id::new_span_id(), flags)
         }
         NewContext::Root(c) => record.context = c,
     }
-    record.operation_name = operation_name;
+    record.name_released(operation_name);
     if !tags.is_empty() {
         record.tags.extend(tags);
     }

@@ -27,7 +27,13 @@ pub struct SpanRef {
 
 /// A sampled span: while in progress (inside a [`crate::Span`]) and after
 /// finishing, when reporters get it. Times are Unix nanoseconds.
+///
+/// `repr(C)` puts the context first, at the same place as in an unsampled
+/// span's box: [`crate::Span::context`] then reads the same address
+/// whichever kind the span is, without testing which (children name their
+/// parent through it, once per span).
 #[derive(Clone, Debug, PartialEq)]
+#[repr(C)]
 pub struct FinishedSpan {
     /// Identity, flags and baggage. `context.parent_id()` is the parent.
     pub context: SpanContext,
@@ -89,6 +95,16 @@ impl FinishedSpan {
     pub(crate) fn reset_moved(&mut self) {
         debug_assert!(self.tags.is_empty() && self.logs.is_empty());
         self.context.release_shared();
+    }
+
+    /// Names a recycled record's span. Every recycled record's name is
+    /// borrowed (an owned one was moved out, leaving an empty name, or
+    /// cleared), so the old name is overwritten without the check its
+    /// drop makes; were it owned, it would only leak.
+    #[inline(always)]
+    pub(crate) fn name_released(&mut self, name: Cow<'static, str>) {
+        debug_assert!(matches!(self.operation_name, Cow::Borrowed(_)));
+        std::mem::forget(std::mem::replace(&mut self.operation_name, name));
     }
 
     /// The first tag with this key.

@@ -8,7 +8,7 @@
 //! in this core's cache. Start and end times stay raw clock readings; the
 //! reporter's thread turns them into Unix time. The batch goes to the reporter in one call when
 //! the thread's *local root* finishes (the span that was started while no
-//! other sampled span of the thread was open), so a request handled on one
+//! other local root of the thread was open), so a request handled on one
 //! thread is one hand-off; or sooner, when the batch reaches the
 //! reporter's size, when its oldest span finished [`HAND_OFF_AFTER`] ago,
 //! when the tracer is flushed or closed on this thread, and when the thread
@@ -24,6 +24,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::mem::ManuallyDrop;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock};
 
@@ -60,11 +61,39 @@ fn raise_home_flag(home: usize) {
 }
 
 thread_local! {
-    /// This thread's batch, records and open-span count. One thread-local
+    /// This thread's batch, records and local-root flag. One thread-local
     /// for all of it: a span start and a span finish each touch it once.
     /// Its address names the thread.
-    static STAGE: RefCell<Stage> = const { RefCell::new(Stage::new()) };
+    ///
+    /// Without a destructor of its own (`ManuallyDrop`), so reaching it
+    /// tests nothing: a thread-local with one is checked for having been
+    /// registered or destroyed at every access (three instructions, twice
+    /// a span). [`STAGE_OWNER`]'s destructor closes it instead.
+    static STAGE: ManuallyDrop<RefCell<Stage>> =
+        const { ManuallyDrop::new(RefCell::new(Stage::new())) };
+    /// Closes this thread's stage when the thread exits (hands its batch
+    /// over, gives its records to other threads, releases the reporter).
+    /// Registered by the stage's first use that takes resources
+    /// ([`Stage::own`]).
+    static STAGE_OWNER: StageOwner = const { StageOwner };
 }
+
+/// See [`STAGE_OWNER`].
+struct StageOwner;
+
+impl Drop for StageOwner {
+    fn drop(&mut self) {
+        let _ = STAGE.try_with(|s| {
+            if let Ok(mut s) = s.try_borrow_mut() {
+                s.close();
+            }
+        });
+    }
+}
+
+/// The tracer a closed stage names: no tracer has it, so every finish
+/// after the close goes through [`Stage::switch_to`], which declines.
+const CLOSED: u64 = u64::MAX;
 
 /// Where a sampled span of a batching tracer started, and when. Not part
 /// of the span's data: records compare equal whatever their marks.
@@ -102,26 +131,29 @@ impl LocalMark {
 
 /// An empty record for a sampled span of a batching tracer, marked as
 /// started on this thread (the thread's next record, while still in cache).
-/// What is rare (an empty stash, a local root, an exiting thread) is out
-/// of line. (Inlining all of it into the span's start measured 9 more
-/// instructions per span, not fewer.)
+///
+/// Inline only for the common case, a span started under an open local
+/// root with the last finished record at hand; everything else (an empty slot,
+/// a local root, an exiting thread) is one out-of-line call that returns
+/// the record. With the rare calls made from the middle of the common
+/// path, its values lived across them in saved registers: five pushes and
+/// pops on every span. (Inlining all of it into the span's start measured
+/// more instructions per span, not fewer.)
 #[inline]
 pub(crate) fn take() -> Box<FinishedSpan> {
     STAGE
         .try_with(|s| {
+            let s: &RefCell<Stage> = s;
             let home = s as *const RefCell<Stage> as usize;
             let mut s = s.try_borrow_mut().ok()?;
-            let mut record = match s.last.take() {
-                Some(r) => r,
-                None => s.take_stashed(),
-            };
-            record.local.home = home;
-            record.local.root = s.open == 0;
-            if s.open == 0 && s.root_flag.is_none() {
-                s.register(home);
+            if s.root_open
+                && let Some(mut record) = s.last.take()
+            {
+                record.local.home = home;
+                record.local.root = false;
+                return Some(record);
             }
-            s.open = s.open.saturating_add(1);
-            Some(record)
+            Some(s.take_other(home))
         })
         .ok()
         .flatten()
@@ -141,32 +173,37 @@ fn record_alone() -> Box<FinishedSpan> {
 /// `end` is the explicit finish time, if one was given.
 #[inline]
 pub(crate) fn finish(record: Box<FinishedSpan>, tracer_id: u64, end: Option<u64>) {
-    // The common case (started and finished now) keeps both raw readings;
-    // the rest is settled out of line, returning two words in registers:
-    // returned through memory, the times were copied into the row with wide
-    // loads over narrow stores, which stalled every span.
-    let (times, ended) = match (end, record.local.started) {
-        (None, Some(started)) => {
-            let ended = crate::clock::now_raw();
-            (Times::Raw(started, ended), Some(ended))
-        }
-        _ => {
-            let ended = end.is_none().then(crate::clock::now_raw);
-            let (start, duration) = unix_times(&record, end, ended);
-            (Times::Unix { start, duration }, ended)
-        }
-    };
     let mut slot = Some(record);
     let _ = STAGE.try_with(|s| {
+        let s: &RefCell<Stage> = s;
         let home = s as *const RefCell<Stage> as usize;
         if let Ok(mut stage) = s.try_borrow_mut()
             && let Some(record) = slot.take()
         {
-            stage.stage(record, home, tracer_id, times, ended);
+            stage.stage(record, home, tracer_id, end);
         }
     });
     if let Some(record) = slot {
-        report_alone(record, tracer_id, times);
+        let at = times(&record, end);
+        report_alone(record, tracer_id, at);
+    }
+}
+
+/// The span's times, read as late as possible: the common case (started
+/// and finished now) keeps both raw readings; the rest is settled out of
+/// line, returning two words in registers. Read before the thread's stage
+/// was borrowed, the times lived across its calls, were spilled word by
+/// word and copied into the row with one wide load over those narrow
+/// stores, which waited for them (a failed store forward) on every span.
+#[inline(always)]
+fn times(record: &FinishedSpan, end: Option<u64>) -> Times {
+    match (end, record.local.started) {
+        (None, Some(started)) => Times::Raw(started, crate::clock::now_raw()),
+        _ => {
+            let ended = end.is_none().then(crate::clock::now_raw);
+            let (start, duration) = unix_times(record, end, ended);
+            Times::Unix { start, duration }
+        }
     }
 }
 
@@ -215,12 +252,14 @@ struct Stage {
     reporter: Option<Arc<dyn Reporter>>,
     /// The reporter's [`Reporter::batch_size`].
     limit: usize,
-    /// When the batch's first span finished.
-    first_end: Option<fastant::Instant>,
-    /// Sampled spans of batching tracers started on this thread and not
-    /// finished here (spans finished elsewhere are not subtracted; a local
-    /// root finishing here resets it).
-    open: u32,
+    /// A local root of this thread is open: spans started now are inside
+    /// its subtree. Cleared when it finishes (here, or elsewhere as far as
+    /// this thread learns from its flag). A flag, not a count of open
+    /// spans: a count was kept up at every start and finish (seven
+    /// instructions a span) to tell the same thing, but for spans still
+    /// open after their root finished, which a count then made end the
+    /// next root's subtree early.
+    root_open: bool,
     /// Raised by another thread that finished one of this thread's local
     /// roots; listed in [`HOME_FLAGS`] under `home` once created.
     root_flag: Option<Arc<AtomicBool>>,
@@ -233,6 +272,10 @@ struct Stage {
     last: Option<Box<FinishedSpan>>,
     /// Cleared records for the next spans.
     stash: Records,
+    /// [`STAGE_OWNER`] is registered to close the stage.
+    owned: bool,
+    /// The thread is exiting: the stage was closed and takes nothing in.
+    closed: bool,
 }
 
 impl Stage {
@@ -242,13 +285,35 @@ impl Stage {
             tracer_id: 0,
             reporter: None,
             limit: 1,
-            first_end: None,
-            open: 0,
+            root_open: false,
             root_flag: None,
             home: 0,
             last: None,
             stash: Vec::new(),
+            owned: false,
+            closed: false,
         }
+    }
+
+    /// [`take`] for a local root (no local root open on the thread) or when the
+    /// last finished record is not at hand.
+    #[inline(never)]
+    fn take_other(&mut self, home: usize) -> Box<FinishedSpan> {
+        if self.closed {
+            // The thread is exiting: the span goes over on its own.
+            return record_alone();
+        }
+        let mut record = match self.last.take() {
+            Some(r) => r,
+            None => self.take_stashed(),
+        };
+        record.local.home = home;
+        record.local.root = !self.root_open;
+        if !self.root_open {
+            self.root_open = true;
+            self.local_root_starts(home);
+        }
+        record
     }
 
     /// A record from the stash, or from the shared pool when the stash is
@@ -264,6 +329,7 @@ impl Stage {
     #[cold]
     #[inline(never)]
     fn refill(&mut self) -> Box<FinishedSpan> {
+        self.own();
         if let Some(records) = pool::refill() {
             self.stash = records;
         }
@@ -272,11 +338,23 @@ impl Stage {
             .unwrap_or_else(|| Box::new(FinishedSpan::empty()))
     }
 
+    /// A local root starts: the thread's flag (for roots finishing
+    /// elsewhere) is created at its first. Out of line, so the start tests
+    /// only whether a local root is open: testing the flag there too
+    /// compiled to flag arithmetic on every span.
+    #[inline(never)]
+    fn local_root_starts(&mut self, home: usize) {
+        if self.root_flag.is_none() {
+            self.register(home);
+        }
+    }
+
     /// Creates this thread's flag (at its first local root) and lists it
     /// under the stage's address, where other threads find it.
     #[cold]
     #[inline(never)]
     fn register(&mut self, home: usize) {
+        self.own();
         let flag = Arc::new(AtomicBool::new(false));
         HOME_FLAGS.lock().insert(home, flag.clone());
         self.root_flag = Some(flag);
@@ -284,34 +362,24 @@ impl Stage {
     }
 
     #[inline]
-    fn stage(
-        &mut self,
-        mut r: Box<FinishedSpan>,
-        home: usize,
-        tracer_id: u64,
-        times: Times,
-        ended: Option<fastant::Instant>,
-    ) {
-        if tracer_id != self.tracer_id {
-            self.switch_to(tracer_id);
+    fn stage(&mut self, mut r: Box<FinishedSpan>, home: usize, tracer_id: u64, end: Option<u64>) {
+        if tracer_id != self.tracer_id && !self.switch_to(tracer_id) {
+            let at = times(&r, end);
+            report_alone(r, tracer_id, at);
+            return;
         }
         let subtree_done = if r.local.home == home {
-            self.open = if r.local.root {
-                0
-            } else {
-                self.open.saturating_sub(1)
-            };
-            self.open == 0
+            if r.local.root {
+                self.root_open = false;
+            }
+            r.local.root
         } else {
             if r.local.root {
                 raise_home_flag(r.local.home);
             }
-            self.open == 0
+            !self.root_open
         };
-        if self.batch.is_empty() {
-            self.first_end = ended;
-        }
-        self.batch.push_record(&mut r, times);
+        self.batch.push_record(&mut r, |r| times(r, end));
         r.reset_moved();
         match &self.last {
             None => self.last = Some(r),
@@ -335,10 +403,15 @@ impl Stage {
         }
     }
 
+    /// Whether the batch's first span finished [`HAND_OFF_AFTER`] ago or
+    /// more. Read from that span's row rather than kept apart: keeping it
+    /// cost every finish a test and two stores.
     #[cold]
     fn is_old(&self) -> bool {
-        self.first_end
-            .is_some_and(|at| at.elapsed() >= HAND_OFF_AFTER)
+        self.batch
+            .rows
+            .first()
+            .is_some_and(|row| row.times.ended_ago() >= HAND_OFF_AFTER)
     }
 
     /// Whether another thread finished one of this thread's local roots
@@ -350,7 +423,7 @@ impl Stage {
             return false;
         };
         if flag.load(Ordering::Relaxed) && flag.swap(false, Ordering::Acquire) {
-            self.open = 0;
+            self.root_open = false;
             return true;
         }
         false
@@ -358,11 +431,28 @@ impl Stage {
 
     /// Hands the batch over (if any) and looks up the new tracer's reporter.
     #[inline(never)]
-    fn switch_to(&mut self, tracer_id: u64) {
+    /// Returns false, changing nothing, once the stage is closed.
+    fn switch_to(&mut self, tracer_id: u64) -> bool {
+        if self.closed {
+            return false;
+        }
+        self.own();
         self.hand_off();
         self.tracer_id = tracer_id;
         self.reporter = crate::registry::reporter(tracer_id);
         self.limit = self.reporter.as_ref().map_or(1, |r| r.batch_size().max(1));
+        true
+    }
+
+    /// Makes sure [`STAGE_OWNER`] will close this stage when the thread
+    /// exits: called where the stage first takes something it must give
+    /// back (a tracer's reporter, records, a flag).
+    fn own(&mut self) {
+        if !self.owned {
+            self.owned = true;
+            // Touching the owner registers its destructor.
+            let _ = STAGE_OWNER.try_with(|_| ());
+        }
     }
 
     fn hand_off(&mut self) {
@@ -377,15 +467,23 @@ impl Stage {
     }
 }
 
-impl Drop for Stage {
-    fn drop(&mut self) {
-        if self.root_flag.is_some() {
+impl Stage {
+    /// At thread exit: hands the batch over, gives the records to other
+    /// threads and releases everything the stage holds. Spans finished
+    /// later (by other thread-locals' destructors) go over on their own.
+    fn close(&mut self) {
+        if let Some(_flag) = self.root_flag.take() {
             HOME_FLAGS.lock().remove(&self.home);
         }
         self.hand_off();
         let mut records = std::mem::take(&mut self.stash);
         records.extend(self.last.take());
         pool::give_back(records);
+        self.closed = true;
+        self.tracer_id = CLOSED;
+        self.reporter = None;
+        self.batch = SpanBatch::new();
+        self.root_open = false;
     }
 }
 

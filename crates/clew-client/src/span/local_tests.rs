@@ -91,6 +91,43 @@ fn flush_and_thread_exit_hand_over_what_waits() {
     root.finish();
 }
 
+/// The batch's age is its first span's end: with that end an hour ago
+/// the batch is handed over at the next age check, before the root
+/// finishes; with it an hour ahead it waits for the root.
+#[test]
+fn an_old_batch_is_handed_over_before_its_root_finishes() {
+    use std::time::{Duration, SystemTime};
+    for (ago, handed_early) in [(true, true), (false, false)] {
+        let (t, rep) = setup(1000);
+        let root = t.span("root").start();
+        let hour = Duration::from_secs(3600);
+        let first_end = if ago {
+            SystemTime::now() - hour
+        } else {
+            SystemTime::now() + hour
+        };
+        t.span("first")
+            .child_of(&root)
+            .with_start_time(first_end - Duration::from_secs(1))
+            .start()
+            .finish_at(first_end);
+        for _ in 1..super::AGE_CHECK_EVERY {
+            t.span("c").child_of(&root).start().finish();
+        }
+        let got = rep.got.lock().clone();
+        if handed_early {
+            assert_eq!(got.len(), 1, "handed over at the age check");
+            assert_eq!(got[0].len(), super::AGE_CHECK_EVERY);
+            assert_eq!(got[0][0], "first");
+        } else {
+            assert!(got.is_empty(), "a young batch waits for its root");
+        }
+        root.finish();
+        let total: usize = rep.got.lock().iter().map(Vec::len).sum();
+        assert_eq!(total, super::AGE_CHECK_EVERY + 1);
+    }
+}
+
 #[test]
 fn a_root_finished_on_another_thread_releases_its_home_batch() {
     let (t, rep) = setup(100);
@@ -109,6 +146,81 @@ fn a_root_finished_on_another_thread_releases_its_home_batch() {
     t.span("c").child_of(&r2).start().finish();
     r2.finish();
     assert_eq!(rep.got.lock()[2], names(&["c", "r2"]));
+}
+
+/// Keeps every span it gets, batched or alone, as (name, start, duration).
+#[derive(Debug, Default)]
+struct Times {
+    got: Mutex<Vec<(String, u64, u64)>>,
+}
+
+impl Reporter for Times {
+    fn report(&self, span: Box<FinishedSpan>) {
+        let got = (
+            span.operation_name.to_string(),
+            span.start_time,
+            span.duration,
+        );
+        self.got.lock().push(got);
+    }
+    fn batch_size(&self) -> usize {
+        100
+    }
+    fn report_batch(&self, batch: &mut SpanBatch) {
+        let p = Arc::new(clew_model::Process::new("svc"));
+        let spans = batch.to_model(&p);
+        let got = spans.map(|s| (s.operation_name.to_string(), s.start_time, s.duration));
+        self.got.lock().extend(got);
+    }
+}
+
+/// Spans started and finished by another thread-local's destructor, while
+/// the thread exits (its stage closed before or after that destructor:
+/// the order is the runtime's), are delivered with their real times.
+#[test]
+fn spans_of_an_exiting_thread_are_delivered_with_their_times() {
+    let rep = Arc::new(Times::default());
+    let t = Tracer::builder("svc")
+        .sampler(ConstSampler(true))
+        .reporter_arc(rep.clone())
+        .build();
+
+    struct AtExit(Option<(Tracer, crate::Span)>);
+    impl Drop for AtExit {
+        fn drop(&mut self) {
+            if let Some((t, root)) = self.0.take() {
+                t.span("late").child_of(&root).start().finish();
+                root.finish();
+            }
+        }
+    }
+    thread_local! {
+        static AT_EXIT: std::cell::RefCell<AtExit> = const { std::cell::RefCell::new(AtExit(None)) };
+    }
+
+    let t2 = t.clone();
+    let before = crate::clock::now_unix_nanos();
+    std::thread::spawn(move || {
+        // Registered before the stage's owner, so (if destructors run in
+        // reverse order) it runs after the stage closed.
+        AT_EXIT.with(|_| ());
+        let root = t2.span("root").start();
+        t2.span("early").child_of(&root).start().finish();
+        AT_EXIT.with(|a| a.borrow_mut().0 = Some((t2.clone(), root)));
+    })
+    .join()
+    .expect("thread");
+    let after = crate::clock::now_unix_nanos();
+    let mut got = rep.got.lock().clone();
+    got.sort();
+    let names: Vec<&str> = got.iter().map(|(n, ..)| n.as_str()).collect();
+    assert_eq!(names, ["early", "late", "root"]);
+    for (name, start, duration) in got {
+        assert!(
+            start >= before && start + duration <= after,
+            "{name}: {start} + {duration} not within {before}..{after}"
+        );
+    }
 }
 
 #[test]
@@ -164,6 +276,12 @@ fn plain_children_match_the_general_path() {
         .with_tag("x", 1)
         .start()
         .finish();
+    {
+        // A child of the active span, with no reference given.
+        let _active = root.activate();
+        t.span("a").start().finish();
+        t.span("a").with_tag("x", 1).start().finish();
+    }
     other.finish();
     root.finish();
     let spans = rep.got.lock().clone();
@@ -174,7 +292,7 @@ fn plain_children_match_the_general_path() {
             .cloned()
             .collect()
     };
-    for name in ["c", "f"] {
+    for name in ["c", "f", "a"] {
         let got = by_name(name);
         assert_eq!(got.len(), 2, "{name}");
         let (fast, mut general) = (got[0].clone(), got[1].clone());

@@ -296,6 +296,11 @@ fn report(record: Box<FinishedSpan>, end: Option<u64>) {
 /// line, so the batching path does not carry its registers and code.
 #[inline(never)]
 fn report_one(mut record: Box<FinishedSpan>, tracer_id: u64, end: Option<u64>) {
+    // A batching tracer's span that could not be collected (its thread was
+    // exiting when it started) kept its start as a raw clock reading.
+    if let Some(started) = record.local.started.take() {
+        record.start_time = clock::to_unix_nanos(started);
+    }
     let end = end.unwrap_or_else(clock::now_unix_nanos);
     record.duration = end.saturating_sub(record.start_time);
     crate::registry::report(tracer_id, record);
@@ -330,6 +335,11 @@ mod tests {
         assert_eq!(shared(&ctx), Some(1));
         drop(Span::unsampled(|| ctx.clone()));
         assert_eq!(shared(&ctx), Some(1));
+    }
+
+    #[test]
+    fn a_records_context_is_where_an_unsampled_box_has_it() {
+        assert_eq!(std::mem::offset_of!(FinishedSpan, context), 0);
     }
 
     #[test]

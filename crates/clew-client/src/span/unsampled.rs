@@ -13,8 +13,16 @@
 //! takes it back at once), a small stash behind it for nested spans. So
 //! the steady state allocates nothing, and a thread's boxes are freed when
 //! it exits.
+//!
+//! The spare boxes live in a thread-local without a destructor
+//! (`ManuallyDrop`), so reaching it tests nothing (a thread-local with one
+//! is checked for having been registered or destroyed at every access:
+//! three instructions, twice a span). A second thread-local, registered
+//! when a thread first keeps a box, frees them at thread exit; a box
+//! recycled after that is freed at once.
 
 use std::cell::{Cell, RefCell};
+use std::mem::ManuallyDrop;
 
 use crate::context::SpanContext;
 
@@ -29,15 +37,35 @@ struct Spare {
     /// not contexts: the allocations themselves are what is reused.
     #[allow(clippy::vec_box)]
     stash: RefCell<Vec<Box<SpanContext>>>,
+    /// [`SPARE_OWNER`] is registered to free the boxes at thread exit (and
+    /// has not yet done so).
+    owned: Cell<bool>,
+}
+
+/// Frees this thread's spare boxes when the thread exits.
+struct SpareOwner;
+
+impl Drop for SpareOwner {
+    fn drop(&mut self) {
+        let _ = SPARE.try_with(|s| {
+            s.owned.set(false);
+            drop(s.last.take());
+            if let Ok(mut stash) = s.stash.try_borrow_mut() {
+                drop(std::mem::take(&mut *stash));
+            }
+        });
+    }
 }
 
 thread_local! {
-    static SPARE: Spare = const {
-        Spare {
+    static SPARE: ManuallyDrop<Spare> = const {
+        ManuallyDrop::new(Spare {
             last: Cell::new(None),
             stash: RefCell::new(Vec::new()),
-        }
+            owned: Cell::new(false),
+        })
     };
+    static SPARE_OWNER: SpareOwner = const { SpareOwner };
 }
 
 /// The context `make` builds, in a (recycled) box. A closure, so the
@@ -59,7 +87,7 @@ pub(crate) fn boxed(make: impl FnOnce() -> SpanContext) -> Box<SpanContext> {
 #[inline(always)]
 pub(crate) fn child_of(parent: &SpanContext, span_id: clew_model::SpanId) -> Box<SpanContext> {
     let mut spare = take();
-    spare.become_child_of(parent, span_id, None);
+    spare.become_child_of_released(parent, span_id, None);
     spare
 }
 
@@ -89,10 +117,27 @@ fn take_stashed() -> Box<SpanContext> {
 pub(crate) fn recycle(mut context: Box<SpanContext>) {
     context.release_shared();
     let _ = SPARE.try_with(move |s| {
+        if !s.owned.get() {
+            return adopt(s, context);
+        }
         if let Some(older) = s.last.replace(Some(context)) {
             stash(s, older);
         }
     });
+}
+
+/// The first box a thread keeps: registers [`SPARE_OWNER`] to free the
+/// boxes at thread exit, or, when the thread is exiting (the owner is
+/// gone), frees the box now.
+#[cold]
+#[inline(never)]
+fn adopt(s: &Spare, context: Box<SpanContext>) {
+    if SPARE_OWNER.try_with(|_| ()).is_ok() {
+        s.owned.set(true);
+        if let Some(older) = s.last.replace(Some(context)) {
+            stash(s, older);
+        }
+    }
 }
 
 /// [`recycle`], out of line: for unsampled spans dropped unfinished.
@@ -133,6 +178,45 @@ mod tests {
         assert_eq!(&*again as *const SpanContext as usize, addr);
         assert_eq!(*again, SpanContext::default());
         recycle(again);
+    }
+
+    /// Boxes taken and recycled by a thread-local's destructor while the
+    /// thread exits, before or after the owner freed the spare boxes (the
+    /// order is the runtime's): nothing is kept past the owner, and the
+    /// contexts' shared parts are released either way.
+    #[test]
+    fn boxes_recycled_while_the_thread_exits_are_released() {
+        use std::sync::Arc;
+        let ctx = SpanContext::new(TraceId::new(0, 1), SpanId(2), SpanId(0), 0)
+            .with_baggage_item("k", "v");
+        let shared = |c: &SpanContext| c.baggage_arc().map(Arc::strong_count);
+
+        struct AtExit(Option<SpanContext>);
+        impl Drop for AtExit {
+            fn drop(&mut self) {
+                if let Some(ctx) = self.0.take() {
+                    for _ in 0..3 {
+                        recycle(boxed(|| ctx.clone()));
+                    }
+                }
+            }
+        }
+        thread_local! {
+            static AT_EXIT: std::cell::RefCell<AtExit> =
+                const { std::cell::RefCell::new(AtExit(None)) };
+        }
+
+        let c = ctx.clone();
+        std::thread::spawn(move || {
+            // Registered before the owner (which the first recycled box
+            // registers), so it may run after the owner.
+            AT_EXIT.with(|_| ());
+            recycle(boxed(|| c.clone()));
+            AT_EXIT.with(|a| a.borrow_mut().0 = Some(c));
+        })
+        .join()
+        .expect("thread");
+        assert_eq!(shared(&ctx), Some(1));
     }
 
     #[test]
