@@ -33,6 +33,11 @@ pub fn adjust(trace: &mut Trace) {
         let replacement = sorted
             .entry(key)
             .or_insert_with(|| {
+                // A process whose tags are in order already (as every
+                // process once adjusted is) is shared as it is, not copied.
+                if span.process.tags.is_sorted_by(|a, b| a.key <= b.key) {
+                    return span.process.clone();
+                }
                 let mut p = (*span.process).clone();
                 sort_by_key(&mut p.tags);
                 Arc::new(p)
@@ -84,5 +89,23 @@ mod tests {
             &trace.spans[0].process,
             &trace.spans[1].process
         ));
+    }
+
+    #[test]
+    fn a_process_already_in_order_is_shared_not_copied() {
+        let mut s = span(1, "svc", None);
+        let mut p = (*s.process).clone();
+        p.tags = vec![
+            KeyValue::string("hostname", "h"),
+            KeyValue::string("ip", "1"),
+        ];
+        let sorted = Arc::new(p);
+        s.process = sorted.clone();
+        let mut trace = Trace {
+            spans: vec![s],
+            warnings: vec![],
+        };
+        adjust(&mut trace);
+        assert!(Arc::ptr_eq(&trace.spans[0].process, &sorted));
     }
 }
