@@ -31,6 +31,7 @@ use bytestring::ByteString;
 pub const INLINE_MAX: usize = 23;
 
 /// An immutable UTF-8 string; cheap to clone.
+#[derive(Clone)]
 pub struct Str(Repr);
 
 #[derive(Clone)]
@@ -154,23 +155,6 @@ pub fn share_or_copy(buf: &Bytes, part: &[u8]) -> Bytes {
         buf.slice_ref(part)
     } else {
         Bytes::copy_from_slice(part)
-    }
-}
-
-impl Clone for Str {
-    #[inline]
-    fn clone(&self) -> Str {
-        match &self.0 {
-            // SAFETY: an inline string is plain bytes (no pointer, no
-            // reference count, no `Drop`), so a bitwise copy of the whole
-            // value is a valid clone. Copied whole, it is two 16-byte
-            // moves; the derived clone copied the fields through a stack
-            // temporary whose overlapping stores stalled the load after
-            // them (store forwarding), a tenth of a search's CPU when a
-            // page decode hands out the same strings again and again.
-            Repr::Inline { .. } => unsafe { std::ptr::read(self) },
-            Repr::Shared(s) => Str(Repr::Shared(s.clone())),
-        }
     }
 }
 
