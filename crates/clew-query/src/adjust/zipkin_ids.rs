@@ -10,18 +10,15 @@ use clew_model::{Reference, Span, SpanId, Trace};
 /// Makes server spans that share their ID with a client span unique.
 pub fn adjust(trace: &mut Trace) {
     // Each span's kind, read once (it is a scan of the span's tags).
-    let servers: Vec<bool> = trace
-        .spans
-        .iter()
-        .map(|s| s.kind_tag() == "server")
-        .collect();
-    let mut client_ids: Vec<SpanId> = trace
-        .spans
-        .iter()
-        .zip(&servers)
-        .filter(|(s, server)| !**server && s.kind_tag() == "client")
-        .map(|(s, _)| s.span_id)
-        .collect();
+    let mut servers: Vec<bool> = Vec::with_capacity(trace.spans.len());
+    let mut client_ids: Vec<SpanId> = Vec::new();
+    for s in &trace.spans {
+        let kind = s.kind_tag();
+        servers.push(kind == "server");
+        if kind == "client" {
+            client_ids.push(s.span_id);
+        }
+    }
     client_ids.sort_unstable();
     // Nearly always no server span shares its ID: nothing else to build.
     let shared =

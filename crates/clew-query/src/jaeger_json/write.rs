@@ -186,35 +186,53 @@ fn write_value(out: &mut Vec<u8>, v: &Value) {
 /// characters only (`\b`, `\t`, `\n`, `\f`, `\r`, else `\u00xx` in lower
 /// case); everything else, `/` and non-ASCII included, as it is.
 pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) {
-    out.push(b'"');
     let bytes = s.as_bytes();
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
     let mut from = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let escape = match b {
-            b'"' => b'"',
-            b'\\' => b'\\',
-            0x08 => b'b',
-            b'\t' => b't',
-            b'\n' => b'n',
-            0x0c => b'f',
-            b'\r' => b'r',
-            0..=0x1f => b'u',
-            _ => continue,
-        };
+    // Most strings need no escape: one table lookup per byte, one copy.
+    while let Some(at) = bytes[from..]
+        .iter()
+        .position(|&b| ESCAPE[usize::from(b)] != 0)
+    {
+        let i = from + at;
+        let b = bytes[i];
         out.extend_from_slice(&bytes[from..i]);
         from = i + 1;
-        if escape == b'u' {
-            out.extend_from_slice(b"\\u00");
-            out.push(HEX[usize::from(b >> 4)]);
-            out.push(HEX[usize::from(b & 0xf)]);
-        } else {
-            out.push(b'\\');
-            out.push(escape);
+        match ESCAPE[usize::from(b)] {
+            b'u' => {
+                out.extend_from_slice(b"\\u00");
+                out.push(HEX[usize::from(b >> 4)]);
+                out.push(HEX[usize::from(b & 0xf)]);
+            }
+            escape => {
+                out.push(b'\\');
+                out.push(escape);
+            }
         }
     }
     out.extend_from_slice(&bytes[from..]);
     out.push(b'"');
 }
+
+/// For each byte, 0 when it is written as it is, else the letter after the
+/// backslash (`u` for `\u00xx`).
+static ESCAPE: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        t[b] = b'u';
+        b += 1;
+    }
+    t[0x08] = b'b';
+    t[b'\t' as usize] = b't';
+    t[b'\n' as usize] = b'n';
+    t[0x0c] = b'f';
+    t[b'\r' as usize] = b'r';
+    t[b'"' as usize] = b'"';
+    t[b'\\' as usize] = b'\\';
+    t
+};
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
