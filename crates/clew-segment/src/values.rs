@@ -51,7 +51,9 @@ impl<'t> ValueReader<'t> {
         }
     }
 
-    /// String `id` of the tables.
+    /// String `id` of the tables. Inlined: returned through memory, the
+    /// string's partial stores stalled the caller's copy of it.
+    #[inline(always)]
     fn string_at(&mut self, id: u64) -> Result<Str, SegmentError> {
         let made = |i| {
             self.tables
@@ -72,6 +74,7 @@ impl<'t> ValueReader<'t> {
     }
 
     /// A string index from `c`, as its string.
+    #[inline(always)]
     pub(crate) fn string(&mut self, c: &mut Cursor<'_>) -> Result<Str, SegmentError> {
         let id = c.var()?;
         self.string_at(id)
@@ -121,22 +124,40 @@ impl<'t> ValueReader<'t> {
         for _ in 0..n {
             let code = codes.var()?;
             let key = self.string_at(code >> 1)?;
-            let value = if code & 1 == 0 {
-                Value::Str(self.string(strings)?)
-            } else if values.clone_peek_u8()? == V_INLINE_TAG {
-                values.u8()?;
-                let len = usize::try_from(values.var()?)
-                    .map_err(|_| SegmentError::Corrupt("string length"))?;
-                Value::Str(
-                    Str::try_from(Bytes::copy_from_slice(inline.take(len)?))
-                        .map_err(|_| SegmentError::Corrupt("string is not UTF-8"))?,
-                )
+            if code & 1 == 0 {
+                // The common case, pushed on its own: merged with the other
+                // kinds of value, the push copied the value through a
+                // temporary whose partial stores stalled the copy.
+                let value = Value::Str(self.string(strings)?);
+                out.push(KeyValue { key, value });
             } else {
-                self.value(values, 0)?
-            };
-            out.push(KeyValue { key, value });
+                out.push(KeyValue {
+                    key,
+                    value: self.tag_value(values, inline)?,
+                });
+            }
         }
         Ok(out)
+    }
+
+    /// A span tag value other than a table string: written in place, or
+    /// in the values stream.
+    #[inline(never)]
+    fn tag_value(
+        &mut self,
+        values: &mut Cursor<'_>,
+        inline: &mut Cursor<'_>,
+    ) -> Result<Value, SegmentError> {
+        if values.clone_peek_u8()? != V_INLINE_TAG {
+            return self.value(values, 0);
+        }
+        values.u8()?;
+        let len =
+            usize::try_from(values.var()?).map_err(|_| SegmentError::Corrupt("string length"))?;
+        Ok(Value::Str(
+            Str::try_from(Bytes::copy_from_slice(inline.take(len)?))
+                .map_err(|_| SegmentError::Corrupt("string is not UTF-8"))?,
+        ))
     }
 
     pub(crate) fn value(&mut self, c: &mut Cursor<'_>, depth: u32) -> Result<Value, SegmentError> {
