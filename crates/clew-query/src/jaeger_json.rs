@@ -164,25 +164,29 @@ fn log(l: &Log) -> LogDto {
 /// Assigns `p1`, `p2`, … to distinct processes in order of first appearance.
 #[derive(Default)]
 struct ProcessKeys<'a> {
-    seen: Vec<(&'a Arc<Process>, String)>,
+    seen: Vec<&'a Arc<Process>>,
 }
 
 impl<'a> ProcessKeys<'a> {
-    fn key_for(&mut self, p: &'a Arc<Process>) -> &str {
+    /// The number `n` of `p`'s key `pn` (from 1).
+    fn number_for(&mut self, p: &'a Arc<Process>) -> usize {
         // Pointer equality first: spans of one batch share their process.
         let found = self
             .seen
             .iter()
-            .position(|(q, _)| Arc::ptr_eq(p, q))
-            .or_else(|| self.seen.iter().position(|(q, _)| ***q == **p));
-        let idx = match found {
-            Some(i) => i,
+            .position(|q| Arc::ptr_eq(p, q))
+            .or_else(|| self.seen.iter().position(|q| ***q == **p));
+        match found {
+            Some(i) => i + 1,
             None => {
-                self.seen.push((p, format!("p{}", self.seen.len() + 1)));
-                self.seen.len() - 1
+                self.seen.push(p);
+                self.seen.len()
             }
-        };
-        &self.seen[idx].1
+        }
+    }
+
+    fn key_for(&mut self, p: &'a Arc<Process>) -> String {
+        format!("p{}", self.number_for(p))
     }
 }
 
@@ -195,7 +199,7 @@ pub fn render_trace(trace: &Trace) -> TraceDto {
         .spans
         .iter()
         .map(|s: &Span| {
-            let key = keys.key_for(&s.process).to_string();
+            let key = keys.key_for(&s.process);
             processes.entry(key.clone()).or_insert_with(|| ProcessDto {
                 service_name: s.process.service_name.to_string(),
                 tags: key_values(&s.process.tags),
@@ -333,6 +337,10 @@ pub fn render_dependencies(links: &[DependencyLink]) -> Vec<DependencyDto> {
         })
         .collect()
 }
+
+mod write;
+
+pub use write::write_trace;
 
 #[cfg(test)]
 mod tests;

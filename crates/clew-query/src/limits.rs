@@ -311,36 +311,68 @@ pub fn take_within<T>(
     max_bytes: usize,
     deadline: Option<Instant>,
 ) -> (Vec<T>, Option<String>) {
-    let total = items.len();
+    let mut within = Within::new(items.len(), max_bytes, deadline);
     let mut out = Vec::new();
-    let mut used = 0usize;
     for item in items {
-        if !out.is_empty() && deadline.is_some_and(|d| Instant::now() >= d) {
-            let n = out.len();
-            return (
-                out,
-                Some(format!(
-                    "returning {n} of {total} traces: rendering ran out of the query's \
-                     time budget (query.timeout_secs)"
-                )),
-            );
+        if let Err(cut) = within.in_time().and_then(|()| within.admit(size(&item))) {
+            return (out, Some(cut));
         }
-        let n = size(&item);
-        if !out.is_empty() && used.saturating_add(n) > max_bytes {
-            let kept = out.len();
-            return (
-                out,
-                Some(format!(
-                    "returning {kept} of {total} traces: the response would exceed \
-                     {max_bytes} bytes (query.max_response_bytes); narrow the search or \
-                     lower the limit"
-                )),
-            );
-        }
-        used = used.saturating_add(n);
         out.push(item);
     }
     (out, None)
+}
+
+/// The bookkeeping of [`take_within`] for callers that render items one
+/// at a time into a buffer of their own: ask [`Within::in_time`] before
+/// rendering an item and [`Within::admit`] with its size after; either
+/// refuses with the warning to return, and the item is left out.
+pub struct Within {
+    total: usize,
+    kept: usize,
+    used: usize,
+    max_bytes: usize,
+    deadline: Option<Instant>,
+}
+
+impl Within {
+    /// Bounds for `total` items.
+    pub fn new(total: usize, max_bytes: usize, deadline: Option<Instant>) -> Within {
+        Within {
+            total,
+            kept: 0,
+            used: 0,
+            max_bytes,
+            deadline,
+        }
+    }
+
+    /// May the next item still be rendered (always, for the first)?
+    pub fn in_time(&self) -> Result<(), String> {
+        if self.kept > 0 && self.deadline.is_some_and(|d| Instant::now() >= d) {
+            let (n, total) = (self.kept, self.total);
+            return Err(format!(
+                "returning {n} of {total} traces: rendering ran out of the query's \
+                 time budget (query.timeout_secs)"
+            ));
+        }
+        Ok(())
+    }
+
+    /// Counts an item of `n` bytes in, unless it would pass the byte cap
+    /// (the first item always fits).
+    pub fn admit(&mut self, n: usize) -> Result<(), String> {
+        if self.kept > 0 && self.used.saturating_add(n) > self.max_bytes {
+            let (kept, total, max_bytes) = (self.kept, self.total, self.max_bytes);
+            return Err(format!(
+                "returning {kept} of {total} traces: the response would exceed \
+                 {max_bytes} bytes (query.max_response_bytes); narrow the search or \
+                 lower the limit"
+            ));
+        }
+        self.used = self.used.saturating_add(n);
+        self.kept += 1;
+        Ok(())
+    }
 }
 
 /// The limit warnings as one HTTP `Warning` header (`299 clew "…"`, the

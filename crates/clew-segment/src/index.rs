@@ -195,7 +195,18 @@ impl BlockIndex {
 
     /// Could the block hold this trace? (Its trace table names a page.)
     pub fn may_hold(&self, id: TraceId) -> bool {
-        !self.pages_for(id).is_empty()
+        // As `pages_for`, without collecting the pages: a search asks this
+        // of every block for each of its results.
+        let h = (crate::trace_hash(id) >> 32) as u32;
+        let from = self.trace_table.partition_point(|&(x, _)| x < h);
+        self.trace_table[from..]
+            .iter()
+            .take_while(|&&(x, _)| x == h)
+            .any(|&(_, p)| {
+                self.pages
+                    .get(p as usize)
+                    .is_some_and(|pg| pg.first_trace <= id && id <= pg.last_trace)
+            })
     }
 
     /// Could some attribute in the block be `key=value` ([`crate::tag_hash`])?

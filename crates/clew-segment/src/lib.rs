@@ -56,6 +56,7 @@ mod strings;
 mod summary;
 mod tables;
 mod transcode;
+mod values;
 mod write;
 
 pub use batch::{Batch, BatchTrace, decode_batch, encode_batch};

@@ -23,6 +23,7 @@ use crate::streams::{
     STREAMS_V2, STREAMS_V3, Streams, store,
 };
 use crate::tables::{TableBuilder, Tables};
+use crate::values::ValueReader;
 
 /// All stored spans of one trace within a page, in arrival order.
 #[derive(Clone, Debug, PartialEq)]
@@ -353,6 +354,7 @@ pub(crate) fn decode_streams(
         return Ok(Vec::new());
     };
     let skip = TraceSkip::of(&st, v2);
+    let mut strings = ValueReader::for_page(tables);
     let mut out = Vec::new();
     let mut pending = 0u64;
     for &(id, n, start, wanted) in &traces[..=last] {
@@ -370,7 +372,7 @@ pub(crate) fn decode_streams(
         let n = n as usize;
         let mut spans: Vec<Span> = Vec::with_capacity(n);
         for _ in 0..n {
-            let s = decode_span(&mut st, tables, id, start, unit, v2, &spans)?;
+            let s = decode_span(&mut st, tables, &mut strings, id, start, unit, v2, &spans)?;
             spans.push(s);
         }
         out.push(TraceSpans { id, spans });
@@ -378,9 +380,11 @@ pub(crate) fn decode_streams(
     Ok(out)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn decode_span(
     st: &mut [Cursor<'_>],
     tables: &Tables,
+    strings: &mut ValueReader<'_>,
     trace: TraceId,
     trace_start: u64,
     unit: u64,
@@ -407,7 +411,7 @@ fn decode_span(
     let start_time = trace_start.saturating_add(st[S_STARTS].var()?.saturating_mul(unit));
     let duration = st[S_DURATIONS].var()?.saturating_mul(unit);
     let process = tables.process(&mut st[S_PROCESSES])?;
-    let op = tables.string(&mut st[S_OPERATIONS])?;
+    let op = strings.string(&mut st[S_OPERATIONS])?;
     let flags = st[S_FLAGS].var()? as u32;
     let tags = if v2 {
         let (mut k, mut sv, mut v) = (st[S_TAGS], st[S_TAG_STRINGS], st[S_TAG_VALUES]);
@@ -415,7 +419,7 @@ fn decode_span(
             .get(S_INLINE_TAGS)
             .copied()
             .unwrap_or(Cursor::new(&[], "page stream"));
-        let tags = tables.tags_v2(&mut k, &mut sv, &mut v, &mut inline)?;
+        let tags = strings.tags_v2(&mut k, &mut sv, &mut v, &mut inline)?;
         (st[S_TAGS], st[S_TAG_STRINGS], st[S_TAG_VALUES]) = (k, sv, v);
         if let Some(c) = st.get_mut(S_INLINE_TAGS) {
             *c = inline;
@@ -423,21 +427,21 @@ fn decode_span(
         tags
     } else {
         let (keys, rest) = st.split_at_mut(S_TAG_VALUES);
-        tables.kvs_split(&mut keys[S_TAGS], &mut rest[0])?
+        strings.kvs_split(&mut keys[S_TAGS], &mut rest[0])?
     };
     let l = &mut st[S_LOGS];
     let n = l.count(2)?;
     let mut logs = Vec::with_capacity(n);
     for _ in 0..n {
         let timestamp = start_time.wrapping_add(l.zigzag()? as u64);
-        let fields = tables.kvs(l, 0)?;
+        let fields = strings.kvs(l, 0)?;
         logs.push(clew_model::Log { timestamp, fields });
     }
     let w = &mut st[S_WARNINGS];
     let n = w.count(1)?;
     let mut warnings = Vec::with_capacity(n);
     for _ in 0..n {
-        warnings.push(tables.string(w)?.to_string());
+        warnings.push(strings.string(w)?.to_string());
     }
     let scope = tables.scope(&mut st[S_SCOPES])?;
     let mut span = Span::new(trace, span_id, op, process);

@@ -14,19 +14,20 @@ use crate::SegmentError;
 use crate::codec::{Cursor, Sink};
 use crate::pair_rows::PairRows;
 use crate::strings::StringTable;
+use crate::values::ValueReader;
 
 /// Deepest nesting of array/map values accepted when decoding.
-const MAX_VALUE_DEPTH: u32 = 32;
+pub(crate) const MAX_VALUE_DEPTH: u32 = 32;
 
 // Value type tags in the byte format (docs/storage-format.md, "Values").
 pub(crate) const V_STR: u8 = 0;
-const V_FALSE: u8 = 1;
+pub(crate) const V_FALSE: u8 = 1;
 pub(crate) const V_TRUE: u8 = 2;
-const V_I64: u8 = 3;
-const V_F64: u8 = 4;
-const V_BINARY: u8 = 5;
-const V_ARRAY: u8 = 6;
-const V_MAP: u8 = 7;
+pub(crate) const V_I64: u8 = 3;
+pub(crate) const V_F64: u8 = 4;
+pub(crate) const V_BINARY: u8 = 5;
+pub(crate) const V_ARRAY: u8 = 6;
+pub(crate) const V_MAP: u8 = 7;
 /// Format v3 block pages: a string written in place (`blob`), not in the
 /// block's tables: a value seen once in its page and not yet in the block
 /// (random IDs, SQL with literals), which would otherwise make the block's
@@ -778,40 +779,6 @@ impl Tables {
         map.get(s).copied()
     }
 
-    /// Reads what [`TableBuilder::put_tags_v2`] wrote.
-    pub(crate) fn tags_v2(
-        &self,
-        codes: &mut Cursor<'_>,
-        strings: &mut Cursor<'_>,
-        values: &mut Cursor<'_>,
-        inline: &mut Cursor<'_>,
-    ) -> Result<Vec<KeyValue>, SegmentError> {
-        let n = codes.count(1)?;
-        let mut out = Vec::with_capacity(n);
-        for _ in 0..n {
-            let code = codes.var()?;
-            let key = self
-                .strings
-                .get((code >> 1) as usize)
-                .ok_or(SegmentError::Corrupt("string index"))?;
-            let value = if code & 1 == 0 {
-                Value::Str(self.string(strings)?)
-            } else if values.clone_peek_u8()? == V_INLINE_TAG {
-                values.u8()?;
-                let len = usize::try_from(values.var()?)
-                    .map_err(|_| SegmentError::Corrupt("string length"))?;
-                Value::Str(
-                    Str::try_from(Bytes::copy_from_slice(inline.take(len)?))
-                        .map_err(|_| SegmentError::Corrupt("string is not UTF-8"))?,
-                )
-            } else {
-                self.value(values, 0)?
-            };
-            out.push(KeyValue { key, value });
-        }
-        Ok(out)
-    }
-
     /// Number of distinct strings.
     pub fn string_count(&self) -> usize {
         self.strings.len()
@@ -823,10 +790,7 @@ impl Tables {
     }
 
     pub(crate) fn string(&self, c: &mut Cursor<'_>) -> Result<Str, SegmentError> {
-        let id = c.var()?;
-        self.strings
-            .get(id as usize)
-            .ok_or(SegmentError::Corrupt("string index"))
+        ValueReader::new(self).string(c)
     }
 
     pub(crate) fn process(&self, c: &mut Cursor<'_>) -> Result<Arc<Process>, SegmentError> {
@@ -855,58 +819,11 @@ impl Tables {
         c: &mut Cursor<'_>,
         depth: u32,
     ) -> Result<Vec<KeyValue>, SegmentError> {
-        let n = c.count(2)?;
-        let mut out = Vec::with_capacity(n);
-        for _ in 0..n {
-            let key = self.string(c)?;
-            let value = self.value(c, depth)?;
-            out.push(KeyValue { key, value });
-        }
-        Ok(out)
-    }
-
-    /// Reads what [`TableBuilder::put_kvs_split`] wrote.
-    pub(crate) fn kvs_split(
-        &self,
-        keys: &mut Cursor<'_>,
-        values: &mut Cursor<'_>,
-    ) -> Result<Vec<KeyValue>, SegmentError> {
-        let n = keys.count(1)?;
-        let mut out = Vec::with_capacity(n);
-        for _ in 0..n {
-            let key = self.string(keys)?;
-            let value = self.value(values, 0)?;
-            out.push(KeyValue { key, value });
-        }
-        Ok(out)
+        ValueReader::new(self).kvs(c, depth)
     }
 
     pub(crate) fn value(&self, c: &mut Cursor<'_>, depth: u32) -> Result<Value, SegmentError> {
-        if depth > MAX_VALUE_DEPTH {
-            return Err(SegmentError::Corrupt("value nesting"));
-        }
-        Ok(match c.u8()? {
-            V_STR => Value::Str(self.string(c)?),
-            V_INLINE => Value::Str(
-                Str::try_from(Bytes::copy_from_slice(c.blob()?))
-                    .map_err(|_| SegmentError::Corrupt("string is not UTF-8"))?,
-            ),
-            V_FALSE => Value::Bool(false),
-            V_TRUE => Value::Bool(true),
-            V_I64 => Value::I64(c.zigzag()?),
-            V_F64 => Value::F64(f64::from_bits(c.u64()?)),
-            V_BINARY => Value::Binary(Bytes::copy_from_slice(c.blob()?)),
-            V_ARRAY => {
-                let n = c.count(1)?;
-                let mut items = Vec::with_capacity(n);
-                for _ in 0..n {
-                    items.push(self.value(c, depth + 1)?);
-                }
-                Value::Array(items)
-            }
-            V_MAP => Value::Map(self.kvs(c, depth + 1)?),
-            _ => return Err(SegmentError::Corrupt("value type")),
-        })
+        ValueReader::new(self).value(c, depth)
     }
 }
 

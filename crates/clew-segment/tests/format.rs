@@ -39,6 +39,14 @@ fn a_block_reads_back_the_spans_it_was_written_with() {
     assert_eq!(back.index.trace_count, 2);
     assert!(back.index.may_hold(TraceId::new(0xabcd, 2)));
     assert!(back.index.may_hold(TraceId::new(0, 1)));
+    for id in [
+        TraceId::new(0, 3),
+        TraceId::new(0xabcd, 1),
+        TraceId::new(7, 7),
+    ] {
+        assert!(!back.index.may_hold(id), "{id}");
+        assert!(back.index.pages_for(id).is_empty(), "{id}");
+    }
     assert!(back.index.tag_filter.may_contain(tag_hash("error", "true")));
     assert!(back.index.tag_filter.may_contain(tag_hash("pid", "42")));
     assert!(back.index.tag_keys.contains(&"link.kind".to_string()));

@@ -10,19 +10,25 @@ use clew_model::{KeyValue, Process, Trace, Value};
 /// Tag keys that hold an IPv4 address.
 const IP_KEYS: [&str; 2] = ["ip", "peer.ipv4"];
 
-fn normalise(kvs: &mut [KeyValue]) -> bool {
-    let mut changed = false;
-    for kv in kvs.iter_mut().filter(|kv| IP_KEYS.contains(&&*kv.key)) {
-        let packed = match kv.value {
-            // Java clients sent the address as a signed 32-bit int.
-            Value::I64(v) => v as u32,
-            Value::F64(v) if v.fract() == 0.0 && v >= 0.0 && v <= f64::from(u32::MAX) => v as u32,
-            _ => continue,
-        };
-        kv.value = Value::Str(Ipv4Addr::from(packed).to_string().into());
-        changed = true;
+/// The address a packed IP tag holds, if `kv` is one.
+fn packed(kv: &KeyValue) -> Option<u32> {
+    if !IP_KEYS.contains(&&*kv.key) {
+        return None;
     }
-    changed
+    match kv.value {
+        // Java clients sent the address as a signed 32-bit int.
+        Value::I64(v) => Some(v as u32),
+        Value::F64(v) if v.fract() == 0.0 && v >= 0.0 && v <= f64::from(u32::MAX) => Some(v as u32),
+        _ => None,
+    }
+}
+
+fn normalise(kvs: &mut [KeyValue]) {
+    for kv in kvs.iter_mut() {
+        if let Some(ip) = packed(kv) {
+            kv.value = Value::Str(Ipv4Addr::from(ip).to_string().into());
+        }
+    }
 }
 
 /// Rewrites packed `ip` / `peer.ipv4` tags of spans and processes.
@@ -35,8 +41,10 @@ pub fn adjust(trace: &mut Trace) {
             span.process = p.clone();
             continue;
         }
-        let mut p = (*span.process).clone();
-        let new = if normalise(&mut p.tags) {
+        // Copied only when it has a tag to rewrite (almost never).
+        let new = if span.process.tags.iter().any(|kv| packed(kv).is_some()) {
+            let mut p = (*span.process).clone();
+            normalise(&mut p.tags);
             Arc::new(p)
         } else {
             span.process.clone()
@@ -74,5 +82,21 @@ mod tests {
         assert_eq!(s.tags[1].value, Value::I64(5));
         assert_eq!(s.tags[2].value, Value::Str("1.2.3.4".into()));
         assert_eq!(s.process.tags[0].value, Value::Str("192.168.0.2".into()));
+    }
+
+    #[test]
+    fn a_process_without_packed_ips_is_shared_not_copied() {
+        let mut s = span(1, "svc", None);
+        let mut p = (*s.process).clone();
+        p.tags = vec![KeyValue::string("ip", "10.0.0.1"), KeyValue::i64("pid", 7)];
+        let process = Arc::new(p);
+        s.process = process.clone();
+        let mut trace = Trace {
+            spans: vec![s],
+            warnings: vec![],
+        };
+        adjust(&mut trace);
+        assert!(Arc::ptr_eq(&trace.spans[0].process, &process));
+        assert_eq!(trace.spans[0].process.tags[1].value, Value::I64(7));
     }
 }

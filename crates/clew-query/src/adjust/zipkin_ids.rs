@@ -9,20 +9,29 @@ use clew_model::{Reference, Span, SpanId, Trace};
 
 /// Makes server spans that share their ID with a client span unique.
 pub fn adjust(trace: &mut Trace) {
-    let client_ids: HashSet<SpanId> = trace
-        .spans
-        .iter()
-        .filter(|s| s.kind_tag() == "client")
-        .map(|s| s.span_id)
-        .collect();
-    if client_ids.is_empty() {
+    // Each span's kind, read once (it is a scan of the span's tags).
+    let mut servers: Vec<bool> = Vec::with_capacity(trace.spans.len());
+    let mut client_ids: Vec<SpanId> = Vec::new();
+    for s in &trace.spans {
+        let kind = s.kind_tag();
+        servers.push(kind == "server");
+        if kind == "client" {
+            client_ids.push(s.span_id);
+        }
+    }
+    client_ids.sort_unstable();
+    // Nearly always no server span shares its ID: nothing else to build.
+    let shared =
+        |(s, server): (&Span, &bool)| *server && client_ids.binary_search(&s.span_id).is_ok();
+    if !trace.spans.iter().zip(&servers).any(shared) {
         return;
     }
+    let client_ids: HashSet<SpanId> = client_ids.into_iter().collect();
     let mut used: HashSet<SpanId> = trace.spans.iter().map(|s| s.span_id).collect();
     let mut next = trace.spans.iter().map(|s| s.span_id.0).max().unwrap_or(0);
     let mut renamed: HashMap<SpanId, SpanId> = HashMap::new();
-    for span in &mut trace.spans {
-        if span.kind_tag() != "server" || !client_ids.contains(&span.span_id) {
+    for (span, &server) in trace.spans.iter_mut().zip(&servers) {
+        if !server || !client_ids.contains(&span.span_id) {
             continue;
         }
         let Some(new_id) = fresh_id(&mut next, &used) else {

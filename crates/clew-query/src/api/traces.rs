@@ -9,10 +9,10 @@ use clew_model::Trace;
 
 use crate::api::{now_ns, store_error};
 use crate::envelope::{
-    ApiError, Envelope, error_response, join_json, json_bytes, json_response, to_json, wants_pretty,
+    ApiError, Envelope, error_response, json_bytes, json_response, to_json, wants_pretty,
 };
-use crate::jaeger_json::{TraceDto, render_trace};
-use crate::limits::{self, SearchError, json_len, take_within};
+use crate::jaeger_json::{TraceDto, render_trace, write_trace};
+use crate::limits::{self, SearchError, Within, json_len, take_within};
 use crate::params::{Params, TraceRequest, check_time_hints, parse_trace_id, parse_trace_request};
 use crate::{QueryState, blocking, fetch};
 
@@ -86,17 +86,7 @@ pub async fn search(State(state): State<QueryState>, RawQuery(q): RawQuery) -> R
             envelope.errors = (!errors.is_empty()).then_some(errors);
             return json_response(&envelope, true);
         }
-        // Each trace is encoded once: its bytes are what the byte cap
-        // counts and what the body holds. (Counting with a serialisation
-        // pass and then serialising the envelope again was a tenth of a
-        // large search's CPU.)
-        let encoded = traces
-            .iter()
-            .map(|t| to_json(&render_trace(t), false).unwrap_or_default());
-        let (data, cut) = take_within(encoded, Vec::len, max_bytes, deadline);
-        errors.extend(cut.map(warning));
-        let errors = (!errors.is_empty()).then_some(errors);
-        match data_envelope(&data, &errors) {
+        match compact_body(&traces, max_bytes, deadline, errors) {
             Ok(body) => json_bytes(StatusCode::OK, body),
             Err(e) => error_response(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
         }
@@ -104,19 +94,53 @@ pub async fn search(State(state): State<QueryState>, RawQuery(q): RawQuery) -> R
     .await
 }
 
-/// `Envelope::data(traces, 0)` with `errors`, compact, around traces
-/// already encoded: the same bytes serialising the envelope would give.
-fn data_envelope(
-    traces: &[Vec<u8>],
-    errors: &Option<Vec<ApiError>>,
+/// `Envelope::data(traces, 0)` with `errors` as compact JSON — the bytes
+/// serialising the envelope of rendered traces gives — with the traces
+/// that fit `max_bytes` and the deadline (as [`take_within`] takes them;
+/// a cut adds its warning to `errors`).
+///
+/// Each trace is written once, straight from the model into the body
+/// ([`write_trace`]): its bytes are what the byte cap counts. Building DTOs,
+/// serialising each trace to its own buffer and joining the buffers was
+/// half of a large search's CPU.
+fn compact_body(
+    traces: &[Trace],
+    max_bytes: usize,
+    deadline: Option<Instant>,
+    mut errors: Vec<ApiError>,
 ) -> Result<Vec<u8>, serde_json::Error> {
+    let mut body = b"{\"data\":[".to_vec();
+    let mut within = Within::new(traces.len(), max_bytes, deadline);
+    for (i, t) in traces.iter().enumerate() {
+        if let Err(cut) = within.in_time() {
+            errors.push(warning(cut));
+            break;
+        }
+        let at = body.len();
+        if i > 0 {
+            body.push(b',');
+        }
+        let from = body.len();
+        write_trace(&mut body, t);
+        if let Err(cut) = within.admit(body.len() - from) {
+            body.truncate(at);
+            errors.push(warning(cut));
+            break;
+        }
+        if i == 0 {
+            // Traces of one search are alike in size: growing the body by
+            // doubling copied it again and again.
+            let guess = (body.len() + 1).saturating_mul(traces.len() - 1);
+            body.reserve(guess.min(max_bytes));
+        }
+    }
     let tail = to_json(
         &Envelope {
             data: (),
             total: 0,
             limit: 0,
             offset: 0,
-            errors: errors.clone(),
+            errors: (!errors.is_empty()).then_some(errors),
         },
         false,
     )?;
@@ -124,9 +148,9 @@ fn data_envelope(
     let after = tail
         .strip_prefix(b"{\"data\":null".as_slice())
         .unwrap_or(&tail[..]);
-    let mut suffix = b"]".to_vec();
-    suffix.extend_from_slice(after);
-    Ok(join_json(b"{\"data\":[", traces, &suffix))
+    body.push(b']');
+    body.extend_from_slice(after);
+    Ok(body)
 }
 
 /// A limit note as an `errors` entry: message only, like Jaeger's
@@ -157,8 +181,15 @@ pub async fn get_trace(
         Ok(Some(trace)) => {
             let pretty = wants_pretty(p.get("prettyPrint"));
             blocking::respond(move || {
-                let data = render_all(std::slice::from_ref(&trace));
-                json_response(&Envelope::data(data, 0), pretty)
+                if pretty {
+                    let data = render_all(std::slice::from_ref(&trace));
+                    return json_response(&Envelope::data(data, 0), true);
+                }
+                let one = std::slice::from_ref(&trace);
+                match compact_body(one, usize::MAX, None, Vec::new()) {
+                    Ok(body) => json_bytes(StatusCode::OK, body),
+                    Err(e) => error_response(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+                }
             })
             .await
         }
@@ -189,25 +220,54 @@ mod tests {
         }
     }
 
+    /// What the DTO path gives: rendered traces taken within the cap (by
+    /// their compact length), in a serialised envelope.
+    fn via_dtos(traces: &[Trace], max_bytes: usize, mut errors: Vec<ApiError>) -> String {
+        let (data, cut) = take_within(
+            traces.iter().map(render_trace),
+            |t| to_json(t, false).expect("encodes").len(),
+            max_bytes,
+            None,
+        );
+        errors.extend(cut.map(warning));
+        let mut whole = Envelope::data(data, 0);
+        whole.errors = (!errors.is_empty()).then_some(errors);
+        String::from_utf8(to_json(&whole, false).expect("encodes")).expect("utf-8")
+    }
+
     #[test]
-    fn the_envelope_around_encoded_traces_is_the_serialised_envelope() {
-        let traces = [trace(1, 2), trace(2, 1)];
-        for errors in [None, Some(vec![warning("returning 1 of 2 traces".into())])] {
+    fn the_compact_body_is_the_serialised_envelope() {
+        let traces = [trace(1, 2), trace(2, 1), trace(3, 3)];
+        for errors in [vec![], vec![warning("returning 1 of 2 traces".into())]] {
             for n in 0..=traces.len() {
                 let kept = &traces[..n];
-                let encoded: Vec<Vec<u8>> = kept
-                    .iter()
-                    .map(|t| to_json(&render_trace(t), false).expect("encodes"))
-                    .collect();
-                let mut whole = Envelope::data(render_all(kept), 0);
-                whole.errors = errors.clone();
-                let want = to_json(&whole, false).expect("encodes");
-                let got = data_envelope(&encoded, &errors).expect("encodes");
+                let got = compact_body(kept, usize::MAX, None, errors.clone()).expect("encodes");
                 assert_eq!(
                     String::from_utf8(got).expect("utf-8"),
-                    String::from_utf8(want).expect("utf-8")
+                    via_dtos(kept, usize::MAX, errors.clone())
                 );
             }
         }
+    }
+
+    #[test]
+    fn the_compact_body_stops_at_the_byte_cap_as_the_dto_path_does() {
+        let traces = [trace(1, 2), trace(2, 1), trace(3, 3), trace(4, 1)];
+        let one = to_json(&render_trace(&traces[0]), false)
+            .expect("encodes")
+            .len();
+        // Caps below the first trace, at trace boundaries and between.
+        for max_bytes in [0, 1, one - 1, one, one + 1, 2 * one, 3 * one + 7, 10 * one] {
+            let got = compact_body(&traces, max_bytes, None, Vec::new()).expect("encodes");
+            let got = String::from_utf8(got).expect("utf-8");
+            assert_eq!(
+                got,
+                via_dtos(&traces, max_bytes, Vec::new()),
+                "cap {max_bytes}"
+            );
+        }
+        let cut = compact_body(&traces, one, None, Vec::new()).expect("encodes");
+        let cut = String::from_utf8(cut).expect("utf-8");
+        assert!(cut.contains("returning 1 of 4 traces"), "{cut}");
     }
 }
