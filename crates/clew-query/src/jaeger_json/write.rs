@@ -74,12 +74,7 @@ fn write_span(out: &mut Vec<u8>, s: &Span, process: usize) {
     out.extend_from_slice(b",\"operationName\":");
     write_str(out, &s.operation_name);
     out.extend_from_slice(b",\"references\":[");
-    for (i, r) in s.references.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        write_reference(out, r);
-    }
+    write_items(out, &s.references, write_reference);
     out.extend_from_slice(b"],\"startTime\":");
     write_u64(out, micros(s.start_time));
     out.extend_from_slice(b",\"duration\":");
@@ -87,12 +82,7 @@ fn write_span(out: &mut Vec<u8>, s: &Span, process: usize) {
     out.extend_from_slice(b",\"tags\":");
     write_key_values(out, &s.tags);
     out.extend_from_slice(b",\"logs\":[");
-    for (i, l) in s.logs.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        write_log(out, l);
-    }
+    write_items(out, &s.logs, write_log);
     out.extend_from_slice(b"],\"processID\":\"p");
     write_u64(out, process as u64);
     out.extend_from_slice(b"\",\"warnings\":");
@@ -125,13 +115,18 @@ fn write_warnings(out: &mut Vec<u8>, warnings: &[String]) {
         return;
     }
     out.push(b'[');
-    for (i, w) in warnings.iter().enumerate() {
+    write_items(out, warnings, |out, w| write_str(out, w));
+    out.push(b']');
+}
+
+/// `items` written by `write`, separated by commas.
+fn write_items<T>(out: &mut Vec<u8>, items: &[T], mut write: impl FnMut(&mut Vec<u8>, &T)) {
+    for (i, item) in items.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
-        write_str(out, w);
+        write(out, item);
     }
-    out.push(b']');
 }
 
 fn write_key_values(out: &mut Vec<u8>, kvs: &[KeyValue]) {
