@@ -237,11 +237,13 @@ mod single_thread_3_tags {
 }
 
 /// fastrace's "multi threads" group: a fresh thread per iteration, which
-/// makes its root and 1,000 children and exits (short-lived threads).
+/// makes its root and n children and exits (short-lived threads). n = 1
+/// and 10 show the per-thread cost, where clew's median is still above
+/// fastrace's (docs/benchmarks-client.md).
 mod multi_threads {
     use super::*;
 
-    #[divan::bench(args = [1000])]
+    #[divan::bench(args = [1, 10, 1000])]
     fn fastrace(b: Bencher, n: usize) {
         checked(b, "fastrace threads", n, fastrace_setup::delivered, || {
             std::thread::spawn(move || fastrace_setup::harness(n))
@@ -250,7 +252,7 @@ mod multi_threads {
         });
     }
 
-    #[divan::bench(args = [1000])]
+    #[divan::bench(args = [1, 10, 1000])]
     fn clew(b: Bencher, n: usize) {
         checked(b, "clew threads", n, clew_setup::delivered, || {
             std::thread::spawn(move || clew_setup::harness_with(&clew_setup::THREADS_TRACER, n))
