@@ -96,14 +96,11 @@ struct AddressMemo {
     slots: [(usize, usize, u32); MEMO_SLOTS],
 }
 
-impl AddressMemo {
-    fn slot(&mut self, s: &str) -> &mut (usize, usize, u32) {
-        let at = s.as_ptr() as usize;
-        // The top bits of a multiplicative hash: one per slot index bit.
-        let bits = MEMO_SLOTS.trailing_zeros();
-        let i = ((at as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - bits)) as usize;
-        &mut self.slots[i]
-    }
+/// The memo slot of the string at address `at`: the top bits of a
+/// multiplicative hash, one per slot index bit.
+fn memo_slot(at: usize) -> usize {
+    let bits = MEMO_SLOTS.trailing_zeros();
+    ((at as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - bits)) as usize
 }
 
 /// A span tag's pair whose ID is looked up after the span's other tags.
@@ -315,15 +312,16 @@ impl TableBuilder {
         let Some(memo) = self.memo.as_deref_mut() else {
             return self.string(s);
         };
-        let key = (s.as_ptr() as usize, s.len());
-        let &mut (at, len, id) = memo.slot(s);
+        let (at, len) = (s.as_ptr() as usize, s.len());
+        let i = memo_slot(at);
+        let (seen_at, seen_len, id) = memo.slots[i];
         // Address 0 never holds a string: an empty slot never matches.
-        if (at, len) == key && at != 0 {
+        if (seen_at, seen_len) == (at, len) && at != 0 {
             return id;
         }
         let id = self.string(s);
         if let Some(memo) = self.memo.as_deref_mut() {
-            *memo.slot(s) = (key.0, key.1, id);
+            memo.slots[i] = (at, len, id);
         }
         id
     }

@@ -396,11 +396,7 @@ fn arg_opt(name: &str) -> Option<String> {
 }
 
 fn arg(name: &str, default: &str) -> String {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-        .unwrap_or_else(|| default.to_string())
+    arg_opt(name).unwrap_or_else(|| default.to_string())
 }
 
 async fn timed<F, Fut, T>(runs: usize, mut f: F) -> (Duration, Duration, usize)

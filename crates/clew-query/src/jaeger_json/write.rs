@@ -44,10 +44,7 @@ pub fn write_trace(out: &mut Vec<u8>, trace: &Trace) {
         .map(|n| (format!("p{n}"), n - 1))
         .collect();
     order.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    for (i, (name, at)) in order.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
+    write_items(out, &order, |out, (name, at)| {
         write_str(out, name);
         out.extend_from_slice(b":{\"serviceName\":");
         let p = processes[*at];
@@ -55,7 +52,7 @@ pub fn write_trace(out: &mut Vec<u8>, trace: &Trace) {
         out.extend_from_slice(b",\"tags\":");
         write_key_values(out, &p.tags);
         out.push(b'}');
-    }
+    });
     out.extend_from_slice(b"},\"warnings\":");
     write_warnings(out, &trace.warnings);
     out.push(b'}');
@@ -131,10 +128,7 @@ fn write_items<T>(out: &mut Vec<u8>, items: &[T], mut write: impl FnMut(&mut Vec
 
 fn write_key_values(out: &mut Vec<u8>, kvs: &[KeyValue]) {
     out.push(b'[');
-    for (i, kv) in kvs.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
+    write_items(out, kvs, |out, kv| {
         out.extend_from_slice(b"{\"key\":");
         write_str(out, &kv.key);
         out.extend_from_slice(b",\"type\":\"");
@@ -142,7 +136,7 @@ fn write_key_values(out: &mut Vec<u8>, kvs: &[KeyValue]) {
         out.extend_from_slice(b"\",\"value\":");
         write_value(out, &kv.value);
         out.push(b'}');
-    }
+    });
     out.push(b']');
 }
 

@@ -149,11 +149,11 @@ impl Inner {
         for (head, upto) in frozen {
             if let Some((min, max)) = head.start_range() {
                 let mut opts = self.options(0, upto, Vec::new());
-                if head.span_count() >= self.config.compaction_max_spans / 2 {
-                    // Too big to count as small: compaction will never
-                    // rewrite this block, so it is written as a merged
-                    // block is, once (each span transcoded once, not at
-                    // the cut and again at compaction).
+                if !self.is_small(head.span_count()) {
+                    // Compaction will never rewrite this block, so it is
+                    // written as a merged block is, once (each span
+                    // transcoded once, not at the cut and again at
+                    // compaction).
                     opts.zstd_level = self.config.compaction_zstd_level;
                     opts.page_spans = self.config.compaction_page_spans;
                 }
@@ -188,6 +188,13 @@ impl Inner {
         Ok(written)
     }
 
+    /// Does a block of this many spans count as small, i.e. may
+    /// compaction merge it? The cut asks too: a head too big to be small
+    /// is written once as a final block.
+    fn is_small(&self, spans: u64) -> bool {
+        spans < self.config.compaction_max_spans / 2
+    }
+
     /// Merges one run of small, time-adjacent blocks, if there is one.
     pub(super) async fn compact_once(&self) -> Result<bool, StoreError> {
         let blocks = self.state.read().blocks.clone();
@@ -196,7 +203,7 @@ impl Inner {
         let mut chosen: Option<Vec<Arc<Block>>> = None;
         let mut total = 0;
         for b in blocks.iter() {
-            let small = b.index.span_count < max / 2;
+            let small = self.is_small(b.index.span_count);
             // Tiered: only blocks of one level merge, so a merged block is
             // not rewritten every time one more small block is cut beside it.
             let other_level = run.first().is_some_and(|f| f.index.level != b.index.level);

@@ -66,7 +66,8 @@ pub struct DiskStoreConfig {
     pub head_max_spans: u64,
     /// …or this many bytes of records (high-entropy spans take several
     /// times the bytes of tracegen's; writers wait once the heads hold
-    /// four times this, so the heads' memory has a budget in bytes too)…
+    /// three times this, `HEAD_BACKLOG_FACTOR`, so the heads' memory has
+    /// a budget in bytes too)…
     pub head_max_bytes: u64,
     /// …or once its oldest write is this old.
     pub head_max_age: Duration,
