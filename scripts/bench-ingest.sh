@@ -93,6 +93,16 @@ metric() { awk -v re="^($2)(\\\\{|$)" '$1 ~ re {s += $NF} END {printf "%d\n", s}
 
 scrape() { curl -sf "http://$1/metrics" >"$2"; }
 
+# thread_ticks PID -> "name ticks" per thread name (tokio numbers none of
+# them, so every `clew-query` thread adds to one line). Threads that have
+# exited are not counted; the per-case file is a guide to where the CPU
+# went, the row's CPU column stays the process total.
+thread_ticks() {
+    for f in /proc/"$1"/task/*/stat; do
+        sed 's/^[0-9]* (\(.*\)) [A-Z] /\1 /' "$f" 2>/dev/null
+    done | awk '{n = $1; t = $12 + $13; s[n] += t} END {for (n in s) print n, s[n]}' | sort
+}
+
 # Every `--*-port` flag the server has, each set to 0, so the benchmark never
 # collides with another process and keeps working as listeners are added.
 PORT_FLAGS=()
@@ -195,6 +205,7 @@ run_case() {
     fi
     local ticks0 ticks1
     ticks0=$(cpu_ticks "$SERVER_PID")
+    thread_ticks "$SERVER_PID" >"$dir/threads0.txt"
     local TIMEFORMAT='%U %S %R'
     { time "$TRACEGEN" --transport "$transport" --target "$target" --workers "$workers" \
         --duration "${SECONDS_PER_CASE}s" --rate "${rate:-0}" --batch-spans "$batch" \
@@ -208,6 +219,10 @@ run_case() {
     fi
     wait_drained "$admin" "$dir"
     ticks1=$(cpu_ticks "$SERVER_PID")
+    thread_ticks "$SERVER_PID" >"$dir/threads1.txt"
+    # CPU seconds per thread name over the case, busiest first.
+    join -a 2 -e 0 -o 0,1.2,2.2 "$dir/threads0.txt" "$dir/threads1.txt" |
+        awk -v hz="$TICKS" '{printf "%s %.2f\n", $1, ($3 - $2) / hz}' | sort -k2 -rn >"$dir/threads.txt"
     local hwm_kb
     hwm_kb=$(awk '/VmHWM/ {print $2}' "/proc/$SERVER_PID/status")
     if [[ -n "$perf_pid" ]]; then

@@ -394,6 +394,16 @@ impl ByteBound {
         self.taken = self.taken.saturating_add(bytes);
     }
 
+    /// Bytes taken so far.
+    pub fn taken(&self) -> usize {
+        self.taken
+    }
+
+    /// Bytes that may still be taken.
+    pub fn left(&self) -> usize {
+        self.max.saturating_sub(self.taken)
+    }
+
     /// Did the traces taken reach the bound (so a search may have left
     /// matches unread)?
     pub fn reached(&self) -> bool {

@@ -27,6 +27,7 @@ mod topk;
 mod upload;
 mod wal;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -522,19 +523,29 @@ impl Inner {
     }
 
     async fn trace(&self, id: TraceId) -> Vec<Span> {
+        self.traces(&[id]).await.remove(&id).unwrap_or_default()
+    }
+
+    /// The whole traces of `ids` that have spans anywhere: blocks first,
+    /// then the frozen heads, then the head (the order `trace` always
+    /// gave). Each head batch is decoded once for all of them.
+    async fn traces(&self, ids: &[TraceId]) -> HashMap<TraceId, Vec<Span>> {
         let st = self.snapshot();
-        let mut spans = Vec::new();
+        let mut out: HashMap<TraceId, Vec<Span>> = HashMap::new();
         for b in st.blocks.iter() {
-            match b.trace(self.objects.as_ref(), id).await {
-                Ok(s) => spans.extend(s),
-                Err(e) => self.block_failed(b, &e),
+            for &id in ids {
+                match b.trace(self.objects.as_ref(), id).await {
+                    Ok(s) if !s.is_empty() => out.entry(id).or_default().extend(s),
+                    Ok(_) => {}
+                    Err(e) => self.block_failed(b, &e),
+                }
             }
         }
         for (h, _) in &st.frozen {
-            spans.extend(h.get(id).unwrap_or_default());
+            h.get_many(ids, &mut out);
         }
-        spans.extend(st.head.get(id).unwrap_or_default());
-        spans
+        st.head.get_many(ids, &mut out);
+        out
     }
 }
 

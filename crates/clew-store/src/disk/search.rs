@@ -120,6 +120,11 @@ fn summary_of(id: TraceId, s: clew_segment::PageTraceSummary) -> TraceSummary {
     }
 }
 
+/// Whole-trace reads of the first chunk of a search's hits, and the most
+/// in any chunk (see `Inner::hit_traces`).
+const FIRST_WHOLE_READS: usize = 16;
+const MAX_WHOLE_READS: usize = 512;
+
 impl Inner {
     /// Matching trace IDs with their start, sorted and limited, and whether
     /// the search looked everywhere (`false`: it stopped at
@@ -149,14 +154,16 @@ impl Inner {
         // those it returns.
         let summaries = q.tags.is_empty();
         let heads = std::iter::once(&st.head).chain(st.frozen.iter().map(|(h, _)| h));
+        let mut complete = true;
         for h in heads {
             if h.start_range()
                 .is_none_or(|(min, max)| max < q.start_min || min > q.start_max)
             {
                 continue;
             }
-            for (id, start) in h.search(q, &filter) {
-                found.note(id, start, None);
+            if !h.search(q, &filter, &mut found, &late) {
+                complete = false;
+                break;
             }
         }
         let mut blocks: Vec<_> = st
@@ -168,12 +175,11 @@ impl Inner {
         blocks.sort_by_key(|b| std::cmp::Reverse(b.index.max_start));
         // The limit-th most recent start found so far: nothing that starts
         // before a block's (or page's) latest span can displace it.
-        let mut complete = true;
         for b in blocks {
             if found.floor().is_some_and(|k| k > b.index.max_start) {
                 break;
             }
-            if late() {
+            if !complete || late() {
                 complete = false;
                 break;
             }
@@ -300,38 +306,64 @@ impl Inner {
         let mut read: HashMap<TraceId, Vec<Span>> = HashMap::new();
         let mut out = Vec::new();
         let mut bound = crate::ByteBound::new(Some(max_bytes));
-        for (_, id, held) in hits {
-            if !bound.open() {
-                break;
-            }
-            let whole = held.is_some() && held_whole(&st, id);
-            let spans = match held {
-                Some(Held::Spans(spans)) if whole => spans,
-                Some(Held::At { block, page }) if whole => {
-                    if let Some(ids) = by_page.remove(&(block, page))
-                        && let Some(b) = st.blocks.iter().find(|b| b.id == block)
-                    {
-                        match b
-                            .page(self.objects.as_ref(), page, &|t| ids.contains(&t))
-                            .await
+        let mut hits = hits.into_iter().peekable();
+        let mut chunk_len = FIRST_WHOLE_READS;
+        'chunks: while hits.peek().is_some() {
+            // Hits read whole (the head's, and traces split between
+            // places) are read a chunk at a time, so each head batch is
+            // decoded once per chunk. A chunk is sized from the bytes the
+            // answer may still take at the traces' mean size so far, so
+            // reading ahead stays near the bound.
+            let chunk: Vec<(Hit, bool)> = hits
+                .by_ref()
+                .take(chunk_len)
+                .map(|h| {
+                    let whole = h.2.is_some() && held_whole(&st, h.1);
+                    (h, whole)
+                })
+                .collect();
+            let need: Vec<TraceId> = chunk
+                .iter()
+                .filter(|(_, whole)| !*whole)
+                .map(|((_, id, _), _)| *id)
+                .collect();
+            let mut whole_reads = self.traces(&need).await;
+            for ((_, id, held), whole) in chunk {
+                if !bound.open() {
+                    break 'chunks;
+                }
+                let spans = match held {
+                    Some(Held::Spans(spans)) if whole => spans,
+                    Some(Held::At { block, page }) if whole => {
+                        if let Some(ids) = by_page.remove(&(block, page))
+                            && let Some(b) = st.blocks.iter().find(|b| b.id == block)
                         {
-                            Ok(traces) => read.extend(traces.into_iter().map(|t| (t.id, t.spans))),
-                            Err(e) => self.block_failed(b, &e),
+                            match b
+                                .page(self.objects.as_ref(), page, &|t| ids.contains(&t))
+                                .await
+                            {
+                                Ok(traces) => {
+                                    read.extend(traces.into_iter().map(|t| (t.id, t.spans)))
+                                }
+                                Err(e) => self.block_failed(b, &e),
+                            }
+                        }
+                        match read.remove(&id) {
+                            Some(spans) if !spans.is_empty() => spans,
+                            // Compacted or retained away since the search.
+                            _ => self.trace(id).await,
                         }
                     }
-                    match read.remove(&id) {
-                        Some(spans) if !spans.is_empty() => spans,
-                        // Compacted or retained away since the search.
-                        _ => self.trace(id).await,
-                    }
+                    _ => whole_reads.remove(&id).unwrap_or_default(),
+                };
+                if spans.is_empty() {
+                    continue;
                 }
-                _ => self.trace(id).await,
-            };
-            if spans.is_empty() {
-                continue;
+                bound.take(&spans);
+                out.push(spans);
             }
-            bound.take(&spans);
-            out.push(spans);
+            let mean = bound.taken() / out.len().max(1);
+            chunk_len = (bound.left() / mean.max(1)).clamp(1, MAX_WHOLE_READS);
         }
         out
     }

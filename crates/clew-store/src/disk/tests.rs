@@ -863,3 +863,63 @@ async fn open_deletes_staging_files_of_interrupted_uploads() {
             .is_some()
     );
 }
+
+/// A search of the head visits batches newest first and stops once nothing
+/// older can enter the answer: its answer must be the exhaustive search's
+/// first `limit`, with and without a tag, also for a trace whose first
+/// span came in the oldest batch and whose last in the newest (it starts
+/// earliest, so it ranks last).
+#[tokio::test]
+async fn a_limited_head_search_is_the_exhaustive_one_cut_short() {
+    let dirs = Dirs::new();
+    let s = open(dirs.config());
+    let p = process("svc", vec![]);
+    let tagged = |mut sp: Span, t: u64| {
+        if t % 3 == 0 {
+            sp.tags.push(clew_model::KeyValue::string("k", "v"));
+        }
+        sp
+    };
+    s.write_spans(vec![span(1000, 1, "op", &p, 1, 1)])
+        .await
+        .expect("write");
+    for b in 0..60u64 {
+        let spans = (0..4)
+            .map(|i| {
+                let t = b * 4 + i + 1;
+                tagged(span(t, 1, "op", &p, 10 + t * 10, 1), t)
+            })
+            .collect();
+        s.write_spans(spans).await.expect("write");
+    }
+    s.write_spans(vec![tagged(span(1000, 2, "op", &p, 5000, 1), 0)])
+        .await
+        .expect("write");
+    for tags in [false, true] {
+        let mut q = query_all();
+        if tags {
+            q.tags = vec![crate::TagFilter {
+                key: "k".into(),
+                value: "v".into(),
+            }];
+        }
+        q.limit = 0;
+        let all = s.search_traces(&q).await.expect("search");
+        let all: Vec<u64> = all.traces.iter().map(|t| t.spans[0].trace_id.low).collect();
+        assert_eq!(all.len(), if tags { 81 } else { 241 }, "tags: {tags}");
+        assert_eq!(all[0], 240, "tags: {tags}");
+        assert_eq!(
+            all[all.len() - 1],
+            1000,
+            "starts first, ranks last; tags: {tags}"
+        );
+        for limit in [1, 7, 30, 100, 241] {
+            q.limit = limit;
+            let got = s.search_traces(&q).await.expect("search");
+            assert!(got.complete);
+            let got: Vec<u64> = got.traces.iter().map(|t| t.spans[0].trace_id.low).collect();
+            let want = &all[..limit.min(all.len())];
+            assert_eq!(got, want, "tags: {tags}, limit {limit}");
+        }
+    }
+}

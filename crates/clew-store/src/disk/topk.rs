@@ -63,6 +63,11 @@ impl TopK {
         self.order.first().map(|&(start, _)| start)
     }
 
+    /// Whether `id` was pushed out: noting it again changes nothing.
+    pub(super) fn pushed_out(&self, id: TraceId) -> bool {
+        self.evicted.contains(&id)
+    }
+
     /// Notes a matching trace seen starting at `start`, with what was read
     /// of it there (`None`: nothing reusable).
     pub(super) fn note(&mut self, id: TraceId, start: u64, held: Option<Held>) {
