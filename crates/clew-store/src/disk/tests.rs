@@ -875,7 +875,7 @@ async fn a_limited_head_search_is_the_exhaustive_one_cut_short() {
     let s = open(dirs.config());
     let p = process("svc", vec![]);
     let tagged = |mut sp: Span, t: u64| {
-        if t % 3 == 0 {
+        if t.is_multiple_of(3) {
             sp.tags.push(clew_model::KeyValue::string("k", "v"));
         }
         sp
