@@ -17,6 +17,7 @@ mod error;
 mod limited;
 mod matcher;
 mod memory;
+pub mod pace;
 mod query;
 #[cfg(any(test, feature = "testsuite"))]
 pub mod testsuite;

@@ -180,6 +180,12 @@ pub struct Cli {
           value_parser = clap::value_parser!(u8).range(0..=19))]
     pub query_cpu_nice: Option<u8>,
 
+    /// Percent (1-100) of the machine's CPU searches may use while ingest
+    /// keeps half the cores busy; beyond it they wait. 100 turns this off [default: 3].
+    #[arg(long, env = "CLEW_QUERY_BUSY_CPU_PERCENT", value_name = "PERCENT",
+          value_parser = clap::value_parser!(u8).range(1..=100))]
+    pub query_busy_cpu_percent: Option<u8>,
+
     /// Log filter in RUST_LOG syntax, e.g. `info` or `clew_ingest=debug,info`
     /// [default: info]. Precedence: this flag (or CLEW_LOG_LEVEL), then RUST_LOG,
     /// then `log_level` in the config file. A malformed filter (or a bare word
@@ -302,6 +308,9 @@ impl Cli {
         }
         setn(&mut cfg.query.max_traces, self.query_max_traces);
         sets(&mut cfg.query.timeout_secs, self.query_timeout_secs);
+        if let Some(v) = self.query_busy_cpu_percent {
+            cfg.query.busy_cpu_percent = v;
+        }
         if let Some(v) = self.query_cpu_nice {
             cfg.query.cpu_nice = v;
         }

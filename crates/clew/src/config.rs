@@ -216,6 +216,12 @@ impl Config {
                 message: "must be between 0 and 19".into(),
             });
         }
+        if !(1..=100).contains(&self.query.busy_cpu_percent) {
+            return Err(ConfigError::Invalid {
+                key: "query.busy_cpu_percent",
+                message: "must be between 1 and 100".into(),
+            });
+        }
         if self.ingest.queue_max_spans == 0 {
             return Err(ConfigError::Invalid {
                 key: "ingest.queue_max_spans",

@@ -8,6 +8,8 @@ mod cli;
 mod config;
 mod logging;
 mod net;
+#[cfg(target_os = "linux")]
+mod query_cpu;
 mod query_runtime;
 mod roles;
 mod shutdown;
@@ -50,7 +52,9 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let query_rt = match query_runtime::build(config.query.cpu_nice) {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let governor = query_cpu::install(config.query.busy_cpu_percent, cores);
+    let query_rt = match query_runtime::build(config.query.cpu_nice, governor) {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("clew: cannot start the query runtime: {e}");
@@ -126,5 +130,23 @@ mod tests {
         // the index did not land on a neighbour.
         let numa = unsafe { libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DELAY + 1) };
         assert_eq!(numa, 0);
+    }
+}
+
+/// Elsewhere than Linux searches are not paced (the governor reads Linux
+/// CPU clocks).
+#[cfg(not(target_os = "linux"))]
+mod query_cpu {
+    pub struct Governor;
+    impl Governor {
+        pub fn thread_started(&'static self) {}
+        pub fn thread_stopping(&self) {}
+        pub fn register(&'static self, _: &mut prometheus_client::registry::Registry) {}
+    }
+    pub fn install(_: u8, _: usize) -> Option<&'static Governor> {
+        None
+    }
+    pub fn governor() -> Option<&'static Governor> {
+        None
     }
 }

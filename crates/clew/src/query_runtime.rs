@@ -15,6 +15,8 @@ use std::io;
 
 use tokio::runtime::Runtime;
 
+use crate::query_cpu::Governor;
+
 /// Most blocking threads the query runtime starts: heavy reads and answer
 /// builders are already capped at one per core each, so this only bounds
 /// cheap blocking work (file reads of the disk store).
@@ -24,11 +26,24 @@ const MAX_BLOCKING_THREADS: usize = 64;
 /// `nice`. Lowering a thread's priority never fails for lack of privilege;
 /// if the system refuses anyway, the threads run at normal priority and
 /// one warning says so.
-pub fn build(nice: u8) -> io::Result<Runtime> {
+///
+/// With a `governor`, every thread of the runtime is paced by it (see
+/// [`crate::query_cpu`]).
+pub fn build(nice: u8, governor: Option<&'static Governor>) -> io::Result<Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .thread_name("clew-query")
         .max_blocking_threads(MAX_BLOCKING_THREADS)
-        .on_thread_start(move || lower_priority(nice))
+        .on_thread_start(move || {
+            lower_priority(nice);
+            if let Some(g) = governor {
+                g.thread_started();
+            }
+        })
+        .on_thread_stop(move || {
+            if let Some(g) = governor {
+                g.thread_stopping();
+            }
+        })
         .enable_all()
         .build()
 }
@@ -77,7 +92,7 @@ mod tests {
         if before.is_none_or(|n| n > 7) {
             return;
         }
-        let rt = super::build(7).expect("runtime");
+        let rt = super::build(7, None).expect("runtime");
         let worker = rt.block_on(async { tokio::spawn(async { thread_nice() }).await });
         let blocking = rt.block_on(async { tokio::task::spawn_blocking(thread_nice).await });
         assert_eq!(worker.ok().flatten(), Some(7));

@@ -212,6 +212,7 @@ impl Head {
         // Batch order is arrival order: a trace's spans come out as `get`
         // of one trace gives them.
         for (b, set) in chosen {
+            crate::pace::pace();
             match b.batch.decode(&|t| set.contains(&t)) {
                 Ok(traces) => {
                     for t in traces {
@@ -257,6 +258,7 @@ impl Head {
             if n > 0 && n % LATE_CHECK_BATCHES == 0 && late() {
                 return false;
             }
+            crate::pace::pace();
             let ids = match b.batch.candidates(filter) {
                 Ok(ids) => ids,
                 Err(e) => {

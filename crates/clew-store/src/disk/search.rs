@@ -234,6 +234,7 @@ impl Inner {
                     }
                 };
                 for (&i, bytes) in group.iter().zip(bytes) {
+                    crate::pace::pace();
                     let page = &b.index.pages[i];
                     if floor.is_some_and(|k| k > page.max_start) {
                         break 'pages;
@@ -332,6 +333,7 @@ impl Inner {
                 if !bound.open() {
                     break 'chunks;
                 }
+                crate::pace::pace();
                 let spans = match held {
                     Some(Held::Spans(spans)) if whole => spans,
                     Some(Held::At { block, page }) if whole => {

@@ -65,6 +65,8 @@ impl MemoryStore {
         };
         let mut next = end.checked_sub(1).map(|last| last / INDEX_CHUNK);
         loop {
+            // Between lock holds: a paced thread never sleeps holding it.
+            crate::pace::pace();
             let inner = self.inner.read();
             let front = inner.fifo_popped;
             let mut spent = 0;

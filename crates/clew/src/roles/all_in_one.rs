@@ -44,6 +44,9 @@ pub async fn run(
     let query_metrics = Arc::new(QueryMetrics::new(&mut registry));
     let store_gauges = StoreGauges::register(&mut registry);
     let connection_metrics = ConnectionMetrics::register(&mut registry);
+    if let Some(g) = crate::query_cpu::governor() {
+        g.register(&mut registry);
+    }
     crate::storage::register_metrics(
         &mut registry,
         store.reader.clone(),

@@ -287,6 +287,39 @@ fn zero_and_huge_limits_are_capped_and_the_answer_says_so() {
     assert!(warning.contains("query.max_traces"), "{warning:?}");
 }
 
+/// Searches are paced only while ingest keeps half the cores busy (the
+/// ingest benchmark shows the pacing): on an idle server they never wait,
+/// and the query threads' own CPU does not count as ingest.
+#[test]
+fn searches_on_an_idle_server_are_not_paced() {
+    let clew = Clew::start(&[]);
+    send_traces(&clew, "idle", 200);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, v) = clew.get_json("/api/traces?service=idle&limit=1500&lookback=2h");
+        if v["data"].as_array().map(Vec::len) == Some(200) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "spans not stored: {v}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Enough back-to-back searches to span several of the governor's
+    // 100 ms windows.
+    let until = std::time::Instant::now() + Duration::from_millis(600);
+    while std::time::Instant::now() < until {
+        let (status, _) = clew.get_json("/api/traces?service=idle&limit=1500&lookback=2h");
+        assert_eq!(status, 200);
+    }
+    let text = metrics(&clew, &reqwest::blocking::Client::new());
+    let value = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse::<f64>().ok())
+            .unwrap_or_else(|| panic!("{name} not on /metrics"))
+    };
+    assert_eq!(value("clew_query_cpu_paced_seconds_total "), 0.0);
+    assert_eq!(value("clew_query_cpu_ingest_busy "), 0.0);
+}
+
 /// Runs `clew` with `args` (and `env`), expecting exit 2 and one line
 /// naming `key`.
 fn refused(args: &[&str], env: &[(&str, &str)], key: &str) {
@@ -314,6 +347,14 @@ fn nonsense_limits_and_log_filters_are_refused_naming_the_key() {
     );
     refused(&["--max-connections", "0"], &[], "connections.max_total");
     refused(&["--query-timeout-secs", "0"], &[], "query.timeout_secs");
+    let dir = crate::harness::TempDir::new("busy-cpu");
+    let config = dir.0.join("clew.toml");
+    std::fs::write(&config, "[query]\nbusy_cpu_percent = 0\n").expect("write config");
+    refused(
+        &["--config", config.to_str().expect("utf-8 path")],
+        &[],
+        "query.busy_cpu_percent",
+    );
     refused(&["--log-level", "verbose"], &[], "log_level");
     refused(&["--log-level", "info,clew=loud"], &[], "log_level");
     refused(&[], &[("RUST_LOG", "loud")], "RUST_LOG");
