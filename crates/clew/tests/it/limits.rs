@@ -300,7 +300,10 @@ fn searches_on_an_idle_server_are_not_paced() {
         if v["data"].as_array().map(Vec::len) == Some(200) {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "spans not stored: {v}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "spans not stored: {v}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     // Enough back-to-back searches to span several of the governor's
