@@ -252,6 +252,17 @@ mod multi_threads {
         });
     }
 
+    /// The floor: a thread that makes no span, spawned and joined the
+    /// same way.
+    #[divan::bench(args = [1, 10, 1000])]
+    fn no_tracing(b: Bencher, n: usize) {
+        b.bench(|| {
+            std::thread::spawn(move || divan::black_box(n))
+                .join()
+                .unwrap()
+        });
+    }
+
     #[divan::bench(args = [1, 10, 1000])]
     fn clew(b: Bencher, n: usize) {
         checked(b, "clew threads", n, clew_setup::delivered, || {
