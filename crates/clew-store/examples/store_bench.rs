@@ -11,6 +11,8 @@
 //! batches arrive), the same batches into a `MemoryStore` for the rate
 //! ratio, restart (WAL replay included), cut + compaction, bytes on disk,
 //! then trace-by-ID and search latencies on a warm page cache, and peak RSS.
+//! `--head-queries` (with `--head-spans` above `--spans`) also runs the
+//! searches over the replayed head before it is cut.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -523,6 +525,15 @@ async fn main() {
         report.replayed_records,
         report.replayed_spans
     );
+    let store = Arc::new(store);
+    if args_has("--head-queries") {
+        // The same searches over a head holding every span (give
+        // --head-spans above --spans), before anything is cut.
+        println!("over the head:");
+        trace_by_id(&store, &sample).await;
+        searches(store.clone(), shape).await;
+        println!("from blocks:");
+    }
     let t = Instant::now();
     let cpu = cpu_seconds();
     phases::enter("flush");
@@ -553,7 +564,6 @@ async fn main() {
         dir_bytes(&dir) as f64 / stored as f64,
     );
 
-    let store = Arc::new(store);
     phases::enter("queries");
     trace_by_id(&store, &sample).await;
     searches(store.clone(), shape).await;
