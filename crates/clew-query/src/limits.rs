@@ -69,7 +69,7 @@ pub struct QueryLimits {
     /// ingest's priority. Read by the binary that builds the runtimes.
     pub cpu_nice: u8,
     /// Percent (1–100) of the machine's CPU the query threads may use
-    /// while ingest is busy (the rest of the process keeps half the cores
+    /// while ingest is busy (the rest of the process keeps 60 % of the cores
     /// or more busy); beyond it a search waits. 100 turns pacing off. Read
     /// by the binary that builds the runtimes.
     pub busy_cpu_percent: u8,

@@ -181,7 +181,7 @@ pub struct Cli {
     pub query_cpu_nice: Option<u8>,
 
     /// Percent (1-100) of the machine's CPU searches may use while ingest
-    /// keeps half the cores busy; beyond it they wait. 100 turns this off [default: 3].
+    /// keeps 60% of the cores busy; beyond it they wait. 100 turns this off [default: 3].
     #[arg(long, env = "CLEW_QUERY_BUSY_CPU_PERCENT", value_name = "PERCENT",
           value_parser = clap::value_parser!(u8).range(1..=100))]
     pub query_busy_cpu_percent: Option<u8>,
