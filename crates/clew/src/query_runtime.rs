@@ -13,6 +13,7 @@
 
 use std::io;
 
+use axum::response::IntoResponse;
 use tokio::runtime::Runtime;
 
 use crate::query_cpu::Governor;
@@ -46,6 +47,39 @@ pub fn build(nice: u8, governor: Option<&'static Governor>) -> io::Result<Runtim
         })
         .enable_all()
         .build()
+}
+
+/// `router`'s requests, handled on `rt` (the query runtime) whatever
+/// runtime accepted the connection. The Zipkin read API shares port 9411
+/// with Zipkin ingest, so its listener runs on the ingest runtime; this
+/// moves its searches to the query threads, at their nice value and paced
+/// like every other search, instead of at ingest's priority. A request
+/// whose client goes away is aborted there too.
+pub fn on_runtime(router: axum::Router, rt: tokio::runtime::Handle) -> axum::Router {
+    router.layer(axum::middleware::from_fn(
+        move |req: axum::extract::Request, next: axum::middleware::Next| {
+            let task = rt.spawn(next.run(req));
+            async move {
+                let abort = AbortOnDrop(task.abort_handle());
+                let out = task.await;
+                std::mem::forget(abort);
+                out.unwrap_or_else(|e| {
+                    tracing::error!(error = %e, "a query request's task failed");
+                    axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response()
+                })
+            }
+        },
+    ))
+}
+
+/// Aborts a task when the future awaiting it is dropped (the connection
+/// closed before the answer).
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 #[cfg(target_os = "linux")]
@@ -99,5 +133,32 @@ mod tests {
         assert_eq!(blocking.ok().flatten(), Some(7));
         // The calling thread keeps its priority.
         assert_eq!(thread_nice(), before);
+    }
+
+    #[test]
+    fn a_router_on_the_query_runtime_answers_from_its_threads() {
+        use tower::ServiceExt;
+        let query = super::build(0, None).expect("runtime");
+        let router = axum::Router::new().route(
+            "/",
+            axum::routing::get(|| async {
+                std::thread::current()
+                    .name()
+                    .unwrap_or_default()
+                    .to_string()
+            }),
+        );
+        let router = super::on_runtime(router, query.handle().clone());
+        let ingest = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let body = ingest.block_on(async {
+            let req = axum::extract::Request::new(axum::body::Body::empty());
+            let resp = router.oneshot(req).await.expect("infallible");
+            axum::body::to_bytes(resp.into_body(), 1024)
+                .await
+                .expect("body")
+        });
+        assert_eq!(&body[..], b"clew-query");
     }
 }

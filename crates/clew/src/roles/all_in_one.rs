@@ -94,9 +94,14 @@ pub async fn run(
         &config.listen.query_base_path,
     );
     let query_grpc = clew_query::grpc_query_services(query_state.clone());
-    let zipkin = clew_query::zipkin_read_router(query_state).merge(
-        clew_ingest::zipkin_ingest_router(pipeline.clone(), ingest_metrics.clone()),
+    let zipkin_read = crate::query_runtime::on_runtime(
+        clew_query::zipkin_read_router(query_state),
+        query_rt.clone(),
     );
+    let zipkin = zipkin_read.merge(clew_ingest::zipkin_ingest_router(
+        pipeline.clone(),
+        ingest_metrics.clone(),
+    ));
     let otlp_http = clew_ingest::otlp_http_router(pipeline.clone(), ingest_metrics.clone());
     let otlp_grpc = tonic::service::Routes::new(clew_ingest::otlp_grpc_service(
         pipeline.clone(),
