@@ -124,6 +124,8 @@ fn summary_of(id: TraceId, s: clew_segment::PageTraceSummary) -> TraceSummary {
 /// in any chunk (see `Inner::hit_traces`).
 const FIRST_WHOLE_READS: usize = 16;
 const MAX_WHOLE_READS: usize = 512;
+/// Spans a chunk of whole-trace reads for summaries aims to hold.
+const SUMMARY_READ_SPANS: usize = 65_536;
 
 impl Inner {
     /// Matching trace IDs with their start, sorted and limited, and whether
@@ -385,18 +387,52 @@ impl Inner {
         let late = || q.deadline.is_some_and(|d| std::time::Instant::now() >= d);
         let st = self.snapshot();
         let mut summaries = Vec::with_capacity(hits.len());
-        for (_, id, held) in hits {
-            let whole = held.is_some() && held_whole(&st, id);
-            let summary = match held {
-                Some(Held::Summary(s)) if whole => Some(s),
-                Some(Held::Spans(spans)) if whole => TraceSummary::of(&spans),
-                _ if late() => {
+        let mut hits = hits.into_iter().peekable();
+        let (mut chunk_len, mut read_traces, mut read_spans) = (FIRST_WHOLE_READS, 0, 0);
+        while hits.peek().is_some() {
+            // Traces read whole are read a chunk at a time (each head batch
+            // decoded once per chunk), the chunk sized so that it holds
+            // about SUMMARY_READ_SPANS spans at the traces' mean so far.
+            let chunk: Vec<(Hit, bool)> = hits
+                .by_ref()
+                .take(chunk_len)
+                .map(|h| {
+                    let whole = h.2.is_some() && held_whole(&st, h.1);
+                    (h, whole)
+                })
+                .collect();
+            let need: Vec<TraceId> = chunk
+                .iter()
+                .filter(|((_, _, held), whole)| {
+                    !whole || !matches!(held, Some(Held::Summary(_) | Held::Spans(_)))
+                })
+                .map(|((_, id, _), _)| *id)
+                .collect();
+            let mut whole_reads = HashMap::new();
+            if !need.is_empty() {
+                if late() {
                     complete = false;
                     break;
                 }
-                _ => TraceSummary::of(&self.trace(id).await),
-            };
-            summaries.extend(summary);
+                whole_reads = self.traces(&need).await;
+                read_traces += need.len();
+                read_spans += whole_reads.values().map(Vec::len).sum::<usize>();
+            }
+            for ((_, id, held), whole) in chunk {
+                crate::pace::pace();
+                let summary = match held {
+                    Some(Held::Summary(s)) if whole => Some(s),
+                    Some(Held::Spans(spans)) if whole => TraceSummary::of(&spans),
+                    // Gone since the search (compacted or retained away)
+                    // when it is not in the reads.
+                    _ => whole_reads
+                        .remove(&id)
+                        .and_then(|spans| TraceSummary::of(&spans)),
+                };
+                summaries.extend(summary);
+            }
+            let mean = read_spans / read_traces.max(1);
+            chunk_len = (SUMMARY_READ_SPANS / mean.max(1)).clamp(1, MAX_WHOLE_READS);
         }
         SearchedSummaries {
             summaries,
