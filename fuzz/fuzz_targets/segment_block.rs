@@ -1,12 +1,13 @@
 //! Block files and WAL batch records (`clew-segment`): the first byte picks
 //! a whole block (decode every section, then search every page with a tag
-//! filter) or a WAL record's batch (decoded, then written into a block the
+//! filter and read its service-graph columns) or a WAL record's batch
+//! (decoded, its service-graph columns read, then written into a block the
 //! way the head's cut writes it, without building spans).
 #![no_main]
 
 use clew_segment::{
     Batch, BlockOptions, BlockWriter, Footer, SpanFilter, decode_block, read_index,
-    read_page_filtered, read_tables,
+    read_page_dependency_spans, read_page_filtered, read_tables,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -17,6 +18,7 @@ fuzz_target!(|data: &[u8]| {
     if pick % 2 == 1 {
         if let Ok(b) = Batch::parse(bytes::Bytes::copy_from_slice(rest)) {
             drop(b.decode(&|_| true));
+            drop(b.dependency_spans());
             cut(b);
         }
         return;
@@ -44,6 +46,7 @@ fuzz_target!(|data: &[u8]| {
     for p in &index.pages {
         if let Some(b) = slice(p.section.range()) {
             drop(read_page_filtered(p, b, &tables, &filter));
+            drop(read_page_dependency_spans(p, b, &tables));
         }
     }
 });

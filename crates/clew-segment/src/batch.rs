@@ -144,6 +144,13 @@ impl Batch {
         page::decode(self.page(), &self.tables, want)
     }
 
+    /// What a service graph needs of every span, read from four columns
+    /// (`None` for a batch of the v1 page layout: decode it instead).
+    pub fn dependency_spans(&self) -> Result<Option<Vec<crate::TraceDeps>>, SegmentError> {
+        let streams = Streams::open(self.page())?;
+        crate::deps::dependency_spans(&streams, &self.tables)
+    }
+
     /// IDs of traces with a span passing the prefilter (see [`SpanFilter`]:
     /// the caller re-checks what it builds from them).
     pub fn candidates(&self, filter: &SpanFilter<'_>) -> Result<Vec<TraceId>, SegmentError> {

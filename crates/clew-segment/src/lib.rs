@@ -45,6 +45,7 @@
 mod batch;
 mod candidates;
 mod codec;
+mod deps;
 mod error;
 mod filter;
 mod index;
@@ -60,6 +61,7 @@ mod values;
 mod write;
 
 pub use batch::{Batch, BatchTrace, decode_batch, encode_batch};
+pub use deps::{DepSpan, TraceDeps};
 pub use error::SegmentError;
 pub use filter::{BloomFilter, tag_hash, trace_hash};
 pub use index::{
@@ -69,8 +71,8 @@ pub use index::{
 pub use page::{SpanFilter, TraceSpans, group_by_trace};
 pub use read::{
     DecodedBlock, decode_block, page_may_hold_tags, page_stream_sizes, read_index, read_page,
-    read_page_filtered, read_page_summaries, read_page_trace_ids, read_page_trace_starts,
-    read_tables,
+    read_page_dependency_spans, read_page_filtered, read_page_summaries, read_page_trace_ids,
+    read_page_trace_starts, read_tables,
 };
 pub use summary::{PageTraceSummary, ServiceCounts};
 pub use tables::Tables;

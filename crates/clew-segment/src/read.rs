@@ -103,6 +103,19 @@ pub fn read_page_summaries(
     crate::summary::summaries(&streams, tables, &|id| ids.contains(&id))
 }
 
+/// Checks a page and reads what a service graph needs of each of its
+/// spans from four columns, without building spans. `None` for a page of
+/// the v1 layout, which the caller decodes instead.
+pub fn read_page_dependency_spans(
+    page: &PageRef,
+    stored: &[u8],
+    tables: &Tables,
+) -> Result<Option<Vec<crate::TraceDeps>>, SegmentError> {
+    let raw = section(&page.section, stored, "page")?;
+    let streams = crate::streams::Streams::open(&raw)?;
+    crate::deps::dependency_spans(&streams, tables)
+}
+
 /// Checks a page and lists its trace IDs without decoding its spans.
 pub fn read_page_trace_ids(page: &PageRef, stored: &[u8]) -> Result<Vec<TraceId>, SegmentError> {
     let raw = section(&page.section, stored, "page")?;

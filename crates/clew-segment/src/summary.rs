@@ -217,7 +217,7 @@ pub(crate) fn summaries(
 /// The span's parent as `Span::parent_span_id` reads it (`None`: no
 /// reference to a span of its own trace). `ids_at` is the span-ID cursor
 /// at the trace's first span.
-fn parent_of(
+pub(crate) fn parent_of(
     st: &mut [Cursor<'_>],
     trace: TraceId,
     ids_at: &Cursor<'_>,

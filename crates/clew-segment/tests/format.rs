@@ -679,4 +679,77 @@ proptest! {
         }
         let _ = w.try_finish();
     }
+
+    /// The service-graph reader of a damaged batch errs or reads something;
+    /// it never panics.
+    #[test]
+    fn a_damaged_batch_never_panics_the_dependency_reader(at in any::<prop::sample::Index>(), xor in 1u8..=255) {
+        use clew_segment::Batch;
+        let mut bytes = encode_batch(&group_by_trace(fixture()));
+        let i = at.index(bytes.len());
+        bytes[i] ^= xor;
+        let Ok(batch) = Batch::parse(bytes.into()) else { return Ok(()) };
+        let _ = batch.dependency_spans();
+    }
+}
+
+/// The service graph's column reader gives, for every span of every page
+/// and of a WAL batch, what the decoded span says (parent as
+/// `Span::parent_span_id` reads it, service, start), in page order.
+fn dependency_spans_agree(spans: Vec<Span>, page: usize) -> Result<(), TestCaseError> {
+    use clew_segment::{Batch, DepSpan, TraceDeps, read_page_dependency_spans};
+    let deps = |traces: &[TraceSpans]| -> Vec<TraceDeps> {
+        traces
+            .iter()
+            .map(|t| TraceDeps {
+                id: t.id,
+                spans: t.spans.iter().map(DepSpan::of).collect(),
+            })
+            .collect()
+    };
+    let opts = BlockOptions {
+        page_spans: page,
+        ..BlockOptions::default()
+    };
+    let traces = group_by_trace(spans);
+    let block = write_block(traces.clone(), &opts);
+    let back = decode_block(&block.bytes).expect("decodes");
+    let r = block.index.tables.range();
+    let tables =
+        read_tables(&block.index, &block.bytes[r.start as usize..r.end as usize]).expect("tables");
+    let mut got = Vec::new();
+    for p in &block.index.pages {
+        let r = p.section.range();
+        let stored = &block.bytes[r.start as usize..r.end as usize];
+        got.extend(
+            read_page_dependency_spans(p, stored, &tables)
+                .expect("reads")
+                .expect("v3 page"),
+        );
+    }
+    prop_assert_eq!(got, deps(&back.traces));
+    let batch = Batch::parse(encode_batch(&traces).into()).expect("batch parses");
+    let decoded = batch.decode(&|_| true).expect("decodes");
+    let read = batch.dependency_spans().expect("reads").expect("v2 batch");
+    prop_assert_eq!(read, deps(&decoded));
+    Ok(())
+}
+
+proptest! {
+    #[test]
+    fn dependency_spans_agree_with_the_decoded_spans(
+        spans in proptest::collection::vec(arb_span(), 1..30),
+        page in 1usize..8,
+    ) {
+        dependency_spans_agree(spans, page)?;
+    }
+
+    /// Foreign and several references (the explicit-parent column).
+    #[test]
+    fn dependency_spans_agree_on_explicit_references(
+        spans in proptest::collection::vec(arb_summary_span(), 1..30),
+        page in 1usize..8,
+    ) {
+        dependency_spans_agree(spans, page)?;
+    }
 }

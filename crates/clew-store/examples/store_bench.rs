@@ -685,4 +685,19 @@ async fn searches(store: Arc<DiskStore>, shape: Shape) {
         ms(p50),
         ms(p99)
     );
+    // The service graph reads every span of its window.
+    for (name, span) in [("1 h", HOUR), ("24 h", DAY)] {
+        let (p50, max, found) = timed::<_, _, ()>(5, |i| {
+            let store = store.clone();
+            let (a, _) = window(i);
+            let (a, b) = if span == DAY { (BASE, BASE + DAY) } else { (a, a + span) };
+            async move { store.dependencies(a, b).await.expect("deps").len() }
+        })
+        .await;
+        println!(
+            "dependencies, {name}: p50 {:.2} ms, max {:.2} ms ({found} links over 5)",
+            ms(p50),
+            ms(max)
+        );
+    }
 }

@@ -143,6 +143,27 @@ impl Block {
         Ok(clew_segment::read_page(page, &bytes, &tables, want)?)
     }
 
+    /// What the service graph needs of every span of page `i`, from four
+    /// of its columns (a v1 page is decoded whole instead).
+    pub(crate) async fn page_dependency_spans(
+        &self,
+        store: &dyn ObjectStore,
+        i: usize,
+    ) -> Result<Vec<clew_segment::TraceDeps>, BlockError> {
+        let Some(page) = self.index.pages.get(i) else {
+            return Ok(Vec::new());
+        };
+        let tables = self.tables(store).await?;
+        let bytes = store.get_range(&self.path, page.section.range()).await?;
+        if let Some(deps) = clew_segment::read_page_dependency_spans(page, &bytes, &tables)? {
+            return Ok(deps);
+        }
+        Ok(clew_segment::read_page(page, &bytes, &tables, &|_| true)?
+            .iter()
+            .map(clew_segment::TraceDeps::of)
+            .collect())
+    }
+
     /// The stored bytes of page `i` (compaction hands them to a block
     /// writer, which checks and reads them itself).
     pub(crate) async fn page_stored(

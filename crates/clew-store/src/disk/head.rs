@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
 use clew_model::{Span, Str, TraceId};
-use clew_segment::{Batch, SpanFilter, TraceSpans, trace_hash};
+use clew_segment::{Batch, DepSpan, SpanFilter, TraceDeps, TraceSpans, trace_hash};
 use parking_lot::{Mutex, RwLock};
 
 use super::topk::TopK;
@@ -434,12 +434,20 @@ impl Head {
             if b.max_start < start || b.min_start > end {
                 continue;
             }
-            match b.batch.decode(&|_| true) {
+            crate::pace::pace();
+            // Four columns of the batch; a batch of the v1 layout (a WAL
+            // written by an older version) is decoded whole.
+            let read = b.batch.dependency_spans().and_then(|deps| match deps {
+                Some(deps) => Ok(deps),
+                None => b
+                    .batch
+                    .decode(&|_| true)
+                    .map(|traces| traces.iter().map(TraceDeps::of).collect()),
+            });
+            match read {
                 Ok(traces) => {
                     for t in traces {
-                        out.entry(t.id)
-                            .or_default()
-                            .extend(t.spans.iter().map(DepSpan::of));
+                        out.entry(t.id).or_default().extend(t.spans);
                     }
                 }
                 Err(e) => tracing::error!(error = %e, "head batch does not decode; skipped"),
@@ -473,25 +481,6 @@ impl Head {
     pub(crate) fn add_operations(&self, service: &str, out: &mut BTreeSet<Operation>) {
         if let Some(set) = self.operations.read().get(service) {
             out.extend(set.iter().cloned());
-        }
-    }
-}
-
-/// What the service graph needs of one span.
-pub(crate) struct DepSpan {
-    pub(crate) span_id: clew_model::SpanId,
-    pub(crate) parent: Option<clew_model::SpanId>,
-    pub(crate) service: clew_model::Str,
-    pub(crate) start: u64,
-}
-
-impl DepSpan {
-    pub(crate) fn of(s: &Span) -> DepSpan {
-        DepSpan {
-            span_id: s.span_id,
-            parent: s.parent_span_id(),
-            service: s.process.service_name.clone(),
-            start: s.start_time,
         }
     }
 }

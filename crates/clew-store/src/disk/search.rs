@@ -13,13 +13,13 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use clew_model::{Span, SpanId, TraceId};
 use clew_segment::{BlockIndex, PageRef, SpanFilter, tag_hash};
 
-use super::head::DepSpan;
 use super::topk::{Hit, TopK};
 use super::{Inner, State};
 use crate::query::{
     DependencyLink, Operation, SearchedSummaries, ServiceSummary, TraceQuery, TraceSummary,
 };
 use crate::span_matches;
+use clew_segment::DepSpan;
 
 /// Pages a search reads in its first request to a block; each further
 /// request reads twice as many, up to [`MAX_PAGE_BATCH`]: few requests for
@@ -511,11 +511,11 @@ impl Inner {
                 if p.max_start < start || p.min_start > end {
                     continue;
                 }
-                match b.page(self.objects.as_ref(), page, &|_| true).await {
+                crate::pace::pace();
+                match b.page_dependency_spans(self.objects.as_ref(), page).await {
                     Ok(traces) => {
                         for t in traces {
-                            let spans: Vec<DepSpan> = t.spans.iter().map(DepSpan::of).collect();
-                            edges(&spans, start, end, &mut counts);
+                            edges(&t.spans, start, end, &mut counts);
                         }
                     }
                     Err(e) => {
