@@ -690,7 +690,11 @@ async fn searches(store: Arc<DiskStore>, shape: Shape) {
         let (p50, max, found) = timed::<_, _, ()>(5, |i| {
             let store = store.clone();
             let (a, _) = window(i);
-            let (a, b) = if span == DAY { (BASE, BASE + DAY) } else { (a, a + span) };
+            let (a, b) = if span == DAY {
+                (BASE, BASE + DAY)
+            } else {
+                (a, a + span)
+            };
             async move { store.dependencies(a, b).await.expect("deps").len() }
         })
         .await;
