@@ -35,6 +35,8 @@ const WINDOW: Duration = Duration::from_millis(100);
 /// CPU the query threads may spend at once before pacing starts: a small
 /// search after a pause runs unpaced.
 const BURST: Duration = Duration::from_millis(20);
+/// A window longer than this is not judged (see `Governor::charge`).
+const STALE_WINDOW: Duration = Duration::from_secs(1);
 /// Longest single sleep; the bucket is looked at again after it.
 const MAX_SLEEP: Duration = Duration::from_millis(50);
 /// Share of the machine's cores the rest of the process must use for
@@ -175,7 +177,9 @@ impl Governor {
                 .saturating_sub(st.window_process_ns)
                 .saturating_sub(query.saturating_sub(st.window_query_ns));
             let wall = now.duration_since(st.window_at);
-            st.busy = busy(other, wall, self.busy_above);
+            // A window much longer than one (no search for a while) says
+            // little about now: start afresh, unpaced, and judge the next.
+            st.busy = wall <= STALE_WINDOW && busy(other, wall, self.busy_above);
             self.busy.set(i64::from(st.busy));
             st.window_at = now;
             st.window_process_ns = process;
@@ -204,7 +208,9 @@ impl State {
             return None;
         }
         let refill = now.duration_since(self.refilled_at).as_secs_f64() * rate;
-        self.balance = (self.balance + refill).min(burst) - used;
+        // Owed at most a burst: a long stretch between two steps (one huge
+        // trace) must not hold every later search back for minutes.
+        self.balance = ((self.balance + refill).min(burst) - used).max(-burst);
         self.refilled_at = now;
         (self.balance < 0.0).then(|| Duration::from_secs_f64(-self.balance / rate).min(MAX_SLEEP))
     }
@@ -222,16 +228,26 @@ impl clew_store::pace::Pacer for Governor {
         let cpu = clock_ns(libc::CLOCK_THREAD_CPUTIME_ID);
         CHARGED.with(|c| c.set(Some((cpu, now))));
         let used = cpu.saturating_sub(last_cpu) as f64 / 1e9;
-        if let Some(sleep) = self.charge(used, now) {
+        let Some(mut sleep) = self.charge(used, now) else {
+            return;
+        };
+        // Wait until the shared bucket is paid (or ingest is no longer
+        // busy): one capped sleep per step would let each of many paced
+        // threads run a step per sleep, together past the share.
+        loop {
             self.paced.inc_by(sleep.as_secs_f64());
             // On a runtime worker the runtime's other tasks (cheap queries)
             // move to another thread while this one waits; elsewhere
             // (a blocking-pool thread) this just sleeps.
             tokio::task::block_in_place(|| std::thread::sleep(sleep));
-            // The sleep is not this thread's CPU; charge from here on.
-            let cpu = clock_ns(libc::CLOCK_THREAD_CPUTIME_ID);
-            CHARGED.with(|c| c.set(Some((cpu, Instant::now()))));
+            match self.charge(0.0, Instant::now()) {
+                Some(more) => sleep = more,
+                None => break,
+            }
         }
+        // The sleep is not this thread's CPU; charge from here on.
+        let cpu = clock_ns(libc::CLOCK_THREAD_CPUTIME_ID);
+        CHARGED.with(|c| c.set(Some((cpu, Instant::now()))));
     }
 }
 
@@ -301,6 +317,15 @@ mod tests {
         // After a long pause the bucket is full again, but not fuller.
         assert_eq!(st.spend(0.019, t0 + Duration::from_secs(10), 0.1), None);
         assert!(st.spend(0.002, t0 + Duration::from_secs(10), 0.1).is_some());
+        // A whole second of CPU in one step owes one burst, not a second:
+        // 20 ms at 0.1 CPU-s/s is paid 200 ms later.
+        let t1 = t0 + Duration::from_secs(20);
+        assert_eq!(st.spend(1.0, t1, 0.1), Some(MAX_SLEEP));
+        assert!(
+            st.spend(0.0, t1 + Duration::from_millis(150), 0.1)
+                .is_some()
+        );
+        assert_eq!(st.spend(0.0, t1 + Duration::from_millis(201), 0.1), None);
     }
 
     #[test]

@@ -59,10 +59,14 @@ pub fn on_runtime(router: axum::Router, rt: tokio::runtime::Handle) -> axum::Rou
     router.layer(axum::middleware::from_fn(
         move |req: axum::extract::Request, next: axum::middleware::Next| {
             let task = rt.spawn(next.run(req));
+            // Made before the future below, so dropping that future even
+            // before its first poll aborts the task; dropped after the
+            // answer too (aborting a finished task does nothing, and the
+            // handle's drop releases its hold on the task).
+            let abort = AbortOnDrop(task.abort_handle());
             async move {
-                let abort = AbortOnDrop(task.abort_handle());
                 let out = task.await;
-                std::mem::forget(abort);
+                drop(abort);
                 out.unwrap_or_else(|e| {
                     tracing::error!(error = %e, "a query request's task failed");
                     axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response()

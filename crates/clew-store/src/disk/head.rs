@@ -231,7 +231,10 @@ impl Head {
     /// Batches are visited by latest span start, newest first, and the walk
     /// stops once `found` is full and its worst start is later than the
     /// next batch's latest: a trace with a span in that batch starts no
-    /// later than it. Every candidate used to be collected first — under
+    /// later than it. That holds only if every trace was noted with its
+    /// earliest start, so `earliest(id, start)` lowers a start to what the
+    /// other heads hold of the trace (a trace cut in two while this search
+    /// ran; a frozen head is searched after this one). Every candidate used to be collected first — under
     /// full ingest a head of a million spans made one `limit=1500` search
     /// of every trace cost ~100 ms and a tag search decode every batch,
     /// 64 % of the query threads' CPU, which ingest paid for.
@@ -241,6 +244,7 @@ impl Head {
         filter: &SpanFilter<'_>,
         found: &mut TopK,
         late: &dyn Fn() -> bool,
+        earliest: &dyn Fn(TraceId, u64) -> u64,
     ) -> bool {
         let mut batches: Vec<Arc<HeadBatch>> = self
             .batches
@@ -283,7 +287,7 @@ impl Head {
                 // search over a full head take 0.4 s.
                 for id in ids {
                     if let Some(start) = self.locate_start(id) {
-                        found.note(id, start, None);
+                        found.note(id, earliest(id, start), None);
                         noted.insert(id);
                     }
                 }
@@ -295,7 +299,7 @@ impl Head {
             for t in traces {
                 if t.spans.iter().any(|s| span_matches(s, q)) {
                     let start = self.locate_start(t.id).unwrap_or(t.spans[0].start_time);
-                    found.note(t.id, start, None);
+                    found.note(t.id, earliest(t.id, start), None);
                     noted.insert(t.id);
                 }
             }
@@ -303,7 +307,15 @@ impl Head {
         true
     }
 
-    fn locate_start(&self, id: TraceId) -> Option<u64> {
+    /// Spans of the trace here (0: none).
+    pub(super) fn spans_of(&self, id: TraceId) -> u64 {
+        self.shards[shard_of(id)]
+            .lock()
+            .get(&id)
+            .map_or(0, |t| u64::from(t.spans))
+    }
+
+    pub(super) fn locate_start(&self, id: TraceId) -> Option<u64> {
         self.shards[shard_of(id)].lock().get(&id).map(|t| t.start)
     }
 

@@ -13,6 +13,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use clew_model::{Span, SpanId, TraceId};
 use clew_segment::{BlockIndex, PageRef, SpanFilter, tag_hash};
 
+use super::head::Head;
 use super::topk::{Hit, TopK};
 use super::{Inner, State};
 use crate::query::{
@@ -120,12 +121,78 @@ fn summary_of(id: TraceId, s: clew_segment::PageTraceSummary) -> TraceSummary {
     }
 }
 
-/// Whole-trace reads of the first chunk of a search's hits, and the most
-/// in any chunk (see `Inner::hit_traces`).
-const FIRST_WHOLE_READS: usize = 16;
-const MAX_WHOLE_READS: usize = 512;
-/// Spans a chunk of whole-trace reads for summaries aims to hold.
-const SUMMARY_READ_SPANS: usize = 65_536;
+/// Head spans one read-ahead of whole traces takes at most (the first
+/// trace of a read-ahead always comes whole), and traces at most.
+const READ_AHEAD_SPANS: u64 = 16_384;
+const READ_AHEAD_TRACES: usize = 512;
+
+/// Whole traces of a search's hits, read a few at a time. When a hit must
+/// be read whole, it and the next hits that must be read whole and have
+/// spans in a head are read together, so each head batch is decoded once
+/// for all of them (reading 1,500 head traces one by one decoded a batch
+/// per trace: 45 % of the query threads' CPU under full ingest). The
+/// heads' span counts size a read-ahead before it is read, so what it
+/// holds beyond what the answer takes is bounded by construction
+/// ([`READ_AHEAD_SPANS`]); a hit in no head is read alone, as before.
+struct ReadAhead {
+    /// Per hit: its trace, and its head spans if it must be read whole
+    /// (0: it need not be, or it has no span in a head).
+    hits: Vec<(TraceId, u64, bool)>,
+    read: HashMap<TraceId, Vec<Span>>,
+}
+
+impl ReadAhead {
+    /// `hits`: each hit's trace and whether it must be read whole.
+    fn new(st: &State, hits: impl Iterator<Item = (TraceId, bool)>) -> ReadAhead {
+        let head_spans = |id: TraceId| {
+            std::iter::once(&st.head)
+                .chain(st.frozen.iter().map(|(h, _)| h))
+                .map(|h| h.spans_of(id))
+                .sum::<u64>()
+        };
+        ReadAhead {
+            hits: hits
+                .map(|(id, whole)| (id, if whole { head_spans(id) } else { 0 }, whole))
+                .collect(),
+            read: HashMap::new(),
+        }
+    }
+
+    /// Whether hit `id` was read ahead already.
+    fn holds(&self, id: TraceId) -> bool {
+        self.read.contains_key(&id)
+    }
+
+    /// The whole trace of hit number `at` (empty when it is gone).
+    async fn take(&mut self, inner: &Inner, at: usize) -> Vec<Span> {
+        let Some(&(id, spans, _)) = self.hits.get(at) else {
+            return Vec::new();
+        };
+        if let Some(t) = self.read.remove(&id) {
+            return t;
+        }
+        if spans == 0 {
+            return inner.trace(id).await;
+        }
+        let (mut ids, mut total) = (vec![id], spans);
+        for &(other, n, whole) in &self.hits[at + 1..] {
+            if ids.len() >= READ_AHEAD_TRACES {
+                break;
+            }
+            // (A search's hits are distinct traces.)
+            if !whole || n == 0 || self.read.contains_key(&other) {
+                continue;
+            }
+            if total + n > READ_AHEAD_SPANS {
+                break;
+            }
+            total += n;
+            ids.push(other);
+        }
+        self.read.extend(inner.traces(&ids).await);
+        self.read.remove(&id).unwrap_or_default()
+    }
+}
 
 impl Inner {
     /// Matching trace IDs with their start, sorted and limited, and whether
@@ -155,19 +222,10 @@ impl Inner {
         // a search for whole traces notes where each one is and reads only
         // those it returns.
         let summaries = q.tags.is_empty();
-        let heads = std::iter::once(&st.head).chain(st.frozen.iter().map(|(h, _)| h));
-        let mut complete = true;
-        for h in heads {
-            if h.start_range()
-                .is_none_or(|(min, max)| max < q.start_min || min > q.start_max)
-            {
-                continue;
-            }
-            if !h.search(q, &filter, &mut found, &late) {
-                complete = false;
-                break;
-            }
-        }
+        let heads: Vec<&Head> = std::iter::once(&*st.head)
+            .chain(st.frozen.iter().map(|(h, _)| &**h))
+            .collect();
+        let mut complete = search_heads(&heads, q, &filter, &mut found, &late);
         let mut blocks: Vec<_> = st
             .blocks
             .iter()
@@ -309,65 +367,46 @@ impl Inner {
         let mut read: HashMap<TraceId, Vec<Span>> = HashMap::new();
         let mut out = Vec::new();
         let mut bound = crate::ByteBound::new(Some(max_bytes));
-        let mut hits = hits.into_iter().peekable();
-        let mut chunk_len = FIRST_WHOLE_READS;
-        'chunks: while hits.peek().is_some() {
-            // Hits read whole (the head's, and traces split between
-            // places) are read a chunk at a time, so each head batch is
-            // decoded once per chunk. A chunk is sized from the bytes the
-            // answer may still take at the traces' mean size so far, so
-            // reading ahead stays near the bound.
-            let chunk: Vec<(Hit, bool)> = hits
-                .by_ref()
-                .take(chunk_len)
-                .map(|h| {
-                    let whole = h.2.is_some() && held_whole(&st, h.1);
-                    (h, whole)
-                })
-                .collect();
-            let need: Vec<TraceId> = chunk
-                .iter()
-                .filter(|(_, whole)| !*whole)
-                .map(|((_, id, _), _)| *id)
-                .collect();
-            let mut whole_reads = self.traces(&need).await;
-            for ((_, id, held), whole) in chunk {
-                if !bound.open() {
-                    break 'chunks;
-                }
-                crate::pace::pace();
-                let spans = match held {
-                    Some(Held::Spans(spans)) if whole => spans,
-                    Some(Held::At { block, page }) if whole => {
-                        if let Some(ids) = by_page.remove(&(block, page))
-                            && let Some(b) = st.blocks.iter().find(|b| b.id == block)
+        let wholes: Vec<bool> = hits
+            .iter()
+            .map(|h| h.2.is_some() && held_whole(&st, h.1))
+            .collect();
+        let mut ahead = ReadAhead::new(
+            &st,
+            hits.iter().zip(&wholes).map(|(h, &whole)| (h.1, !whole)),
+        );
+        for (at, ((_, id, held), whole)) in hits.into_iter().zip(wholes).enumerate() {
+            if !bound.open() {
+                break;
+            }
+            crate::pace::pace();
+            let spans = match held {
+                Some(Held::Spans(spans)) if whole => spans,
+                Some(Held::At { block, page }) if whole => {
+                    if let Some(ids) = by_page.remove(&(block, page))
+                        && let Some(b) = st.blocks.iter().find(|b| b.id == block)
+                    {
+                        match b
+                            .page(self.objects.as_ref(), page, &|t| ids.contains(&t))
+                            .await
                         {
-                            match b
-                                .page(self.objects.as_ref(), page, &|t| ids.contains(&t))
-                                .await
-                            {
-                                Ok(traces) => {
-                                    read.extend(traces.into_iter().map(|t| (t.id, t.spans)))
-                                }
-                                Err(e) => self.block_failed(b, &e),
-                            }
-                        }
-                        match read.remove(&id) {
-                            Some(spans) if !spans.is_empty() => spans,
-                            // Compacted or retained away since the search.
-                            _ => self.trace(id).await,
+                            Ok(traces) => read.extend(traces.into_iter().map(|t| (t.id, t.spans))),
+                            Err(e) => self.block_failed(b, &e),
                         }
                     }
-                    _ => whole_reads.remove(&id).unwrap_or_default(),
-                };
-                if spans.is_empty() {
-                    continue;
+                    match read.remove(&id) {
+                        Some(spans) if !spans.is_empty() => spans,
+                        // Compacted or retained away since the search.
+                        _ => self.trace(id).await,
+                    }
                 }
-                bound.take(&spans);
-                out.push(spans);
+                _ => ahead.take(self, at).await,
+            };
+            if spans.is_empty() {
+                continue;
             }
-            let mean = bound.taken() / out.len().max(1);
-            chunk_len = (bound.left() / mean.max(1)).clamp(1, MAX_WHOLE_READS);
+            bound.take(&spans);
+            out.push(spans);
         }
         out
     }
@@ -387,52 +426,24 @@ impl Inner {
         let late = || q.deadline.is_some_and(|d| std::time::Instant::now() >= d);
         let st = self.snapshot();
         let mut summaries = Vec::with_capacity(hits.len());
-        let mut hits = hits.into_iter().peekable();
-        let (mut chunk_len, mut read_traces, mut read_spans) = (FIRST_WHOLE_READS, 0, 0);
-        while hits.peek().is_some() {
-            // Traces read whole are read a chunk at a time (each head batch
-            // decoded once per chunk), the chunk sized so that it holds
-            // about SUMMARY_READ_SPANS spans at the traces' mean so far.
-            let chunk: Vec<(Hit, bool)> = hits
-                .by_ref()
-                .take(chunk_len)
-                .map(|h| {
-                    let whole = h.2.is_some() && held_whole(&st, h.1);
-                    (h, whole)
-                })
-                .collect();
-            let need: Vec<TraceId> = chunk
-                .iter()
-                .filter(|((_, _, held), whole)| {
-                    !whole || !matches!(held, Some(Held::Summary(_) | Held::Spans(_)))
-                })
-                .map(|((_, id, _), _)| *id)
-                .collect();
-            let mut whole_reads = HashMap::new();
-            if !need.is_empty() {
-                if late() {
+        let held: Vec<bool> = hits
+            .iter()
+            .map(|h| matches!(h.2, Some(Held::Summary(_) | Held::Spans(_))) && held_whole(&st, h.1))
+            .collect();
+        let mut ahead =
+            ReadAhead::new(&st, hits.iter().zip(&held).map(|(h, &whole)| (h.1, !whole)));
+        for (at, ((_, id, h), whole)) in hits.into_iter().zip(held).enumerate() {
+            crate::pace::pace();
+            let summary = match h {
+                Some(Held::Summary(s)) if whole => Some(s),
+                Some(Held::Spans(spans)) if whole => TraceSummary::of(&spans),
+                _ if !ahead.holds(id) && late() => {
                     complete = false;
                     break;
                 }
-                whole_reads = self.traces(&need).await;
-                read_traces += need.len();
-                read_spans += whole_reads.values().map(Vec::len).sum::<usize>();
-            }
-            for ((_, id, held), whole) in chunk {
-                crate::pace::pace();
-                let summary = match held {
-                    Some(Held::Summary(s)) if whole => Some(s),
-                    Some(Held::Spans(spans)) if whole => TraceSummary::of(&spans),
-                    // Gone since the search (compacted or retained away)
-                    // when it is not in the reads.
-                    _ => whole_reads
-                        .remove(&id)
-                        .and_then(|spans| TraceSummary::of(&spans)),
-                };
-                summaries.extend(summary);
-            }
-            let mean = read_spans / read_traces.max(1);
-            chunk_len = (SUMMARY_READ_SPANS / mean.max(1)).clamp(1, MAX_WHOLE_READS);
+                _ => TraceSummary::of(&ahead.take(self, at).await),
+            };
+            summaries.extend(summary);
         }
         SearchedSummaries {
             summaries,
@@ -527,6 +538,39 @@ impl Inner {
         }
         DependencyLink::sorted_from(counts)
     }
+}
+
+/// Notes the matching traces of `heads` (the head, then the frozen ones,
+/// newest first) in `found`, a trace in two heads by its earliest span in
+/// either (blocks, read after, rank the rest as `TopK` says); `false` when
+/// `late()` stopped the search.
+pub(super) fn search_heads(
+    heads: &[&Head],
+    q: &TraceQuery,
+    filter: &SpanFilter<'_>,
+    found: &mut TopK,
+    late: &dyn Fn() -> bool,
+) -> bool {
+    let earliest = |id: TraceId, start: u64| {
+        if heads.len() == 1 {
+            return start;
+        }
+        heads
+            .iter()
+            .filter_map(|h| h.locate_start(id))
+            .fold(start, u64::min)
+    };
+    for h in heads {
+        if h.start_range()
+            .is_none_or(|(min, max)| max < q.start_min || min > q.start_max)
+        {
+            continue;
+        }
+        if !h.search(q, filter, found, late, &earliest) {
+            return false;
+        }
+    }
+    true
 }
 
 /// Is what a search read of a trace in one page the whole trace (no other

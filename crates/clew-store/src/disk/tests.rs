@@ -923,3 +923,43 @@ async fn a_limited_head_search_is_the_exhaustive_one_cut_short() {
         }
     }
 }
+
+/// A trace cut in two while a search runs has spans in the head and in a
+/// frozen head; the head's walk stops early, so it must rank the trace by
+/// its earliest span in either, or a later trace of the head is lost.
+#[test]
+fn a_trace_in_two_heads_ranks_by_its_earliest_span() {
+    use super::head::Head;
+    use super::search::search_heads;
+    use super::topk::TopK;
+    let p = process("svc", vec![]);
+    let into = |head: &Head, spans: Vec<Span>| {
+        let bytes = clew_segment::encode_batch(&clew_segment::group_by_trace(spans));
+        let batch = clew_segment::Batch::parse(bytes.into()).expect("batch");
+        head.insert(batch, vec![]);
+    };
+    // Frozen (older): T's first span at 100 ms. Head: T's second span at
+    // 500 ms (its own batch, the newest), U at 400 ms.
+    let frozen = Head::default();
+    into(&frozen, vec![span(1, 1, "op", &p, 100, 1)]);
+    let head = Head::default();
+    into(&head, vec![span(2, 1, "op", &p, 400, 1)]);
+    into(&head, vec![span(1, 2, "op", &p, 500, 1)]);
+    let mut q = query_all();
+    q.limit = 1;
+    let filter = clew_segment::SpanFilter {
+        start_min: q.start_min,
+        start_max: q.start_max,
+        ..Default::default()
+    };
+    let mut found = TopK::new(1, usize::MAX);
+    assert!(search_heads(
+        &[&head, &frozen],
+        &q,
+        &filter,
+        &mut found,
+        &|| false
+    ));
+    let hits: Vec<u64> = found.into_hits().iter().map(|h| h.1.low).collect();
+    assert_eq!(hits, [2], "U (400 ms) is more recent than T (from 100 ms)");
+}
