@@ -13,6 +13,20 @@ use crate::SegmentError;
 use crate::TraceSpans;
 use crate::page::{S_PARENTS, S_PROCESSES, S_REFS, S_SPAN_IDS, S_STARTS, S_TRACES};
 use crate::streams::{S_TRACE_SPANS, S_TRACE_STARTS, Streams};
+
+/// The trace heads and the columns that place each span in its trace and
+/// service: IDs, parents, references, starts, processes (what a service
+/// graph reads; a summary reads these and a few more).
+pub(crate) const TREE_STREAMS: [usize; 8] = [
+    S_TRACES,
+    S_TRACE_SPANS,
+    S_TRACE_STARTS,
+    S_SPAN_IDS,
+    S_PARENTS,
+    S_REFS,
+    S_STARTS,
+    S_PROCESSES,
+];
 use crate::summary::parent_of;
 use crate::tables::Tables;
 
@@ -69,19 +83,7 @@ pub(crate) fn dependency_spans(
     if !streams.v2 {
         return Ok(None);
     }
-    let mut st = streams.cursors(&|i| {
-        matches!(
-            i,
-            S_TRACES
-                | S_TRACE_SPANS
-                | S_TRACE_STARTS
-                | S_SPAN_IDS
-                | S_PARENTS
-                | S_REFS
-                | S_STARTS
-                | S_PROCESSES
-        )
-    })?;
+    let mut st = streams.cursors(&|i| TREE_STREAMS.contains(&i))?;
     let mut heads = streams.heads();
     let unit = streams.unit;
     let mut out = Vec::with_capacity(streams.trace_count.min(1 << 16));

@@ -22,9 +22,9 @@ use crate::SegmentError;
 use crate::codec::Cursor;
 use crate::page::{
     PARENT_EXPLICIT, S_DURATIONS, S_OPERATIONS, S_PARENTS, S_PROCESSES, S_REFS, S_SPAN_IDS,
-    S_STARTS, S_TAG_VALUES, S_TAGS, S_TRACES, skip_kvs, skip_parents, skip_value,
+    S_STARTS, S_TAG_VALUES, S_TAGS, skip_kvs, skip_parents, skip_value,
 };
-use crate::streams::{S_INLINE_TAGS, S_TAG_STRINGS, S_TRACE_SPANS, S_TRACE_STARTS, Streams};
+use crate::streams::{S_INLINE_TAGS, S_TAG_STRINGS, Streams};
 use crate::tables::{Tables, V_INLINE, V_INLINE_TAG, V_TRUE};
 
 /// What a result list shows for one trace of a page.
@@ -85,22 +85,11 @@ pub(crate) fn summaries(
         true_string: tables.find("true").map(u64::from),
     });
     let mut st = streams.cursors(&|i| {
-        matches!(
-            i,
-            S_TRACES
-                | S_TRACE_SPANS
-                | S_TRACE_STARTS
-                | S_SPAN_IDS
-                | S_PARENTS
-                | S_REFS
-                | S_STARTS
-                | S_DURATIONS
-                | S_PROCESSES
-                | S_OPERATIONS
-                | S_TAGS
-                | S_TAG_STRINGS
-                | S_TAG_VALUES
-        )
+        crate::deps::TREE_STREAMS.contains(&i)
+            || matches!(
+                i,
+                S_DURATIONS | S_OPERATIONS | S_TAGS | S_TAG_STRINGS | S_TAG_VALUES
+            )
     })?;
     let refs = st[S_REFS].remaining() > 0;
     let tag_values = st[S_TAG_VALUES].remaining() > 0;
