@@ -209,8 +209,8 @@ impl Head {
                 .filter_map(|(i, set)| batches.get(i as usize).map(|b| (b.clone(), set)))
                 .collect()
         };
-        // Batch order is arrival order: a trace's spans come out as `get`
-        // of one trace gives them.
+        // Batch order is arrival order: a trace's spans come out in the
+        // order they arrived, as a full decode gives them.
         for (b, set) in chosen {
             crate::pace::pace();
             match b.batch.decode(&|t| set.contains(&t)) {

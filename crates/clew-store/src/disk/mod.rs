@@ -152,6 +152,13 @@ struct State {
     blocks: Arc<Vec<Arc<Block>>>,
 }
 
+impl State {
+    /// The head, then the frozen heads, oldest first.
+    fn heads(&self) -> impl Iterator<Item = &Head> {
+        std::iter::once(&*self.head).chain(self.frozen.iter().map(|(h, _)| &**h))
+    }
+}
+
 struct Inner {
     config: DiskStoreConfig,
     objects: Arc<dyn ObjectStore>,
@@ -490,10 +497,9 @@ impl Inner {
             let done = self.cut_done.notified();
             let (backlog, bytes) = {
                 let st = self.state.read();
-                let heads = || std::iter::once(&st.head).chain(st.frozen.iter().map(|(h, _)| h));
                 (
-                    heads().map(|h| h.span_count()).sum::<u64>(),
-                    heads().map(|h| h.bytes()).sum::<u64>(),
+                    st.heads().map(|h| h.span_count()).sum::<u64>(),
+                    st.heads().map(|h| h.bytes()).sum::<u64>(),
                 )
             };
             if backlog < limit && bytes < byte_limit {
@@ -643,9 +649,8 @@ impl TraceReader for DiskStore {
 
     fn stats(&self) -> StoreStats {
         let st = self.inner.snapshot();
-        let heads = std::iter::once(&st.head).chain(st.frozen.iter().map(|(h, _)| h));
         let (mut spans, mut traces) = (0, 0);
-        for h in heads {
+        for h in st.heads() {
             spans += h.span_count();
             traces += h.trace_count();
         }

@@ -144,12 +144,7 @@ struct ReadAhead {
 impl ReadAhead {
     /// `hits`: each hit's trace and whether it must be read whole.
     fn new(st: &State, hits: impl Iterator<Item = (TraceId, bool)>) -> ReadAhead {
-        let head_spans = |id: TraceId| {
-            std::iter::once(&st.head)
-                .chain(st.frozen.iter().map(|(h, _)| h))
-                .map(|h| h.spans_of(id))
-                .sum::<u64>()
-        };
+        let head_spans = |id: TraceId| st.heads().map(|h| h.spans_of(id)).sum::<u64>();
         ReadAhead {
             hits: hits
                 .map(|(id, whole)| (id, if whole { head_spans(id) } else { 0 }, whole))
@@ -222,9 +217,7 @@ impl Inner {
         // a search for whole traces notes where each one is and reads only
         // those it returns.
         let summaries = q.tags.is_empty();
-        let heads: Vec<&Head> = std::iter::once(&*st.head)
-            .chain(st.frozen.iter().map(|(h, _)| &**h))
-            .collect();
+        let heads: Vec<&Head> = st.heads().collect();
         let mut complete = search_heads(&heads, q, &filter, &mut found, &late);
         let mut blocks: Vec<_> = st
             .blocks
@@ -500,8 +493,7 @@ impl Inner {
         // Bounded by construction: the head is read batch by batch into
         // small per-span records, blocks page by page (a page holds whole
         // traces), so no query holds a whole head or block of spans.
-        let heads = std::iter::once(&st.head).chain(st.frozen.iter().map(|(h, _)| h));
-        for h in heads {
+        for h in st.heads() {
             if h.start_range()
                 .is_none_or(|(min, max)| max < start || min > end)
             {
@@ -578,8 +570,7 @@ pub(super) fn search_heads(
 /// of the snapshot the results are read from, once per hit.
 fn held_whole(st: &State, id: TraceId) -> bool {
     let mut holders = st.blocks.iter().filter(|b| b.index.may_hold(id)).count();
-    holders += st.frozen.iter().filter(|(f, _)| f.contains(id)).count();
-    holders += usize::from(st.head.contains(id));
+    holders += st.heads().filter(|h| h.contains(id)).count();
     holders <= 1
 }
 
