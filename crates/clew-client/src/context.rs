@@ -257,8 +257,9 @@ impl SpanContext {
     /// Makes this context a child of `parent` in place (same trace, flags,
     /// baggage and trace state; with `flags` instead of the parent's when given),
     /// so a recycled record is filled field by field rather than by a copy.
-    /// Spans use [`Self::become_child_of_released`]; this form, which
-    /// drops what the context held, is what the tests compare against.
+    /// Spans use [`Self::become_child_of_released`]; this form releases
+    /// what the context held first (tests start from contexts that hold
+    /// baggage).
     #[cfg(test)]
     pub(crate) fn become_child_of(
         &mut self,
@@ -266,19 +267,8 @@ impl SpanContext {
         span_id: SpanId,
         flags: Option<u8>,
     ) {
-        self.trace_id = parent.trace_id;
-        self.span_id = span_id;
-        self.parent_id = parent.span_id;
-        self.flags = match flags {
-            Some(f) => f,
-            None => parent.flags,
-        };
-        self.deferred = false;
-        self.baggage = parent.baggage.clone();
-        self.extra = match &parent.extra {
-            None => None,
-            Some(e) => Extra::for_child(e),
-        };
+        self.release_shared();
+        self.become_child_of_released(parent, span_id, flags);
     }
 
     /// [`Self::become_child_of`] for a context whose shared parts were

@@ -245,10 +245,7 @@ impl SpanBatch {
             span_id: c.span_id(),
             parent_id: c.parent_id(),
             times,
-            operation_name: match &r.operation_name {
-                Cow::Borrowed(name) => Cow::Borrowed(*name),
-                Cow::Owned(_) => std::mem::take(&mut r.operation_name),
-            },
+            operation_name: take_name(&mut r.operation_name),
             tags: SpanRow::pack_tags(first_tag, first_tag),
             meta: SpanRow::pack_meta(c.flags(), r.parent_ref_type, None),
             sampler_param: 0.0,
@@ -309,13 +306,7 @@ impl SpanBatch {
                 span_id: c.span_id(),
                 parent_id: c.parent_id(),
                 times,
-                // A borrowed name is copied and left in the record, whose
-                // next start overwrites it unread (`name_released`); an
-                // owned one is moved out.
-                operation_name: match &r.operation_name {
-                    Cow::Borrowed(name) => Cow::Borrowed(*name),
-                    Cow::Owned(_) => std::mem::take(&mut r.operation_name),
-                },
+                operation_name: take_name(&mut r.operation_name),
                 tags,
                 meta,
                 sampler_param,
@@ -376,6 +367,17 @@ impl SpanBatch {
         self.rows
             .iter()
             .map(|row| row_to_model(row, self.row_tags(row), process))
+    }
+}
+
+/// A record's operation name for its row: a borrowed name is copied and
+/// left in the record, whose next start overwrites it unread
+/// (`name_released`); an owned one is moved out.
+#[inline(always)]
+fn take_name(name: &mut Cow<'static, str>) -> Cow<'static, str> {
+    match name {
+        Cow::Borrowed(n) => Cow::Borrowed(*n),
+        Cow::Owned(_) => std::mem::take(name),
     }
 }
 
